@@ -1,0 +1,157 @@
+//! Importers: one module per export family, each turning its format into [`Interaction`]
+//! records. They know nothing of the matcher or the reports.
+//!
+//! [`Interaction`]: crate::model::Interaction
+
+pub mod detect;
+pub mod lines;
+pub mod pipeline;
+pub mod whatsapp;
+
+use crate::normalize::phone::Region;
+use crate::workspace::{Counts, SourceEntry};
+use chrono_tz::Tz;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by the Ctrl-C handler; importers check it and abandon their transaction.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Fails with [`ImportError::Interrupted`] once Ctrl-C was pressed.
+pub fn check_interrupt() -> Result<(), ImportError> {
+    if INTERRUPTED.load(Ordering::Relaxed) {
+        Err(ImportError::Interrupted)
+    } else {
+        Ok(())
+    }
+}
+
+/// Options shared by all importers.
+#[derive(Debug, Clone)]
+pub struct CommonOptions {
+    /// Time zone for sources without one, and how it was chosen (`--tz`, machine default).
+    pub tz: Tz,
+    pub tz_origin: String,
+    pub region: Region,
+    pub region_code: Option<String>,
+}
+
+/// A file-level failure: the file is not imported at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+    #[error("interrupted: the workspace was left as it was before this import")]
+    Interrupted,
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl ImportError {
+    pub fn file(path: impl Into<String>, message: impl Into<String>) -> ImportError {
+        ImportError::File { path: path.into(), message: message.into() }
+    }
+}
+
+/// What happened to one input file.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceOutcome {
+    pub path: String,
+    /// `imported`, `already-imported`, `failed`, `skipped`
+    pub outcome: String,
+    pub format: Option<String>,
+    pub counts: Counts,
+    pub first_ts: Option<String>,
+    pub last_ts: Option<String>,
+    pub notes: Vec<String>,
+    pub error: Option<String>,
+}
+
+impl SourceOutcome {
+    pub fn from_entry(entry: &SourceEntry, outcome: &str) -> SourceOutcome {
+        SourceOutcome {
+            path: entry.path.clone(),
+            outcome: outcome.to_string(),
+            format: Some(entry.format.clone()),
+            counts: entry.counts,
+            first_ts: entry.first_ts.clone(),
+            last_ts: entry.last_ts.clone(),
+            notes: entry.notes.clone(),
+            error: None,
+        }
+    }
+
+    pub fn failed(path: &str, error: String) -> SourceOutcome {
+        SourceOutcome {
+            path: path.to_string(),
+            outcome: "failed".into(),
+            format: None,
+            counts: Counts::default(),
+            first_ts: None,
+            last_ts: None,
+            notes: Vec::new(),
+            error: Some(error),
+        }
+    }
+
+    pub fn skipped(path: &str, why: String) -> SourceOutcome {
+        SourceOutcome { outcome: "skipped".into(), ..SourceOutcome::failed(path, why) }
+    }
+}
+
+/// The result of one import command.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    pub sources: Vec<SourceOutcome>,
+    /// Decisions that apply to the whole import (business side, time zone).
+    pub notes: Vec<String>,
+}
+
+impl ImportReport {
+    pub fn failed(&self) -> usize {
+        self.sources.iter().filter(|s| s.outcome == "failed").count()
+    }
+
+    pub fn rejected(&self) -> u64 {
+        self.sources.iter().map(|s| s.counts.rejected).sum()
+    }
+}
+
+/// Expands PATHs: files as given, folders walked recursively (sorted, hidden entries skipped).
+pub fn expand_paths(paths: &[PathBuf]) -> Vec<(PathBuf, bool)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<(PathBuf, bool)>) {
+        let mut entries: Vec<_> = match std::fs::read_dir(dir) {
+            Ok(rd) => rd.flatten().map(|e| e.path()).collect(),
+            Err(_) => return,
+        };
+        entries.sort();
+        for p in entries {
+            let hidden = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.') || n == "__MACOSX");
+            if hidden {
+                continue;
+            }
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push((p, false));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out);
+        } else {
+            out.push((p.clone(), true));
+        }
+    }
+    out
+}
+
+/// UTC milliseconds as RFC 3339 text.
+pub fn ms_to_rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}

@@ -1,0 +1,283 @@
+//! What a message body is: ordinary text, media, a deleted message, a call event or a
+//! system event — decided from the text, in the languages WhatsApp exports are seen in.
+
+use crate::model::{CallStatus, Kind};
+
+/// The classification of one message body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body {
+    pub kind: Kind,
+    /// Text left after placeholders and markers are removed (a media caption, say).
+    pub text: Option<String>,
+    pub attachments: Vec<String>,
+    pub edited: bool,
+    pub call_status: Option<CallStatus>,
+    pub duration_s: Option<i64>,
+}
+
+/// System texts recognised anywhere (they never come from a person).
+const SYSTEM_ALWAYS: &[&str] = &[
+    "end-to-end encrypt",
+    "ende-zu-ende-verschlüsselt",
+    "cifrado de extremo a extremo",
+    "cifrados de extremo a extremo",
+    "criptografia de ponta a ponta",
+    "chiffrés de bout en bout",
+    "сквозным шифрованием",
+    "crittografia end-to-end",
+    "端到端加密",
+    "joined using this group's invite link",
+    "joined using this community's invite link",
+    "joined from the community",
+    "changed their phone number to a new number",
+    "changed to a new number",
+    "hat die telefonnummer gewechselt",
+    "security code with",
+    "sicherheitsnummer",
+    "created group",
+    "created this group",
+    "hat die gruppe",
+    "turned on disappearing messages",
+    "turned off disappearing messages",
+    "disappearing messages",
+    "you blocked this contact",
+    "you unblocked this contact",
+    "this business uses a secure service from meta",
+    "this chat is with a business account",
+    "is a contact",
+    "changed the group description",
+    "changed this group's icon",
+    "changed the subject",
+    "changed the group name",
+];
+
+/// System texts that need a second signal (no author, a leading U+200E, or the author
+/// repeated at the start) because a person could write them too.
+const SYSTEM_WEAK: &[&str] = &[
+    " added ",
+    " removed ",
+    " left",
+    " joined",
+    " hinzugefügt",
+    " entfernt",
+    " verlassen",
+    " agregó ",
+    " añadió ",
+    " salió",
+    " adicionou ",
+    " saiu",
+    " a ajouté ",
+    " est parti",
+    "you were added",
+    "added you",
+];
+
+const MEDIA_PLACEHOLDERS: &[&str] = &[
+    "<media omitted>",
+    "<medien ausgeschlossen>",
+    "<medien ausgelassen>",
+    "<multimedia omitido>",
+    "<medios omitidos>",
+    "<archivo omitido>",
+    "<mídia oculta>",
+    "<médias omis>",
+    "<video message omitted>",
+    "<медиафайлы не включены>",
+    "<без медиафайлов>",
+    "<media weggelaten>",
+    "<media omessi>",
+];
+
+const MEDIA_SUFFIXES: &[&str] = &[
+    "image omitted",
+    "video omitted",
+    "audio omitted",
+    "sticker omitted",
+    "gif omitted",
+    "contact card omitted",
+    "document omitted",
+    "bild weggelassen",
+    "video weggelassen",
+    "audio weggelassen",
+    "sticker weggelassen",
+    "gif weggelassen",
+    "imagen omitida",
+    "video omitido",
+    "audio omitido",
+    "sticker omitido",
+];
+
+const DELETED: &[&str] = &[
+    "this message was deleted",
+    "you deleted this message",
+    "diese nachricht wurde gelöscht",
+    "du hast diese nachricht gelöscht",
+    "se eliminó este mensaje",
+    "eliminaste este mensaje",
+    "mensagem apagada",
+    "você apagou esta mensagem",
+    "ce message a été supprimé",
+    "данное сообщение удалено",
+    "это сообщение удалено",
+];
+
+const EDITED: &[&str] = &[
+    "<this message was edited>",
+    "<diese nachricht wurde bearbeitet>",
+    "<se editó este mensaje.>",
+    "<mensagem editada>",
+];
+
+fn strip_invisible(s: &str) -> String {
+    s.chars().filter(|c| !crate::normalize::text::is_invisible(*c)).collect()
+}
+
+/// True when the text of a line reads as a system event.
+/// `strong_context`: the line has no author, starts with U+200E, or its author is the chat itself.
+pub fn is_system_text(text: &str, author: Option<&str>, strong_context: bool) -> bool {
+    let lower = strip_invisible(text).to_lowercase();
+    let lower = lower.trim();
+    if lower.is_empty() {
+        return false;
+    }
+    if SYSTEM_ALWAYS.iter().any(|p| lower.contains(p)) {
+        return true;
+    }
+    let author_repeated = author.is_some_and(|a| {
+        let a = crate::normalize::text::clean_name(a).to_lowercase();
+        !a.is_empty() && crate::normalize::text::clean_name(lower).starts_with(&a)
+    });
+    (strong_context || author_repeated) && (SYSTEM_WEAK.iter().any(|p| lower.contains(p)) || lower.starts_with("you "))
+}
+
+fn call_event(lower: &str) -> Option<(CallStatus, Option<i64>)> {
+    let l = lower.trim_end_matches('.');
+    if l.starts_with("missed voice call") || l.starts_with("missed video call") || l.starts_with("verpasster sprachanruf") || l.starts_with("verpasster videoanruf") || l.starts_with("llamada perdida") {
+        return Some((CallStatus::Missed, None));
+    }
+    for prefix in ["voice call", "video call", "sprachanruf", "videoanruf", "llamada de voz", "videollamada"] {
+        if let Some(rest) = l.strip_prefix(prefix) {
+            let rest = rest.trim_start_matches('.').trim();
+            if rest.is_empty() {
+                return Some((CallStatus::Answered, None));
+            }
+            if rest.contains("no answer") || rest.contains("keine antwort") || rest.contains("sin respuesta") {
+                return Some((CallStatus::Missed, Some(0)));
+            }
+            if let Some(d) = parse_duration(rest) {
+                return Some((CallStatus::Answered, Some(d)));
+            }
+        }
+    }
+    None
+}
+
+fn parse_duration(s: &str) -> Option<i64> {
+    let mut parts = s.split_whitespace();
+    let n: i64 = parts.next()?.parse().ok()?;
+    let unit = parts.next()?;
+    let mult = match unit.trim_end_matches('.') {
+        u if u.starts_with("sec") || u.starts_with("sek") || u.starts_with("seg") => 1,
+        u if u.starts_with("min") => 60,
+        u if u.starts_with("hr") || u.starts_with("hour") || u.starts_with("std") || u.starts_with('h') => 3600,
+        _ => return None,
+    };
+    Some(n * mult)
+}
+
+/// An attachment reference: `<attached: NAME>`, `<Anhang: NAME>`, `NAME (file attached)`.
+fn attachment(line: &str) -> Option<String> {
+    let t = line.trim();
+    if t.starts_with('<') && t.ends_with('>') {
+        let inner = &t[1..t.len() - 1];
+        if let Some((label, name)) = inner.split_once(':') {
+            let label = label.trim().to_lowercase();
+            if ["attached", "anhang", "adjunto", "anexo", "pièce jointe", "allegato"].contains(&label.as_str()) {
+                return Some(name.trim().to_string());
+            }
+        }
+    }
+    for marker in [" (file attached)", " (datei angehängt)", " (archivo adjunto)", " (arquivo anexado)", " (fichier joint)"] {
+        if t.len() > marker.len() && t.to_lowercase().ends_with(marker) {
+            return Some(t[..t.len() - marker.len()].trim().to_string());
+        }
+    }
+    None
+}
+
+/// Classifies a message body (all its lines, `\n`-joined).
+pub fn classify(body: &str) -> Body {
+    let mut text = body.to_string();
+    let mut edited = false;
+    {
+        let lower = text.to_lowercase();
+        for marker in EDITED {
+            if lower.trim_end().ends_with(marker) {
+                let cut = text.trim_end().len() - marker.len();
+                text.truncate(cut);
+                text = text.trim_end().to_string();
+                edited = true;
+                break;
+            }
+        }
+    }
+    let clean = strip_invisible(&text);
+    let lower = clean.trim().to_lowercase();
+    let mut out = Body { kind: Kind::Message, text: None, attachments: Vec::new(), edited, call_status: None, duration_s: None };
+    if DELETED.iter().any(|d| lower.trim_end_matches('.') == *d) {
+        out.kind = Kind::Deleted;
+        return out;
+    }
+    if let Some((status, duration)) = call_event(&lower) {
+        out.kind = Kind::Call;
+        out.call_status = Some(status);
+        out.duration_s = duration;
+        return out;
+    }
+    // Media: the first line is a placeholder or an attachment; following lines are a caption.
+    let (first, rest) = match clean.split_once('\n') {
+        Some((f, r)) => (f, Some(r)),
+        None => (clean.as_str(), None),
+    };
+    let first_lower = first.trim().to_lowercase();
+    let placeholder = MEDIA_PLACEHOLDERS.iter().find(|p| first_lower == **p).map(|_| first.trim().to_string());
+    let suffix = MEDIA_SUFFIXES.iter().find(|s| first_lower.ends_with(*s)).map(|_| first.trim().to_string());
+    if let Some(name) = attachment(first).or(placeholder).or(suffix) {
+        out.kind = Kind::Media;
+        out.attachments.push(name);
+        out.text = rest.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+        return out;
+    }
+    out.text = Some(text);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_calls_deleted_edited() {
+        let b = classify("\u{200E}<attached: 00000010-PHOTO-2020-11-02-21-49-51.jpg>");
+        assert_eq!((b.kind, b.attachments[0].as_str()), (Kind::Media, "00000010-PHOTO-2020-11-02-21-49-51.jpg"));
+        let b = classify("IMG-20210428-WA0001.jpg (file attached)\nHappy Easter");
+        assert_eq!((b.kind, b.text.as_deref()), (Kind::Media, Some("Happy Easter")));
+        assert_eq!(classify("<Media omitted>").kind, Kind::Media);
+        assert_eq!(classify("\u{200E}image omitted").kind, Kind::Media);
+        assert_eq!(classify("This message was deleted.").kind, Kind::Deleted);
+        let b = classify("\u{200E}Voice call. 12 min");
+        assert_eq!((b.kind, b.call_status, b.duration_s), (Kind::Call, Some(CallStatus::Answered), Some(720)));
+        assert_eq!(classify("Missed voice call. Tap to call back").call_status, Some(CallStatus::Missed));
+        let b = classify("See you then <This message was edited>");
+        assert_eq!((b.edited, b.text.as_deref()), (true, Some("See you then")));
+        assert_eq!(classify("I added milk").kind, Kind::Message);
+    }
+
+    #[test]
+    fn system_needs_context_for_weak_patterns() {
+        assert!(is_system_text("Messages and calls are end-to-end encrypted.", Some("Group"), false));
+        assert!(!is_system_text("I added you to the list", Some("Ana"), false));
+        assert!(is_system_text("Alice added Bob", None, true));
+        assert!(is_system_text("~ Carol joined from the community", Some("~ Carol"), false));
+    }
+}

@@ -1,0 +1,775 @@
+//! WhatsApp chat exports (`.txt`, `.zip`, folders of them), Android and iOS layouts.
+//!
+//! Each chat is read twice, streaming: the scan votes on the header shape, decides the
+//! date order from all dates and collects authors; the import then turns messages into
+//! [`Interaction`]s. Between the two, the business side is decided across all chats.
+
+pub mod classify;
+pub mod dates;
+pub mod header;
+
+use self::dates::{DateEvidence, DateOrder, Decision};
+use self::header::{Header, Shape};
+use super::lines::LineReader;
+use super::{check_interrupt, CommonOptions, ImportError};
+use crate::model::{Channel, Direction, HandleKind, Interaction, Kind};
+use crate::normalize::{mentions, phone, text};
+use crate::workspace::{Counts, Reject, RejectWriter};
+use chrono::{LocalResult, NaiveDate, TimeZone};
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// Options of `import whatsapp`.
+#[derive(Debug, Clone, Default)]
+pub struct WhatsAppOptions {
+    /// Display names of the business side (`--business-name`, repeatable).
+    pub business_names: Vec<String>,
+    /// Forced day/month order (`--date-order`).
+    pub date_order: Option<DateOrder>,
+}
+
+/// Largest chat text accepted from inside a zip: WhatsApp caps exports at about 40 000
+/// messages, far below this; anything bigger is treated as a zip bomb.
+pub const MAX_ZIP_CHAT_BYTES: u64 = 256 << 20;
+/// Largest compression ratio accepted for a zipped chat (text compresses 5–10×).
+const MAX_ZIP_RATIO: u64 = 100;
+
+/// Where a chat's text comes from.
+#[derive(Debug, Clone)]
+pub enum ChatInput {
+    Text(PathBuf),
+    /// A chat inside a zip, with the names of the other (media) entries.
+    Zip { zip: PathBuf, entry: String, media: Vec<String> },
+}
+
+impl ChatInput {
+    /// Opens a chat file or a zip, choosing the chat entry as WhatsApp writes it.
+    pub fn open(path: &Path) -> Result<ChatInput, ImportError> {
+        let display = path.display().to_string();
+        let is_zip = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("zip"));
+        if !is_zip {
+            return Ok(ChatInput::Text(path.to_path_buf()));
+        }
+        let file = std::fs::File::open(path).map_err(|e| ImportError::file(&display, format!("cannot open: {e}")))?;
+        let mut archive = zip::ZipArchive::new(file)
+            .map_err(|e| ImportError::file(&display, format!("not a readable zip archive: {e}")))?;
+        let names: Vec<String> = archive.file_names().map(str::to_string).collect();
+        let visible = |n: &&String| !n.starts_with("__MACOSX/") && !n.rsplit('/').next().unwrap_or("").starts_with('.') && !n.ends_with('/');
+        let texts: Vec<&String> = names.iter().filter(visible).filter(|n| n.to_ascii_lowercase().ends_with(".txt")).collect();
+        let chosen = texts
+            .iter()
+            .find(|n| n.rsplit('/').next() == Some("_chat.txt"))
+            .or_else(|| if texts.len() == 1 { texts.first() } else { None })
+            .map(|s| s.to_string());
+        let entry = match chosen {
+            Some(e) => e,
+            None if texts.is_empty() => {
+                return Err(ImportError::file(&display, "expected a WhatsApp export zip with a chat text file (_chat.txt) inside, found none"))
+            }
+            None => {
+                let list: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+                return Err(ImportError::file(
+                    &display,
+                    format!("expected one chat text file in the zip, found {}: {}; unzip it and import the one you mean", texts.len(), list.join(", ")),
+                ));
+            }
+        };
+        let z = archive.by_name(&entry).map_err(|e| ImportError::file(&display, format!("cannot read {entry}: {e}")))?;
+        let (size, packed) = (z.size(), z.compressed_size().max(1));
+        if size > MAX_ZIP_CHAT_BYTES || (size > (16 << 20) && size / packed > MAX_ZIP_RATIO) {
+            return Err(ImportError::file(
+                &display,
+                format!("refusing {entry}: it unpacks to {} MB from {} KB (ratio {}:1), not what a WhatsApp export looks like (possible zip bomb)", size >> 20, packed >> 10, size / packed),
+            ));
+        }
+        drop(z);
+        let media = names.iter().filter(visible).filter(|n| **n != entry).cloned().collect();
+        Ok(ChatInput::Zip { zip: path.to_path_buf(), entry, media })
+    }
+
+    /// Display path: `file.zip!_chat.txt` for zip entries.
+    pub fn display(&self) -> String {
+        match self {
+            ChatInput::Text(p) => p.display().to_string(),
+            ChatInput::Zip { zip, entry, .. } => format!("{}!{entry}", zip.display()),
+        }
+    }
+
+    /// The file the user named (the zip for zip entries).
+    pub fn path(&self) -> &Path {
+        match self {
+            ChatInput::Text(p) => p,
+            ChatInput::Zip { zip, .. } => zip,
+        }
+    }
+
+    fn reader(&self) -> Result<Box<dyn BufRead>, ImportError> {
+        let display = self.display();
+        match self {
+            ChatInput::Text(p) => {
+                let f = std::fs::File::open(p).map_err(|e| ImportError::file(&display, format!("cannot open: {e}")))?;
+                Ok(Box::new(BufReader::with_capacity(1 << 20, f)))
+            }
+            ChatInput::Zip { zip, entry, .. } => {
+                // The entry is read into memory (bounded by MAX_ZIP_CHAT_BYTES) because the
+                // zip reader borrows its archive; exports are capped far below that bound.
+                let f = std::fs::File::open(zip).map_err(|e| ImportError::file(&display, format!("cannot open: {e}")))?;
+                let mut archive = zip::ZipArchive::new(f).map_err(|e| ImportError::file(&display, e.to_string()))?;
+                let z = archive.by_name(entry).map_err(|e| ImportError::file(&display, e.to_string()))?;
+                let mut buf = Vec::new();
+                z.take(MAX_ZIP_CHAT_BYTES + 1)
+                    .read_to_end(&mut buf)
+                    .map_err(|e| ImportError::file(&display, format!("cannot unzip: {e}")))?;
+                if buf.len() as u64 > MAX_ZIP_CHAT_BYTES {
+                    return Err(ImportError::file(&display, "chat text is larger than its zip header says (possible zip bomb)"));
+                }
+                Ok(Box::new(std::io::Cursor::new(buf)))
+            }
+        }
+    }
+
+    /// The chat title WhatsApp puts in the export's file name (`WhatsApp Chat with Sarah Jones.txt`).
+    pub fn title(&self) -> Option<String> {
+        let name = self.path().file_stem()?.to_str()?;
+        chat_title(name)
+    }
+}
+
+/// Extracts the chat name from a WhatsApp export file name, in the languages seen.
+pub fn chat_title(stem: &str) -> Option<String> {
+    const PREFIXES: &[&str] = &[
+        "WhatsApp Chat with ",
+        "WhatsApp Chat - ",
+        "WhatsApp-Chat mit ",
+        "Chat de WhatsApp con ",
+        "Conversa do WhatsApp com ",
+        "Discussion WhatsApp avec ",
+        "Chat WhatsApp con ",
+        "WhatsApp-chat met ",
+        "Чат WhatsApp с ",
+    ];
+    PREFIXES
+        .iter()
+        .find_map(|p| stem.strip_prefix(p))
+        .map(|t| text::clean_name(t))
+        .filter(|t| !t.is_empty())
+}
+
+/// True when `path` is a zip with a WhatsApp chat in it (for detection).
+pub fn zip_has_chat(path: &Path) -> bool {
+    ChatInput::open(path).is_ok()
+}
+
+#[derive(Debug, Default)]
+struct ShapeStats {
+    count: u64,
+    run: u64,
+    max_run: u64,
+    first_line: u64,
+    dates: DateEvidence,
+    /// author → messages (non-system lines only)
+    authors: HashMap<String, u64>,
+}
+
+/// What the first pass learned about a chat.
+#[derive(Debug)]
+pub struct ChatScan {
+    pub input: ChatInput,
+    pub size: u64,
+    pub content_hash: String,
+    pub title: Option<String>,
+    accepted: Vec<(Shape, Decision)>,
+    /// Non-system authors (cleaned) with message counts, over accepted shapes.
+    pub authors: HashMap<String, u64>,
+    pub headers: u64,
+    pub notes: Vec<String>,
+}
+
+const MAX_SHAPES: usize = 32;
+const MAX_AUTHORS: usize = 10_000;
+
+/// First author candidate of a header line's body: text before the first `": "`.
+fn author_candidate(body: &str) -> Option<&str> {
+    match body.find(": ") {
+        Some(p) if p > 0 => Some(&body[..p]),
+        _ => body.strip_suffix(':').filter(|a| !a.is_empty() && !a.contains(": ")),
+    }
+}
+
+/// Pass 1: header shape, date order, authors, content hash.
+pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, ImportError> {
+    let display = input.display();
+    let mut reader = LineReader::new(input.reader()?, true);
+    let mut shapes: HashMap<Shape, ShapeStats> = HashMap::new();
+    let mut last_shape: Option<Shape> = None;
+    let mut headers = 0u64;
+    let mut nonblank = 0u64;
+    let mut first_nonblank: Option<String> = None;
+    while let Some(line) = reader.next_line().map_err(|e| ImportError::file(&display, format!("read error: {e}")))? {
+        if line.number % 65_536 == 0 {
+            check_interrupt()?;
+        }
+        if line.number <= 64 && line.bytes.contains(&0) {
+            return Err(ImportError::file(&display, format!("binary data at line {}: expected a WhatsApp chat export (text)", line.number)));
+        }
+        let lossy = String::from_utf8_lossy(line.bytes);
+        let view = text::matching_view(&lossy);
+        if view.trim().is_empty() {
+            continue;
+        }
+        nonblank += 1;
+        if line.too_long && headers == 0 {
+            return Err(ImportError::file(
+                &display,
+                format!("line {} is longer than 1 MiB and no WhatsApp message header came before it: not a WhatsApp export", line.number),
+            ));
+        }
+        if first_nonblank.is_none() {
+            first_nonblank = Some(view.chars().take(60).collect());
+        }
+        let Some(h) = header::parse(&view) else {
+            last_shape = None;
+            continue;
+        };
+        headers += 1;
+        if !shapes.contains_key(&h.shape) && shapes.len() >= MAX_SHAPES {
+            continue;
+        }
+        let st = shapes.entry(h.shape).or_insert_with(|| ShapeStats {
+            first_line: line.number,
+            dates: DateEvidence::new(h.shape.year4_at),
+            ..Default::default()
+        });
+        st.count += 1;
+        st.run = if last_shape == Some(h.shape) { st.run + 1 } else { 1 };
+        st.max_run = st.max_run.max(st.run);
+        last_shape = Some(h.shape);
+        st.dates.add(h.fields, line.number);
+        let body = &view[h.body_start..];
+        if let Some(a) = author_candidate(body) {
+            let rest = body[a.len()..].trim_start_matches(':').trim_start();
+            if !classify::is_system_text(rest, Some(a), rest.starts_with('\u{200E}')) && st.authors.len() < MAX_AUTHORS {
+                *st.authors.entry(text::clean_name(a)).or_default() += 1;
+            }
+        }
+    }
+    let size = reader.bytes_read();
+    let content_hash = reader.hash_hex().unwrap_or_default();
+    if headers == 0 && nonblank > 0 {
+        return Err(ImportError::file(
+            &display,
+            format!(
+                "not a WhatsApp export: no line starts with a message header like `12/03/2026, 09:14 - Name: text` or `[12/03/2026, 09:14:05] Name: text` (first line: {:?})",
+                first_nonblank.unwrap_or_default()
+            ),
+        ));
+    }
+    // The modal shape, plus any other shape that persists for a run of lines (two exports
+    // concatenated); single odd lines stay continuation text.
+    let modal = shapes.iter().max_by_key(|(_, s)| (s.count, std::cmp::Reverse(s.first_line))).map(|(k, _)| *k);
+    let mut accepted_shapes: Vec<(&Shape, &ShapeStats)> = shapes
+        .iter()
+        .filter(|(k, s)| Some(**k) == modal || (s.max_run >= 3 && s.count >= 3))
+        .collect();
+    accepted_shapes.sort_by_key(|(_, s)| s.first_line);
+    let mut notes = Vec::new();
+    if accepted_shapes.len() > 1 {
+        notes.push(format!(
+            "the file switches header layout {} time(s) (lines {}): treated as concatenated exports",
+            accepted_shapes.len() - 1,
+            accepted_shapes.iter().map(|(_, s)| s.first_line.to_string()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let ignored: u64 = shapes.iter().filter(|(k, _)| !accepted_shapes.iter().any(|(a, _)| a == k)).map(|(_, s)| s.count).sum();
+    if ignored > 0 {
+        notes.push(format!("{ignored} header-looking line(s) with another layout kept as message text"));
+    }
+    let mut accepted = Vec::new();
+    let mut authors: HashMap<String, u64> = HashMap::new();
+    for (shape, st) in accepted_shapes {
+        let decision = match opts.date_order {
+            Some(o) => Decision::Forced(o),
+            None => st.dates.decide(shape.date_sep as char).map_err(|m| ImportError::file(&display, m))?,
+        };
+        notes.push(decision.describe());
+        accepted.push((*shape, decision));
+        for (a, n) in &st.authors {
+            *authors.entry(a.clone()).or_default() += n;
+        }
+    }
+    let title = input.title();
+    Ok(ChatScan { input, size, content_hash, title, accepted, authors, headers, notes })
+}
+
+/// The business side of a set of chats, and how it was decided.
+#[derive(Debug, Clone)]
+pub struct BusinessSide {
+    pub names: HashSet<String>,
+    pub how: String,
+}
+
+/// Decides who the business is: `--business-name`, else the author present in every chat
+/// of a multi-chat import, else the author who is not the chat's title in a 1:1 chat.
+pub fn decide_business(scans: &[ChatScan], opts: &WhatsAppOptions) -> HashMap<usize, BusinessSide> {
+    let mut out = HashMap::new();
+    if !opts.business_names.is_empty() {
+        let names: HashSet<String> = opts.business_names.iter().map(|n| text::clean_name(n)).collect();
+        for i in 0..scans.len() {
+            out.insert(i, BusinessSide { names: names.clone(), how: "given by --business-name".into() });
+        }
+        return out;
+    }
+    let with_authors: Vec<usize> = (0..scans.len()).filter(|&i| !scans[i].authors.is_empty()).collect();
+    if with_authors.len() >= 2 {
+        let mut common: Option<HashSet<&String>> = None;
+        for &i in &with_authors {
+            let set: HashSet<&String> = scans[i].authors.keys().collect();
+            common = Some(match common {
+                None => set,
+                Some(c) => c.intersection(&set).copied().collect(),
+            });
+        }
+        let common: HashSet<String> = common.unwrap_or_default().into_iter().cloned().collect();
+        if !common.is_empty() {
+            let mut list: Vec<&String> = common.iter().collect();
+            list.sort();
+            let how = format!(
+                "inferred: {} writes in every one of the {} chats",
+                list.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", "),
+                with_authors.len()
+            );
+            for &i in &with_authors {
+                out.insert(i, BusinessSide { names: common.clone(), how: how.clone() });
+            }
+            return out;
+        }
+    }
+    for (i, scan) in scans.iter().enumerate() {
+        let Some(title) = &scan.title else { continue };
+        if scan.authors.len() != 2 {
+            continue;
+        }
+        let title_key = handle_key(title);
+        let others: Vec<&String> = scan.authors.keys().filter(|a| handle_key(a) != title_key).collect();
+        if others.len() == 1 {
+            let names = HashSet::from([others[0].clone()]);
+            let how = format!("inferred: {:?} is the other party of the chat titled {:?}", others[0], title);
+            out.insert(i, BusinessSide { names, how });
+        }
+    }
+    out
+}
+
+fn handle_key(name: &str) -> String {
+    if phone::looks_like_phone(name) {
+        name.chars().filter(|c| c.is_ascii_digit()).collect()
+    } else {
+        text::clean_name(name).to_lowercase()
+    }
+}
+
+/// Where imported records go.
+pub struct Sink<'a> {
+    pub source_id: &'a str,
+    pub batch: &'a mut crate::workspace::BatchWriter,
+    pub rejects: &'a mut RejectWriter,
+    /// Dedup keys of records already in the workspace (other sources).
+    pub seen: &'a HashSet<u128>,
+    /// Receives this source's dedup keys when later sources need them.
+    pub new_keys: Option<&'a mut Vec<u128>>,
+    pub progress: &'a dyn Fn(u64),
+}
+
+/// Per-chat result of pass 2.
+#[derive(Debug, Default)]
+pub struct ChatResult {
+    pub counts: Counts,
+    pub first_ms: Option<i64>,
+    pub last_ms: Option<i64>,
+    pub notes: Vec<String>,
+}
+
+struct Pending {
+    header: Header,
+    view_first: String,
+    raw_first: String,
+    extra: Vec<String>,
+    line: u64,
+    offset: u64,
+    bad: Option<String>,
+    raw_for_reject: String,
+}
+
+/// The byte index in `raw` that corresponds to byte `view_idx` of its matching view.
+fn raw_index(raw: &str, view_idx: usize) -> usize {
+    let mut v = 0;
+    for (i, c) in raw.char_indices() {
+        if v >= view_idx {
+            return i;
+        }
+        if !text::is_invisible(c) {
+            v += if text::is_space_like(c) { 1 } else { c.len_utf8() };
+        }
+    }
+    raw.len()
+}
+
+struct ChatContext<'a> {
+    scan: &'a ChatScan,
+    common: &'a CommonOptions,
+    business: Option<&'a BusinessSide>,
+    thread_key: String,
+    /// The single customer of a 1:1 chat.
+    chat_customer: Option<String>,
+    known_authors: Vec<String>,
+    handles: HashMap<String, (String, HandleKind)>,
+    occurrence: (i64, HashMap<u128, u32>),
+    dst_notes: (u64, u64),
+}
+
+impl ChatContext<'_> {
+    fn handle(&mut self, name: &str) -> (String, HandleKind) {
+        if let Some(h) = self.handles.get(name) {
+            return h.clone();
+        }
+        let h = if phone::looks_like_phone(name) {
+            match phone::to_e164(name, self.common.region) {
+                Some(e) => (e, HandleKind::Phone),
+                None => (name.to_string(), HandleKind::Name),
+            }
+        } else {
+            (name.to_string(), HandleKind::Name)
+        };
+        self.handles.insert(name.to_string(), h.clone());
+        h
+    }
+
+    fn to_utc(&mut self, date: NaiveDate, h: &Header) -> Result<i64, String> {
+        let mut hour = h.hour;
+        match h.meridiem {
+            Some(header::Meridiem::Am) if hour == 12 => hour = 0,
+            Some(header::Meridiem::Pm) if (1..12).contains(&hour) => hour += 12,
+            _ => {}
+        }
+        if hour > 23 || h.minute > 59 || h.second > 59 {
+            return Err(format!("impossible time {:02}:{:02}:{:02}", h.hour, h.minute, h.second));
+        }
+        let naive = date.and_hms_opt(hour, h.minute, h.second).ok_or("impossible time")?;
+        let dt = match self.common.tz.from_local_datetime(&naive) {
+            LocalResult::Single(d) => d,
+            LocalResult::Ambiguous(a, _) => {
+                self.dst_notes.0 += 1;
+                a
+            }
+            LocalResult::None => {
+                self.dst_notes.1 += 1;
+                let shifted = naive + chrono::Duration::hours(1);
+                self.common.tz.from_local_datetime(&shifted).earliest().ok_or("time does not exist in this time zone")?
+            }
+        };
+        Ok(dt.timestamp_millis())
+    }
+}
+
+/// Pass 2: reads the chat again and writes its interactions and rejects.
+pub fn import(scan: &ChatScan, business: Option<&BusinessSide>, common: &CommonOptions, sink: &mut Sink<'_>) -> Result<ChatResult, ImportError> {
+    let display = scan.input.display();
+    let thread_key = format!(
+        "whatsapp:{}",
+        scan.title.clone().unwrap_or_else(|| {
+            let stem = scan.input.path().file_stem().and_then(|s| s.to_str()).unwrap_or("chat");
+            stem.to_string()
+        })
+    );
+    let participants: Vec<&String> = scan
+        .authors
+        .keys()
+        .filter(|a| business.is_none_or(|b| !b.names.contains(*a)))
+        .collect();
+    let chat_customer = match (business, participants.as_slice()) {
+        (Some(_), [one]) => Some((*one).clone()),
+        (Some(_), []) => scan.title.clone(),
+        _ => None,
+    };
+    let mut known_authors: Vec<String> = scan.authors.keys().cloned().collect();
+    if let Some(b) = business {
+        known_authors.extend(b.names.iter().cloned());
+    }
+    known_authors.sort_by_key(|a| std::cmp::Reverse(a.len()));
+    let mut ctx = ChatContext {
+        scan,
+        common,
+        business,
+        thread_key,
+        chat_customer,
+        known_authors,
+        handles: HashMap::new(),
+        occurrence: (i64::MIN, HashMap::new()),
+        dst_notes: (0, 0),
+    };
+    let mut result = ChatResult::default();
+    let mut reader = LineReader::new(scan.input.reader()?, false);
+    let mut pending: Option<Pending> = None;
+    let mut seq = 0u64;
+    let mut last_progress = 0u64;
+    let mut orphan_lines = 0u64;
+    while let Some(line) = reader.next_line().map_err(|e| ImportError::file(&display, format!("read error: {e}")))? {
+        if line.number % 65_536 == 0 {
+            check_interrupt()?;
+            (sink.progress)(line.offset - last_progress);
+            last_progress = line.offset;
+        }
+        let (raw, bad) = match std::str::from_utf8(line.bytes) {
+            Ok(s) => (std::borrow::Cow::Borrowed(s), None),
+            Err(e) => (
+                String::from_utf8_lossy(line.bytes),
+                Some(format!("invalid UTF-8 at line {} byte offset {}", line.number, line.offset + e.valid_up_to() as u64)),
+            ),
+        };
+        let bad = bad.or_else(|| line.too_long.then(|| format!("line {} is longer than 1 MiB", line.number)));
+        let view = text::matching_view(&raw);
+        let header = header::parse(&view).filter(|h| scan.accepted.iter().any(|(s, _)| *s == h.shape));
+        match header {
+            Some(h) => {
+                if let Some(p) = pending.take() {
+                    finish(p, &mut ctx, &mut seq, sink, &mut result)?;
+                }
+                let body_raw = raw_index(&raw, h.body_start);
+                pending = Some(Pending {
+                    view_first: view.into_owned(),
+                    raw_first: raw[body_raw..].to_string(),
+                    header: h,
+                    extra: Vec::new(),
+                    line: line.number,
+                    offset: line.offset,
+                    bad,
+                    raw_for_reject: String::new(),
+                });
+            }
+            None => match pending.as_mut() {
+                Some(p) => {
+                    if p.bad.is_none() {
+                        p.bad = bad;
+                    }
+                    p.extra.push(raw.into_owned());
+                }
+                None => {
+                    if view.trim().is_empty() {
+                        continue;
+                    }
+                    orphan_lines += 1;
+                    result.counts.read += 1;
+                    result.counts.rejected += 1;
+                    sink.rejects
+                        .write(&Reject {
+                            file: &display,
+                            line: Some(line.number),
+                            byte_offset: Some(line.offset),
+                            reason: "text before the first message header",
+                            raw: &raw,
+                        })
+                        .map_err(ImportError::Other)?;
+                }
+            },
+        }
+    }
+    if let Some(p) = pending.take() {
+        finish(p, &mut ctx, &mut seq, sink, &mut result)?;
+    }
+    (sink.progress)(reader.bytes_read() - last_progress);
+    if orphan_lines > 0 {
+        result.notes.push(format!("{orphan_lines} line(s) before the first message header rejected"));
+    }
+    if ctx.dst_notes.0 > 0 {
+        result.notes.push(format!("{} message(s) fall in the repeated hour of a DST change: the earlier instant was used", ctx.dst_notes.0));
+    }
+    if ctx.dst_notes.1 > 0 {
+        result.notes.push(format!("{} message(s) fall in the skipped hour of a DST change: moved forward one hour", ctx.dst_notes.1));
+    }
+    if let Some(b) = business {
+        if !scan.authors.keys().any(|a| b.names.contains(a)) {
+            result.notes.push("the business side never writes in this chat".into());
+        }
+    }
+    Ok(result)
+}
+
+fn reject(p: &Pending, reason: &str, display: &str, sink: &mut Sink<'_>, result: &mut ChatResult) -> Result<(), ImportError> {
+    result.counts.rejected += 1;
+    let mut raw = p.raw_for_reject.clone();
+    if raw.is_empty() {
+        raw = p.view_first.clone();
+        for l in &p.extra {
+            raw.push('\n');
+            raw.push_str(l);
+        }
+    }
+    sink.rejects
+        .write(&Reject { file: display, line: Some(p.line), byte_offset: Some(p.offset), reason, raw: &raw })
+        .map_err(ImportError::Other)
+}
+
+fn finish(p: Pending, ctx: &mut ChatContext<'_>, seq: &mut u64, sink: &mut Sink<'_>, result: &mut ChatResult) -> Result<(), ImportError> {
+    let display = ctx.scan.input.display();
+    result.counts.read += 1;
+    *seq += 1;
+    if let Some(bad) = &p.bad {
+        return reject(&p, bad, &display, sink, result);
+    }
+    let h = &p.header;
+    let decision = ctx.scan.accepted.iter().find(|(s, _)| *s == h.shape).map(|(_, d)| d.order());
+    let Some(date) = decision.and_then(|o| o.date(h.fields)) else {
+        let order = decision.map(|o| o.to_string()).unwrap_or_default();
+        return reject(&p, &format!("impossible date for the file's {order} order"), &display, sink, result);
+    };
+    let ts = match ctx.to_utc(date, h) {
+        Ok(ts) => ts,
+        Err(e) => return reject(&p, &e, &display, sink, result),
+    };
+    let ts_raw = p.view_first[usize::from(h.shape.bracketed)..h.ts_end].to_string();
+    // Author and text: split at ": ", preferring the longest known author.
+    let body_view = &p.view_first[h.body_start..];
+    let mut author: Option<String> = None;
+    let mut text_view_start = body_view.len();
+    for known in &ctx.known_authors {
+        if let Some(rest) = body_view.strip_prefix(known.as_str()) {
+            if rest.starts_with(": ") || rest == ":" || (h.shape.bracketed && rest.starts_with(':')) {
+                author = Some(known.clone());
+                text_view_start = known.len() + 1;
+                break;
+            }
+        }
+    }
+    if author.is_none() {
+        if let Some(a) = author_candidate(body_view) {
+            author = Some(a.to_string());
+            text_view_start = a.len() + 1;
+        } else {
+            text_view_start = 0;
+        }
+    }
+    let raw_body = &p.raw_first;
+    // Map the view offset (relative to body) into the raw body.
+    let text_raw_start = raw_index(raw_body, text_view_start);
+    let mut text_first = &raw_body[text_raw_start..];
+    if author.is_some() {
+        text_first = text_first.strip_prefix(' ').unwrap_or(text_first);
+    }
+    let mut body_text = text_first.to_string();
+    for l in &p.extra {
+        body_text.push('\n');
+        body_text.push_str(l);
+    }
+    let author_clean = author.as_deref().map(text::clean_name).filter(|a| !a.is_empty());
+    let strong = author_clean.is_none()
+        || text_first.starts_with('\u{200E}')
+        || author_clean.as_ref().is_some_and(|a| ctx.scan.title.as_deref() == Some(a.as_str()) && ctx.scan.authors.len() > 2);
+    let is_system = author_clean.is_none() || classify::is_system_text(text_first, author_clean.as_deref(), strong);
+    // An Android line without an author is a system line; its whole body is the text.
+    if author_clean.is_none() {
+        body_text = raw_body.trim_start().to_string();
+        for l in &p.extra {
+            body_text.push('\n');
+            body_text.push_str(l);
+        }
+    }
+    let body = if is_system {
+        classify::Body { kind: Kind::System, text: Some(body_text.clone()), attachments: vec![], edited: false, call_status: None, duration_s: None }
+    } else {
+        classify::classify(&body_text)
+    };
+    let is_business = |a: &str| ctx.business.is_some_and(|b| b.names.contains(a));
+    let direction = if is_system {
+        Direction::System
+    } else {
+        match (ctx.business, author_clean.as_deref()) {
+            (Some(_), Some(a)) if is_business(a) => Direction::Outbound,
+            (Some(_), Some(_)) => Direction::Inbound,
+            _ => Direction::Unknown,
+        }
+    };
+    let customer = match direction {
+        Direction::System => None,
+        Direction::Outbound => ctx.chat_customer.clone(),
+        Direction::Inbound => ctx.chat_customer.clone().or_else(|| author_clean.clone()),
+        _ => author_clean.clone(),
+    };
+    let (customer_handle, customer_handle_kind, customer_name) = match customer {
+        Some(c) => {
+            let (handle, kind) = ctx.handle(&c);
+            (Some(handle), Some(kind), Some(c))
+        }
+        None => (None, None, None),
+    };
+    let agent = if direction == Direction::Outbound { author_clean.clone() } else { None };
+    let mentions = match (&body.text, body.kind) {
+        (Some(t), Kind::Message | Kind::Media) => mentions::extract(t, ctx.common.region),
+        _ => Vec::new(),
+    };
+    // Dedup key: the same message seen in an overlapping export of the same chat.
+    // Minute precision because Android exports have no seconds.
+    let minute = ts.div_euclid(60_000);
+    let norm_text: String = body_text.chars().filter(|c| !text::is_invisible(*c)).collect();
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(ctx.thread_key.as_bytes());
+    hasher.update(&[0]);
+    hasher.update(&minute.to_le_bytes());
+    hasher.update(author_clean.as_deref().unwrap_or("").as_bytes());
+    hasher.update(&[0]);
+    hasher.update(norm_text.trim().as_bytes());
+    let base = u128::from_le_bytes(hasher.finalize().as_bytes()[..16].try_into().unwrap());
+    if ctx.occurrence.0 != minute {
+        ctx.occurrence = (minute, HashMap::new());
+    }
+    let occ = ctx.occurrence.1.entry(base).or_insert(0);
+    *occ += 1;
+    let key = base ^ u128::from(*occ - 1).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835);
+    if sink.seen.contains(&key) {
+        result.counts.duplicates += 1;
+        return Ok(());
+    }
+    if let Some(keys) = sink.new_keys.as_mut() {
+        keys.push(key);
+    }
+    let id = {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(ctx.scan.content_hash.as_bytes());
+        hasher.update(b":");
+        hasher.update(&seq.to_le_bytes());
+        hasher.finalize().to_hex()[..32].to_string()
+    };
+    let interaction = Interaction {
+        interaction_id: id,
+        source_id: sink.source_id.to_string(),
+        source_file: display.clone(),
+        source_ref: format!("line:{}", p.line),
+        channel: Channel::Whatsapp,
+        direction,
+        ts,
+        ts_raw,
+        thread_key: ctx.thread_key.clone(),
+        customer_handle,
+        customer_handle_kind,
+        customer_name,
+        agent,
+        text: body.text,
+        body_full: None,
+        subject: None,
+        attachments: body.attachments,
+        duration_s: body.duration_s,
+        status: body.call_status,
+        mentions,
+        kind: body.kind,
+        seq: *seq,
+        author_raw: author_clean,
+        thread_title: ctx.scan.title.clone(),
+        edited: body.edited,
+        dedup_key: format!("{key:032x}"),
+    };
+    result.first_ms = Some(result.first_ms.map_or(ts, |f| f.min(ts)));
+    result.last_ms = Some(result.last_ms.map_or(ts, |l| l.max(ts)));
+    result.counts.imported += 1;
+    sink.batch.push(interaction).map_err(ImportError::Other)?;
+    Ok(())
+}

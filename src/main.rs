@@ -1,0 +1,28 @@
+//! The omnitrail binary: parse arguments, run the command, map errors to exit codes.
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match omnitrail_cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let _ = ctrlc::set_handler(|| {
+        omnitrail::import::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    match omnitrail_cli::run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("omnitrail: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+#[path = "cli/mod.rs"]
+mod omnitrail_cli;

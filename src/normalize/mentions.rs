@@ -1,0 +1,78 @@
+//! Details customers write into messages: order/ticket numbers, emails, phone numbers.
+//! They are what links a WhatsApp chat to an email thread or a call.
+
+use super::phone::{to_e164, Region};
+use regex::Regex;
+use std::sync::OnceLock;
+
+struct Patterns {
+    email: Regex,
+    phone: Regex,
+    order_code: Regex,
+    order_word: Regex,
+}
+
+fn patterns() -> &'static Patterns {
+    static P: OnceLock<Patterns> = OnceLock::new();
+    P.get_or_init(|| Patterns {
+        email: Regex::new(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b").unwrap(),
+        phone: Regex::new(r"(?:\+|\b)\d[\d \-().]{5,18}\d\b").unwrap(),
+        // BS-10442, A-10442, ORD123456, #12345
+        order_code: Regex::new(r"\b[A-Z]{1,5}-?\d{4,10}\b|#\d{4,10}\b").unwrap(),
+        // "order 12345", "ticket no. 88812", "Bestellung 12345", "pedido 12345"
+        order_word: Regex::new(
+            r"(?i)\b(?:order|ticket|invoice|case|ref|reference|booking|bestellung|auftrag|pedido|commande|ordine|bestelling)\s*(?:no\.?|nr\.?|number|num|n[º°]|#)?\s*:?\s*(\d{4,12})\b",
+        )
+        .unwrap(),
+    })
+}
+
+/// Extracts mentions as `kind:value` strings, deduplicated, in order of appearance.
+pub fn extract(text: &str, region: Region) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |m: String| {
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    };
+    let p = patterns();
+    if text.contains('@') {
+        for m in p.email.find_iter(text) {
+            push(format!("email:{}", m.as_str().to_lowercase()));
+        }
+    }
+    let digits = text.bytes().filter(u8::is_ascii_digit).count();
+    if digits >= 4 {
+        for m in p.order_code.find_iter(text) {
+            let code = m.as_str().trim_start_matches('#');
+            push(format!("order:{}", code.to_ascii_uppercase()));
+        }
+        for c in p.order_word.captures_iter(text) {
+            push(format!("order:{}", &c[1]));
+        }
+    }
+    if digits >= 7 {
+        for m in p.phone.find_iter(text) {
+            if let Some(e164) = to_e164(m.as_str(), region) {
+                push(format!("phone:{e164}"));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_orders_emails_and_phones() {
+        let gb = Region::parse("GB").unwrap();
+        let m = extract("Order BS-10442 please, call me on 07700 900123 or mail Sarah.J@Mail.example", gb);
+        assert!(m.contains(&"order:BS-10442".to_string()), "{m:?}");
+        assert!(m.contains(&"phone:+447700900123".to_string()), "{m:?}");
+        assert!(m.contains(&"email:sarah.j@mail.example".to_string()), "{m:?}");
+        assert_eq!(extract("my order number is 558812", gb), vec!["order:558812".to_string()]);
+        assert!(extract("see you at 10:30 tomorrow", gb).is_empty());
+    }
+}

@@ -1,0 +1,61 @@
+//! Invisible characters and spaces that exports sprinkle around headers and names.
+
+/// True for marks that carry no visible content: bidi marks and embeddings, zero-width
+/// characters, BOM, soft hyphen. They are removed from the *matching view* only.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}'
+    )
+}
+
+/// True for the space variants exports put between date, time and AM/PM markers.
+pub fn is_space_like(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\u{00A0}' | '\u{2009}' | '\u{202F}' | '\u{2007}' | '\u{200A}')
+}
+
+/// Removes invisible marks; maps space variants to ASCII space. Borrowed when nothing changes.
+pub fn matching_view(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.is_ascii() || !s.chars().any(|c| is_invisible(c) || (c != ' ' && is_space_like(c))) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .filter(|c| !is_invisible(*c))
+            .map(|c| if is_space_like(c) { ' ' } else { c })
+            .collect(),
+    )
+}
+
+/// A display name cleaned for storage and matching: invisible marks removed, spaces
+/// collapsed, WhatsApp's `~ ` prefix for unsaved community members removed, NFC.
+pub fn clean_name(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let view = matching_view(s);
+    let trimmed = view.trim();
+    let trimmed = trimmed.strip_prefix('~').map(str::trim_start).unwrap_or(trimmed);
+    let mut out = String::with_capacity(trimmed.len());
+    for word in trimmed.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    if out.is_ascii() {
+        out
+    } else {
+        out.nfc().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_marks_and_tilde() {
+        assert_eq!(clean_name("\u{200E}~\u{202F}Alice  B"), "Alice B");
+        assert_eq!(matching_view("7:02\u{202F}PM"), "7:02 PM");
+        assert_eq!(matching_view("\u{FEFF}[1.2.19"), "[1.2.19");
+    }
+}

@@ -1,0 +1,253 @@
+//! The workspace folder: `manifest.json`, Parquet batches under `interactions/`, rejected
+//! records under `rejects/`. Every change goes through a [`Transaction`] whose files are
+//! staged under `.tmp/` and become visible only when the manifest is replaced atomically.
+
+mod batch;
+mod manifest;
+
+pub use batch::{interactions_schema, read_columns, to_frame, BatchWriter, INTERACTION_COLUMNS};
+pub use manifest::{Counts, Manifest, SourceEntry, SCHEMA_VERSION};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Default workspace folder when neither `--workspace` nor `OMNITRAIL_WORKSPACE` is given.
+pub const DEFAULT_DIR: &str = "omnitrail-data";
+
+/// An opened workspace folder.
+#[derive(Debug)]
+pub struct Workspace {
+    root: PathBuf,
+    manifest: Manifest,
+}
+
+impl Workspace {
+    /// Opens (creating if needed) the workspace at `root`, and removes what an interrupted
+    /// import left behind: staged files and batches that no manifest entry references.
+    pub fn open(root: &Path) -> Result<Workspace> {
+        for dir in ["interactions", "rejects", ".tmp"] {
+            fs::create_dir_all(root.join(dir))
+                .with_context(|| format!("cannot create workspace folder {}", root.join(dir).display()))?;
+        }
+        let manifest = Manifest::load(&root.join("manifest.json"))?;
+        let ws = Workspace { root: root.to_path_buf(), manifest };
+        ws.recover()?;
+        Ok(ws)
+    }
+
+    /// Opens an existing workspace without creating anything (for read-only commands).
+    pub fn open_existing(root: &Path) -> Result<Workspace> {
+        if !root.join("manifest.json").exists() {
+            anyhow::bail!(
+                "no workspace at {}: run `omnitrail import` or `omnitrail audit` first (or pass --workspace DIR)",
+                root.display()
+            );
+        }
+        Workspace::open(root)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Absolute path of a file named in the manifest (relative to the root).
+    pub fn path_of(&self, relative: &str) -> PathBuf {
+        self.root.join(relative)
+    }
+
+    fn recover(&self) -> Result<()> {
+        let tmp = self.root.join(".tmp");
+        for entry in fs::read_dir(&tmp)?.flatten() {
+            let _ = fs::remove_file(entry.path());
+        }
+        let referenced: std::collections::HashSet<String> = self
+            .manifest
+            .sources
+            .iter()
+            .flat_map(|s| [s.batch.clone(), s.rejects.clone()])
+            .flatten()
+            .collect();
+        for dir in ["interactions", "rejects"] {
+            for entry in fs::read_dir(self.root.join(dir))?.flatten() {
+                let rel = format!("{dir}/{}", entry.file_name().to_string_lossy());
+                if !referenced.contains(&rel) {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts a change. Nothing is visible to other commands until [`Transaction::commit`].
+    pub fn begin(&mut self) -> Transaction<'_> {
+        Transaction { ws: self, staged: Vec::new(), new_sources: Vec::new() }
+    }
+
+    /// The source already imported with this content hash, if any.
+    pub fn source_by_hash(&self, content_hash: &str) -> Option<&SourceEntry> {
+        self.manifest.sources.iter().find(|s| s.content_hash == content_hash)
+    }
+}
+
+/// A staged change to the workspace. Dropping it without committing removes the staged files.
+pub struct Transaction<'a> {
+    ws: &'a mut Workspace,
+    /// (staged path, final path relative to root)
+    staged: Vec<(PathBuf, String)>,
+    new_sources: Vec<SourceEntry>,
+}
+
+impl Transaction<'_> {
+    /// A Parquet writer for one import batch, staged until commit.
+    pub fn batch_writer(&mut self, batch_id: &str) -> Result<(BatchWriter, String)> {
+        let rel = format!("interactions/{batch_id}.parquet");
+        let staged = self.ws.root.join(".tmp").join(format!("{batch_id}.parquet"));
+        let writer = BatchWriter::create(&staged)?;
+        self.staged.push((staged, rel.clone()));
+        Ok((writer, rel))
+    }
+
+    /// A JSON-lines writer for one batch's rejected records, staged until commit.
+    pub fn rejects_writer(&mut self, batch_id: &str) -> Result<(RejectWriter, String)> {
+        let rel = format!("rejects/{batch_id}.jsonl");
+        let staged = self.ws.root.join(".tmp").join(format!("{batch_id}.jsonl"));
+        let file = File::create(&staged).with_context(|| format!("cannot create {}", staged.display()))?;
+        self.staged.push((staged, rel.clone()));
+        Ok((RejectWriter { out: BufWriter::new(file), count: 0 }, rel))
+    }
+
+    /// Records a source; it becomes part of the manifest on commit.
+    pub fn add_source(&mut self, entry: SourceEntry) {
+        self.new_sources.push(entry);
+    }
+
+    /// The sources staged so far.
+    pub fn staged_sources(&self) -> &[SourceEntry] {
+        &self.new_sources
+    }
+
+    /// Drops a staged source and its files (e.g. a file that turned out to be unusable).
+    pub fn discard_files(&mut self, rels: &[String]) {
+        self.staged.retain(|(path, rel)| {
+            if rels.contains(rel) {
+                let _ = fs::remove_file(path);
+                false
+            } else {
+                true
+            }
+        });
+    }
+
+    /// Makes the change visible: staged files are synced and moved into place, then the
+    /// manifest is replaced atomically. A crash before the manifest rename leaves only
+    /// unreferenced files, which the next [`Workspace::open`] removes.
+    pub fn commit(mut self) -> Result<()> {
+        for (path, _) in &self.staged {
+            File::open(path)?.sync_all()?;
+        }
+        for (path, rel) in &self.staged {
+            let dest = self.ws.root.join(rel);
+            fs::rename(path, &dest).with_context(|| format!("cannot move {} into place", dest.display()))?;
+        }
+        self.staged.clear();
+        let mut manifest = self.ws.manifest.clone();
+        manifest.sources.append(&mut self.new_sources);
+        write_atomic(&self.ws.root.join("manifest.json"), &manifest.to_json()?)?;
+        sync_dir(&self.ws.root);
+        self.ws.manifest = manifest;
+        Ok(())
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        for (path, _) in &self.staged {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+/// One rejected input record, as stored in `rejects/<batch>.jsonl`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reject<'a> {
+    pub file: &'a str,
+    pub line: Option<u64>,
+    pub byte_offset: Option<u64>,
+    pub reason: &'a str,
+    pub raw: &'a str,
+}
+
+/// Appends rejects as JSON lines.
+pub struct RejectWriter {
+    out: BufWriter<File>,
+    count: u64,
+}
+
+impl RejectWriter {
+    pub fn write(&mut self, reject: &Reject<'_>) -> Result<()> {
+        serde_json::to_writer(&mut self.out, reject)?;
+        self.out.write_all(b"\n")?;
+        self.count += 1;
+        Ok(())
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    pub fn finish(mut self) -> Result<u64> {
+        self.out.flush()?;
+        Ok(self.count)
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary sibling, fsync and rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp-write");
+    {
+        let mut f = File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropped_transaction_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = Workspace::open(dir.path()).unwrap();
+        {
+            let mut txn = ws.begin();
+            let (_w, _) = txn.rejects_writer("b1").unwrap();
+        }
+        assert_eq!(fs::read_dir(dir.path().join(".tmp")).unwrap().count(), 0);
+        assert!(!dir.path().join("manifest.json").exists());
+    }
+
+    #[test]
+    fn orphan_batches_are_removed_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        Workspace::open(dir.path()).unwrap();
+        fs::write(dir.path().join("interactions/orphan.parquet"), b"x").unwrap();
+        Workspace::open(dir.path()).unwrap();
+        assert!(!dir.path().join("interactions/orphan.parquet").exists());
+    }
+}
