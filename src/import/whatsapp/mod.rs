@@ -426,6 +426,9 @@ struct ChatContext<'a> {
     handles: HashMap<String, (String, HandleKind)>,
     occurrence: (i64, HashMap<u128, u32>),
     dst_notes: (u64, u64),
+    /// Keys per header layout, kept only for files that switch layout (concatenated
+    /// exports), where the overlap between the parts is a duplicate.
+    segment_keys: Option<Vec<HashSet<u128>>>,
 }
 
 impl ChatContext<'_> {
@@ -507,6 +510,7 @@ pub fn import(scan: &ChatScan, business: Option<&BusinessSide>, common: &CommonO
         handles: HashMap::new(),
         occurrence: (i64::MIN, HashMap::new()),
         dst_notes: (0, 0),
+        segment_keys: (scan.accepted.len() > 1).then(|| vec![HashSet::new(); scan.accepted.len()]),
     };
     let mut result = ChatResult::default();
     let mut reader = LineReader::new(scan.input.reader()?, false);
@@ -634,7 +638,8 @@ fn finish(p: Pending, ctx: &mut ChatContext<'_>, seq: &mut u64, sink: &mut Sink<
     let mut text_view_start = body_view.len();
     for known in &ctx.known_authors {
         if let Some(rest) = body_view.strip_prefix(known.as_str()) {
-            if rest.starts_with(": ") || rest == ":" || (h.shape.bracketed && rest.starts_with(':')) {
+            // `Name:.` (a view-once message) and `Name:text` (CJK exports) follow a known author.
+            if rest.starts_with(':') {
                 author = Some(known.clone());
                 text_view_start = known.len() + 1;
                 break;
@@ -725,7 +730,13 @@ fn finish(p: Pending, ctx: &mut ChatContext<'_>, seq: &mut u64, sink: &mut Sink<
     let occ = ctx.occurrence.1.entry(base).or_insert(0);
     *occ += 1;
     let key = base ^ u128::from(*occ - 1).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835);
-    if sink.seen.contains(&key) {
+    let mut duplicate = sink.seen.contains(&key);
+    if let Some(segments) = ctx.segment_keys.as_mut() {
+        let own = ctx.scan.accepted.iter().position(|(s, _)| *s == h.shape).unwrap_or(0);
+        duplicate |= segments.iter().enumerate().any(|(i, keys)| i != own && keys.contains(&key));
+        segments[own].insert(key);
+    }
+    if duplicate {
         result.counts.duplicates += 1;
         return Ok(());
     }
