@@ -12,14 +12,25 @@ use std::collections::BTreeSet;
 fn check(name: &str, exp: &serde_json::Value, opts: &WhatsAppOptions, failures: &mut Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let mut ws = Workspace::open(dir.path()).unwrap();
-    let report = import(&mut ws, &[fixture(&format!("whatsapp/{name}"))], opts, &utc()).unwrap();
+    let report = import(
+        &mut ws,
+        &[fixture(&format!("whatsapp/{name}"))],
+        opts,
+        &utc(),
+    )
+    .unwrap();
     let src = &report.sources[0];
     if exp["expect"] == "reject-file" {
         match &src.error {
             Some(e) if src.outcome == "failed" && e.contains(name) => {}
             other => failures.push(format!("{name}: expected the file to be refused with its name in the error, got {:?} {other:?}", src.outcome)),
         }
-        if !ws.manifest().sources.is_empty() || std::fs::read_dir(dir.path().join("interactions")).unwrap().count() > 0 {
+        if !ws.manifest().sources.is_empty()
+            || std::fs::read_dir(dir.path().join("interactions"))
+                .unwrap()
+                .count()
+                > 0
+        {
             failures.push(format!("{name}: a refused file changed the workspace"));
         }
         return;
@@ -30,10 +41,14 @@ fn check(name: &str, exp: &serde_json::Value, opts: &WhatsAppOptions, failures: 
     }
     let c = src.counts;
     // EXPECTED.json counts messages, system lines and call events separately.
-    let messages = exp["messages"].as_u64().unwrap() + exp["system"].as_u64().unwrap() + exp["calls"].as_u64().unwrap();
+    let messages = exp["messages"].as_u64().unwrap()
+        + exp["system"].as_u64().unwrap()
+        + exp["calls"].as_u64().unwrap();
     let rejected = exp.get("rejected").and_then(|v| v.as_u64()).unwrap_or(0);
     let duplicates = exp.get("duplicates").and_then(|v| v.as_u64()).unwrap_or(0);
-    if (c.imported, c.rejected, c.duplicates) != (messages, rejected, duplicates) || c.read != c.imported + c.rejected + c.duplicates {
+    if (c.imported, c.rejected, c.duplicates) != (messages, rejected, duplicates)
+        || c.read != c.imported + c.rejected + c.duplicates
+    {
         failures.push(format!("{name}: counts {c:?}, expected imported {messages}, rejected {rejected}, duplicates {duplicates}"));
     }
     if messages == 0 {
@@ -43,12 +58,23 @@ fn check(name: &str, exp: &serde_json::Value, opts: &WhatsAppOptions, failures: 
     let ts = ts_strings(&df);
     let (first, last) = (ts.iter().min().unwrap(), ts.iter().max().unwrap());
     if first != exp["first_ts"].as_str().unwrap() || last != exp["last_ts"].as_str().unwrap() {
-        failures.push(format!("{name}: span {first}..{last}, expected {}..{}", exp["first_ts"], exp["last_ts"]));
+        failures.push(format!(
+            "{name}: span {first}..{last}, expected {}..{}",
+            exp["first_ts"], exp["last_ts"]
+        ));
     }
     let kinds = strings(&df, "kind");
     let count = |k: &str| kinds.iter().filter(|x| x.as_deref() == Some(k)).count() as u64;
-    if count("system") != exp["system"].as_u64().unwrap() || count("call") != exp["calls"].as_u64().unwrap() {
-        failures.push(format!("{name}: {} system / {} call events, expected {} / {}", count("system"), count("call"), exp["system"], exp["calls"]));
+    if count("system") != exp["system"].as_u64().unwrap()
+        || count("call") != exp["calls"].as_u64().unwrap()
+    {
+        failures.push(format!(
+            "{name}: {} system / {} call events, expected {} / {}",
+            count("system"),
+            count("call"),
+            exp["system"],
+            exp["calls"]
+        ));
     }
     let authors: BTreeSet<String> = strings(&df, "author_raw")
         .into_iter()
@@ -56,7 +82,12 @@ fn check(name: &str, exp: &serde_json::Value, opts: &WhatsAppOptions, failures: 
         .filter(|(_, k)| k.as_deref() != Some("system"))
         .filter_map(|(a, _)| a)
         .collect();
-    let want: BTreeSet<String> = exp["authors"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
+    let want: BTreeSet<String> = exp["authors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
     if authors != want {
         failures.push(format!("{name}: authors {authors:?}, expected {want:?}"));
     }
@@ -65,18 +96,27 @@ fn check(name: &str, exp: &serde_json::Value, opts: &WhatsAppOptions, failures: 
 #[test]
 fn every_fixture_matches_its_expectation() {
     let expected: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("whatsapp/EXPECTED.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(fixture("whatsapp/EXPECTED.json")).unwrap())
+            .unwrap();
     let mut failures = Vec::new();
     for (name, exp) in expected.as_object().unwrap() {
         check(name, exp, &WhatsAppOptions::default(), &mut failures);
         if let Some(forced) = exp.get("with_date_order").and_then(|v| v.as_object()) {
             for (order, exp) in forced {
-                let opts = WhatsAppOptions { date_order: Some(DateOrder::parse(order).unwrap()), ..Default::default() };
+                let opts = WhatsAppOptions {
+                    date_order: Some(DateOrder::parse(order).unwrap()),
+                    ..Default::default()
+                };
                 check(name, exp, &opts, &mut failures);
             }
         }
     }
-    assert!(failures.is_empty(), "{} fixture check(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} fixture check(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -84,11 +124,20 @@ fn reimporting_the_same_file_adds_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut ws = Workspace::open(dir.path()).unwrap();
     let path = fixture("whatsapp/multiline_media_system.txt");
-    import(&mut ws, &[path.clone()], &WhatsAppOptions::default(), &utc()).unwrap();
+    import(
+        &mut ws,
+        std::slice::from_ref(&path),
+        &WhatsAppOptions::default(),
+        &utc(),
+    )
+    .unwrap();
     let manifest = std::fs::read(dir.path().join("manifest.json")).unwrap();
     let report = import(&mut ws, &[path], &WhatsAppOptions::default(), &utc()).unwrap();
     assert_eq!(report.sources[0].outcome, "already-imported");
-    assert_eq!(std::fs::read(dir.path().join("manifest.json")).unwrap(), manifest);
+    assert_eq!(
+        std::fs::read(dir.path().join("manifest.json")).unwrap(),
+        manifest
+    );
 }
 
 #[test]
@@ -96,7 +145,13 @@ fn overlapping_exports_of_one_chat_count_duplicates() {
     // The same chat exported by Android (minutes) and iOS (seconds) overlaps by 3 messages.
     let dir = tempfile::tempdir().unwrap();
     let mut ws = Workspace::open(dir.path()).unwrap();
-    let report = import(&mut ws, &[fixture("whatsapp/concatenated_two_phones.txt")], &WhatsAppOptions::default(), &utc()).unwrap();
+    let report = import(
+        &mut ws,
+        &[fixture("whatsapp/concatenated_two_phones.txt")],
+        &WhatsAppOptions::default(),
+        &utc(),
+    )
+    .unwrap();
     assert_eq!(report.sources[0].counts.duplicates, 3);
 }
 
@@ -104,12 +159,24 @@ fn overlapping_exports_of_one_chat_count_duplicates() {
 fn rejected_lines_keep_file_line_offset_and_reason() {
     let dir = tempfile::tempdir().unwrap();
     let mut ws = Workspace::open(dir.path()).unwrap();
-    import(&mut ws, &[fixture("whatsapp/invalid_utf8.txt")], &WhatsAppOptions::default(), &utc()).unwrap();
-    let rel = ws.manifest().sources[0].rejects.clone().expect("a rejects file");
+    import(
+        &mut ws,
+        &[fixture("whatsapp/invalid_utf8.txt")],
+        &WhatsAppOptions::default(),
+        &utc(),
+    )
+    .unwrap();
+    let rel = ws.manifest().sources[0]
+        .rejects
+        .clone()
+        .expect("a rejects file");
     let text = std::fs::read_to_string(dir.path().join(rel)).unwrap();
     let row: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     assert_eq!(row["line"], 4);
-    assert!(row["reason"].as_str().unwrap().contains("invalid UTF-8"), "{row}");
+    assert!(
+        row["reason"].as_str().unwrap().contains("invalid UTF-8"),
+        "{row}"
+    );
     assert!(row["file"].as_str().unwrap().ends_with("invalid_utf8.txt"));
     assert!(row["byte_offset"].as_u64().unwrap() > 0);
 }

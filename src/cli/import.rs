@@ -28,7 +28,9 @@ pub struct ImportArgs {
 #[derive(Debug, Subcommand)]
 pub enum ImportFormat {
     /// WhatsApp chat exports: .txt, .zip, or folders of them
-    #[command(after_help = "Examples:\n  omnitrail import whatsapp \"WhatsApp Chat with Sarah Jones.txt\"\n  omnitrail import whatsapp chats/ --business-name \"Bloom & Stem\" --tz Europe/London --region GB\n  omnitrail import whatsapp old-phone.txt --date-order mdy")]
+    #[command(
+        after_help = "Examples:\n  omnitrail import whatsapp \"WhatsApp Chat with Sarah Jones.txt\"\n  omnitrail import whatsapp chats/ --business-name \"Bloom & Stem\" --tz Europe/London --region GB\n  omnitrail import whatsapp old-phone.txt --date-order mdy"
+    )]
     Whatsapp {
         #[arg(value_name = "PATH", required = true)]
         paths: Vec<PathBuf>,
@@ -83,26 +85,50 @@ impl CommonArgs {
     pub fn resolve(&self) -> Result<CommonOptions, String> {
         let (tz, tz_origin) = match &self.tz {
             Some(name) => (
-                name.parse::<chrono_tz::Tz>().map_err(|_| format!("unknown time zone {name:?}: expected an IANA name such as Europe/London"))?,
+                name.parse::<chrono_tz::Tz>().map_err(|_| {
+                    format!(
+                        "unknown time zone {name:?}: expected an IANA name such as Europe/London"
+                    )
+                })?,
                 "--tz".to_string(),
             ),
-            None => match iana_time_zone::get_timezone().ok().and_then(|n| n.parse::<chrono_tz::Tz>().ok()) {
-                Some(tz) => (tz, "this machine's time zone; pass --tz to change".to_string()),
-                None => (chrono_tz::UTC, "machine time zone unknown, UTC assumed; pass --tz".to_string()),
+            None => match iana_time_zone::get_timezone()
+                .ok()
+                .and_then(|n| n.parse::<chrono_tz::Tz>().ok())
+            {
+                Some(tz) => (
+                    tz,
+                    "this machine's time zone; pass --tz to change".to_string(),
+                ),
+                None => (
+                    chrono_tz::UTC,
+                    "machine time zone unknown, UTC assumed; pass --tz".to_string(),
+                ),
             },
         };
         let region = match &self.region {
             Some(code) => Region::parse(code)?,
             None => Region::none(),
         };
-        Ok(CommonOptions { tz, tz_origin, region, region_code: self.region.clone().map(|r| r.to_ascii_uppercase()) })
+        Ok(CommonOptions {
+            tz,
+            tz_origin,
+            region,
+            region_code: self.region.clone().map(|r| r.to_ascii_uppercase()),
+        })
     }
 }
 
 pub fn run(g: &Globals, args: ImportArgs) -> anyhow::Result<u8> {
     let (paths, common, wa) = match args.format {
-        Some(ImportFormat::Whatsapp { paths, common, whatsapp }) => (paths, common, whatsapp),
-        Some(ImportFormat::Email { .. }) | Some(ImportFormat::Calls { .. }) | Some(ImportFormat::Contacts { .. }) => {
+        Some(ImportFormat::Whatsapp {
+            paths,
+            common,
+            whatsapp,
+        }) => (paths, common, whatsapp),
+        Some(ImportFormat::Email { .. })
+        | Some(ImportFormat::Calls { .. })
+        | Some(ImportFormat::Contacts { .. }) => {
             eprintln!("omnitrail: this importer is not built yet in this version; nothing was done (available: import whatsapp)");
             return Ok(2);
         }
@@ -116,7 +142,12 @@ pub fn run(g: &Globals, args: ImportArgs) -> anyhow::Result<u8> {
 }
 
 /// Imports WhatsApp exports and prints the report; shared with `audit`.
-pub fn run_whatsapp(g: &Globals, paths: &[PathBuf], common: &CommonArgs, wa: &WhatsAppArgs) -> anyhow::Result<(u8, Option<ImportReport>)> {
+pub fn run_whatsapp(
+    g: &Globals,
+    paths: &[PathBuf],
+    common: &CommonArgs,
+    wa: &WhatsAppArgs,
+) -> anyhow::Result<(u8, Option<ImportReport>)> {
     let opts = match common.resolve() {
         Ok(o) => o,
         Err(e) => {
@@ -124,22 +155,31 @@ pub fn run_whatsapp(g: &Globals, paths: &[PathBuf], common: &CommonArgs, wa: &Wh
             return Ok((2, None));
         }
     };
-    let wopts = WhatsAppOptions { business_names: wa.business_names.clone(), date_order: wa.date_order };
+    let wopts = WhatsAppOptions {
+        business_names: wa.business_names.clone(),
+        date_order: wa.date_order,
+    };
     let mut ws = Workspace::open(&g.workspace)?;
     let progress = BarProgress::new(g.quiet);
     let report = match import_whatsapp(&mut ws, paths, &wopts, &opts, &progress) {
         Ok(r) => r,
         Err(ImportError::Interrupted) => {
-            eprintln!("omnitrail: interrupted: the workspace was left as it was before this import");
+            eprintln!(
+                "omnitrail: interrupted: the workspace was left as it was before this import"
+            );
             return Ok((130, None));
         }
         Err(e) => return Err(e.into()),
     };
     if g.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        super::output::emit(serde_json::to_string_pretty(&report)?);
     } else {
         print_import_report(&report, g.quiet);
     }
-    let code = if report.failed() > 0 || (common.strict && report.rejected() > 0) { 1 } else { 0 };
+    let code = if report.failed() > 0 || (common.strict && report.rejected() > 0) {
+        1
+    } else {
+        0
+    };
     Ok((code, Some(report)))
 }

@@ -29,13 +29,20 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Detect, import, match and report in one go
-    #[command(after_help = "Example:\n  omnitrail audit fixtures/demo --tz Europe/London --region GB")]
+    #[command(
+        after_help = "Example:\n  omnitrail audit fixtures/demo --tz Europe/London --region GB"
+    )]
     Audit(audit::AuditArgs),
     /// Import exports into the workspace
-    #[command(after_help = "Examples:\n  omnitrail import whatsapp \"WhatsApp Chat with Sarah Jones.txt\" --business-name \"Bloom & Stem\"\n  omnitrail import exports/        (formats detected by content)")]
+    #[command(
+        after_help = "Examples:\n  omnitrail import whatsapp \"WhatsApp Chat with Sarah Jones.txt\" --business-name \"Bloom & Stem\"\n  omnitrail import exports/        (formats detected by content)"
+    )]
     Import(import::ImportArgs),
     /// Link identities into customers (not built yet)
-    #[command(name = "match", after_help = "Example:\n  omnitrail match --threshold 0.9")]
+    #[command(
+        name = "match",
+        after_help = "Example:\n  omnitrail match --threshold 0.9"
+    )]
     Match(Pending),
     /// Context-loss reports (not built yet)
     #[command(after_help = "Example:\n  omnitrail report switches --format json")]
@@ -74,7 +81,9 @@ pub struct Globals {
 /// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let globals = Globals {
-        workspace: cli.workspace.unwrap_or_else(|| PathBuf::from(omnitrail::workspace::DEFAULT_DIR)),
+        workspace: cli
+            .workspace
+            .unwrap_or_else(|| PathBuf::from(omnitrail::workspace::DEFAULT_DIR)),
         quiet: cli.quiet,
         json: cli.json,
     };

@@ -42,7 +42,16 @@ impl Progress for BarProgress {
 pub fn print_import_report(report: &ImportReport, quiet: bool) {
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-    table.set_header(["source", "outcome", "read", "imported", "rejected", "duplicates", "first", "last"]);
+    table.set_header([
+        "source",
+        "outcome",
+        "read",
+        "imported",
+        "rejected",
+        "duplicates",
+        "first",
+        "last",
+    ]);
     for s in &report.sources {
         table.add_row([
             s.path.clone(),
@@ -55,7 +64,7 @@ pub fn print_import_report(report: &ImportReport, quiet: bool) {
             s.last_ts.clone().unwrap_or_default(),
         ]);
     }
-    println!("{table}");
+    emit(table);
     for s in &report.sources {
         if let Some(e) = &s.error {
             if s.outcome == "failed" {
@@ -75,5 +84,14 @@ pub fn print_import_report(report: &ImportReport, quiet: bool) {
         for n in &s.notes {
             eprintln!("note: {}: {n}", s.path);
         }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`omnitrail status --json | head`) ends quietly.
+pub fn emit(text: impl std::fmt::Display) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{text}").is_err() {
+        std::process::exit(0);
     }
 }

@@ -11,12 +11,21 @@ pub fn run(g: &Globals, _args: StatusArgs) -> anyhow::Result<u8> {
     let ws = Workspace::open_existing(&g.workspace)?;
     let m = ws.manifest();
     if g.json {
-        println!("{}", serde_json::to_string_pretty(m)?);
+        super::output::emit(serde_json::to_string_pretty(m)?);
         return Ok(0);
     }
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-    table.set_header(["source", "format", "read", "imported", "rejected", "duplicates", "first", "last"]);
+    table.set_header([
+        "source",
+        "format",
+        "read",
+        "imported",
+        "rejected",
+        "duplicates",
+        "first",
+        "last",
+    ]);
     let mut total = omnitrail::workspace::Counts::default();
     for s in &m.sources {
         table.add_row([
@@ -44,7 +53,7 @@ pub fn run(g: &Globals, _args: StatusArgs) -> anyhow::Result<u8> {
         String::new(),
         String::new(),
     ]);
-    println!("workspace: {}", ws.root().display());
-    println!("{table}");
+    super::output::emit(format!("workspace: {}", ws.root().display()));
+    super::output::emit(format!("{table}"));
     Ok(0)
 }

@@ -44,13 +44,15 @@ impl<R: BufRead> LineReader<R> {
 
     /// Hex BLAKE3 of every byte read so far (call after the last line).
     pub fn hash_hex(&self) -> Option<String> {
-        self.hasher.as_ref().map(|h| h.finalize().to_hex().to_string())
+        self.hasher
+            .as_ref()
+            .map(|h| h.finalize().to_hex().to_string())
     }
 
     /// The next line, or `None` at end of input.
     pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
         self.buf.clear();
-        let start = self.offset;
+        let mut start = self.offset;
         let mut too_long = false;
         let mut consumed_any = false;
         loop {
@@ -70,6 +72,7 @@ impl<R: BufRead> LineReader<R> {
                 self.pending_cr = false;
                 if chunk[0] == b'\n' {
                     skip = 1;
+                    start += 1;
                 }
             }
             let data = &chunk[skip..];
@@ -101,7 +104,12 @@ impl<R: BufRead> LineReader<R> {
             self.buf.drain(..3);
         }
         self.number += 1;
-        Ok(Some(Line { number: self.number, offset: start, bytes: &self.buf, too_long }))
+        Ok(Some(Line {
+            number: self.number,
+            offset: start,
+            bytes: &self.buf,
+            too_long,
+        }))
     }
 }
 

@@ -50,7 +50,10 @@ pub enum ImportError {
 
 impl ImportError {
     pub fn file(path: impl Into<String>, message: impl Into<String>) -> ImportError {
-        ImportError::File { path: path.into(), message: message.into() }
+        ImportError::File {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -96,7 +99,10 @@ impl SourceOutcome {
     }
 
     pub fn skipped(path: &str, why: String) -> SourceOutcome {
-        SourceOutcome { outcome: "skipped".into(), ..SourceOutcome::failed(path, why) }
+        SourceOutcome {
+            outcome: "skipped".into(),
+            ..SourceOutcome::failed(path, why)
+        }
     }
 }
 
@@ -110,7 +116,10 @@ pub struct ImportReport {
 
 impl ImportReport {
     pub fn failed(&self) -> usize {
-        self.sources.iter().filter(|s| s.outcome == "failed").count()
+        self.sources
+            .iter()
+            .filter(|s| s.outcome == "failed")
+            .count()
     }
 
     pub fn rejected(&self) -> u64 {
@@ -127,7 +136,10 @@ pub fn expand_paths(paths: &[PathBuf]) -> Vec<(PathBuf, bool)> {
         };
         entries.sort();
         for p in entries {
-            let hidden = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.') || n == "__MACOSX");
+            let hidden = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.') || n == "__MACOSX");
             if hidden {
                 continue;
             }

@@ -61,18 +61,32 @@ pub fn import_whatsapp(
         let display = path.display().to_string();
         super::check_interrupt()?;
         if !explicit {
-            let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+            let ext = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase);
             if path.metadata().map(|m| m.len() == 0).unwrap_or(false) {
-                outcomes.push(SourceOutcome::skipped(&display, "empty file: nothing to import".into()));
+                outcomes.push(SourceOutcome::skipped(
+                    &display,
+                    "empty file: nothing to import".into(),
+                ));
                 continue;
             }
-            if !matches!(ext.as_deref(), Some("txt") | Some("zip")) || super::detect::detect(&path).is_none() {
-                outcomes.push(SourceOutcome::skipped(&display, "not a WhatsApp export".into()));
+            if !matches!(ext.as_deref(), Some("txt") | Some("zip"))
+                || super::detect::detect(&path).is_none()
+            {
+                outcomes.push(SourceOutcome::skipped(
+                    &display,
+                    "not a WhatsApp export".into(),
+                ));
                 continue;
             }
         }
         if !path.exists() {
-            outcomes.push(SourceOutcome::failed(&display, format!("{display}: no such file or folder")));
+            outcomes.push(SourceOutcome::failed(
+                &display,
+                format!("{display}: no such file or folder"),
+            ));
             continue;
         }
         let scanned = ChatInput::open(&path).and_then(|input| whatsapp::scan(input, opts));
@@ -81,11 +95,17 @@ pub fn import_whatsapp(
                 if let Some(prev) = ws.source_by_hash(&scan.content_hash) {
                     let mut o = SourceOutcome::from_entry(prev, "already-imported");
                     o.path = scan.input.display();
-                    o.notes = vec![format!("same content as {} (imported {}): nothing added", prev.path, prev.imported_at)];
+                    o.notes = vec![format!(
+                        "same content as {} (imported {}): nothing added",
+                        prev.path, prev.imported_at
+                    )];
                     o.counts = Default::default();
                     outcomes.push(o);
                 } else if !hashes_this_run.insert(scan.content_hash.clone()) {
-                    let mut o = SourceOutcome::skipped(&scan.input.display(), "same content as another file in this import".into());
+                    let mut o = SourceOutcome::skipped(
+                        &scan.input.display(),
+                        "same content as another file in this import".into(),
+                    );
                     o.outcome = "already-imported".into();
                     outcomes.push(o);
                 } else {
@@ -97,7 +117,11 @@ pub fn import_whatsapp(
         }
     }
     let business = whatsapp::decide_business(&scans, opts);
-    let mut notes = vec![format!("time zone {} ({})", common.tz.name(), common.tz_origin)];
+    let mut notes = vec![format!(
+        "time zone {} ({})",
+        common.tz.name(),
+        common.tz_origin
+    )];
     let mut hows: Vec<&str> = business.values().map(|b| b.how.as_str()).collect();
     hows.sort();
     hows.dedup();
@@ -138,11 +162,15 @@ pub fn import_whatsapp(
         let rejected = rejects.finish()?;
         seen.extend(new_keys);
         let mut drop_files = Vec::new();
-        let batch = if result.counts.imported > 0 { Some(batch_rel.clone()) } else {
+        let batch = if result.counts.imported > 0 {
+            Some(batch_rel.clone())
+        } else {
             drop_files.push(batch_rel.clone());
             None
         };
-        let rejects = if rejected > 0 { Some(rejects_rel.clone()) } else {
+        let rejects = if rejected > 0 {
+            Some(rejects_rel.clone())
+        } else {
             drop_files.push(rejects_rel.clone());
             None
         };
@@ -152,10 +180,21 @@ pub fn import_whatsapp(
         if let Some(b) = business.get(&i) {
             let mut names: Vec<&String> = b.names.iter().collect();
             names.sort();
-            entry_notes.push(format!("business side: {} ({})", names.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", "), b.how));
+            entry_notes.push(format!(
+                "business side: {} ({})",
+                names
+                    .iter()
+                    .map(|s| format!("{s:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                b.how
+            ));
         }
         if let ChatInput::Zip { media, .. } = &scan.input {
-            entry_notes.push(format!("{} media file(s) in the zip (counted, not extracted)", media.len()));
+            entry_notes.push(format!(
+                "{} media file(s) in the zip (counted, not extracted)",
+                media.len()
+            ));
         }
         if result.counts.read >= 39_000 {
             entry_notes.push("close to WhatsApp's ~40 000-message export cap: this file may not hold the full history".into());
@@ -192,7 +231,10 @@ pub fn import_whatsapp(
     if !txn.staged_sources().is_empty() {
         txn.commit()?;
     }
-    Ok(ImportReport { sources: outcomes, notes })
+    Ok(ImportReport {
+        sources: outcomes,
+        notes,
+    })
 }
 
 impl From<PolarsError> for ImportError {

@@ -21,7 +21,7 @@ fn patterns() -> &'static Patterns {
         order_code: Regex::new(r"\b[A-Z]{1,5}-?\d{4,10}\b|#\d{4,10}\b").unwrap(),
         // "order 12345", "ticket no. 88812", "Bestellung 12345", "pedido 12345"
         order_word: Regex::new(
-            r"(?i)\b(?:order|ticket|invoice|case|ref|reference|booking|bestellung|auftrag|pedido|commande|ordine|bestelling)\s*(?:no\.?|nr\.?|number|num|n[º°]|#)?\s*:?\s*(\d{4,12})\b",
+            r"(?i)\b(?:order|ticket|invoice|case|ref|reference|booking|bestellung|auftrag|pedido|commande|ordine|bestelling)\s*(?:no\.?|nr\.?|number|num|n[º°]|#)?\s*(?:is|ist|es|est|:)?\s*(\d{4,12})\b",
         )
         .unwrap(),
     })
@@ -68,11 +68,20 @@ mod tests {
     #[test]
     fn finds_orders_emails_and_phones() {
         let gb = Region::parse("GB").unwrap();
-        let m = extract("Order BS-10442 please, call me on 07700 900123 or mail Sarah.J@Mail.example", gb);
+        let m = extract(
+            "Order BS-10442 please, call me on 07700 900123 or mail Sarah.J@Mail.example",
+            gb,
+        );
         assert!(m.contains(&"order:BS-10442".to_string()), "{m:?}");
         assert!(m.contains(&"phone:+447700900123".to_string()), "{m:?}");
-        assert!(m.contains(&"email:sarah.j@mail.example".to_string()), "{m:?}");
-        assert_eq!(extract("my order number is 558812", gb), vec!["order:558812".to_string()]);
+        assert!(
+            m.contains(&"email:sarah.j@mail.example".to_string()),
+            "{m:?}"
+        );
+        assert_eq!(
+            extract("my order number is 558812", gb),
+            vec!["order:558812".to_string()]
+        );
         assert!(extract("see you at 10:30 tomorrow", gb).is_empty());
     }
 }

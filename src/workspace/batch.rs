@@ -70,7 +70,8 @@ pub struct BatchWriter {
 
 impl BatchWriter {
     pub fn create(path: &Path) -> Result<BatchWriter> {
-        let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let file =
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         let schema = interactions_schema();
         let (tx, rx) = sync_channel::<Vec<Interaction>>(2);
         let worker = std::thread::spawn(move || -> Result<u64> {
@@ -86,7 +87,12 @@ impl BatchWriter {
             writer.finish()?;
             Ok(rows)
         });
-        Ok(BatchWriter { pending: Vec::with_capacity(ROWS_PER_CHUNK), tx: Some(tx), worker: Some(worker), rows: 0 })
+        Ok(BatchWriter {
+            pending: Vec::with_capacity(ROWS_PER_CHUNK),
+            tx: Some(tx),
+            worker: Some(worker),
+            rows: 0,
+        })
     }
 
     pub fn push(&mut self, interaction: Interaction) -> Result<()> {
@@ -107,10 +113,17 @@ impl BatchWriter {
             return Ok(());
         }
         let chunk = std::mem::replace(&mut self.pending, Vec::with_capacity(ROWS_PER_CHUNK));
-        let sent = self.tx.as_ref().map(|tx| tx.send(chunk).is_ok()).unwrap_or(false);
+        let sent = self
+            .tx
+            .as_ref()
+            .map(|tx| tx.send(chunk).is_ok())
+            .unwrap_or(false);
         if !sent {
             // The worker stopped early: its error explains why.
-            return Err(self.join().err().unwrap_or_else(|| anyhow!("parquet writer stopped")));
+            return Err(self
+                .join()
+                .err()
+                .unwrap_or_else(|| anyhow!("parquet writer stopped")));
         }
         Ok(())
     }
@@ -118,7 +131,9 @@ impl BatchWriter {
     fn join(&mut self) -> Result<u64> {
         self.tx.take();
         match self.worker.take() {
-            Some(h) => h.join().map_err(|_| anyhow!("parquet writer thread panicked"))?,
+            Some(h) => h
+                .join()
+                .map_err(|_| anyhow!("parquet writer thread panicked"))?,
             None => Ok(self.rows),
         }
     }
@@ -136,7 +151,11 @@ impl Drop for BatchWriter {
     }
 }
 
-fn str_col<'a>(name: &str, rows: &'a [Interaction], f: impl Fn(&'a Interaction) -> Option<&'a str>) -> Column {
+fn str_col<'a>(
+    name: &str,
+    rows: &'a [Interaction],
+    f: impl Fn(&'a Interaction) -> Option<&'a str>,
+) -> Column {
     let ca: StringChunked = rows.iter().map(f).collect();
     ca.with_name(name.into()).into_column()
 }
@@ -171,7 +190,9 @@ pub fn to_frame(rows: &[Interaction]) -> Result<DataFrame> {
         str_col("ts_raw", rows, |r| Some(&r.ts_raw)),
         str_col("thread_key", rows, |r| Some(&r.thread_key)),
         str_col("customer_handle", rows, |r| r.customer_handle.as_deref()),
-        str_col("customer_handle_kind", rows, |r| r.customer_handle_kind.map(|k| k.as_str())),
+        str_col("customer_handle_kind", rows, |r| {
+            r.customer_handle_kind.map(|k| k.as_str())
+        }),
         str_col("customer_name", rows, |r| r.customer_name.as_deref()),
         str_col("agent", rows, |r| r.agent.as_deref()),
         str_col("text", rows, |r| r.text.as_deref()),

@@ -10,24 +10,43 @@ use polars::prelude::*;
 use std::path::{Path, PathBuf};
 
 pub fn corpus(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus")
+        .join(rel)
 }
 
 pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
 }
 
 pub fn utc() -> CommonOptions {
-    CommonOptions { tz: chrono_tz::UTC, tz_origin: "test".into(), region: Region::none(), region_code: None }
+    CommonOptions {
+        tz: chrono_tz::UTC,
+        tz_origin: "test".into(),
+        region: Region::none(),
+        region_code: None,
+    }
 }
 
-pub fn import(ws: &mut Workspace, paths: &[PathBuf], opts: &WhatsAppOptions, common: &CommonOptions) -> Result<ImportReport, ImportError> {
+pub fn import(
+    ws: &mut Workspace,
+    paths: &[PathBuf],
+    opts: &WhatsAppOptions,
+    common: &CommonOptions,
+) -> Result<ImportReport, ImportError> {
     import_whatsapp(ws, paths, opts, common, &NoProgress)
 }
 
 /// Every interaction in the workspace, as one frame.
 pub fn interactions(ws: &Workspace, columns: &[&str]) -> DataFrame {
-    let batches: Vec<String> = ws.manifest().sources.iter().filter_map(|s| s.batch.clone()).collect();
+    let batches: Vec<String> = ws
+        .manifest()
+        .sources
+        .iter()
+        .filter_map(|s| s.batch.clone())
+        .collect();
     let frames = read_columns(ws.root(), &batches, columns).unwrap();
     let mut out: Option<DataFrame> = None;
     for f in frames {
@@ -39,19 +58,36 @@ pub fn interactions(ws: &Workspace, columns: &[&str]) -> DataFrame {
             }
         });
     }
-    out.unwrap_or_else(|| DataFrame::empty())
+    out.unwrap_or_else(DataFrame::empty)
 }
 
 /// `ts` column as naive UTC text `YYYY-MM-DDTHH:MM:SS`.
 pub fn ts_strings(df: &DataFrame) -> Vec<String> {
-    let ts = df.column("ts").unwrap().as_materialized_series().to_physical_repr().into_owned();
+    let ts = df
+        .column("ts")
+        .unwrap()
+        .as_materialized_series()
+        .to_physical_repr()
+        .into_owned();
     ts.i64()
         .unwrap()
         .iter()
-        .map(|v| chrono::DateTime::from_timestamp_millis(v.unwrap()).unwrap().naive_utc().format("%Y-%m-%dT%H:%M:%S").to_string())
+        .map(|v| {
+            chrono::DateTime::from_timestamp_millis(v.unwrap())
+                .unwrap()
+                .naive_utc()
+                .format("%Y-%m-%dT%H:%M:%S")
+                .to_string()
+        })
         .collect()
 }
 
 pub fn strings(df: &DataFrame, col: &str) -> Vec<Option<String>> {
-    df.column(col).unwrap().str().unwrap().iter().map(|s| s.map(str::to_string)).collect()
+    df.column(col)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|s| s.map(str::to_string))
+        .collect()
 }

@@ -129,7 +129,9 @@ const EDITED: &[&str] = &[
 ];
 
 fn strip_invisible(s: &str) -> String {
-    s.chars().filter(|c| !crate::normalize::text::is_invisible(*c)).collect()
+    s.chars()
+        .filter(|c| !crate::normalize::text::is_invisible(*c))
+        .collect()
 }
 
 /// True when the text of a line reads as a system event.
@@ -147,21 +149,37 @@ pub fn is_system_text(text: &str, author: Option<&str>, strong_context: bool) ->
         let a = crate::normalize::text::clean_name(a).to_lowercase();
         !a.is_empty() && crate::normalize::text::clean_name(lower).starts_with(&a)
     });
-    (strong_context || author_repeated) && (SYSTEM_WEAK.iter().any(|p| lower.contains(p)) || lower.starts_with("you "))
+    (strong_context || author_repeated)
+        && (SYSTEM_WEAK.iter().any(|p| lower.contains(p)) || lower.starts_with("you "))
 }
 
 fn call_event(lower: &str) -> Option<(CallStatus, Option<i64>)> {
     let l = lower.trim_end_matches('.');
-    if l.starts_with("missed voice call") || l.starts_with("missed video call") || l.starts_with("verpasster sprachanruf") || l.starts_with("verpasster videoanruf") || l.starts_with("llamada perdida") {
+    if l.starts_with("missed voice call")
+        || l.starts_with("missed video call")
+        || l.starts_with("verpasster sprachanruf")
+        || l.starts_with("verpasster videoanruf")
+        || l.starts_with("llamada perdida")
+    {
         return Some((CallStatus::Missed, None));
     }
-    for prefix in ["voice call", "video call", "sprachanruf", "videoanruf", "llamada de voz", "videollamada"] {
+    for prefix in [
+        "voice call",
+        "video call",
+        "sprachanruf",
+        "videoanruf",
+        "llamada de voz",
+        "videollamada",
+    ] {
         if let Some(rest) = l.strip_prefix(prefix) {
             let rest = rest.trim_start_matches('.').trim();
             if rest.is_empty() {
                 return Some((CallStatus::Answered, None));
             }
-            if rest.contains("no answer") || rest.contains("keine antwort") || rest.contains("sin respuesta") {
+            if rest.contains("no answer")
+                || rest.contains("keine antwort")
+                || rest.contains("sin respuesta")
+            {
                 return Some((CallStatus::Missed, Some(0)));
             }
             if let Some(d) = parse_duration(rest) {
@@ -179,7 +197,13 @@ fn parse_duration(s: &str) -> Option<i64> {
     let mult = match unit.trim_end_matches('.') {
         u if u.starts_with("sec") || u.starts_with("sek") || u.starts_with("seg") => 1,
         u if u.starts_with("min") => 60,
-        u if u.starts_with("hr") || u.starts_with("hour") || u.starts_with("std") || u.starts_with('h') => 3600,
+        u if u.starts_with("hr")
+            || u.starts_with("hour")
+            || u.starts_with("std")
+            || u.starts_with('h') =>
+        {
+            3600
+        }
         _ => return None,
     };
     Some(n * mult)
@@ -192,12 +216,27 @@ fn attachment(line: &str) -> Option<String> {
         let inner = &t[1..t.len() - 1];
         if let Some((label, name)) = inner.split_once(':') {
             let label = label.trim().to_lowercase();
-            if ["attached", "anhang", "adjunto", "anexo", "pièce jointe", "allegato"].contains(&label.as_str()) {
+            if [
+                "attached",
+                "anhang",
+                "adjunto",
+                "anexo",
+                "pièce jointe",
+                "allegato",
+            ]
+            .contains(&label.as_str())
+            {
                 return Some(name.trim().to_string());
             }
         }
     }
-    for marker in [" (file attached)", " (datei angehängt)", " (archivo adjunto)", " (arquivo anexado)", " (fichier joint)"] {
+    for marker in [
+        " (file attached)",
+        " (datei angehängt)",
+        " (archivo adjunto)",
+        " (arquivo anexado)",
+        " (fichier joint)",
+    ] {
         if t.len() > marker.len() && t.to_lowercase().ends_with(marker) {
             return Some(t[..t.len() - marker.len()].trim().to_string());
         }
@@ -223,7 +262,14 @@ pub fn classify(body: &str) -> Body {
     }
     let clean = strip_invisible(&text);
     let lower = clean.trim().to_lowercase();
-    let mut out = Body { kind: Kind::Message, text: None, attachments: Vec::new(), edited, call_status: None, duration_s: None };
+    let mut out = Body {
+        kind: Kind::Message,
+        text: None,
+        attachments: Vec::new(),
+        edited,
+        call_status: None,
+        duration_s: None,
+    };
     if DELETED.iter().any(|d| lower.trim_end_matches('.') == *d) {
         out.kind = Kind::Deleted;
         return out;
@@ -240,8 +286,14 @@ pub fn classify(body: &str) -> Body {
         None => (clean.as_str(), None),
     };
     let first_lower = first.trim().to_lowercase();
-    let placeholder = MEDIA_PLACEHOLDERS.iter().find(|p| first_lower == **p).map(|_| first.trim().to_string());
-    let suffix = MEDIA_SUFFIXES.iter().find(|s| first_lower.ends_with(*s)).map(|_| first.trim().to_string());
+    let placeholder = MEDIA_PLACEHOLDERS
+        .iter()
+        .find(|p| first_lower == **p)
+        .map(|_| first.trim().to_string());
+    let suffix = MEDIA_SUFFIXES
+        .iter()
+        .find(|s| first_lower.ends_with(*s))
+        .map(|_| first.trim().to_string());
     if let Some(name) = attachment(first).or(placeholder).or(suffix) {
         out.kind = Kind::Media;
         out.attachments.push(name);
@@ -259,15 +311,27 @@ mod tests {
     #[test]
     fn media_calls_deleted_edited() {
         let b = classify("\u{200E}<attached: 00000010-PHOTO-2020-11-02-21-49-51.jpg>");
-        assert_eq!((b.kind, b.attachments[0].as_str()), (Kind::Media, "00000010-PHOTO-2020-11-02-21-49-51.jpg"));
+        assert_eq!(
+            (b.kind, b.attachments[0].as_str()),
+            (Kind::Media, "00000010-PHOTO-2020-11-02-21-49-51.jpg")
+        );
         let b = classify("IMG-20210428-WA0001.jpg (file attached)\nHappy Easter");
-        assert_eq!((b.kind, b.text.as_deref()), (Kind::Media, Some("Happy Easter")));
+        assert_eq!(
+            (b.kind, b.text.as_deref()),
+            (Kind::Media, Some("Happy Easter"))
+        );
         assert_eq!(classify("<Media omitted>").kind, Kind::Media);
         assert_eq!(classify("\u{200E}image omitted").kind, Kind::Media);
         assert_eq!(classify("This message was deleted.").kind, Kind::Deleted);
         let b = classify("\u{200E}Voice call. 12 min");
-        assert_eq!((b.kind, b.call_status, b.duration_s), (Kind::Call, Some(CallStatus::Answered), Some(720)));
-        assert_eq!(classify("Missed voice call. Tap to call back").call_status, Some(CallStatus::Missed));
+        assert_eq!(
+            (b.kind, b.call_status, b.duration_s),
+            (Kind::Call, Some(CallStatus::Answered), Some(720))
+        );
+        assert_eq!(
+            classify("Missed voice call. Tap to call back").call_status,
+            Some(CallStatus::Missed)
+        );
         let b = classify("See you then <This message was edited>");
         assert_eq!((b.edited, b.text.as_deref()), (true, Some("See you then")));
         assert_eq!(classify("I added milk").kind, Kind::Message);
@@ -275,9 +339,21 @@ mod tests {
 
     #[test]
     fn system_needs_context_for_weak_patterns() {
-        assert!(is_system_text("Messages and calls are end-to-end encrypted.", Some("Group"), false));
-        assert!(!is_system_text("I added you to the list", Some("Ana"), false));
+        assert!(is_system_text(
+            "Messages and calls are end-to-end encrypted.",
+            Some("Group"),
+            false
+        ));
+        assert!(!is_system_text(
+            "I added you to the list",
+            Some("Ana"),
+            false
+        ));
         assert!(is_system_text("Alice added Bob", None, true));
-        assert!(is_system_text("~ Carol joined from the community", Some("~ Carol"), false));
+        assert!(is_system_text(
+            "~ Carol joined from the community",
+            Some("~ Carol"),
+            false
+        ));
     }
 }

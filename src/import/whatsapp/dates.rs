@@ -16,7 +16,13 @@ pub enum DateOrder {
 }
 
 impl DateOrder {
-    pub const ALL: [DateOrder; 5] = [DateOrder::Dmy, DateOrder::Mdy, DateOrder::Ymd, DateOrder::Myd, DateOrder::Dym];
+    pub const ALL: [DateOrder; 5] = [
+        DateOrder::Dmy,
+        DateOrder::Mdy,
+        DateOrder::Ymd,
+        DateOrder::Myd,
+        DateOrder::Dym,
+    ];
 
     /// (year index, month index, day index)
     fn positions(self) -> (usize, usize, usize) {
@@ -36,7 +42,9 @@ impl DateOrder {
             "ymd" => Ok(DateOrder::Ymd),
             "myd" => Ok(DateOrder::Myd),
             "dym" => Ok(DateOrder::Dym),
-            _ => Err(format!("unknown date order {s:?}: expected dmy, mdy or ymd")),
+            _ => Err(format!(
+                "unknown date order {s:?}: expected dmy, mdy or ymd"
+            )),
         }
     }
 
@@ -80,9 +88,15 @@ impl fmt::Display for DateOrder {
 pub enum Decision {
     Forced(DateOrder),
     /// Every other order produces an impossible date.
-    Certain { order: DateOrder, evidence: String },
+    Certain {
+        order: DateOrder,
+        evidence: String,
+    },
     /// Several orders are possible; this one keeps the chat in chronological order.
-    Chronology { order: DateOrder, evidence: String },
+    Chronology {
+        order: DateOrder,
+        evidence: String,
+    },
     /// All possible orders give the same dates (e.g. only `1/1/21`).
     Irrelevant(DateOrder),
 }
@@ -102,7 +116,9 @@ impl Decision {
             Decision::Chronology { order, evidence } => {
                 format!("date order {order} inferred from chronology, not certain: {evidence}; use --date-order to override")
             }
-            Decision::Irrelevant(o) => format!("date order {o}: every date reads the same in any order"),
+            Decision::Irrelevant(o) => {
+                format!("date order {o}: every date reads the same in any order")
+            }
         }
     }
 }
@@ -114,6 +130,8 @@ pub struct DateEvidence {
     sequence: Vec<[u32; 3]>,
     /// For each order: the first raw date (and line) it cannot read.
     impossible: [Option<([u32; 3], u64)>; 5],
+    impossible_count: [u64; 5],
+    distinct: u64,
     pub year4_at: Option<u8>,
 }
 
@@ -121,7 +139,10 @@ const SEQUENCE_CAP: usize = 200_000;
 
 impl DateEvidence {
     pub fn new(year4_at: Option<u8>) -> DateEvidence {
-        DateEvidence { year4_at, ..Default::default() }
+        DateEvidence {
+            year4_at,
+            ..Default::default()
+        }
     }
 
     pub fn add(&mut self, fields: [u32; 3], line: u64) {
@@ -131,9 +152,13 @@ impl DateEvidence {
         // An export cannot contain dates after the day it was read: that rules out
         // readings such as `29.1.18` as 2029-01-18.
         let latest = chrono::Utc::now().date_naive() + chrono::Duration::days(2);
+        self.distinct += 1;
         for (k, order) in DateOrder::ALL.iter().enumerate() {
-            if self.impossible[k].is_none() && order.date(fields).is_none_or(|d| d > latest) {
-                self.impossible[k] = Some((fields, line));
+            if order.date(fields).is_none_or(|d| d > latest) {
+                self.impossible_count[k] += 1;
+                if self.impossible[k].is_none() {
+                    self.impossible[k] = Some((fields, line));
+                }
             }
         }
         if self.sequence.len() < SEQUENCE_CAP {
@@ -151,6 +176,31 @@ impl DateEvidence {
             .collect();
         let show = |f: [u32; 3]| format!("{}{sep}{}{sep}{}", f[0], f[1], f[2]);
         if candidates.is_empty() {
+            // A few hand-edited or corrupt dates must not sink a whole export: when one
+            // order reads all but at most 1% of the dates, use it and reject the rest.
+            let best = DateOrder::ALL
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| o.fits_width(self.year4_at))
+                .min_by_key(|(k, _)| self.impossible_count[*k]);
+            if let Some((k, order)) = best {
+                let bad = self.impossible_count[k];
+                let unique = DateOrder::ALL
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, o)| o.fits_width(self.year4_at) && *j != k)
+                    .all(|(j, _)| self.impossible_count[j] > bad);
+                if unique && bad * 100 <= self.distinct {
+                    let (f, line) = self.impossible[k].unwrap_or(([0, 0, 0], 0));
+                    return Ok(Decision::Certain {
+                        order: *order,
+                        evidence: format!(
+                            "every other order fails more often; {bad} date(s) impossible in this order (first: {} at line {line}) are rejected",
+                            show(f)
+                        ),
+                    });
+                }
+            }
             let (f, line) = DateOrder::ALL
                 .iter()
                 .enumerate()
@@ -166,15 +216,23 @@ impl DateEvidence {
                 .iter()
                 .enumerate()
                 .filter(|(_, o)| o.fits_width(self.year4_at) && **o != order)
-                .filter_map(|(k, o)| self.impossible[k].map(|(f, line)| format!("{} at line {line} rules out {o}", show(f))))
+                .filter_map(|(k, o)| {
+                    self.impossible[k]
+                        .map(|(f, line)| format!("{} at line {line} rules out {o}", show(f)))
+                })
                 .collect();
-            let evidence = if ruled_out.is_empty() { "the 4-digit year fixes the order".to_string() } else { ruled_out.join("; ") };
+            let evidence = if ruled_out.is_empty() {
+                "the 4-digit year fixes the order".to_string()
+            } else {
+                ruled_out.join("; ")
+            };
             return Ok(Decision::Certain { order, evidence });
         }
-        let same = self
-            .sequence
-            .iter()
-            .all(|f| candidates.iter().all(|o| o.date(*f) == candidates[0].date(*f)));
+        let same = self.sequence.iter().all(|f| {
+            candidates
+                .iter()
+                .all(|o| o.date(*f) == candidates[0].date(*f))
+        });
         if same {
             return Ok(Decision::Irrelevant(candidates[0]));
         }
@@ -182,7 +240,8 @@ impl DateEvidence {
         let mut scored: Vec<(DateOrder, usize, i64)> = candidates
             .iter()
             .map(|o| {
-                let dates: Vec<NaiveDate> = self.sequence.iter().filter_map(|f| o.date(*f)).collect();
+                let dates: Vec<NaiveDate> =
+                    self.sequence.iter().filter_map(|f| o.date(*f)).collect();
                 let mut steps = 0;
                 let mut days = 0;
                 for w in dates.windows(2) {
@@ -229,21 +288,64 @@ mod tests {
 
     #[test]
     fn a_day_above_twelve_decides() {
-        let d = evidence(&[[1, 2, 2019], [20, 2, 2019]], Some(2)).decide('/').unwrap();
-        assert!(matches!(d, Decision::Certain { order: DateOrder::Dmy, .. }), "{d:?}");
+        let d = evidence(&[[1, 2, 2019], [20, 2, 2019]], Some(2))
+            .decide('/')
+            .unwrap();
+        assert!(
+            matches!(
+                d,
+                Decision::Certain {
+                    order: DateOrder::Dmy,
+                    ..
+                }
+            ),
+            "{d:?}"
+        );
         let d = evidence(&[[1, 20, 19]], None).decide('/').unwrap();
         assert_eq!(d.order(), DateOrder::Mdy);
     }
 
     #[test]
     fn chronology_decides_when_all_fields_are_small() {
-        let d = evidence(&[[1, 2, 21], [1, 5, 21], [1, 9, 21], [2, 1, 21]], Some(2)).decide('/').unwrap();
-        assert!(matches!(d, Decision::Chronology { order: DateOrder::Mdy, .. }), "{d:?}");
+        let d = evidence(&[[1, 2, 21], [1, 5, 21], [1, 9, 21], [2, 1, 21]], Some(2))
+            .decide('/')
+            .unwrap();
+        assert!(
+            matches!(
+                d,
+                Decision::Chronology {
+                    order: DateOrder::Mdy,
+                    ..
+                }
+            ),
+            "{d:?}"
+        );
     }
 
     #[test]
     fn undecidable_is_an_error_not_a_guess() {
         assert!(evidence(&[[3, 4, 21]], None).decide('/').is_err());
-        assert!(matches!(evidence(&[[1, 1, 21]], Some(2)).decide('/'), Ok(Decision::Irrelevant(_))));
+        assert!(matches!(
+            evidence(&[[1, 1, 21]], Some(2)).decide('/'),
+            Ok(Decision::Irrelevant(_))
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tolerance_tests {
+    use super::*;
+
+    #[test]
+    fn one_impossible_date_among_many_is_rejected_not_fatal() {
+        let mut e = DateEvidence::new(Some(2));
+        for day in 1..=28 {
+            for month in [1, 2, 3, 5] {
+                e.add([day, month, 2020], u64::from(day));
+            }
+        }
+        e.add([31, 4, 2020], 999);
+        let d = e.decide('/').unwrap();
+        assert_eq!(d.order(), DateOrder::Dmy, "{d:?}");
     }
 }

@@ -40,27 +40,49 @@ const MAX_ZIP_RATIO: u64 = 100;
 pub enum ChatInput {
     Text(PathBuf),
     /// A chat inside a zip, with the names of the other (media) entries.
-    Zip { zip: PathBuf, entry: String, media: Vec<String> },
+    Zip {
+        zip: PathBuf,
+        entry: String,
+        media: Vec<String>,
+    },
 }
 
 impl ChatInput {
     /// Opens a chat file or a zip, choosing the chat entry as WhatsApp writes it.
     pub fn open(path: &Path) -> Result<ChatInput, ImportError> {
         let display = path.display().to_string();
-        let is_zip = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("zip"));
+        let is_zip = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("zip"));
         if !is_zip {
             return Ok(ChatInput::Text(path.to_path_buf()));
         }
-        let file = std::fs::File::open(path).map_err(|e| ImportError::file(&display, format!("cannot open: {e}")))?;
+        let file = std::fs::File::open(path)
+            .map_err(|e| ImportError::file(&display, format!("cannot open: {e}")))?;
         let mut archive = zip::ZipArchive::new(file)
             .map_err(|e| ImportError::file(&display, format!("not a readable zip archive: {e}")))?;
         let names: Vec<String> = archive.file_names().map(str::to_string).collect();
-        let visible = |n: &&String| !n.starts_with("__MACOSX/") && !n.rsplit('/').next().unwrap_or("").starts_with('.') && !n.ends_with('/');
-        let texts: Vec<&String> = names.iter().filter(visible).filter(|n| n.to_ascii_lowercase().ends_with(".txt")).collect();
+        let visible = |n: &&String| {
+            !n.starts_with("__MACOSX/")
+                && !n.rsplit('/').next().unwrap_or("").starts_with('.')
+                && !n.ends_with('/')
+        };
+        let texts: Vec<&String> = names
+            .iter()
+            .filter(visible)
+            .filter(|n| n.to_ascii_lowercase().ends_with(".txt"))
+            .collect();
         let chosen = texts
             .iter()
             .find(|n| n.rsplit('/').next() == Some("_chat.txt"))
-            .or_else(|| if texts.len() == 1 { texts.first() } else { None })
+            .or_else(|| {
+                if texts.len() == 1 {
+                    texts.first()
+                } else {
+                    None
+                }
+            })
             .map(|s| s.to_string());
         let entry = match chosen {
             Some(e) => e,
@@ -75,7 +97,9 @@ impl ChatInput {
                 ));
             }
         };
-        let z = archive.by_name(&entry).map_err(|e| ImportError::file(&display, format!("cannot read {entry}: {e}")))?;
+        let z = archive
+            .by_name(&entry)
+            .map_err(|e| ImportError::file(&display, format!("cannot read {entry}: {e}")))?;
         let (size, packed) = (z.size(), z.compressed_size().max(1));
         if size > MAX_ZIP_CHAT_BYTES || (size > (16 << 20) && size / packed > MAX_ZIP_RATIO) {
             return Err(ImportError::file(
@@ -84,8 +108,17 @@ impl ChatInput {
             ));
         }
         drop(z);
-        let media = names.iter().filter(visible).filter(|n| **n != entry).cloned().collect();
-        Ok(ChatInput::Zip { zip: path.to_path_buf(), entry, media })
+        let media = names
+            .iter()
+            .filter(visible)
+            .filter(|n| **n != entry)
+            .cloned()
+            .collect();
+        Ok(ChatInput::Zip {
+            zip: path.to_path_buf(),
+            entry,
+            media,
+        })
     }
 
     /// Display path: `file.zip!_chat.txt` for zip entries.
@@ -108,21 +141,29 @@ impl ChatInput {
         let display = self.display();
         match self {
             ChatInput::Text(p) => {
-                let f = std::fs::File::open(p).map_err(|e| ImportError::file(&display, format!("cannot open: {e}")))?;
+                let f = std::fs::File::open(p)
+                    .map_err(|e| ImportError::file(&display, format!("cannot open: {e}")))?;
                 Ok(Box::new(BufReader::with_capacity(1 << 20, f)))
             }
             ChatInput::Zip { zip, entry, .. } => {
                 // The entry is read into memory (bounded by MAX_ZIP_CHAT_BYTES) because the
                 // zip reader borrows its archive; exports are capped far below that bound.
-                let f = std::fs::File::open(zip).map_err(|e| ImportError::file(&display, format!("cannot open: {e}")))?;
-                let mut archive = zip::ZipArchive::new(f).map_err(|e| ImportError::file(&display, e.to_string()))?;
-                let z = archive.by_name(entry).map_err(|e| ImportError::file(&display, e.to_string()))?;
+                let f = std::fs::File::open(zip)
+                    .map_err(|e| ImportError::file(&display, format!("cannot open: {e}")))?;
+                let mut archive = zip::ZipArchive::new(f)
+                    .map_err(|e| ImportError::file(&display, e.to_string()))?;
+                let z = archive
+                    .by_name(entry)
+                    .map_err(|e| ImportError::file(&display, e.to_string()))?;
                 let mut buf = Vec::new();
                 z.take(MAX_ZIP_CHAT_BYTES + 1)
                     .read_to_end(&mut buf)
                     .map_err(|e| ImportError::file(&display, format!("cannot unzip: {e}")))?;
                 if buf.len() as u64 > MAX_ZIP_CHAT_BYTES {
-                    return Err(ImportError::file(&display, "chat text is larger than its zip header says (possible zip bomb)"));
+                    return Err(ImportError::file(
+                        &display,
+                        "chat text is larger than its zip header says (possible zip bomb)",
+                    ));
                 }
                 Ok(Box::new(std::io::Cursor::new(buf)))
             }
@@ -152,7 +193,7 @@ pub fn chat_title(stem: &str) -> Option<String> {
     PREFIXES
         .iter()
         .find_map(|p| stem.strip_prefix(p))
-        .map(|t| text::clean_name(t))
+        .map(text::clean_name)
         .filter(|t| !t.is_empty())
 }
 
@@ -193,7 +234,9 @@ const MAX_AUTHORS: usize = 10_000;
 fn author_candidate(body: &str) -> Option<&str> {
     match body.find(": ") {
         Some(p) if p > 0 => Some(&body[..p]),
-        _ => body.strip_suffix(':').filter(|a| !a.is_empty() && !a.contains(": ")),
+        _ => body
+            .strip_suffix(':')
+            .filter(|a| !a.is_empty() && !a.contains(": ")),
     }
 }
 
@@ -206,12 +249,21 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
     let mut headers = 0u64;
     let mut nonblank = 0u64;
     let mut first_nonblank: Option<String> = None;
-    while let Some(line) = reader.next_line().map_err(|e| ImportError::file(&display, format!("read error: {e}")))? {
+    while let Some(line) = reader
+        .next_line()
+        .map_err(|e| ImportError::file(&display, format!("read error: {e}")))?
+    {
         if line.number % 65_536 == 0 {
             check_interrupt()?;
         }
         if line.number <= 64 && line.bytes.contains(&0) {
-            return Err(ImportError::file(&display, format!("binary data at line {}: expected a WhatsApp chat export (text)", line.number)));
+            return Err(ImportError::file(
+                &display,
+                format!(
+                    "binary data at line {}: expected a WhatsApp chat export (text)",
+                    line.number
+                ),
+            ));
         }
         let lossy = String::from_utf8_lossy(line.bytes);
         let view = text::matching_view(&lossy);
@@ -242,14 +294,20 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
             ..Default::default()
         });
         st.count += 1;
-        st.run = if last_shape == Some(h.shape) { st.run + 1 } else { 1 };
+        st.run = if last_shape == Some(h.shape) {
+            st.run + 1
+        } else {
+            1
+        };
         st.max_run = st.max_run.max(st.run);
         last_shape = Some(h.shape);
         st.dates.add(h.fields, line.number);
         let body = &view[h.body_start..];
         if let Some(a) = author_candidate(body) {
             let rest = body[a.len()..].trim_start_matches(':').trim_start();
-            if !classify::is_system_text(rest, Some(a), rest.starts_with('\u{200E}')) && st.authors.len() < MAX_AUTHORS {
+            if !classify::is_system_text(rest, Some(a), rest.starts_with('\u{200E}'))
+                && st.authors.len() < MAX_AUTHORS
+            {
                 *st.authors.entry(text::clean_name(a)).or_default() += 1;
             }
         }
@@ -267,7 +325,10 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
     }
     // The modal shape, plus any other shape that persists for a run of lines (two exports
     // concatenated); single odd lines stay continuation text.
-    let modal = shapes.iter().max_by_key(|(_, s)| (s.count, std::cmp::Reverse(s.first_line))).map(|(k, _)| *k);
+    let modal = shapes
+        .iter()
+        .max_by_key(|(_, s)| (s.count, std::cmp::Reverse(s.first_line)))
+        .map(|(k, _)| *k);
     let mut accepted_shapes: Vec<(&Shape, &ShapeStats)> = shapes
         .iter()
         .filter(|(k, s)| Some(**k) == modal || (s.max_run >= 3 && s.count >= 3))
@@ -281,16 +342,25 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
             accepted_shapes.iter().map(|(_, s)| s.first_line.to_string()).collect::<Vec<_>>().join(", ")
         ));
     }
-    let ignored: u64 = shapes.iter().filter(|(k, _)| !accepted_shapes.iter().any(|(a, _)| a == k)).map(|(_, s)| s.count).sum();
+    let ignored: u64 = shapes
+        .iter()
+        .filter(|(k, _)| !accepted_shapes.iter().any(|(a, _)| a == k))
+        .map(|(_, s)| s.count)
+        .sum();
     if ignored > 0 {
-        notes.push(format!("{ignored} header-looking line(s) with another layout kept as message text"));
+        notes.push(format!(
+            "{ignored} header-looking line(s) with another layout kept as message text"
+        ));
     }
     let mut accepted = Vec::new();
     let mut authors: HashMap<String, u64> = HashMap::new();
     for (shape, st) in accepted_shapes {
         let decision = match opts.date_order {
             Some(o) => Decision::Forced(o),
-            None => st.dates.decide(shape.date_sep as char).map_err(|m| ImportError::file(&display, m))?,
+            None => st
+                .dates
+                .decide(shape.date_sep as char)
+                .map_err(|m| ImportError::file(&display, m))?,
         };
         notes.push(decision.describe());
         accepted.push((*shape, decision));
@@ -299,7 +369,16 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
         }
     }
     let title = input.title();
-    Ok(ChatScan { input, size, content_hash, title, accepted, authors, headers, notes })
+    Ok(ChatScan {
+        input,
+        size,
+        content_hash,
+        title,
+        accepted,
+        authors,
+        headers,
+        notes,
+    })
 }
 
 /// The business side of a set of chats, and how it was decided.
@@ -314,13 +393,25 @@ pub struct BusinessSide {
 pub fn decide_business(scans: &[ChatScan], opts: &WhatsAppOptions) -> HashMap<usize, BusinessSide> {
     let mut out = HashMap::new();
     if !opts.business_names.is_empty() {
-        let names: HashSet<String> = opts.business_names.iter().map(|n| text::clean_name(n)).collect();
+        let names: HashSet<String> = opts
+            .business_names
+            .iter()
+            .map(|n| text::clean_name(n))
+            .collect();
         for i in 0..scans.len() {
-            out.insert(i, BusinessSide { names: names.clone(), how: "given by --business-name".into() });
+            out.insert(
+                i,
+                BusinessSide {
+                    names: names.clone(),
+                    how: "given by --business-name".into(),
+                },
+            );
         }
         return out;
     }
-    let with_authors: Vec<usize> = (0..scans.len()).filter(|&i| !scans[i].authors.is_empty()).collect();
+    let with_authors: Vec<usize> = (0..scans.len())
+        .filter(|&i| !scans[i].authors.is_empty())
+        .collect();
     if with_authors.len() >= 2 {
         let mut common: Option<HashSet<&String>> = None;
         for &i in &with_authors {
@@ -336,11 +427,20 @@ pub fn decide_business(scans: &[ChatScan], opts: &WhatsAppOptions) -> HashMap<us
             list.sort();
             let how = format!(
                 "inferred: {} writes in every one of the {} chats",
-                list.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", "),
+                list.iter()
+                    .map(|s| format!("{s:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 with_authors.len()
             );
             for &i in &with_authors {
-                out.insert(i, BusinessSide { names: common.clone(), how: how.clone() });
+                out.insert(
+                    i,
+                    BusinessSide {
+                        names: common.clone(),
+                        how: how.clone(),
+                    },
+                );
             }
             return out;
         }
@@ -351,10 +451,17 @@ pub fn decide_business(scans: &[ChatScan], opts: &WhatsAppOptions) -> HashMap<us
             continue;
         }
         let title_key = handle_key(title);
-        let others: Vec<&String> = scan.authors.keys().filter(|a| handle_key(a) != title_key).collect();
+        let others: Vec<&String> = scan
+            .authors
+            .keys()
+            .filter(|a| handle_key(a) != title_key)
+            .collect();
         if others.len() == 1 {
             let names = HashSet::from([others[0].clone()]);
-            let how = format!("inferred: {:?} is the other party of the chat titled {:?}", others[0], title);
+            let how = format!(
+                "inferred: {:?} is the other party of the chat titled {:?}",
+                others[0], title
+            );
             out.insert(i, BusinessSide { names, how });
         }
     }
@@ -409,7 +516,11 @@ fn raw_index(raw: &str, view_idx: usize) -> usize {
             return i;
         }
         if !text::is_invisible(c) {
-            v += if text::is_space_like(c) { 1 } else { c.len_utf8() };
+            v += if text::is_space_like(c) {
+                1
+            } else {
+                c.len_utf8()
+            };
         }
     }
     raw.len()
@@ -422,7 +533,9 @@ struct ChatContext<'a> {
     thread_key: String,
     /// The single customer of a 1:1 chat.
     chat_customer: Option<String>,
+    /// Known authors containing ':', longest first (the only ones a prefix search can find).
     known_authors: Vec<String>,
+    known_set: HashSet<String>,
     handles: HashMap<String, (String, HandleKind)>,
     occurrence: (i64, HashMap<u128, u32>),
     dst_notes: (u64, u64),
@@ -448,7 +561,7 @@ impl ChatContext<'_> {
         h
     }
 
-    fn to_utc(&mut self, date: NaiveDate, h: &Header) -> Result<i64, String> {
+    fn utc_millis(&mut self, date: NaiveDate, h: &Header) -> Result<i64, String> {
         let mut hour = h.hour;
         match h.meridiem {
             Some(header::Meridiem::Am) if hour == 12 => hour = 0,
@@ -456,9 +569,14 @@ impl ChatContext<'_> {
             _ => {}
         }
         if hour > 23 || h.minute > 59 || h.second > 59 {
-            return Err(format!("impossible time {:02}:{:02}:{:02}", h.hour, h.minute, h.second));
+            return Err(format!(
+                "impossible time {:02}:{:02}:{:02}",
+                h.hour, h.minute, h.second
+            ));
         }
-        let naive = date.and_hms_opt(hour, h.minute, h.second).ok_or("impossible time")?;
+        let naive = date
+            .and_hms_opt(hour, h.minute, h.second)
+            .ok_or("impossible time")?;
         let dt = match self.common.tz.from_local_datetime(&naive) {
             LocalResult::Single(d) => d,
             LocalResult::Ambiguous(a, _) => {
@@ -468,7 +586,11 @@ impl ChatContext<'_> {
             LocalResult::None => {
                 self.dst_notes.1 += 1;
                 let shifted = naive + chrono::Duration::hours(1);
-                self.common.tz.from_local_datetime(&shifted).earliest().ok_or("time does not exist in this time zone")?
+                self.common
+                    .tz
+                    .from_local_datetime(&shifted)
+                    .earliest()
+                    .ok_or("time does not exist in this time zone")?
             }
         };
         Ok(dt.timestamp_millis())
@@ -476,12 +598,22 @@ impl ChatContext<'_> {
 }
 
 /// Pass 2: reads the chat again and writes its interactions and rejects.
-pub fn import(scan: &ChatScan, business: Option<&BusinessSide>, common: &CommonOptions, sink: &mut Sink<'_>) -> Result<ChatResult, ImportError> {
+pub fn import(
+    scan: &ChatScan,
+    business: Option<&BusinessSide>,
+    common: &CommonOptions,
+    sink: &mut Sink<'_>,
+) -> Result<ChatResult, ImportError> {
     let display = scan.input.display();
     let thread_key = format!(
         "whatsapp:{}",
         scan.title.clone().unwrap_or_else(|| {
-            let stem = scan.input.path().file_stem().and_then(|s| s.to_str()).unwrap_or("chat");
+            let stem = scan
+                .input
+                .path()
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("chat");
             stem.to_string()
         })
     );
@@ -506,7 +638,11 @@ pub fn import(scan: &ChatScan, business: Option<&BusinessSide>, common: &CommonO
         business,
         thread_key,
         chat_customer,
-        known_authors,
+        known_set: known_authors.iter().cloned().collect(),
+        known_authors: known_authors
+            .into_iter()
+            .filter(|k| k.contains(':'))
+            .collect(),
         handles: HashMap::new(),
         occurrence: (i64::MIN, HashMap::new()),
         dst_notes: (0, 0),
@@ -518,7 +654,10 @@ pub fn import(scan: &ChatScan, business: Option<&BusinessSide>, common: &CommonO
     let mut seq = 0u64;
     let mut last_progress = 0u64;
     let mut orphan_lines = 0u64;
-    while let Some(line) = reader.next_line().map_err(|e| ImportError::file(&display, format!("read error: {e}")))? {
+    while let Some(line) = reader
+        .next_line()
+        .map_err(|e| ImportError::file(&display, format!("read error: {e}")))?
+    {
         if line.number % 65_536 == 0 {
             check_interrupt()?;
             (sink.progress)(line.offset - last_progress);
@@ -528,12 +667,20 @@ pub fn import(scan: &ChatScan, business: Option<&BusinessSide>, common: &CommonO
             Ok(s) => (std::borrow::Cow::Borrowed(s), None),
             Err(e) => (
                 String::from_utf8_lossy(line.bytes),
-                Some(format!("invalid UTF-8 at line {} byte offset {}", line.number, line.offset + e.valid_up_to() as u64)),
+                Some(format!(
+                    "invalid UTF-8 at line {} byte offset {}",
+                    line.number,
+                    line.offset + e.valid_up_to() as u64
+                )),
             ),
         };
-        let bad = bad.or_else(|| line.too_long.then(|| format!("line {} is longer than 1 MiB", line.number)));
+        let bad = bad.or_else(|| {
+            line.too_long
+                .then(|| format!("line {} is longer than 1 MiB", line.number))
+        });
         let view = text::matching_view(&raw);
-        let header = header::parse(&view).filter(|h| scan.accepted.iter().any(|(s, _)| *s == h.shape));
+        let header =
+            header::parse(&view).filter(|h| scan.accepted.iter().any(|(s, _)| *s == h.shape));
         match header {
             Some(h) => {
                 if let Some(p) = pending.take() {
@@ -583,23 +730,39 @@ pub fn import(scan: &ChatScan, business: Option<&BusinessSide>, common: &CommonO
     }
     (sink.progress)(reader.bytes_read() - last_progress);
     if orphan_lines > 0 {
-        result.notes.push(format!("{orphan_lines} line(s) before the first message header rejected"));
+        result.notes.push(format!(
+            "{orphan_lines} line(s) before the first message header rejected"
+        ));
     }
     if ctx.dst_notes.0 > 0 {
-        result.notes.push(format!("{} message(s) fall in the repeated hour of a DST change: the earlier instant was used", ctx.dst_notes.0));
+        result.notes.push(format!(
+            "{} message(s) fall in the repeated hour of a DST change: the earlier instant was used",
+            ctx.dst_notes.0
+        ));
     }
     if ctx.dst_notes.1 > 0 {
-        result.notes.push(format!("{} message(s) fall in the skipped hour of a DST change: moved forward one hour", ctx.dst_notes.1));
+        result.notes.push(format!(
+            "{} message(s) fall in the skipped hour of a DST change: moved forward one hour",
+            ctx.dst_notes.1
+        ));
     }
     if let Some(b) = business {
         if !scan.authors.keys().any(|a| b.names.contains(a)) {
-            result.notes.push("the business side never writes in this chat".into());
+            result
+                .notes
+                .push("the business side never writes in this chat".into());
         }
     }
     Ok(result)
 }
 
-fn reject(p: &Pending, reason: &str, display: &str, sink: &mut Sink<'_>, result: &mut ChatResult) -> Result<(), ImportError> {
+fn reject(
+    p: &Pending,
+    reason: &str,
+    display: &str,
+    sink: &mut Sink<'_>,
+    result: &mut ChatResult,
+) -> Result<(), ImportError> {
     result.counts.rejected += 1;
     let mut raw = p.raw_for_reject.clone();
     if raw.is_empty() {
@@ -610,11 +773,23 @@ fn reject(p: &Pending, reason: &str, display: &str, sink: &mut Sink<'_>, result:
         }
     }
     sink.rejects
-        .write(&Reject { file: display, line: Some(p.line), byte_offset: Some(p.offset), reason, raw: &raw })
+        .write(&Reject {
+            file: display,
+            line: Some(p.line),
+            byte_offset: Some(p.offset),
+            reason,
+            raw: &raw,
+        })
         .map_err(ImportError::Other)
 }
 
-fn finish(p: Pending, ctx: &mut ChatContext<'_>, seq: &mut u64, sink: &mut Sink<'_>, result: &mut ChatResult) -> Result<(), ImportError> {
+fn finish(
+    p: Pending,
+    ctx: &mut ChatContext<'_>,
+    seq: &mut u64,
+    sink: &mut Sink<'_>,
+    result: &mut ChatResult,
+) -> Result<(), ImportError> {
     let display = ctx.scan.input.display();
     result.counts.read += 1;
     *seq += 1;
@@ -622,12 +797,23 @@ fn finish(p: Pending, ctx: &mut ChatContext<'_>, seq: &mut u64, sink: &mut Sink<
         return reject(&p, bad, &display, sink, result);
     }
     let h = &p.header;
-    let decision = ctx.scan.accepted.iter().find(|(s, _)| *s == h.shape).map(|(_, d)| d.order());
+    let decision = ctx
+        .scan
+        .accepted
+        .iter()
+        .find(|(s, _)| *s == h.shape)
+        .map(|(_, d)| d.order());
     let Some(date) = decision.and_then(|o| o.date(h.fields)) else {
         let order = decision.map(|o| o.to_string()).unwrap_or_default();
-        return reject(&p, &format!("impossible date for the file's {order} order"), &display, sink, result);
+        return reject(
+            &p,
+            &format!("impossible date for the file's {order} order"),
+            &display,
+            sink,
+            result,
+        );
     };
-    let ts = match ctx.to_utc(date, h) {
+    let ts = match ctx.utc_millis(date, h) {
         Ok(ts) => ts,
         Err(e) => return reject(&p, &e, &display, sink, result),
     };
@@ -636,6 +822,13 @@ fn finish(p: Pending, ctx: &mut ChatContext<'_>, seq: &mut u64, sink: &mut Sink<
     let body_view = &p.view_first[h.body_start..];
     let mut author: Option<String> = None;
     let mut text_view_start = body_view.len();
+    // Only authors that themselves contain ':' can be longer than the first-colon split,
+    // so only those are tried by prefix; the rest is a set lookup.
+    let first_split = body_view.find(':').map(|p| &body_view[..p]);
+    if let Some(a) = first_split.filter(|a| ctx.known_set.contains(*a)) {
+        author = Some(a.to_string());
+        text_view_start = a.len() + 1;
+    }
     for known in &ctx.known_authors {
         if let Some(rest) = body_view.strip_prefix(known.as_str()) {
             // `Name:.` (a view-once message) and `Name:text` (CJK exports) follow a known author.
@@ -666,11 +859,17 @@ fn finish(p: Pending, ctx: &mut ChatContext<'_>, seq: &mut u64, sink: &mut Sink<
         body_text.push('\n');
         body_text.push_str(l);
     }
-    let author_clean = author.as_deref().map(text::clean_name).filter(|a| !a.is_empty());
+    let author_clean = author
+        .as_deref()
+        .map(text::clean_name)
+        .filter(|a| !a.is_empty());
     let strong = author_clean.is_none()
         || text_first.starts_with('\u{200E}')
-        || author_clean.as_ref().is_some_and(|a| ctx.scan.title.as_deref() == Some(a.as_str()) && ctx.scan.authors.len() > 2);
-    let is_system = author_clean.is_none() || classify::is_system_text(text_first, author_clean.as_deref(), strong);
+        || author_clean.as_ref().is_some_and(|a| {
+            ctx.scan.title.as_deref() == Some(a.as_str()) && ctx.scan.authors.len() > 2
+        });
+    let is_system = author_clean.is_none()
+        || classify::is_system_text(text_first, author_clean.as_deref(), strong);
     // An Android line without an author is a system line; its whole body is the text.
     if author_clean.is_none() {
         body_text = raw_body.trim_start().to_string();
@@ -680,7 +879,14 @@ fn finish(p: Pending, ctx: &mut ChatContext<'_>, seq: &mut u64, sink: &mut Sink<
         }
     }
     let body = if is_system {
-        classify::Body { kind: Kind::System, text: Some(body_text.clone()), attachments: vec![], edited: false, call_status: None, duration_s: None }
+        classify::Body {
+            kind: Kind::System,
+            text: Some(body_text.clone()),
+            attachments: vec![],
+            edited: false,
+            call_status: None,
+            duration_s: None,
+        }
     } else {
         classify::classify(&body_text)
     };
@@ -707,7 +913,11 @@ fn finish(p: Pending, ctx: &mut ChatContext<'_>, seq: &mut u64, sink: &mut Sink<
         }
         None => (None, None, None),
     };
-    let agent = if direction == Direction::Outbound { author_clean.clone() } else { None };
+    let agent = if direction == Direction::Outbound {
+        author_clean.clone()
+    } else {
+        None
+    };
     let mentions = match (&body.text, body.kind) {
         (Some(t), Kind::Message | Kind::Media) => mentions::extract(t, ctx.common.region),
         _ => Vec::new(),
@@ -715,7 +925,10 @@ fn finish(p: Pending, ctx: &mut ChatContext<'_>, seq: &mut u64, sink: &mut Sink<
     // Dedup key: the same message seen in an overlapping export of the same chat.
     // Minute precision because Android exports have no seconds.
     let minute = ts.div_euclid(60_000);
-    let norm_text: String = body_text.chars().filter(|c| !text::is_invisible(*c)).collect();
+    let norm_text: String = body_text
+        .chars()
+        .filter(|c| !text::is_invisible(*c))
+        .collect();
     let mut hasher = blake3::Hasher::new();
     hasher.update(ctx.thread_key.as_bytes());
     hasher.update(&[0]);
@@ -732,8 +945,16 @@ fn finish(p: Pending, ctx: &mut ChatContext<'_>, seq: &mut u64, sink: &mut Sink<
     let key = base ^ u128::from(*occ - 1).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835);
     let mut duplicate = sink.seen.contains(&key);
     if let Some(segments) = ctx.segment_keys.as_mut() {
-        let own = ctx.scan.accepted.iter().position(|(s, _)| *s == h.shape).unwrap_or(0);
-        duplicate |= segments.iter().enumerate().any(|(i, keys)| i != own && keys.contains(&key));
+        let own = ctx
+            .scan
+            .accepted
+            .iter()
+            .position(|(s, _)| *s == h.shape)
+            .unwrap_or(0);
+        duplicate |= segments
+            .iter()
+            .enumerate()
+            .any(|(i, keys)| i != own && keys.contains(&key));
         segments[own].insert(key);
     }
     if duplicate {

@@ -1,0 +1,175 @@
+//! End-to-end tests of the omnitrail binary: exit codes, output, atomicity.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn omnitrail(ws: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_omnitrail"))
+        .arg("--workspace")
+        .arg(ws)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn fixture(rel: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn commands_not_built_yet_say_so_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["gen", "--customers", "10"][..],
+        &["match"],
+        &["report"],
+        &["import", "email", "x.mbox"],
+    ] {
+        let out = omnitrail(dir.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("not built yet"),
+            "{args:?}"
+        );
+    }
+    assert_eq!(
+        omnitrail(dir.path(), &["no-such-command"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_chat_fails_with_its_name_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = omnitrail(
+        dir.path(),
+        &["import", "whatsapp", &fixture("whatsapp/not_whatsapp.txt")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not_whatsapp.txt") && err.contains("not a WhatsApp export"),
+        "{err}"
+    );
+    assert!(!dir.path().join("manifest.json").exists());
+}
+
+#[test]
+fn audit_imports_the_demo_and_status_accounts_for_every_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = omnitrail(
+        dir.path(),
+        &[
+            "--quiet",
+            "audit",
+            &fixture("demo"),
+            "--tz",
+            "Europe/London",
+            "--region",
+            "GB",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = omnitrail(dir.path(), &["--json", "status"]);
+    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sources = manifest["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 3);
+    for s in sources {
+        let c = &s["counts"];
+        let sum = c["imported"].as_u64().unwrap()
+            + c["rejected"].as_u64().unwrap()
+            + c["duplicates"].as_u64().unwrap();
+        assert_eq!(c["read"].as_u64().unwrap(), sum);
+        assert!(
+            s["notes"].to_string().contains("Bloom & Stem"),
+            "business side inferred and recorded"
+        );
+    }
+    // Same files again: nothing added.
+    let before = std::fs::read(dir.path().join("manifest.json")).unwrap();
+    omnitrail(
+        dir.path(),
+        &[
+            "--quiet",
+            "audit",
+            &fixture("demo"),
+            "--tz",
+            "Europe/London",
+            "--region",
+            "GB",
+        ],
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("manifest.json")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn killing_an_import_midway_leaves_the_workspace_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    omnitrail(
+        &ws,
+        &[
+            "--quiet",
+            "import",
+            "whatsapp",
+            &fixture("whatsapp/android_ru.txt"),
+        ],
+    );
+    let manifest = std::fs::read(ws.join("manifest.json")).unwrap();
+    let listing = |d: &Path| {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let batches = listing(&ws.join("interactions"));
+    // A chat big enough that the import is still running when it is killed.
+    let big = dir.path().join("WhatsApp Chat with Big.txt");
+    let mut text = String::new();
+    for i in 0..400_000 {
+        text.push_str(&format!(
+            "{:02}/03/2024, {:02}:{:02} - Ana: message number {i} about order BS-{i}\n",
+            1 + i % 28,
+            i % 24,
+            i % 60
+        ));
+    }
+    std::fs::write(&big, text).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_omnitrail"))
+        .arg("--workspace")
+        .arg(&ws)
+        .args(["--quiet", "import", "whatsapp"])
+        .arg(&big)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        std::fs::read(ws.join("manifest.json")).unwrap(),
+        manifest,
+        "manifest unchanged"
+    );
+    assert_eq!(
+        listing(&ws.join("interactions")),
+        batches,
+        "no new batch visible"
+    );
+    // The next command recovers: staged leftovers are removed.
+    assert_eq!(omnitrail(&ws, &["status"]).status.code(), Some(0));
+    assert!(listing(&ws.join(".tmp")).is_empty());
+}
