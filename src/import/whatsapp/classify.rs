@@ -2,6 +2,7 @@
 //! system event — decided from the text, in the languages WhatsApp exports are seen in.
 
 use crate::model::{CallStatus, Kind};
+use crate::normalize::text;
 
 /// The classification of one message body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,6 +129,37 @@ const EDITED: &[&str] = &[
     "<mensagem editada>",
 ];
 
+/// One case-insensitive alternation of literal phrases (compiled to a multi-literal
+/// searcher, so a body is scanned once instead of once per phrase).
+fn phrase_regex(phrases: &[&str]) -> regex::Regex {
+    let alternation: Vec<String> = phrases.iter().map(|p| regex::escape(p)).collect();
+    regex::Regex::new(&format!("(?i){}", alternation.join("|"))).expect("literal alternation")
+}
+
+fn system_always() -> &'static regex::Regex {
+    static R: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    R.get_or_init(|| phrase_regex(SYSTEM_ALWAYS))
+}
+
+fn system_weak() -> &'static regex::Regex {
+    static R: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    R.get_or_init(|| phrase_regex(SYSTEM_WEAK))
+}
+
+/// Words that appear in every special body (media, deleted, edited, call); a body
+/// without any of them is a plain message and skips the detailed checks.
+fn special_hint() -> &'static regex::Regex {
+    static R: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    R.get_or_init(|| {
+        phrase_regex(&[
+            "omit", "weggelassen", "ausgeschlossen", "ausgelassen", "oculta", "omis", "weggelaten", "omessi", "медиафайл",
+            "attach", "anhang", "adjunto", "anexo", "jointe", "allegato", "angehängt", "anexado", "joint",
+            "delete", "gelöscht", "elimin", "apagad", "supprimé", "удалено", "edited", "bearbeitet", "editó", "editada",
+            "call", "anruf", "llamada",
+        ])
+    })
+}
+
 fn strip_invisible(s: &str) -> String {
     s.chars()
         .filter(|c| !crate::normalize::text::is_invisible(*c))
@@ -137,20 +169,24 @@ fn strip_invisible(s: &str) -> String {
 /// True when the text of a line reads as a system event.
 /// `strong_context`: the line has no author, starts with U+200E, or its author is the chat itself.
 pub fn is_system_text(text: &str, author: Option<&str>, strong_context: bool) -> bool {
-    let lower = strip_invisible(text).to_lowercase();
-    let lower = lower.trim();
-    if lower.is_empty() {
+    if text.trim().is_empty() {
         return false;
     }
-    if SYSTEM_ALWAYS.iter().any(|p| lower.contains(p)) {
+    if system_always().is_match(text) {
         return true;
     }
-    let author_repeated = author.is_some_and(|a| {
-        let a = crate::normalize::text::clean_name(a).to_lowercase();
-        !a.is_empty() && crate::normalize::text::clean_name(lower).starts_with(&a)
-    });
-    (strong_context || author_repeated)
-        && (SYSTEM_WEAK.iter().any(|p| lower.contains(p)) || lower.starts_with("you "))
+    let visible = text.trim_start_matches(|c: char| text::is_invisible(c) || c.is_whitespace());
+    let starts_with_you = visible.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("you "));
+    if !starts_with_you && !system_weak().is_match(text) {
+        return false;
+    }
+    if strong_context {
+        return true;
+    }
+    author.is_some_and(|a| {
+        let a = text::clean_name(a).to_lowercase();
+        !a.is_empty() && text::clean_name(visible).to_lowercase().starts_with(&a)
+    })
 }
 
 fn call_event(lower: &str) -> Option<(CallStatus, Option<i64>)> {
@@ -245,8 +281,11 @@ fn attachment(line: &str) -> Option<String> {
 }
 
 /// Classifies a message body (all its lines, `\n`-joined).
-pub fn classify(body: &str) -> Body {
-    let mut text = body.to_string();
+pub fn classify(body: String) -> Body {
+    if !special_hint().is_match(&body) && !body.starts_with('<') {
+        return Body { kind: Kind::Message, text: Some(body), attachments: Vec::new(), edited: false, call_status: None, duration_s: None };
+    }
+    let mut text = body;
     let mut edited = false;
     {
         let lower = text.to_lowercase();
@@ -310,31 +349,31 @@ mod tests {
 
     #[test]
     fn media_calls_deleted_edited() {
-        let b = classify("\u{200E}<attached: 00000010-PHOTO-2020-11-02-21-49-51.jpg>");
+        let b = classify("\u{200E}<attached: 00000010-PHOTO-2020-11-02-21-49-51.jpg>".to_string());
         assert_eq!(
             (b.kind, b.attachments[0].as_str()),
             (Kind::Media, "00000010-PHOTO-2020-11-02-21-49-51.jpg")
         );
-        let b = classify("IMG-20210428-WA0001.jpg (file attached)\nHappy Easter");
+        let b = classify("IMG-20210428-WA0001.jpg (file attached)\nHappy Easter".to_string());
         assert_eq!(
             (b.kind, b.text.as_deref()),
             (Kind::Media, Some("Happy Easter"))
         );
-        assert_eq!(classify("<Media omitted>").kind, Kind::Media);
-        assert_eq!(classify("\u{200E}image omitted").kind, Kind::Media);
-        assert_eq!(classify("This message was deleted.").kind, Kind::Deleted);
-        let b = classify("\u{200E}Voice call. 12 min");
+        assert_eq!(classify("<Media omitted>".to_string()).kind, Kind::Media);
+        assert_eq!(classify("\u{200E}image omitted".to_string()).kind, Kind::Media);
+        assert_eq!(classify("This message was deleted.".to_string()).kind, Kind::Deleted);
+        let b = classify("\u{200E}Voice call. 12 min".to_string());
         assert_eq!(
             (b.kind, b.call_status, b.duration_s),
             (Kind::Call, Some(CallStatus::Answered), Some(720))
         );
         assert_eq!(
-            classify("Missed voice call. Tap to call back").call_status,
+            classify("Missed voice call. Tap to call back".to_string()).call_status,
             Some(CallStatus::Missed)
         );
-        let b = classify("See you then <This message was edited>");
+        let b = classify("See you then <This message was edited>".to_string());
         assert_eq!((b.edited, b.text.as_deref()), (true, Some("See you then")));
-        assert_eq!(classify("I added milk").kind, Kind::Message);
+        assert_eq!(classify("I added milk".to_string()).kind, Kind::Message);
     }
 
     #[test]

@@ -137,7 +137,7 @@ impl ChatInput {
         }
     }
 
-    fn reader(&self) -> Result<Box<dyn BufRead>, ImportError> {
+    fn reader(&self) -> Result<Box<dyn BufRead + Send>, ImportError> {
         let display = self.display();
         match self {
             ChatInput::Text(p) => {
@@ -649,86 +649,47 @@ pub fn import(
         segment_keys: (scan.accepted.len() > 1).then(|| vec![HashSet::new(); scan.accepted.len()]),
     };
     let mut result = ChatResult::default();
-    let mut reader = LineReader::new(scan.input.reader()?, false);
-    let mut pending: Option<Pending> = None;
+    // Reading and header recognition run on one thread, message building on this one,
+    // Parquet encoding on a third: the work of one file spreads over both cores.
+    let input = scan.input.reader()?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(8);
     let mut seq = 0u64;
     let mut last_progress = 0u64;
     let mut orphan_lines = 0u64;
-    while let Some(line) = reader
-        .next_line()
-        .map_err(|e| ImportError::file(&display, format!("read error: {e}")))?
-    {
-        if line.number % 65_536 == 0 {
-            check_interrupt()?;
-            (sink.progress)(line.offset - last_progress);
-            last_progress = line.offset;
-        }
-        let (raw, bad) = match std::str::from_utf8(line.bytes) {
-            Ok(s) => (std::borrow::Cow::Borrowed(s), None),
-            Err(e) => (
-                String::from_utf8_lossy(line.bytes),
-                Some(format!(
-                    "invalid UTF-8 at line {} byte offset {}",
-                    line.number,
-                    line.offset + e.valid_up_to() as u64
-                )),
-            ),
-        };
-        let bad = bad.or_else(|| {
-            line.too_long
-                .then(|| format!("line {} is longer than 1 MiB", line.number))
-        });
-        let view = text::matching_view(&raw);
-        let header =
-            header::parse(&view).filter(|h| scan.accepted.iter().any(|(s, _)| *s == h.shape));
-        match header {
-            Some(h) => {
-                if let Some(p) = pending.take() {
-                    finish(p, &mut ctx, &mut seq, sink, &mut result)?;
+    let accepted = &scan.accepted;
+    let display_ref = display.as_str();
+    let total_bytes = std::thread::scope(|scope| -> Result<u64, ImportError> {
+        let producer = scope.spawn(move || read_items(input, accepted, display_ref, tx));
+        for batch in rx {
+            for item in batch {
+                match item {
+                    Item::Message(p) => {
+                        if p.offset - last_progress > (4 << 20) {
+                            (sink.progress)(p.offset - last_progress);
+                            last_progress = p.offset;
+                        }
+                        finish(p, &mut ctx, &mut seq, sink, &mut result)?;
+                    }
+                    Item::Orphan { line, offset, raw } => {
+                        orphan_lines += 1;
+                        result.counts.read += 1;
+                        result.counts.rejected += 1;
+                        sink.rejects
+                            .write(&Reject {
+                                file: &display,
+                                line: Some(line),
+                                byte_offset: Some(offset),
+                                reason: "text before the first message header",
+                                raw: &raw,
+                            })
+                            .map_err(ImportError::Other)?;
+                    }
                 }
-                let body_raw = raw_index(&raw, h.body_start);
-                pending = Some(Pending {
-                    view_first: view.into_owned(),
-                    raw_first: raw[body_raw..].to_string(),
-                    header: h,
-                    extra: Vec::new(),
-                    line: line.number,
-                    offset: line.offset,
-                    bad,
-                    raw_for_reject: String::new(),
-                });
             }
-            None => match pending.as_mut() {
-                Some(p) => {
-                    if p.bad.is_none() {
-                        p.bad = bad;
-                    }
-                    p.extra.push(raw.into_owned());
-                }
-                None => {
-                    if view.trim().is_empty() {
-                        continue;
-                    }
-                    orphan_lines += 1;
-                    result.counts.read += 1;
-                    result.counts.rejected += 1;
-                    sink.rejects
-                        .write(&Reject {
-                            file: &display,
-                            line: Some(line.number),
-                            byte_offset: Some(line.offset),
-                            reason: "text before the first message header",
-                            raw: &raw,
-                        })
-                        .map_err(ImportError::Other)?;
-                }
-            },
         }
-    }
-    if let Some(p) = pending.take() {
-        finish(p, &mut ctx, &mut seq, sink, &mut result)?;
-    }
-    (sink.progress)(reader.bytes_read() - last_progress);
+        producer.join().map_err(|_| ImportError::Other(anyhow::anyhow!("reader thread panicked")))?
+    })?;
+    (sink.progress)(total_bytes.saturating_sub(last_progress));
     if orphan_lines > 0 {
         result.notes.push(format!(
             "{orphan_lines} line(s) before the first message header rejected"
@@ -754,6 +715,89 @@ pub fn import(
         }
     }
     Ok(result)
+}
+
+enum Item {
+    Message(Pending),
+    Orphan { line: u64, offset: u64, raw: String },
+}
+
+/// Splits a chat into messages: a header of an accepted layout starts one, other lines
+/// continue it. Sends them in batches; returns the bytes read.
+fn read_items(
+    input: Box<dyn BufRead + Send>,
+    accepted: &[(Shape, Decision)],
+    display: &str,
+    tx: std::sync::mpsc::SyncSender<Vec<Item>>,
+) -> Result<u64, ImportError> {
+    const BATCH: usize = 4096;
+    let mut reader = LineReader::new(input, false);
+    let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
+    let mut pending: Option<Pending> = None;
+    while let Some(line) = reader
+        .next_line()
+        .map_err(|e| ImportError::file(display, format!("read error: {e}")))?
+    {
+        if line.number % 65_536 == 0 {
+            check_interrupt()?;
+        }
+        let (raw, bad) = match std::str::from_utf8(line.bytes) {
+            Ok(s) => (std::borrow::Cow::Borrowed(s), None),
+            Err(e) => (
+                String::from_utf8_lossy(line.bytes),
+                Some(format!(
+                    "invalid UTF-8 at line {} byte offset {}",
+                    line.number,
+                    line.offset + e.valid_up_to() as u64
+                )),
+            ),
+        };
+        let bad = bad.or_else(|| {
+            line.too_long
+                .then(|| format!("line {} is longer than 1 MiB", line.number))
+        });
+        let view = text::matching_view(&raw);
+        let header = header::parse(&view).filter(|h| accepted.iter().any(|(s, _)| *s == h.shape));
+        match header {
+            Some(h) => {
+                if let Some(p) = pending.take() {
+                    batch.push(Item::Message(p));
+                    if batch.len() >= BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        if tx.send(full).is_err() {
+                            return Ok(reader.bytes_read());
+                        }
+                    }
+                }
+                let body_raw = raw_index(&raw, h.body_start);
+                pending = Some(Pending {
+                    view_first: view.into_owned(),
+                    raw_first: raw[body_raw..].to_string(),
+                    header: h,
+                    extra: Vec::new(),
+                    line: line.number,
+                    offset: line.offset,
+                    bad,
+                    raw_for_reject: String::new(),
+                });
+            }
+            None => match pending.as_mut() {
+                Some(p) => {
+                    if p.bad.is_none() {
+                        p.bad = bad;
+                    }
+                    p.extra.push(raw.into_owned());
+                }
+                None if view.trim().is_empty() => {}
+                None => batch.push(Item::Orphan { line: line.number, offset: line.offset, raw: raw.into_owned() }),
+            },
+        }
+    }
+    if let Some(p) = pending.take() {
+        batch.push(Item::Message(p));
+    }
+    let _ = tx.send(batch);
+    Ok(reader.bytes_read())
 }
 
 fn reject(
@@ -878,17 +922,33 @@ fn finish(
             body_text.push_str(l);
         }
     }
+    // Dedup key: the same message seen in an overlapping export of the same chat.
+    // Minute precision because Android exports have no seconds; invisible marks ignored.
+    let minute = ts.div_euclid(60_000);
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(ctx.thread_key.as_bytes());
+    hasher.update(&[0]);
+    hasher.update(&minute.to_le_bytes());
+    hasher.update(author_clean.as_deref().unwrap_or("").as_bytes());
+    hasher.update(&[0]);
+    let trimmed = body_text.trim();
+    if trimmed.chars().any(text::is_invisible) {
+        let visible: String = trimmed.chars().filter(|c| !text::is_invisible(*c)).collect();
+        hasher.update(visible.trim().as_bytes());
+    } else {
+        hasher.update(trimmed.as_bytes());
+    }
     let body = if is_system {
         classify::Body {
             kind: Kind::System,
-            text: Some(body_text.clone()),
+            text: Some(body_text),
             attachments: vec![],
             edited: false,
             call_status: None,
             duration_s: None,
         }
     } else {
-        classify::classify(&body_text)
+        classify::classify(body_text)
     };
     let is_business = |a: &str| ctx.business.is_some_and(|b| b.names.contains(a));
     let direction = if is_system {
@@ -922,20 +982,6 @@ fn finish(
         (Some(t), Kind::Message | Kind::Media) => mentions::extract(t, ctx.common.region),
         _ => Vec::new(),
     };
-    // Dedup key: the same message seen in an overlapping export of the same chat.
-    // Minute precision because Android exports have no seconds.
-    let minute = ts.div_euclid(60_000);
-    let norm_text: String = body_text
-        .chars()
-        .filter(|c| !text::is_invisible(*c))
-        .collect();
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(ctx.thread_key.as_bytes());
-    hasher.update(&[0]);
-    hasher.update(&minute.to_le_bytes());
-    hasher.update(author_clean.as_deref().unwrap_or("").as_bytes());
-    hasher.update(&[0]);
-    hasher.update(norm_text.trim().as_bytes());
     let base = u128::from_le_bytes(hasher.finalize().as_bytes()[..16].try_into().unwrap());
     if ctx.occurrence.0 != minute {
         ctx.occurrence = (minute, HashMap::new());
