@@ -1,6 +1,11 @@
 //! The omnitrail binary: parse arguments, run the command, map errors to exit codes.
 
 use clap::Parser;
+
+// Importers allocate many short strings on one thread and free them on another
+// (the Parquet writer); mimalloc handles that pattern far better than glibc malloc.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

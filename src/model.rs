@@ -170,7 +170,7 @@ pub struct Interaction {
     pub kind: Kind,
     /// Position of the record within its source, in file order (timelines sort by `(ts, seq)`).
     pub seq: u64,
-    /// Author / sender exactly as the source shows it, invisible marks removed.
+    /// Author / sender as the source shows it, cleaned: invisible marks and a leading `~` removed, spaces collapsed, NFC.
     pub author_raw: Option<String>,
     /// Title of the conversation (WhatsApp chat name from the file name, email subject root).
     pub thread_title: Option<String>,

@@ -27,7 +27,7 @@ fn patterns() -> &'static Patterns {
     })
 }
 
-/// Extracts mentions as `kind:value` strings, deduplicated, in order of appearance.
+/// Extracts mentions as `kind:value` strings, deduplicated: emails, then order numbers, then phones.
 pub fn extract(text: &str, region: Region) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut push = |m: String| {

@@ -39,7 +39,7 @@ pub const INTERACTION_COLUMNS: &[&str] = &[
     "dedup_key",
 ];
 
-const ROWS_PER_CHUNK: usize = 65_536;
+const ROWS_PER_CHUNK: usize = 16_384;
 
 /// The Parquet schema of interaction batches.
 pub fn interactions_schema() -> Schema {

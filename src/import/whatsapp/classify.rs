@@ -152,10 +152,37 @@ fn special_hint() -> &'static regex::Regex {
     static R: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     R.get_or_init(|| {
         phrase_regex(&[
-            "omit", "weggelassen", "ausgeschlossen", "ausgelassen", "oculta", "omis", "weggelaten", "omessi", "медиафайл",
-            "attach", "anhang", "adjunto", "anexo", "jointe", "allegato", "angehängt", "anexado", "joint",
-            "delete", "gelöscht", "elimin", "apagad", "supprimé", "удалено", "edited", "bearbeitet", "editó", "editada",
-            "call", "anruf", "llamada",
+            "omit",
+            "weggelassen",
+            "ausgeschlossen",
+            "ausgelassen",
+            "oculta",
+            "omis",
+            "weggelaten",
+            "omessi",
+            "медиафайл",
+            "attach",
+            "anhang",
+            "adjunto",
+            "anexo",
+            "jointe",
+            "allegato",
+            "angehängt",
+            "anexado",
+            "joint",
+            "delete",
+            "gelöscht",
+            "elimin",
+            "apagad",
+            "supprimé",
+            "удалено",
+            "edited",
+            "bearbeitet",
+            "editó",
+            "editada",
+            "call",
+            "anruf",
+            "llamada",
         ])
     })
 }
@@ -176,7 +203,9 @@ pub fn is_system_text(text: &str, author: Option<&str>, strong_context: bool) ->
         return true;
     }
     let visible = text.trim_start_matches(|c: char| text::is_invisible(c) || c.is_whitespace());
-    let starts_with_you = visible.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("you "));
+    let starts_with_you = visible
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("you "));
     if !starts_with_you && !system_weak().is_match(text) {
         return false;
     }
@@ -283,7 +312,14 @@ fn attachment(line: &str) -> Option<String> {
 /// Classifies a message body (all its lines, `\n`-joined).
 pub fn classify(body: String) -> Body {
     if !special_hint().is_match(&body) && !body.starts_with('<') {
-        return Body { kind: Kind::Message, text: Some(body), attachments: Vec::new(), edited: false, call_status: None, duration_s: None };
+        return Body {
+            kind: Kind::Message,
+            text: Some(body),
+            attachments: Vec::new(),
+            edited: false,
+            call_status: None,
+            duration_s: None,
+        };
     }
     let mut text = body;
     let mut edited = false;
@@ -360,8 +396,14 @@ mod tests {
             (Kind::Media, Some("Happy Easter"))
         );
         assert_eq!(classify("<Media omitted>".to_string()).kind, Kind::Media);
-        assert_eq!(classify("\u{200E}image omitted".to_string()).kind, Kind::Media);
-        assert_eq!(classify("This message was deleted.".to_string()).kind, Kind::Deleted);
+        assert_eq!(
+            classify("\u{200E}image omitted".to_string()).kind,
+            Kind::Media
+        );
+        assert_eq!(
+            classify("This message was deleted.".to_string()).kind,
+            Kind::Deleted
+        );
         let b = classify("\u{200E}Voice call. 12 min".to_string());
         assert_eq!(
             (b.kind, b.call_status, b.duration_s),

@@ -542,9 +542,21 @@ struct ChatContext<'a> {
     /// Keys per header layout, kept only for files that switch layout (concatenated
     /// exports), where the overlap between the parts is a duplicate.
     segment_keys: Option<Vec<HashSet<u128>>>,
+    display: String,
+    /// Raw author text → cleaned name (authors repeat on every line).
+    clean_names: HashMap<String, Option<String>>,
 }
 
 impl ChatContext<'_> {
+    fn clean_author(&mut self, raw: &str) -> Option<String> {
+        if let Some(c) = self.clean_names.get(raw) {
+            return c.clone();
+        }
+        let c = Some(text::clean_name(raw)).filter(|a| !a.is_empty());
+        self.clean_names.insert(raw.to_string(), c.clone());
+        c
+    }
+
     fn handle(&mut self, name: &str) -> (String, HandleKind) {
         if let Some(h) = self.handles.get(name) {
             return h.clone();
@@ -646,6 +658,8 @@ pub fn import(
         handles: HashMap::new(),
         occurrence: (i64::MIN, HashMap::new()),
         dst_notes: (0, 0),
+        display: scan.input.display(),
+        clean_names: HashMap::new(),
         segment_keys: (scan.accepted.len() > 1).then(|| vec![HashSet::new(); scan.accepted.len()]),
     };
     let mut result = ChatResult::default();
@@ -687,7 +701,9 @@ pub fn import(
                 }
             }
         }
-        producer.join().map_err(|_| ImportError::Other(anyhow::anyhow!("reader thread panicked")))?
+        producer
+            .join()
+            .map_err(|_| ImportError::Other(anyhow::anyhow!("reader thread panicked")))?
     })?;
     (sink.progress)(total_bytes.saturating_sub(last_progress));
     if orphan_lines > 0 {
@@ -789,7 +805,11 @@ fn read_items(
                     p.extra.push(raw.into_owned());
                 }
                 None if view.trim().is_empty() => {}
-                None => batch.push(Item::Orphan { line: line.number, offset: line.offset, raw: raw.into_owned() }),
+                None => batch.push(Item::Orphan {
+                    line: line.number,
+                    offset: line.offset,
+                    raw: raw.into_owned(),
+                }),
             },
         }
     }
@@ -834,7 +854,7 @@ fn finish(
     sink: &mut Sink<'_>,
     result: &mut ChatResult,
 ) -> Result<(), ImportError> {
-    let display = ctx.scan.input.display();
+    let display = ctx.display.clone();
     result.counts.read += 1;
     *seq += 1;
     if let Some(bad) = &p.bad {
@@ -903,10 +923,7 @@ fn finish(
         body_text.push('\n');
         body_text.push_str(l);
     }
-    let author_clean = author
-        .as_deref()
-        .map(text::clean_name)
-        .filter(|a| !a.is_empty());
+    let author_clean = author.as_deref().and_then(|a| ctx.clean_author(a));
     let strong = author_clean.is_none()
         || text_first.starts_with('\u{200E}')
         || author_clean.as_ref().is_some_and(|a| {
@@ -933,7 +950,10 @@ fn finish(
     hasher.update(&[0]);
     let trimmed = body_text.trim();
     if trimmed.chars().any(text::is_invisible) {
-        let visible: String = trimmed.chars().filter(|c| !text::is_invisible(*c)).collect();
+        let visible: String = trimmed
+            .chars()
+            .filter(|c| !text::is_invisible(*c))
+            .collect();
         hasher.update(visible.trim().as_bytes());
     } else {
         hasher.update(trimmed.as_bytes());
