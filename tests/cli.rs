@@ -173,3 +173,53 @@ fn killing_an_import_midway_leaves_the_workspace_as_it_was() {
     assert_eq!(omnitrail(&ws, &["status"]).status.code(), Some(0));
     assert!(listing(&ws.join(".tmp")).is_empty());
 }
+
+#[test]
+fn a_50_mb_single_line_is_refused_without_reading_it_into_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("one-line.txt");
+    std::fs::write(&big, vec![b'x'; 50 << 20]).unwrap();
+    let out = omnitrail(
+        &dir.path().join("ws"),
+        &["import", "whatsapp", big.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("one-line.txt") && err.contains("longer than 1 MiB"),
+        "{err}"
+    );
+    assert!(!dir.path().join("ws/manifest.json").exists());
+}
+
+#[test]
+fn impossible_twelve_hour_times_are_read_as_24_hour_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = dir.path().join("chat.txt");
+    std::fs::write(&chat, "29.01.18, 23:59 PM - Ana: late\n30.01.18, 00:04 AM - Ben: still up\n30.01.18, 9:15 AM - Ana: morning\n").unwrap();
+    let out = omnitrail(
+        &dir.path().join("ws"),
+        &[
+            "--json",
+            "import",
+            "whatsapp",
+            chat.to_str().unwrap(),
+            "--tz",
+            "UTC",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let src = &report["sources"][0];
+    assert_eq!(src["counts"]["imported"], 3);
+    assert_eq!(src["first_ts"], "2018-01-29T23:59:00Z");
+    assert!(
+        src["notes"].to_string().contains("read as 24-hour"),
+        "{src}"
+    );
+}

@@ -209,8 +209,8 @@ struct ShapeStats {
     max_run: u64,
     first_line: u64,
     dates: DateEvidence,
-    /// author → messages (non-system lines only)
-    authors: HashMap<String, u64>,
+    /// raw author text → (header lines, whether a non-system line was seen)
+    authors: HashMap<String, (u64, bool)>,
 }
 
 /// What the first pass learned about a chat.
@@ -221,7 +221,7 @@ pub struct ChatScan {
     pub content_hash: String,
     pub title: Option<String>,
     accepted: Vec<(Shape, Decision)>,
-    /// Non-system authors (cleaned) with message counts, over accepted shapes.
+    /// Authors (cleaned) with at least one non-system line, with their header-line counts.
     pub authors: HashMap<String, u64>,
     pub headers: u64,
     pub notes: Vec<String>,
@@ -304,11 +304,17 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
         st.dates.add(h.fields, line.number);
         let body = &view[h.body_start..];
         if let Some(a) = author_candidate(body) {
-            let rest = body[a.len()..].trim_start_matches(':').trim_start();
-            if !classify::is_system_text(rest, Some(a), rest.starts_with('\u{200E}'))
-                && st.authors.len() < MAX_AUTHORS
-            {
-                *st.authors.entry(text::clean_name(a)).or_default() += 1;
+            // An author is a person once one of their lines is not a system event; after
+            // that their lines are only counted, not classified again.
+            let known = st.authors.get_mut(a);
+            if let Some((lines, true)) = known {
+                *lines += 1;
+            } else if known.is_some() || st.authors.len() < MAX_AUTHORS {
+                let rest = body[a.len()..].trim_start_matches(':').trim_start();
+                let person = !classify::is_system_text(rest, Some(a), rest.starts_with('\u{200E}'));
+                let entry = st.authors.entry(a.to_string()).or_insert((0, false));
+                entry.0 += 1;
+                entry.1 |= person;
             }
         }
     }
@@ -364,8 +370,11 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
         };
         notes.push(decision.describe());
         accepted.push((*shape, decision));
-        for (a, n) in &st.authors {
-            *authors.entry(a.clone()).or_default() += n;
+        for (raw, (lines, person)) in &st.authors {
+            let name = text::clean_name(raw);
+            if *person && !name.is_empty() {
+                *authors.entry(name).or_default() += lines;
+            }
         }
     }
     let title = input.title();
@@ -539,6 +548,8 @@ struct ChatContext<'a> {
     handles: HashMap<String, (String, HandleKind)>,
     occurrence: (i64, HashMap<u128, u32>),
     dst_notes: (u64, u64),
+    /// 12-hour times with hour 0 or 13+ (hand-edited files), read as 24-hour.
+    odd_twelve_hour: u64,
     /// Keys per header layout, kept only for files that switch layout (concatenated
     /// exports), where the overlap between the parts is a duplicate.
     segment_keys: Option<Vec<HashSet<u128>>>,
@@ -578,6 +589,7 @@ impl ChatContext<'_> {
         match h.meridiem {
             Some(header::Meridiem::Am) if hour == 12 => hour = 0,
             Some(header::Meridiem::Pm) if (1..12).contains(&hour) => hour += 12,
+            Some(_) if hour == 0 || hour > 12 => self.odd_twelve_hour += 1,
             _ => {}
         }
         if hour > 23 || h.minute > 59 || h.second > 59 {
@@ -658,6 +670,7 @@ pub fn import(
         handles: HashMap::new(),
         occurrence: (i64::MIN, HashMap::new()),
         dst_notes: (0, 0),
+        odd_twelve_hour: 0,
         display: scan.input.display(),
         clean_names: HashMap::new(),
         segment_keys: (scan.accepted.len() > 1).then(|| vec![HashSet::new(); scan.accepted.len()]),
@@ -709,6 +722,12 @@ pub fn import(
     if orphan_lines > 0 {
         result.notes.push(format!(
             "{orphan_lines} line(s) before the first message header rejected"
+        ));
+    }
+    if ctx.odd_twelve_hour > 0 {
+        result.notes.push(format!(
+            "{} line(s) carry AM/PM with an hour of 0 or above 12 (e.g. `23:59 PM`): read as 24-hour times",
+            ctx.odd_twelve_hour
         ));
     }
     if ctx.dst_notes.0 > 0 {
