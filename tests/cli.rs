@@ -228,11 +228,22 @@ fn impossible_twelve_hour_times_are_read_as_24_hour_and_reported() {
 fn ctrl_c_midway_exits_130_and_leaves_no_trace() {
     let dir = tempfile::tempdir().unwrap();
     let ws = dir.path().join("ws");
-    omnitrail(&ws, &["--quiet", "import", "whatsapp", &fixture("whatsapp/android_ru.txt")]);
+    omnitrail(
+        &ws,
+        &[
+            "--quiet",
+            "import",
+            "whatsapp",
+            &fixture("whatsapp/android_ru.txt"),
+        ],
+    );
     let snapshot = |d: &Path| -> Vec<(String, Vec<u8>)> {
         let mut out = Vec::new();
         for sub in ["", "interactions", "rejects", ".tmp"] {
-            let mut names: Vec<_> = std::fs::read_dir(d.join(sub)).unwrap().map(|e| e.unwrap().path()).collect();
+            let mut names: Vec<_> = std::fs::read_dir(d.join(sub))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
             names.sort();
             for p in names.into_iter().filter(|p| p.is_file()) {
                 out.push((p.display().to_string(), std::fs::read(&p).unwrap()));
@@ -244,7 +255,12 @@ fn ctrl_c_midway_exits_130_and_leaves_no_trace() {
     let big = dir.path().join("WhatsApp Chat with Big.txt");
     let mut text = String::new();
     for i in 0..400_000 {
-        text.push_str(&format!("{:02}/03/2024, {:02}:{:02} - Ana: message {i}\n", 1 + i % 28, i % 24, i % 60));
+        text.push_str(&format!(
+            "{:02}/03/2024, {:02}:{:02} - Ana: message {i}\n",
+            1 + i % 28,
+            i % 24,
+            i % 60
+        ));
     }
     std::fs::write(&big, text).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_omnitrail"))
@@ -256,8 +272,16 @@ fn ctrl_c_midway_exits_130_and_leaves_no_trace() {
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
-    assert_eq!(snapshot(&ws), before, "workspace byte-identical after Ctrl-C");
+    assert_eq!(
+        snapshot(&ws),
+        before,
+        "workspace byte-identical after Ctrl-C"
+    );
 }

@@ -180,3 +180,57 @@ fn rejected_lines_keep_file_line_offset_and_reason() {
     assert!(row["file"].as_str().unwrap().ends_with("invalid_utf8.txt"));
     assert!(row["byte_offset"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn an_undecidable_date_order_is_taken_from_a_sibling_in_the_same_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let chats = dir.path().join("chats");
+    std::fs::create_dir(&chats).unwrap();
+    std::fs::write(
+        chats.join("WhatsApp Chat with Nina.txt"),
+        "03/04/2021, 09:15 - Nina: hi\n03/04/2021, 09:20 - Shop: hello\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chats.join("WhatsApp Chat with Owen.txt"),
+        "20/04/2021, 10:00 - Owen: x\n21/04/2021, 10:05 - Shop: y\n",
+    )
+    .unwrap();
+    let mut ws = Workspace::open(&dir.path().join("ws")).unwrap();
+    let report = import(
+        &mut ws,
+        &[chats.clone()],
+        &WhatsAppOptions::default(),
+        &utc(),
+    )
+    .unwrap();
+    let nina = report
+        .sources
+        .iter()
+        .find(|s| s.path.contains("Nina"))
+        .unwrap();
+    assert_eq!(nina.outcome, "imported", "{nina:?}");
+    assert_eq!(nina.first_ts.as_deref(), Some("2021-04-03T09:15:00Z"));
+    assert!(
+        nina.notes
+            .iter()
+            .any(|n| n.contains("taken from") && n.contains("Owen")),
+        "{:?}",
+        nina.notes
+    );
+
+    // Alone, the same file is refused until told the order.
+    let mut ws = Workspace::open(&dir.path().join("ws2")).unwrap();
+    let report = import(
+        &mut ws,
+        &[chats.join("WhatsApp Chat with Nina.txt")],
+        &WhatsAppOptions::default(),
+        &utc(),
+    )
+    .unwrap();
+    assert!(report.sources[0]
+        .error
+        .as_deref()
+        .unwrap_or("")
+        .contains("--date-order"));
+}

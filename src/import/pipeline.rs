@@ -123,6 +123,37 @@ pub fn import_whatsapp(
             Err(e) => outcomes.push(SourceOutcome::failed(&display, e.to_string())),
         }
     }
+    // A file whose day/month order is undecidable borrows it from files of the same
+    // import written in exactly the same layout (one phone's chats), when they are certain.
+    let (decided, undecided): (Vec<ChatScan>, Vec<ChatScan>) =
+        scans.into_iter().partition(|s| s.undecided().is_none());
+    let mut scans = decided;
+    for scan in undecided {
+        let display = scan.input.display();
+        let Some((order, sibling)) = scan.order_from_siblings(scans.iter()) else {
+            outcomes.push(SourceOutcome::failed(
+                &display,
+                format!("{display}: {}", scan.undecided().unwrap_or_default()),
+            ));
+            continue;
+        };
+        let forced = WhatsAppOptions {
+            date_order: Some(order),
+            ..opts.clone()
+        };
+        match whatsapp::scan(scan.input.clone(), &forced) {
+            Ok(mut rescanned) => {
+                rescanned
+                    .notes
+                    .retain(|n| !n.contains("forced by --date-order"));
+                rescanned.notes.push(format!(
+                    "date order {order}: undecidable from this file's dates, taken from {sibling}, which has the same header layout and where it is certain"
+                ));
+                scans.push(rescanned);
+            }
+            Err(e) => outcomes.push(SourceOutcome::failed(&display, e.to_string())),
+        }
+    }
     let business = whatsapp::decide_business(&scans, opts);
     let mut notes = vec![format!(
         "time zone {} ({})",

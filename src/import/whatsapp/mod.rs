@@ -221,6 +221,8 @@ pub struct ChatScan {
     pub content_hash: String,
     pub title: Option<String>,
     accepted: Vec<(Shape, Decision)>,
+    /// Layouts whose date order could not be decided, with the reason.
+    undecided: Vec<(Shape, String)>,
     /// Authors (cleaned) with at least one non-system line, with their header-line counts.
     pub authors: HashMap<String, u64>,
     pub headers: u64,
@@ -359,14 +361,18 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
         ));
     }
     let mut accepted = Vec::new();
+    let mut undecided = Vec::new();
     let mut authors: HashMap<String, u64> = HashMap::new();
     for (shape, st) in accepted_shapes {
         let decision = match opts.date_order {
             Some(o) => Decision::Forced(o),
-            None => st
-                .dates
-                .decide(shape.date_sep as char)
-                .map_err(|m| ImportError::file(&display, m))?,
+            None => match st.dates.decide(shape.date_sep as char) {
+                Ok(d) => d,
+                Err(message) => {
+                    undecided.push((*shape, message));
+                    continue;
+                }
+            },
         };
         notes.push(decision.describe());
         accepted.push((*shape, decision));
@@ -384,10 +390,47 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
         content_hash,
         title,
         accepted,
+        undecided,
         authors,
         headers,
         notes,
     })
+}
+
+impl ChatScan {
+    /// Why the date order could not be decided, if it could not (the file cannot be
+    /// imported until `--date-order` or a sibling file decides it).
+    pub fn undecided(&self) -> Option<&str> {
+        self.undecided.first().map(|(_, m)| m.as_str())
+    }
+
+    /// True when this file has an undecided layout equal to one of `other`'s.
+    fn certain_order_for(&self, other: &ChatScan) -> Option<DateOrder> {
+        let (shape, _) = self.undecided.first()?;
+        other.accepted.iter().find_map(|(s, d)| match d {
+            Decision::Certain { order, .. } if s == shape => Some(*order),
+            _ => None,
+        })
+    }
+
+    /// The date order that other files of the same import, written in exactly the same
+    /// header layout, prove with certainty — if they all agree.
+    pub fn order_from_siblings<'a>(
+        &self,
+        siblings: impl Iterator<Item = &'a ChatScan>,
+    ) -> Option<(DateOrder, String)> {
+        let mut found: Option<(DateOrder, String)> = None;
+        for other in siblings {
+            if let Some(order) = self.certain_order_for(other) {
+                match &found {
+                    Some((o, _)) if *o != order => return None,
+                    Some(_) => {}
+                    None => found = Some((order, other.input.display())),
+                }
+            }
+        }
+        found
+    }
 }
 
 /// The business side of a set of chats, and how it was decided.
@@ -629,6 +672,9 @@ pub fn import(
     sink: &mut Sink<'_>,
 ) -> Result<ChatResult, ImportError> {
     let display = scan.input.display();
+    if let Some(why) = scan.undecided() {
+        return Err(ImportError::file(&display, why));
+    }
     let thread_key = format!(
         "whatsapp:{}",
         scan.title.clone().unwrap_or_else(|| {
