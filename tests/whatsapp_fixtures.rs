@@ -199,7 +199,7 @@ fn an_undecidable_date_order_is_taken_from_a_sibling_in_the_same_layout() {
     let mut ws = Workspace::open(&dir.path().join("ws")).unwrap();
     let report = import(
         &mut ws,
-        &[chats.clone()],
+        std::slice::from_ref(&chats),
         &WhatsAppOptions::default(),
         &utc(),
     )
