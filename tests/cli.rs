@@ -20,6 +20,28 @@ fn fixture(rel: &str) -> String {
         .to_string()
 }
 
+/// Starts importing a chat big enough that the import is still running 1.5 s later.
+fn start_big_import(dir: &Path, ws: &Path) -> std::process::Child {
+    let big = dir.join("WhatsApp Chat with Big.txt");
+    let mut text = String::new();
+    for i in 0..400_000 {
+        let (day, hour, minute) = (1 + i % 28, i % 24, i % 60);
+        text.push_str(&format!(
+            "{day:02}/03/2024, {hour:02}:{minute:02} - Ana: message {i} about order BS-{i}\n"
+        ));
+    }
+    std::fs::write(&big, text).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_omnitrail"))
+        .arg("--workspace")
+        .arg(ws)
+        .args(["--quiet", "import", "whatsapp"])
+        .arg(&big)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    child
+}
+
 #[test]
 fn commands_not_built_yet_say_so_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
@@ -36,10 +58,7 @@ fn commands_not_built_yet_say_so_and_exit_2() {
             "{args:?}"
         );
     }
-    assert_eq!(
-        omnitrail(dir.path(), &["no-such-command"]).status.code(),
-        Some(2)
-    );
+    assert_eq!(omnitrail(dir.path(), &["no-such-command"]).status.code(), Some(2));
 }
 
 #[test]
@@ -73,21 +92,14 @@ fn audit_imports_the_demo_and_status_accounts_for_every_record() {
             "GB",
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let out = omnitrail(dir.path(), &["--json", "status"]);
     let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let sources = manifest["sources"].as_array().unwrap();
     assert_eq!(sources.len(), 3);
     for s in sources {
         let c = &s["counts"];
-        let sum = c["imported"].as_u64().unwrap()
-            + c["rejected"].as_u64().unwrap()
-            + c["duplicates"].as_u64().unwrap();
+        let sum = c["imported"].as_u64().unwrap() + c["rejected"].as_u64().unwrap() + c["duplicates"].as_u64().unwrap();
         assert_eq!(c["read"].as_u64().unwrap(), sum);
         assert!(
             s["notes"].to_string().contains("Bloom & Stem"),
@@ -108,10 +120,7 @@ fn audit_imports_the_demo_and_status_accounts_for_every_record() {
             "GB",
         ],
     );
-    assert_eq!(
-        std::fs::read(dir.path().join("manifest.json")).unwrap(),
-        before
-    );
+    assert_eq!(std::fs::read(dir.path().join("manifest.json")).unwrap(), before);
 }
 
 #[test]
@@ -120,12 +129,7 @@ fn killing_an_import_midway_leaves_the_workspace_as_it_was() {
     let ws = dir.path().join("ws");
     omnitrail(
         &ws,
-        &[
-            "--quiet",
-            "import",
-            "whatsapp",
-            &fixture("whatsapp/android_ru.txt"),
-        ],
+        &["--quiet", "import", "whatsapp", &fixture("whatsapp/android_ru.txt")],
     );
     let manifest = std::fs::read(ws.join("manifest.json")).unwrap();
     let listing = |d: &Path| {
@@ -138,25 +142,7 @@ fn killing_an_import_midway_leaves_the_workspace_as_it_was() {
     };
     let batches = listing(&ws.join("interactions"));
     // A chat big enough that the import is still running when it is killed.
-    let big = dir.path().join("WhatsApp Chat with Big.txt");
-    let mut text = String::new();
-    for i in 0..400_000 {
-        text.push_str(&format!(
-            "{:02}/03/2024, {:02}:{:02} - Ana: message number {i} about order BS-{i}\n",
-            1 + i % 28,
-            i % 24,
-            i % 60
-        ));
-    }
-    std::fs::write(&big, text).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_omnitrail"))
-        .arg("--workspace")
-        .arg(&ws)
-        .args(["--quiet", "import", "whatsapp"])
-        .arg(&big)
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let mut child = start_big_import(dir.path(), &ws);
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(
@@ -164,11 +150,7 @@ fn killing_an_import_midway_leaves_the_workspace_as_it_was() {
         manifest,
         "manifest unchanged"
     );
-    assert_eq!(
-        listing(&ws.join("interactions")),
-        batches,
-        "no new batch visible"
-    );
+    assert_eq!(listing(&ws.join("interactions")), batches, "no new batch visible");
     // The next command recovers: staged leftovers are removed.
     assert_eq!(omnitrail(&ws, &["status"]).status.code(), Some(0));
     assert!(listing(&ws.join(".tmp")).is_empty());
@@ -179,10 +161,7 @@ fn a_50_mb_single_line_is_refused_without_reading_it_into_memory() {
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("one-line.txt");
     std::fs::write(&big, vec![b'x'; 50 << 20]).unwrap();
-    let out = omnitrail(
-        &dir.path().join("ws"),
-        &["import", "whatsapp", big.to_str().unwrap()],
-    );
+    let out = omnitrail(&dir.path().join("ws"), &["import", "whatsapp", big.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -196,32 +175,21 @@ fn a_50_mb_single_line_is_refused_without_reading_it_into_memory() {
 fn impossible_twelve_hour_times_are_read_as_24_hour_and_reported() {
     let dir = tempfile::tempdir().unwrap();
     let chat = dir.path().join("chat.txt");
-    std::fs::write(&chat, "29.01.18, 23:59 PM - Ana: late\n30.01.18, 00:04 AM - Ben: still up\n30.01.18, 9:15 AM - Ana: morning\n").unwrap();
+    std::fs::write(
+        &chat,
+        "29.01.18, 23:59 PM - Ana: late\n30.01.18, 00:04 AM - Ben: still up\n30.01.18, 9:15 AM - Ana: morning\n",
+    )
+    .unwrap();
     let out = omnitrail(
         &dir.path().join("ws"),
-        &[
-            "--json",
-            "import",
-            "whatsapp",
-            chat.to_str().unwrap(),
-            "--tz",
-            "UTC",
-        ],
+        &["--json", "import", "whatsapp", chat.to_str().unwrap(), "--tz", "UTC"],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let src = &report["sources"][0];
     assert_eq!(src["counts"]["imported"], 3);
     assert_eq!(src["first_ts"], "2018-01-29T23:59:00Z");
-    assert!(
-        src["notes"].to_string().contains("read as 24-hour"),
-        "{src}"
-    );
+    assert!(src["notes"].to_string().contains("read as 24-hour"), "{src}");
 }
 
 #[test]
@@ -230,12 +198,7 @@ fn ctrl_c_midway_exits_130_and_leaves_no_trace() {
     let ws = dir.path().join("ws");
     omnitrail(
         &ws,
-        &[
-            "--quiet",
-            "import",
-            "whatsapp",
-            &fixture("whatsapp/android_ru.txt"),
-        ],
+        &["--quiet", "import", "whatsapp", &fixture("whatsapp/android_ru.txt")],
     );
     let snapshot = |d: &Path| -> Vec<(String, Vec<u8>)> {
         let mut out = Vec::new();
@@ -252,36 +215,10 @@ fn ctrl_c_midway_exits_130_and_leaves_no_trace() {
         out
     };
     let before = snapshot(&ws);
-    let big = dir.path().join("WhatsApp Chat with Big.txt");
-    let mut text = String::new();
-    for i in 0..400_000 {
-        text.push_str(&format!(
-            "{:02}/03/2024, {:02}:{:02} - Ana: message {i}\n",
-            1 + i % 28,
-            i % 24,
-            i % 60
-        ));
-    }
-    std::fs::write(&big, text).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_omnitrail"))
-        .arg("--workspace")
-        .arg(&ws)
-        .args(["--quiet", "import", "whatsapp"])
-        .arg(&big)
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let child = start_big_import(dir.path(), &ws);
     let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
-    assert_eq!(
-        snapshot(&ws),
-        before,
-        "workspace byte-identical after Ctrl-C"
-    );
+    assert_eq!(snapshot(&ws), before, "workspace byte-identical after Ctrl-C");
 }

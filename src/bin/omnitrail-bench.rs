@@ -27,10 +27,10 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "hello", "order", "delivery", "flowers", "tomorrow", "please", "thanks", "when", "can", "you",
-    "the", "bouquet", "arrived", "late", "address", "change", "roses", "tulips", "refund",
-    "invoice", "call", "me", "back", "today", "is", "it", "possible", "to", "pick", "up", "at",
-    "shop", "price", "sorry", "great", "perfect", "😊", "🌹", "ok", "yes", "no", "Friday",
+    "hello", "order", "delivery", "flowers", "tomorrow", "please", "thanks", "when", "can", "you", "the", "bouquet",
+    "arrived", "late", "address", "change", "roses", "tulips", "refund", "invoice", "call", "me", "back", "today",
+    "is", "it", "possible", "to", "pick", "up", "at", "shop", "price", "sorry", "great", "perfect", "😊", "🌹", "ok",
+    "yes", "no", "Friday",
 ];
 
 /// Writes an Android-layout export of at least `bytes` bytes; returns the message count.
@@ -63,10 +63,7 @@ fn generate(path: &Path, bytes: u64) -> std::io::Result<u64> {
         buf.push_str(": ");
         match rng.below(20) {
             0 => buf.push_str("<Media omitted>"),
-            1 => buf.push_str(&format!(
-                "My order is BS-{} can you check?",
-                10000 + rng.below(90000)
-            )),
+            1 => buf.push_str(&format!("My order is BS-{} can you check?", 10000 + rng.below(90000))),
             _ => {
                 let n = 3 + rng.below(14);
                 for i in 0..n {
@@ -95,11 +92,7 @@ fn measure(cmd: &mut Command) -> std::io::Result<(Duration, u64, bool)> {
     loop {
         if let Ok(s) = std::fs::read_to_string(&status_path) {
             if let Some(v) = s.lines().find(|l| l.starts_with("VmHWM:")) {
-                let kb: u64 = v
-                    .split_whitespace()
-                    .nth(1)
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0);
+                let kb: u64 = v.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
                 peak_kb = peak_kb.max(kb);
             }
         }
@@ -156,10 +149,7 @@ fn main() -> std::io::Result<()> {
         std::process::exit(1);
     }
     let mbs = |d: Duration| size as f64 / 1e6 / d.as_secs_f64();
-    println!(
-        "file            {:.1} MB, {messages} messages",
-        size as f64 / 1e6
-    );
+    println!("file            {:.1} MB, {messages} messages", size as f64 / 1e6);
     println!(
         "wc -l           {:.3} s  {:.0} MB/s",
         wc_time.as_secs_f64(),

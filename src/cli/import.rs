@@ -85,21 +85,15 @@ impl CommonArgs {
     pub fn resolve(&self) -> Result<CommonOptions, String> {
         let (tz, tz_origin) = match &self.tz {
             Some(name) => (
-                name.parse::<chrono_tz::Tz>().map_err(|_| {
-                    format!(
-                        "unknown time zone {name:?}: expected an IANA name such as Europe/London"
-                    )
-                })?,
+                name.parse::<chrono_tz::Tz>()
+                    .map_err(|_| format!("unknown time zone {name:?}: expected an IANA name such as Europe/London"))?,
                 "--tz".to_string(),
             ),
             None => match iana_time_zone::get_timezone()
                 .ok()
                 .and_then(|n| n.parse::<chrono_tz::Tz>().ok())
             {
-                Some(tz) => (
-                    tz,
-                    "this machine's time zone; pass --tz to change".to_string(),
-                ),
+                Some(tz) => (tz, "this machine's time zone; pass --tz to change".to_string()),
                 None => (
                     chrono_tz::UTC,
                     "machine time zone unknown, UTC assumed; pass --tz".to_string(),
@@ -126,14 +120,14 @@ pub fn run(g: &Globals, args: ImportArgs) -> anyhow::Result<u8> {
             common,
             whatsapp,
         }) => (paths, common, whatsapp),
-        Some(ImportFormat::Email { .. })
-        | Some(ImportFormat::Calls { .. })
-        | Some(ImportFormat::Contacts { .. }) => {
+        Some(ImportFormat::Email { .. }) | Some(ImportFormat::Calls { .. }) | Some(ImportFormat::Contacts { .. }) => {
             eprintln!("omnitrail: this importer is not built yet in this version; nothing was done (available: import whatsapp)");
             return Ok(2);
         }
         None if args.paths.is_empty() => {
-            eprintln!("omnitrail: import needs a format (whatsapp) or at least one PATH; see `omnitrail import --help`");
+            eprintln!(
+                "omnitrail: import needs a format (whatsapp) or at least one PATH; see `omnitrail import --help`"
+            );
             return Ok(2);
         }
         None => (args.paths, args.common, args.whatsapp),
@@ -164,9 +158,7 @@ pub fn run_whatsapp(
     let report = match import_whatsapp(&mut ws, paths, &wopts, &opts, &progress) {
         Ok(r) => r,
         Err(ImportError::Interrupted) => {
-            eprintln!(
-                "omnitrail: interrupted: the workspace was left as it was before this import"
-            );
+            eprintln!("omnitrail: interrupted: the workspace was left as it was before this import");
             return Ok((130, None));
         }
         Err(e) => return Err(e.into()),

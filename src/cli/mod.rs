@@ -29,9 +29,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Detect, import, match and report in one go
-    #[command(
-        after_help = "Example:\n  omnitrail audit fixtures/demo --tz Europe/London --region GB"
-    )]
+    #[command(after_help = "Example:\n  omnitrail audit fixtures/demo --tz Europe/London --region GB")]
     Audit(audit::AuditArgs),
     /// Import exports into the workspace
     #[command(
@@ -39,10 +37,7 @@ pub enum Command {
     )]
     Import(import::ImportArgs),
     /// Link identities into customers (not built yet)
-    #[command(
-        name = "match",
-        after_help = "Example:\n  omnitrail match --threshold 0.9"
-    )]
+    #[command(name = "match", after_help = "Example:\n  omnitrail match --threshold 0.9")]
     Match(Pending),
     /// Context-loss reports (not built yet)
     #[command(after_help = "Example:\n  omnitrail report switches --format json")]

@@ -3,6 +3,7 @@
 use indicatif::{ProgressBar, ProgressStyle};
 use omnitrail::import::pipeline::Progress;
 use omnitrail::import::ImportReport;
+use omnitrail::workspace::Counts;
 use std::io::IsTerminal;
 
 /// A byte progress bar on stderr, shown only when stderr is a terminal and not `--quiet`.
@@ -19,9 +20,11 @@ impl Progress for BarProgress {
         if let Some(bar) = &self.0 {
             bar.set_length(total);
             bar.set_style(
-                ProgressStyle::with_template("{spinner} importing [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{spinner} importing [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
             );
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
         }
@@ -38,13 +41,23 @@ impl Progress for BarProgress {
     }
 }
 
-/// Prints an import report: a table on stdout, notes on stderr (unless quiet).
-pub fn print_import_report(report: &ImportReport, quiet: bool) {
+/// One row of a per-source accounting table.
+pub struct SourceRow<'a> {
+    pub path: &'a str,
+    /// Outcome (import) or format (status).
+    pub label: &'a str,
+    pub counts: Counts,
+    pub first: Option<&'a str>,
+    pub last: Option<&'a str>,
+}
+
+/// The per-source table shared by `import`, `audit` and `status`.
+pub fn sources_table<'a>(label: &str, rows: impl IntoIterator<Item = SourceRow<'a>>) -> comfy_table::Table {
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
     table.set_header([
         "source",
-        "outcome",
+        label,
         "read",
         "imported",
         "rejected",
@@ -52,19 +65,33 @@ pub fn print_import_report(report: &ImportReport, quiet: bool) {
         "first",
         "last",
     ]);
-    for s in &report.sources {
+    for r in rows {
         table.add_row([
-            s.path.clone(),
-            s.outcome.clone(),
-            s.counts.read.to_string(),
-            s.counts.imported.to_string(),
-            s.counts.rejected.to_string(),
-            s.counts.duplicates.to_string(),
-            s.first_ts.clone().unwrap_or_default(),
-            s.last_ts.clone().unwrap_or_default(),
+            r.path.to_string(),
+            r.label.to_string(),
+            r.counts.read.to_string(),
+            r.counts.imported.to_string(),
+            r.counts.rejected.to_string(),
+            r.counts.duplicates.to_string(),
+            r.first.unwrap_or_default().to_string(),
+            r.last.unwrap_or_default().to_string(),
         ]);
     }
-    emit(table);
+    table
+}
+
+/// Prints an import report: a table on stdout, notes on stderr (unless quiet).
+pub fn print_import_report(report: &ImportReport, quiet: bool) {
+    emit(sources_table(
+        "outcome",
+        report.sources.iter().map(|s| SourceRow {
+            path: &s.path,
+            label: &s.outcome,
+            counts: s.counts,
+            first: s.first_ts.as_deref(),
+            last: s.last_ts.as_deref(),
+        }),
+    ));
     for s in &report.sources {
         if let Some(e) = &s.error {
             if s.outcome == "failed" {

@@ -1,8 +1,9 @@
 //! `omnitrail status`
 
+use super::output::{sources_table, SourceRow};
 use super::Globals;
 use clap::Args;
-use omnitrail::workspace::Workspace;
+use omnitrail::workspace::{Counts, Workspace};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {}
@@ -14,45 +15,29 @@ pub fn run(g: &Globals, _args: StatusArgs) -> anyhow::Result<u8> {
         super::output::emit(serde_json::to_string_pretty(m)?);
         return Ok(0);
     }
-    let mut table = comfy_table::Table::new();
-    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-    table.set_header([
-        "source",
-        "format",
-        "read",
-        "imported",
-        "rejected",
-        "duplicates",
-        "first",
-        "last",
-    ]);
-    let mut total = omnitrail::workspace::Counts::default();
+    let mut total = Counts::default();
     for s in &m.sources {
-        table.add_row([
-            s.path.clone(),
-            s.format.clone(),
-            s.counts.read.to_string(),
-            s.counts.imported.to_string(),
-            s.counts.rejected.to_string(),
-            s.counts.duplicates.to_string(),
-            s.first_ts.clone().unwrap_or_default(),
-            s.last_ts.clone().unwrap_or_default(),
-        ]);
         total.read += s.counts.read;
         total.imported += s.counts.imported;
         total.rejected += s.counts.rejected;
         total.duplicates += s.counts.duplicates;
     }
-    table.add_row([
-        format!("total ({} sources)", m.sources.len()),
-        String::new(),
-        total.read.to_string(),
-        total.imported.to_string(),
-        total.rejected.to_string(),
-        total.duplicates.to_string(),
-        String::new(),
-        String::new(),
-    ]);
+    let total_label = format!("total ({} sources)", m.sources.len());
+    let rows = m.sources.iter().map(|s| SourceRow {
+        path: &s.path,
+        label: &s.format,
+        counts: s.counts,
+        first: s.first_ts.as_deref(),
+        last: s.last_ts.as_deref(),
+    });
+    let total_row = SourceRow {
+        path: &total_label,
+        label: "",
+        counts: total,
+        first: None,
+        last: None,
+    };
+    let table = sources_table("format", rows.chain(std::iter::once(total_row)));
     super::output::emit(format!("workspace: {}", ws.root().display()));
     super::output::emit(format!("{table}"));
     Ok(0)

@@ -19,17 +19,12 @@ impl Format {
 
 /// Sniffs the first bytes of a file. `None`: not a format this build can import.
 pub fn detect(path: &Path) -> Option<Format> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     if ext.as_deref() == Some("zip") {
         return crate::import::whatsapp::zip_has_chat(path).then_some(Format::WhatsApp);
     }
     let mut head = vec![0u8; 64 * 1024];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .ok()?;
+    let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).ok()?;
     head.truncate(n);
     if head.contains(&0) {
         return None;
@@ -38,10 +33,7 @@ pub fn detect(path: &Path) -> Option<Format> {
     let headers = text
         .lines()
         .take(200)
-        .filter(|l| {
-            crate::import::whatsapp::header::parse(&crate::normalize::text::matching_view(l))
-                .is_some()
-        })
+        .filter(|l| crate::import::whatsapp::header::parse(&crate::normalize::text::matching_view(l)).is_some())
         .count();
     (headers > 0).then_some(Format::WhatsApp)
 }

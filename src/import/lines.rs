@@ -44,9 +44,7 @@ impl<R: BufRead> LineReader<R> {
 
     /// Hex BLAKE3 of every byte read so far (call after the last line).
     pub fn hash_hex(&self) -> Option<String> {
-        self.hasher
-            .as_ref()
-            .map(|h| h.finalize().to_hex().to_string())
+        self.hasher.as_ref().map(|h| h.finalize().to_hex().to_string())
     }
 
     /// The next line, or `None` at end of input.

@@ -116,10 +116,7 @@ pub struct ImportReport {
 
 impl ImportReport {
     pub fn failed(&self) -> usize {
-        self.sources
-            .iter()
-            .filter(|s| s.outcome == "failed")
-            .count()
+        self.sources.iter().filter(|s| s.outcome == "failed").count()
     }
 
     pub fn rejected(&self) -> u64 {

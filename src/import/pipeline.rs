@@ -61,27 +61,15 @@ pub fn import_whatsapp(
         let display = path.display().to_string();
         super::check_interrupt()?;
         if !explicit {
-            let ext = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .map(str::to_ascii_lowercase);
+            let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
             if path.metadata().map(|m| m.len() == 0).unwrap_or(false) {
-                outcomes.push(SourceOutcome::skipped(
-                    &display,
-                    "empty file: nothing to import".into(),
-                ));
+                outcomes.push(SourceOutcome::skipped(&display, "empty file: nothing to import".into()));
                 continue;
             }
-            if !matches!(ext.as_deref(), Some("txt") | Some("zip"))
-                || super::detect::detect(&path).is_none()
-            {
+            if !matches!(ext.as_deref(), Some("txt") | Some("zip")) || super::detect::detect(&path).is_none() {
                 let why = match ext.as_deref() {
-                    Some("mbox" | "eml" | "mbx") => {
-                        "a mailbox: the email importer is not built yet"
-                    }
-                    Some("csv" | "xml") => {
-                        "a call log or contacts file: those importers are not built yet"
-                    }
+                    Some("mbox" | "eml" | "mbx") => "a mailbox: the email importer is not built yet",
+                    Some("csv" | "xml") => "a call log or contacts file: those importers are not built yet",
                     Some("vcf") => "contact cards: the contacts importer is not built yet",
                     _ => "not a format this version imports",
                 };
@@ -125,8 +113,7 @@ pub fn import_whatsapp(
     }
     // A file whose day/month order is undecidable borrows it from files of the same
     // import written in exactly the same layout (one phone's chats), when they are certain.
-    let (decided, undecided): (Vec<ChatScan>, Vec<ChatScan>) =
-        scans.into_iter().partition(|s| s.undecided().is_none());
+    let (decided, undecided): (Vec<ChatScan>, Vec<ChatScan>) = scans.into_iter().partition(|s| s.undecided().is_none());
     let mut scans = decided;
     for scan in undecided {
         let display = scan.input.display();
@@ -143,9 +130,7 @@ pub fn import_whatsapp(
         };
         match whatsapp::scan(scan.input.clone(), &forced) {
             Ok(mut rescanned) => {
-                rescanned
-                    .notes
-                    .retain(|n| !n.contains("forced by --date-order"));
+                rescanned.notes.retain(|n| !n.contains("forced by --date-order"));
                 rescanned.notes.push(format!(
                     "date order {order}: undecidable from this file's dates, taken from {sibling}, which has the same header layout and where it is certain"
                 ));
@@ -155,11 +140,7 @@ pub fn import_whatsapp(
         }
     }
     let business = whatsapp::decide_business(&scans, opts);
-    let mut notes = vec![format!(
-        "time zone {} ({})",
-        common.tz.name(),
-        common.tz_origin
-    )];
+    let mut notes = vec![format!("time zone {} ({})", common.tz.name(), common.tz_origin)];
     let mut hows: Vec<&str> = business.values().map(|b| b.how.as_str()).collect();
     hows.sort();
     hows.dedup();
@@ -220,11 +201,7 @@ pub fn import_whatsapp(
             names.sort();
             entry_notes.push(format!(
                 "business side: {} ({})",
-                names
-                    .iter()
-                    .map(|s| format!("{s:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                names.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", "),
                 b.how
             ));
         }
@@ -235,7 +212,8 @@ pub fn import_whatsapp(
             ));
         }
         if result.counts.read >= 39_000 {
-            entry_notes.push("close to WhatsApp's ~40 000-message export cap: this file may not hold the full history".into());
+            entry_notes
+                .push("close to WhatsApp's ~40 000-message export cap: this file may not hold the full history".into());
         }
         let options = serde_json::json!({
             "tz": common.tz.name(),

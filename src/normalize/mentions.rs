@@ -74,10 +74,7 @@ mod tests {
         );
         assert!(m.contains(&"order:BS-10442".to_string()), "{m:?}");
         assert!(m.contains(&"phone:+447700900123".to_string()), "{m:?}");
-        assert!(
-            m.contains(&"email:sarah.j@mail.example".to_string()),
-            "{m:?}"
-        );
+        assert!(m.contains(&"email:sarah.j@mail.example".to_string()), "{m:?}");
         assert_eq!(
             extract("my order number is 558812", gb),
             vec!["order:558812".to_string()]

@@ -13,11 +13,7 @@ impl Region {
             .to_ascii_uppercase()
             .parse::<country::Id>()
             .map(|id| Region(Some(id)))
-            .map_err(|_| {
-                format!(
-                    "unknown region {code:?}: expected an ISO 3166 alpha-2 code such as GB, US, DE"
-                )
-            })
+            .map_err(|_| format!("unknown region {code:?}: expected an ISO 3166 alpha-2 code such as GB, US, DE"))
     }
 
     pub fn none() -> Region {
@@ -30,11 +26,7 @@ pub fn looks_like_phone(s: &str) -> bool {
     let digits = s.bytes().filter(u8::is_ascii_digit).count();
     (7..=16).contains(&digits)
         && s.chars().all(|c| {
-            c.is_ascii_digit()
-                || matches!(
-                    c,
-                    '+' | ' ' | '-' | '(' | ')' | '.' | '/' | '\u{00A0}' | '\u{202F}'
-                )
+            c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.' | '/' | '\u{00A0}' | '\u{202F}')
         })
         && s.trim_start()
             .starts_with(|c: char| c == '+' || c == '(' || c.is_ascii_digit())
@@ -81,10 +73,7 @@ mod tests {
             to_e164("+44 7700 900123", Region::none()).as_deref(),
             Some("+447700900123")
         );
-        assert_eq!(
-            to_e164("07700 900123", gb).as_deref(),
-            Some("+447700900123")
-        );
+        assert_eq!(to_e164("07700 900123", gb).as_deref(), Some("+447700900123"));
         assert_eq!(to_e164("07700 900123", Region::none()), None);
         assert_eq!(to_e164("+1 123 456 789", Region::none()), None);
         assert!(looks_like_phone("+1 123 456 789"));

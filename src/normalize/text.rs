@@ -19,11 +19,7 @@ pub fn is_space_like(c: char) -> bool {
 
 /// Removes invisible marks; maps space variants to ASCII space. Borrowed when nothing changes.
 pub fn matching_view(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.is_ascii()
-        || !s
-            .chars()
-            .any(|c| is_invisible(c) || (c != ' ' && is_space_like(c)))
-    {
+    if s.is_ascii() || !s.chars().any(|c| is_invisible(c) || (c != ' ' && is_space_like(c))) {
         return std::borrow::Cow::Borrowed(s);
     }
     std::borrow::Cow::Owned(
@@ -40,10 +36,7 @@ pub fn clean_name(s: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     let view = matching_view(s);
     let trimmed = view.trim();
-    let trimmed = trimmed
-        .strip_prefix('~')
-        .map(str::trim_start)
-        .unwrap_or(trimmed);
+    let trimmed = trimmed.strip_prefix('~').map(str::trim_start).unwrap_or(trimmed);
     let mut out = String::with_capacity(trimmed.len());
     for word in trimmed.split_whitespace() {
         if !out.is_empty() {

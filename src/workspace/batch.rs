@@ -70,8 +70,7 @@ pub struct BatchWriter {
 
 impl BatchWriter {
     pub fn create(path: &Path) -> Result<BatchWriter> {
-        let file =
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         let schema = interactions_schema();
         let (tx, rx) = sync_channel::<Vec<Interaction>>(2);
         let worker = std::thread::spawn(move || -> Result<u64> {
@@ -113,17 +112,10 @@ impl BatchWriter {
             return Ok(());
         }
         let chunk = std::mem::replace(&mut self.pending, Vec::with_capacity(ROWS_PER_CHUNK));
-        let sent = self
-            .tx
-            .as_ref()
-            .map(|tx| tx.send(chunk).is_ok())
-            .unwrap_or(false);
+        let sent = self.tx.as_ref().map(|tx| tx.send(chunk).is_ok()).unwrap_or(false);
         if !sent {
             // The worker stopped early: its error explains why.
-            return Err(self
-                .join()
-                .err()
-                .unwrap_or_else(|| anyhow!("parquet writer stopped")));
+            return Err(self.join().err().unwrap_or_else(|| anyhow!("parquet writer stopped")));
         }
         Ok(())
     }
@@ -131,9 +123,7 @@ impl BatchWriter {
     fn join(&mut self) -> Result<u64> {
         self.tx.take();
         match self.worker.take() {
-            Some(h) => h
-                .join()
-                .map_err(|_| anyhow!("parquet writer thread panicked"))?,
+            Some(h) => h.join().map_err(|_| anyhow!("parquet writer thread panicked"))?,
             None => Ok(self.rows),
         }
     }
@@ -151,11 +141,7 @@ impl Drop for BatchWriter {
     }
 }
 
-fn str_col<'a>(
-    name: &str,
-    rows: &'a [Interaction],
-    f: impl Fn(&'a Interaction) -> Option<&'a str>,
-) -> Column {
+fn str_col<'a>(name: &str, rows: &'a [Interaction], f: impl Fn(&'a Interaction) -> Option<&'a str>) -> Column {
     let ca: StringChunked = rows.iter().map(f).collect();
     ca.with_name(name.into()).into_column()
 }

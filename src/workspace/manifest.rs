@@ -56,9 +56,8 @@ impl Manifest {
     pub fn load(path: &Path) -> Result<Manifest> {
         match std::fs::read(path) {
             Ok(bytes) => {
-                let m: Manifest = serde_json::from_slice(&bytes).with_context(|| {
-                    format!("{} is not a valid omnitrail manifest", path.display())
-                })?;
+                let m: Manifest = serde_json::from_slice(&bytes)
+                    .with_context(|| format!("{} is not a valid omnitrail manifest", path.display()))?;
                 if m.schema_version > SCHEMA_VERSION {
                     anyhow::bail!(
                         "{} has schema version {}, newer than this omnitrail ({}): upgrade omnitrail",

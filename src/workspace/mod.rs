@@ -29,12 +29,8 @@ impl Workspace {
     /// import left behind: staged files and batches that no manifest entry references.
     pub fn open(root: &Path) -> Result<Workspace> {
         for dir in ["interactions", "rejects", ".tmp"] {
-            fs::create_dir_all(root.join(dir)).with_context(|| {
-                format!(
-                    "cannot create workspace folder {}",
-                    root.join(dir).display()
-                )
-            })?;
+            fs::create_dir_all(root.join(dir))
+                .with_context(|| format!("cannot create workspace folder {}", root.join(dir).display()))?;
         }
         let manifest = Manifest::load(&root.join("manifest.json"))?;
         let ws = Workspace {
@@ -103,10 +99,7 @@ impl Workspace {
 
     /// The source already imported with this content hash, if any.
     pub fn source_by_hash(&self, content_hash: &str) -> Option<&SourceEntry> {
-        self.manifest
-            .sources
-            .iter()
-            .find(|s| s.content_hash == content_hash)
+        self.manifest.sources.iter().find(|s| s.content_hash == content_hash)
     }
 }
 
@@ -122,11 +115,7 @@ impl Transaction<'_> {
     /// A Parquet writer for one import batch, staged until commit.
     pub fn batch_writer(&mut self, batch_id: &str) -> Result<(BatchWriter, String)> {
         let rel = format!("interactions/{batch_id}.parquet");
-        let staged = self
-            .ws
-            .root
-            .join(".tmp")
-            .join(format!("{batch_id}.parquet"));
+        let staged = self.ws.root.join(".tmp").join(format!("{batch_id}.parquet"));
         let writer = BatchWriter::create(&staged)?;
         self.staged.push((staged, rel.clone()));
         Ok((writer, rel))
@@ -136,8 +125,7 @@ impl Transaction<'_> {
     pub fn rejects_writer(&mut self, batch_id: &str) -> Result<(RejectWriter, String)> {
         let rel = format!("rejects/{batch_id}.jsonl");
         let staged = self.ws.root.join(".tmp").join(format!("{batch_id}.jsonl"));
-        let file =
-            File::create(&staged).with_context(|| format!("cannot create {}", staged.display()))?;
+        let file = File::create(&staged).with_context(|| format!("cannot create {}", staged.display()))?;
         self.staged.push((staged, rel.clone()));
         Ok((
             RejectWriter {
@@ -179,8 +167,7 @@ impl Transaction<'_> {
         }
         for (path, rel) in &self.staged {
             let dest = self.ws.root.join(rel);
-            fs::rename(path, &dest)
-                .with_context(|| format!("cannot move {} into place", dest.display()))?;
+            fs::rename(path, &dest).with_context(|| format!("cannot move {} into place", dest.display()))?;
         }
         self.staged.clear();
         let mut manifest = self.ws.manifest.clone();
@@ -238,8 +225,7 @@ impl RejectWriter {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp-write");
     {
-        let mut f =
-            File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        let mut f = File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
         f.write_all(bytes)?;
         f.sync_all()?;
     }

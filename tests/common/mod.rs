@@ -10,15 +10,11 @@ use polars::prelude::*;
 use std::path::{Path, PathBuf};
 
 pub fn corpus(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/corpus")
-        .join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus").join(rel)
 }
 
 pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)
 }
 
 pub fn utc() -> CommonOptions {
@@ -41,12 +37,7 @@ pub fn import(
 
 /// Every interaction in the workspace, as one frame.
 pub fn interactions(ws: &Workspace, columns: &[&str]) -> DataFrame {
-    let batches: Vec<String> = ws
-        .manifest()
-        .sources
-        .iter()
-        .filter_map(|s| s.batch.clone())
-        .collect();
+    let batches: Vec<String> = ws.manifest().sources.iter().filter_map(|s| s.batch.clone()).collect();
     let frames = read_columns(ws.root(), &batches, columns).unwrap();
     let mut out: Option<DataFrame> = None;
     for f in frames {
@@ -90,4 +81,47 @@ pub fn strings(df: &DataFrame, col: &str) -> Vec<Option<String>> {
         .iter()
         .map(|s| s.map(str::to_string))
         .collect()
+}
+
+/// Checks the imported records against an expectation: time span (`first_ts`, `last_ts`),
+/// system lines (`system`), call events (`calls`, when given) and non-system authors.
+pub fn check_records(name: &str, exp: &serde_json::Value, ws: &Workspace, failures: &mut Vec<String>) {
+    let df = interactions(ws, &["ts", "kind", "author_raw"]);
+    let ts = ts_strings(&df);
+    let (first, last) = (ts.iter().min().unwrap(), ts.iter().max().unwrap());
+    if first != exp["first_ts"].as_str().unwrap() || last != exp["last_ts"].as_str().unwrap() {
+        failures.push(format!(
+            "{name}: span {first}..{last}, expected {}..{}",
+            exp["first_ts"], exp["last_ts"]
+        ));
+    }
+    let kinds = strings(&df, "kind");
+    let count = |k: &str| kinds.iter().filter(|x| x.as_deref() == Some(k)).count() as u64;
+    if count("system") != exp["system"].as_u64().unwrap() {
+        failures.push(format!(
+            "{name}: {} system lines, expected {}",
+            count("system"),
+            exp["system"]
+        ));
+    }
+    if let Some(calls) = exp.get("calls").and_then(|c| c.as_u64()) {
+        if count("call") != calls {
+            failures.push(format!("{name}: {} call events, expected {calls}", count("call")));
+        }
+    }
+    let authors: std::collections::BTreeSet<String> = strings(&df, "author_raw")
+        .into_iter()
+        .zip(&kinds)
+        .filter(|(_, k)| k.as_deref() != Some("system"))
+        .filter_map(|(a, _)| a)
+        .collect();
+    let want: std::collections::BTreeSet<String> = exp["authors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    if authors != want {
+        failures.push(format!("{name}: authors {authors:?}, expected {want:?}"));
+    }
 }

@@ -203,9 +203,7 @@ pub fn is_system_text(text: &str, author: Option<&str>, strong_context: bool) ->
         return true;
     }
     let visible = text.trim_start_matches(|c: char| text::is_invisible(c) || c.is_whitespace());
-    let starts_with_you = visible
-        .get(..4)
-        .is_some_and(|p| p.eq_ignore_ascii_case("you "));
+    let starts_with_you = visible.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("you "));
     if !starts_with_you && !system_weak().is_match(text) {
         return false;
     }
@@ -241,10 +239,7 @@ fn call_event(lower: &str) -> Option<(CallStatus, Option<i64>)> {
             if rest.is_empty() {
                 return Some((CallStatus::Answered, None));
             }
-            if rest.contains("no answer")
-                || rest.contains("keine antwort")
-                || rest.contains("sin respuesta")
-            {
+            if rest.contains("no answer") || rest.contains("keine antwort") || rest.contains("sin respuesta") {
                 return Some((CallStatus::Missed, Some(0)));
             }
             if let Some(d) = parse_duration(rest) {
@@ -262,13 +257,7 @@ fn parse_duration(s: &str) -> Option<i64> {
     let mult = match unit.trim_end_matches('.') {
         u if u.starts_with("sec") || u.starts_with("sek") || u.starts_with("seg") => 1,
         u if u.starts_with("min") => 60,
-        u if u.starts_with("hr")
-            || u.starts_with("hour")
-            || u.starts_with("std")
-            || u.starts_with('h') =>
-        {
-            3600
-        }
+        u if u.starts_with("hr") || u.starts_with("hour") || u.starts_with("std") || u.starts_with('h') => 3600,
         _ => return None,
     };
     Some(n * mult)
@@ -281,16 +270,7 @@ fn attachment(line: &str) -> Option<String> {
         let inner = &t[1..t.len() - 1];
         if let Some((label, name)) = inner.split_once(':') {
             let label = label.trim().to_lowercase();
-            if [
-                "attached",
-                "anhang",
-                "adjunto",
-                "anexo",
-                "pièce jointe",
-                "allegato",
-            ]
-            .contains(&label.as_str())
-            {
+            if ["attached", "anhang", "adjunto", "anexo", "pièce jointe", "allegato"].contains(&label.as_str()) {
                 return Some(name.trim().to_string());
             }
         }
@@ -391,19 +371,10 @@ mod tests {
             (Kind::Media, "00000010-PHOTO-2020-11-02-21-49-51.jpg")
         );
         let b = classify("IMG-20210428-WA0001.jpg (file attached)\nHappy Easter".to_string());
-        assert_eq!(
-            (b.kind, b.text.as_deref()),
-            (Kind::Media, Some("Happy Easter"))
-        );
+        assert_eq!((b.kind, b.text.as_deref()), (Kind::Media, Some("Happy Easter")));
         assert_eq!(classify("<Media omitted>".to_string()).kind, Kind::Media);
-        assert_eq!(
-            classify("\u{200E}image omitted".to_string()).kind,
-            Kind::Media
-        );
-        assert_eq!(
-            classify("This message was deleted.".to_string()).kind,
-            Kind::Deleted
-        );
+        assert_eq!(classify("\u{200E}image omitted".to_string()).kind, Kind::Media);
+        assert_eq!(classify("This message was deleted.".to_string()).kind, Kind::Deleted);
         let b = classify("\u{200E}Voice call. 12 min".to_string());
         assert_eq!(
             (b.kind, b.call_status, b.duration_s),
@@ -425,11 +396,7 @@ mod tests {
             Some("Group"),
             false
         ));
-        assert!(!is_system_text(
-            "I added you to the list",
-            Some("Ana"),
-            false
-        ));
+        assert!(!is_system_text("I added you to the list", Some("Ana"), false));
         assert!(is_system_text("Alice added Bob", None, true));
         assert!(is_system_text(
             "~ Carol joined from the community",

@@ -42,9 +42,7 @@ impl DateOrder {
             "ymd" => Ok(DateOrder::Ymd),
             "myd" => Ok(DateOrder::Myd),
             "dym" => Ok(DateOrder::Dym),
-            _ => Err(format!(
-                "unknown date order {s:?}: expected dmy, mdy or ymd"
-            )),
+            _ => Err(format!("unknown date order {s:?}: expected dmy, mdy or ymd")),
         }
     }
 
@@ -208,7 +206,10 @@ impl DateEvidence {
                 .filter_map(|(k, _)| self.impossible[k])
                 .max_by_key(|(_, line)| *line)
                 .unwrap_or(([0, 0, 0], 0));
-            return Err(format!("no day/month/year order reads every date (line {line}: {} is impossible in every order)", show(f)));
+            return Err(format!(
+                "no day/month/year order reads every date (line {line}: {} is impossible in every order)",
+                show(f)
+            ));
         }
         if candidates.len() == 1 {
             let order = candidates[0];
@@ -217,8 +218,7 @@ impl DateEvidence {
                 .enumerate()
                 .filter(|(_, o)| o.fits_width(self.year4_at) && **o != order)
                 .filter_map(|(k, o)| {
-                    self.impossible[k]
-                        .map(|(f, line)| format!("{} at line {line} rules out {o}", show(f)))
+                    self.impossible[k].map(|(f, line)| format!("{} at line {line} rules out {o}", show(f)))
                 })
                 .collect();
             let evidence = if ruled_out.is_empty() {
@@ -228,11 +228,10 @@ impl DateEvidence {
             };
             return Ok(Decision::Certain { order, evidence });
         }
-        let same = self.sequence.iter().all(|f| {
-            candidates
-                .iter()
-                .all(|o| o.date(*f) == candidates[0].date(*f))
-        });
+        let same = self
+            .sequence
+            .iter()
+            .all(|f| candidates.iter().all(|o| o.date(*f) == candidates[0].date(*f)));
         if same {
             return Ok(Decision::Irrelevant(candidates[0]));
         }
@@ -240,8 +239,7 @@ impl DateEvidence {
         let mut scored: Vec<(DateOrder, usize, i64)> = candidates
             .iter()
             .map(|o| {
-                let dates: Vec<NaiveDate> =
-                    self.sequence.iter().filter_map(|f| o.date(*f)).collect();
+                let dates: Vec<NaiveDate> = self.sequence.iter().filter_map(|f| o.date(*f)).collect();
                 let mut steps = 0;
                 let mut days = 0;
                 for w in dates.windows(2) {
@@ -267,9 +265,7 @@ impl DateEvidence {
         }
         Ok(Decision::Chronology {
             order: best,
-            evidence: format!(
-                "{best} goes back in time {s0} time(s) ({d0} days), {second} {s1} time(s) ({d1} days)"
-            ),
+            evidence: format!("{best} goes back in time {s0} time(s) ({d0} days), {second} {s1} time(s) ({d1} days)"),
         })
     }
 }
@@ -288,9 +284,7 @@ mod tests {
 
     #[test]
     fn a_day_above_twelve_decides() {
-        let d = evidence(&[[1, 2, 2019], [20, 2, 2019]], Some(2))
-            .decide('/')
-            .unwrap();
+        let d = evidence(&[[1, 2, 2019], [20, 2, 2019]], Some(2)).decide('/').unwrap();
         assert!(
             matches!(
                 d,

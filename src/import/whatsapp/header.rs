@@ -166,9 +166,7 @@ pub fn parse(view: &str) -> Option<Header> {
         fields[k] = v;
         widths[k] = w;
     }
-    if widths.iter().filter(|&&w| w == 3).count() > 0
-        || widths.iter().filter(|&&w| w == 4).count() > 1
-    {
+    if widths.iter().filter(|&&w| w == 3).count() > 0 || widths.iter().filter(|&&w| w == 4).count() > 1 {
         return None;
     }
     c.eat(b'.'); // Croatian trailing dot: `13. 6. 2018.`
@@ -284,9 +282,7 @@ mod tests {
             let h = p(case);
             let body = &case[h.body_start..];
             assert!(
-                ["王", "Ash", "John", "a: m"]
-                    .iter()
-                    .any(|p| body.starts_with(p)),
+                ["王", "Ash", "John", "a: m"].iter().any(|p| body.starts_with(p)),
                 "{case}: body {body:?}"
             );
         }

@@ -58,15 +58,12 @@ impl ChatInput {
         if !is_zip {
             return Ok(ChatInput::Text(path.to_path_buf()));
         }
-        let file = std::fs::File::open(path)
-            .map_err(|e| ImportError::file(&display, format!("cannot open: {e}")))?;
+        let file = std::fs::File::open(path).map_err(|e| ImportError::file(&display, format!("cannot open: {e}")))?;
         let mut archive = zip::ZipArchive::new(file)
             .map_err(|e| ImportError::file(&display, format!("not a readable zip archive: {e}")))?;
         let names: Vec<String> = archive.file_names().map(str::to_string).collect();
         let visible = |n: &&String| {
-            !n.starts_with("__MACOSX/")
-                && !n.rsplit('/').next().unwrap_or("").starts_with('.')
-                && !n.ends_with('/')
+            !n.starts_with("__MACOSX/") && !n.rsplit('/').next().unwrap_or("").starts_with('.') && !n.ends_with('/')
         };
         let texts: Vec<&String> = names
             .iter()
@@ -76,24 +73,25 @@ impl ChatInput {
         let chosen = texts
             .iter()
             .find(|n| n.rsplit('/').next() == Some("_chat.txt"))
-            .or_else(|| {
-                if texts.len() == 1 {
-                    texts.first()
-                } else {
-                    None
-                }
-            })
+            .or_else(|| if texts.len() == 1 { texts.first() } else { None })
             .map(|s| s.to_string());
         let entry = match chosen {
             Some(e) => e,
             None if texts.is_empty() => {
-                return Err(ImportError::file(&display, "expected a WhatsApp export zip with a chat text file (_chat.txt) inside, found none"))
+                return Err(ImportError::file(
+                    &display,
+                    "expected a WhatsApp export zip with a chat text file (_chat.txt) inside, found none",
+                ))
             }
             None => {
                 let list: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
                 return Err(ImportError::file(
                     &display,
-                    format!("expected one chat text file in the zip, found {}: {}; unzip it and import the one you mean", texts.len(), list.join(", ")),
+                    format!(
+                        "expected one chat text file in the zip, found {}: {}; unzip it and import the one you mean",
+                        texts.len(),
+                        list.join(", ")
+                    ),
                 ));
             }
         };
@@ -108,12 +106,7 @@ impl ChatInput {
             ));
         }
         drop(z);
-        let media = names
-            .iter()
-            .filter(visible)
-            .filter(|n| **n != entry)
-            .cloned()
-            .collect();
+        let media = names.iter().filter(visible).filter(|n| **n != entry).cloned().collect();
         Ok(ChatInput::Zip {
             zip: path.to_path_buf(),
             entry,
@@ -141,17 +134,15 @@ impl ChatInput {
         let display = self.display();
         match self {
             ChatInput::Text(p) => {
-                let f = std::fs::File::open(p)
-                    .map_err(|e| ImportError::file(&display, format!("cannot open: {e}")))?;
+                let f = std::fs::File::open(p).map_err(|e| ImportError::file(&display, format!("cannot open: {e}")))?;
                 Ok(Box::new(BufReader::with_capacity(1 << 20, f)))
             }
             ChatInput::Zip { zip, entry, .. } => {
                 // The entry is read into memory (bounded by MAX_ZIP_CHAT_BYTES) because the
                 // zip reader borrows its archive; exports are capped far below that bound.
-                let f = std::fs::File::open(zip)
-                    .map_err(|e| ImportError::file(&display, format!("cannot open: {e}")))?;
-                let mut archive = zip::ZipArchive::new(f)
-                    .map_err(|e| ImportError::file(&display, e.to_string()))?;
+                let f =
+                    std::fs::File::open(zip).map_err(|e| ImportError::file(&display, format!("cannot open: {e}")))?;
+                let mut archive = zip::ZipArchive::new(f).map_err(|e| ImportError::file(&display, e.to_string()))?;
                 let z = archive
                     .by_name(entry)
                     .map_err(|e| ImportError::file(&display, e.to_string()))?;
@@ -236,9 +227,7 @@ const MAX_AUTHORS: usize = 10_000;
 fn author_candidate(body: &str) -> Option<&str> {
     match body.find(": ") {
         Some(p) if p > 0 => Some(&body[..p]),
-        _ => body
-            .strip_suffix(':')
-            .filter(|a| !a.is_empty() && !a.contains(": ")),
+        _ => body.strip_suffix(':').filter(|a| !a.is_empty() && !a.contains(": ")),
     }
 }
 
@@ -276,7 +265,10 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
         if line.too_long && headers == 0 {
             return Err(ImportError::file(
                 &display,
-                format!("line {} is longer than 1 MiB and no WhatsApp message header came before it: not a WhatsApp export", line.number),
+                format!(
+                    "line {} is longer than 1 MiB and no WhatsApp message header came before it: not a WhatsApp export",
+                    line.number
+                ),
             ));
         }
         if first_nonblank.is_none() {
@@ -296,11 +288,7 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
             ..Default::default()
         });
         st.count += 1;
-        st.run = if last_shape == Some(h.shape) {
-            st.run + 1
-        } else {
-            1
-        };
+        st.run = if last_shape == Some(h.shape) { st.run + 1 } else { 1 };
         st.max_run = st.max_run.max(st.run);
         last_shape = Some(h.shape);
         st.dates.add(h.fields, line.number);
@@ -347,7 +335,11 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
         notes.push(format!(
             "the file switches header layout {} time(s) (lines {}): treated as concatenated exports",
             accepted_shapes.len() - 1,
-            accepted_shapes.iter().map(|(_, s)| s.first_line.to_string()).collect::<Vec<_>>().join(", ")
+            accepted_shapes
+                .iter()
+                .map(|(_, s)| s.first_line.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     let ignored: u64 = shapes
@@ -415,10 +407,7 @@ impl ChatScan {
 
     /// The date order that other files of the same import, written in exactly the same
     /// header layout, prove with certainty — if they all agree.
-    pub fn order_from_siblings<'a>(
-        &self,
-        siblings: impl Iterator<Item = &'a ChatScan>,
-    ) -> Option<(DateOrder, String)> {
+    pub fn order_from_siblings<'a>(&self, siblings: impl Iterator<Item = &'a ChatScan>) -> Option<(DateOrder, String)> {
         let mut found: Option<(DateOrder, String)> = None;
         for other in siblings {
             if let Some(order) = self.certain_order_for(other) {
@@ -445,11 +434,7 @@ pub struct BusinessSide {
 pub fn decide_business(scans: &[ChatScan], opts: &WhatsAppOptions) -> HashMap<usize, BusinessSide> {
     let mut out = HashMap::new();
     if !opts.business_names.is_empty() {
-        let names: HashSet<String> = opts
-            .business_names
-            .iter()
-            .map(|n| text::clean_name(n))
-            .collect();
+        let names: HashSet<String> = opts.business_names.iter().map(|n| text::clean_name(n)).collect();
         for i in 0..scans.len() {
             out.insert(
                 i,
@@ -461,9 +446,7 @@ pub fn decide_business(scans: &[ChatScan], opts: &WhatsAppOptions) -> HashMap<us
         }
         return out;
     }
-    let with_authors: Vec<usize> = (0..scans.len())
-        .filter(|&i| !scans[i].authors.is_empty())
-        .collect();
+    let with_authors: Vec<usize> = (0..scans.len()).filter(|&i| !scans[i].authors.is_empty()).collect();
     if with_authors.len() >= 2 {
         let mut common: Option<HashSet<&String>> = None;
         for &i in &with_authors {
@@ -479,10 +462,7 @@ pub fn decide_business(scans: &[ChatScan], opts: &WhatsAppOptions) -> HashMap<us
             list.sort();
             let how = format!(
                 "inferred: {} writes in every one of the {} chats",
-                list.iter()
-                    .map(|s| format!("{s:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                list.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", "),
                 with_authors.len()
             );
             for &i in &with_authors {
@@ -503,11 +483,7 @@ pub fn decide_business(scans: &[ChatScan], opts: &WhatsAppOptions) -> HashMap<us
             continue;
         }
         let title_key = handle_key(title);
-        let others: Vec<&String> = scan
-            .authors
-            .keys()
-            .filter(|a| handle_key(a) != title_key)
-            .collect();
+        let others: Vec<&String> = scan.authors.keys().filter(|a| handle_key(a) != title_key).collect();
         if others.len() == 1 {
             let names = HashSet::from([others[0].clone()]);
             let how = format!(
@@ -568,11 +544,7 @@ fn raw_index(raw: &str, view_idx: usize) -> usize {
             return i;
         }
         if !text::is_invisible(c) {
-            v += if text::is_space_like(c) {
-                1
-            } else {
-                c.len_utf8()
-            };
+            v += if text::is_space_like(c) { 1 } else { c.len_utf8() };
         }
     }
     raw.len()
@@ -636,14 +608,9 @@ impl ChatContext<'_> {
             _ => {}
         }
         if hour > 23 || h.minute > 59 || h.second > 59 {
-            return Err(format!(
-                "impossible time {:02}:{:02}:{:02}",
-                h.hour, h.minute, h.second
-            ));
+            return Err(format!("impossible time {:02}:{:02}:{:02}", h.hour, h.minute, h.second));
         }
-        let naive = date
-            .and_hms_opt(hour, h.minute, h.second)
-            .ok_or("impossible time")?;
+        let naive = date.and_hms_opt(hour, h.minute, h.second).ok_or("impossible time")?;
         let dt = match self.common.tz.from_local_datetime(&naive) {
             LocalResult::Single(d) => d,
             LocalResult::Ambiguous(a, _) => {
@@ -678,12 +645,7 @@ pub fn import(
     let thread_key = format!(
         "whatsapp:{}",
         scan.title.clone().unwrap_or_else(|| {
-            let stem = scan
-                .input
-                .path()
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("chat");
+            let stem = scan.input.path().file_stem().and_then(|s| s.to_str()).unwrap_or("chat");
             stem.to_string()
         })
     );
@@ -709,10 +671,7 @@ pub fn import(
         thread_key,
         chat_customer,
         known_set: known_authors.iter().cloned().collect(),
-        known_authors: known_authors
-            .into_iter()
-            .filter(|k| k.contains(':'))
-            .collect(),
+        known_authors: known_authors.into_iter().filter(|k| k.contains(':')).collect(),
         handles: HashMap::new(),
         occurrence: (i64::MIN, HashMap::new()),
         dst_notes: (0, 0),
@@ -790,9 +749,7 @@ pub fn import(
     }
     if let Some(b) = business {
         if !scan.authors.keys().any(|a| b.names.contains(a)) {
-            result
-                .notes
-                .push("the business side never writes in this chat".into());
+            result.notes.push("the business side never writes in this chat".into());
         }
     }
     Ok(result)
@@ -991,11 +948,10 @@ fn finish(
     let author_clean = author.as_deref().and_then(|a| ctx.clean_author(a));
     let strong = author_clean.is_none()
         || text_first.starts_with('\u{200E}')
-        || author_clean.as_ref().is_some_and(|a| {
-            ctx.scan.title.as_deref() == Some(a.as_str()) && ctx.scan.authors.len() > 2
-        });
-    let is_system = author_clean.is_none()
-        || classify::is_system_text(text_first, author_clean.as_deref(), strong);
+        || author_clean
+            .as_ref()
+            .is_some_and(|a| ctx.scan.title.as_deref() == Some(a.as_str()) && ctx.scan.authors.len() > 2);
+    let is_system = author_clean.is_none() || classify::is_system_text(text_first, author_clean.as_deref(), strong);
     // An Android line without an author is a system line; its whole body is the text.
     if author_clean.is_none() {
         body_text = raw_body.trim_start().to_string();
@@ -1015,10 +971,7 @@ fn finish(
     hasher.update(&[0]);
     let trimmed = body_text.trim();
     if trimmed.chars().any(text::is_invisible) {
-        let visible: String = trimmed
-            .chars()
-            .filter(|c| !text::is_invisible(*c))
-            .collect();
+        let visible: String = trimmed.chars().filter(|c| !text::is_invisible(*c)).collect();
         hasher.update(visible.trim().as_bytes());
     } else {
         hasher.update(trimmed.as_bytes());
@@ -1076,12 +1029,7 @@ fn finish(
     let key = base ^ u128::from(*occ - 1).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835);
     let mut duplicate = sink.seen.contains(&key);
     if let Some(segments) = ctx.segment_keys.as_mut() {
-        let own = ctx
-            .scan
-            .accepted
-            .iter()
-            .position(|(s, _)| *s == h.shape)
-            .unwrap_or(0);
+        let own = ctx.scan.accepted.iter().position(|(s, _)| *s == h.shape).unwrap_or(0);
         duplicate |= segments
             .iter()
             .enumerate()
