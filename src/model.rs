@@ -99,6 +99,8 @@ pub enum Kind {
     Call,
     Deleted,
     System,
+    /// An address-book or CRM contact row (channel `contact`): an identity anchor, not a conversation.
+    Contact,
 }
 
 impl Kind {
@@ -109,6 +111,7 @@ impl Kind {
             Kind::Call => "call",
             Kind::Deleted => "deleted",
             Kind::System => "system",
+            Kind::Contact => "contact",
         }
     }
 }
@@ -177,4 +180,39 @@ pub struct Interaction {
     pub edited: bool,
     /// Key used to recognise the same record arriving from an overlapping export.
     pub dedup_key: String,
+}
+
+impl Interaction {
+    /// A record with only the required fields set and everything optional empty; importers
+    /// and tests fill in the rest. `interaction_id`, `source_ref` and `dedup_key` are left empty.
+    pub fn new(source_id: &str, channel: Channel, direction: Direction, kind: Kind, ts: i64) -> Interaction {
+        Interaction {
+            interaction_id: String::new(),
+            source_id: source_id.to_string(),
+            source_file: String::new(),
+            source_ref: String::new(),
+            channel,
+            direction,
+            ts,
+            ts_raw: String::new(),
+            thread_key: String::new(),
+            customer_handle: None,
+            customer_handle_kind: None,
+            customer_name: None,
+            agent: None,
+            text: None,
+            body_full: None,
+            subject: None,
+            attachments: Vec::new(),
+            duration_s: None,
+            status: None,
+            mentions: Vec::new(),
+            kind,
+            seq: 0,
+            author_raw: None,
+            thread_title: None,
+            edited: false,
+            dedup_key: String::new(),
+        }
+    }
 }

@@ -46,7 +46,7 @@ fn start_big_import(dir: &Path, ws: &Path) -> std::process::Child {
 fn commands_not_built_yet_say_so_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     for args in [
-        &["gen", "--customers", "10"][..],
+        &["gen", "--customers", "10", "--out", "g"][..],
         &["match"],
         &["report"],
         &["import", "email", "x.mbox"],

@@ -1,7 +1,10 @@
-//! `omnitrail audit PATH…`: for now, detect and import everything under the paths and
+//! `omnitrail audit PATH…`: detect every supported file under the paths, import it, and
 //! print the per-source summary. Matching and reports join as they land.
 
-use super::import::{run_whatsapp, CommonArgs, WhatsAppArgs};
+use super::import::{finish, import_detected, CommonArgs, WhatsAppArgs};
+use super::import_calls::CallArgs;
+use super::import_contacts::ContactArgs;
+use super::import_email::EmailArgs;
 use super::Globals;
 use clap::Args;
 use std::path::PathBuf;
@@ -15,12 +18,23 @@ pub struct AuditArgs {
     pub common: CommonArgs,
     #[command(flatten)]
     pub whatsapp: WhatsAppArgs,
+    #[command(flatten)]
+    pub email: EmailArgs,
+    #[command(flatten)]
+    pub calls: CallArgs,
+    #[command(flatten)]
+    pub contacts: ContactArgs,
 }
 
 pub fn run(g: &Globals, args: AuditArgs) -> anyhow::Result<u8> {
-    let (code, report) = run_whatsapp(g, &args.paths, &args.common, &args.whatsapp)?;
-    if report.is_some() && !g.quiet && !g.json {
-        eprintln!("note: email and call-log files are listed as skipped until their importers land; matching and context-loss reports come with `match` and `report`");
-    }
-    Ok(code)
+    let run = import_detected(
+        g,
+        &args.paths,
+        &args.common,
+        &args.whatsapp,
+        &args.email,
+        &args.calls,
+        &args.contacts,
+    )?;
+    Ok(finish(g, run, args.common.strict))
 }

@@ -1,8 +1,12 @@
 //! `omnitrail import`
 
+use super::import_calls::{import_call_files, CallArgs};
+use super::import_contacts::{import_contact_files, ContactArgs};
+use super::import_email::{import_email_files, EmailArgs};
 use super::output::{print_import_report, BarProgress};
 use super::Globals;
 use clap::{Args, Subcommand};
+use omnitrail::import::detect::{group_by_format, Format};
 use omnitrail::import::pipeline::import_whatsapp;
 use omnitrail::import::whatsapp::dates::DateOrder;
 use omnitrail::import::whatsapp::WhatsAppOptions;
@@ -23,6 +27,12 @@ pub struct ImportArgs {
     pub common: CommonArgs,
     #[command(flatten)]
     pub whatsapp: WhatsAppArgs,
+    #[command(flatten)]
+    pub email: EmailArgs,
+    #[command(flatten)]
+    pub calls: CallArgs,
+    #[command(flatten)]
+    pub contacts: ContactArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -39,20 +49,41 @@ pub enum ImportFormat {
         #[command(flatten)]
         whatsapp: WhatsAppArgs,
     },
-    /// Mailboxes: mbox, Maildir, .eml (not built yet)
+    /// Mailboxes: mbox, Maildir folders, .eml files, or folders of them
+    #[command(
+        after_help = "Examples:\n  omnitrail import email support.mbox --business-domain bloomandstem.co.uk\n  omnitrail import email Maildir/ --business-address orders@bloomandstem.co.uk --tz Europe/London"
+    )]
     Email {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-        rest: Vec<String>,
+        #[arg(value_name = "PATH", required = true)]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        common: CommonArgs,
+        #[command(flatten)]
+        email: EmailArgs,
     },
-    /// Call logs: Asterisk/FreePBX CDR, Twilio, Android XML (not built yet)
+    /// Call logs: Asterisk/FreePBX CDR, Twilio CSV, Android XML, or a mapped CSV
+    #[command(
+        after_help = "Examples:\n  omnitrail import calls Master.csv --business-number \"+44 20 7946 0000\" --region GB\n  omnitrail import calls log.csv --dialect generic --map ts=Start,from=Caller,to=Callee,duration=Seconds,status=Result,agent=Extension"
+    )]
     Calls {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-        rest: Vec<String>,
+        #[arg(value_name = "PATH", required = true)]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        common: CommonArgs,
+        #[command(flatten)]
+        calls: CallArgs,
     },
-    /// CRM contacts CSV and vCards (not built yet)
+    /// Contacts: CRM CSV exports and vCards (.vcf)
+    #[command(
+        after_help = "Examples:\n  omnitrail import contacts crm-contacts.csv --region GB\n  omnitrail import contacts phone-book.vcf"
+    )]
     Contacts {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-        rest: Vec<String>,
+        #[arg(value_name = "PATH", required = true)]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        common: CommonArgs,
+        #[command(flatten)]
+        contacts: ContactArgs,
     },
 }
 
@@ -113,40 +144,121 @@ impl CommonArgs {
     }
 }
 
+/// What an importer run gives the CLI: a report to print, or an exit code when it stopped
+/// early (bad usage, Ctrl-C) after saying why.
+pub type ImportRun = Result<ImportReport, u8>;
+
 pub fn run(g: &Globals, args: ImportArgs) -> anyhow::Result<u8> {
-    let (paths, common, wa) = match args.format {
+    let run = match args.format {
         Some(ImportFormat::Whatsapp {
             paths,
             common,
             whatsapp,
-        }) => (paths, common, whatsapp),
-        Some(ImportFormat::Email { .. }) | Some(ImportFormat::Calls { .. }) | Some(ImportFormat::Contacts { .. }) => {
-            eprintln!("omnitrail: this importer is not built yet in this version; nothing was done (available: import whatsapp)");
-            return Ok(2);
-        }
+        }) => import_whatsapp_files(g, &paths, &common, &whatsapp)?,
+        Some(ImportFormat::Email { paths, common, email }) => import_email_files(g, &paths, &common, &email)?,
+        Some(ImportFormat::Calls { paths, common, calls }) => import_call_files(g, &paths, &common, &calls)?,
+        Some(ImportFormat::Contacts {
+            paths,
+            common,
+            contacts,
+        }) => import_contact_files(g, &paths, &common, &contacts)?,
         None if args.paths.is_empty() => {
             eprintln!(
-                "omnitrail: import needs a format (whatsapp) or at least one PATH; see `omnitrail import --help`"
+                "omnitrail: import needs a format (whatsapp, email, calls, contacts) or at least one PATH; see `omnitrail import --help`"
             );
             return Ok(2);
         }
-        None => (args.paths, args.common, args.whatsapp),
+        None => import_detected(
+            g,
+            &args.paths,
+            &args.common,
+            &args.whatsapp,
+            &args.email,
+            &args.calls,
+            &args.contacts,
+        )?,
     };
-    run_whatsapp(g, &paths, &common, &wa).map(|(code, _)| code)
+    Ok(finish(g, run, args_strict(&args.common)))
 }
 
-/// Imports WhatsApp exports and prints the report; shared with `audit`.
-pub fn run_whatsapp(
+fn args_strict(common: &CommonArgs) -> bool {
+    common.strict
+}
+
+/// Prints an import run and returns its exit code: 1 when a file failed, or with
+/// `--strict` when a record was rejected.
+pub fn finish(g: &Globals, run: ImportRun, strict: bool) -> u8 {
+    let report = match run {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    if g.json {
+        super::output::emit(serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        print_import_report(&report, g.quiet);
+    }
+    if report.failed() > 0 || (strict && report.rejected() > 0) {
+        1
+    } else {
+        0
+    }
+}
+
+/// Detects the format of every file under PATHs and runs each importer on its files,
+/// as one report. Used by `import PATH…` and `audit`.
+#[allow(clippy::too_many_arguments)]
+pub fn import_detected(
     g: &Globals,
     paths: &[PathBuf],
     common: &CommonArgs,
     wa: &WhatsAppArgs,
-) -> anyhow::Result<(u8, Option<ImportReport>)> {
+    email: &EmailArgs,
+    calls: &CallArgs,
+    contacts: &ContactArgs,
+) -> anyhow::Result<ImportRun> {
+    let (groups, skipped) = group_by_format(paths);
+    let mut all = ImportReport {
+        sources: skipped,
+        notes: Vec::new(),
+    };
+    // Contacts first: later importers and the matcher can use them as anchors.
+    let order = [Format::Contacts, Format::WhatsApp, Format::Email, Format::Calls];
+    for format in order {
+        let Some(files) = groups.get(&format) else { continue };
+        let run = match format {
+            Format::WhatsApp => import_whatsapp_files(g, files, common, wa)?,
+            Format::Email => import_email_files(g, files, common, email)?,
+            Format::Calls => import_call_files(g, files, common, calls)?,
+            Format::Contacts => import_contact_files(g, files, common, contacts)?,
+        };
+        match run {
+            Ok(report) => {
+                all.sources.extend(report.sources);
+                for n in report.notes {
+                    if !all.notes.contains(&n) {
+                        all.notes.push(n);
+                    }
+                }
+            }
+            Err(130) => return Ok(Err(130)),
+            Err(code) => return Ok(Err(code)),
+        }
+    }
+    Ok(Ok(all))
+}
+
+/// Runs the WhatsApp importer without printing.
+pub fn import_whatsapp_files(
+    g: &Globals,
+    paths: &[PathBuf],
+    common: &CommonArgs,
+    wa: &WhatsAppArgs,
+) -> anyhow::Result<ImportRun> {
     let opts = match common.resolve() {
         Ok(o) => o,
         Err(e) => {
             eprintln!("omnitrail: {e}");
-            return Ok((2, None));
+            return Ok(Err(2));
         }
     };
     let wopts = WhatsAppOptions {
@@ -155,23 +267,19 @@ pub fn run_whatsapp(
     };
     let mut ws = Workspace::open(&g.workspace)?;
     let progress = BarProgress::new(g.quiet);
-    let report = match import_whatsapp(&mut ws, paths, &wopts, &opts, &progress) {
-        Ok(r) => r,
-        Err(ImportError::Interrupted) => {
-            eprintln!("omnitrail: interrupted: the workspace was left as it was before this import");
-            return Ok((130, None));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    if g.json {
-        super::output::emit(serde_json::to_string_pretty(&report)?);
-    } else {
-        print_import_report(&report, g.quiet);
+    match import_whatsapp(&mut ws, paths, &wopts, &opts, &progress) {
+        Ok(r) => Ok(Ok(r)),
+        Err(e) => interrupted_or(e),
     }
-    let code = if report.failed() > 0 || (common.strict && report.rejected() > 0) {
-        1
-    } else {
-        0
-    };
-    Ok((code, Some(report)))
+}
+
+/// Maps an importer error: Ctrl-C becomes exit 130 (after saying so), anything else fails.
+pub fn interrupted_or(e: ImportError) -> anyhow::Result<ImportRun> {
+    match e {
+        ImportError::Interrupted => {
+            eprintln!("omnitrail: interrupted: the workspace was left as it was before this import");
+            Ok(Err(130))
+        }
+        e => Err(e.into()),
+    }
 }

@@ -2,11 +2,18 @@
 //! the library.
 
 mod audit;
+mod export;
+mod gen;
 mod import;
+mod import_calls;
+mod import_contacts;
+mod import_email;
+mod matching;
 mod output;
+mod report;
 mod status;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 /// Audit and migrate customer communications across WhatsApp, email and phone.
@@ -36,34 +43,38 @@ pub enum Command {
         after_help = "Examples:\n  omnitrail import whatsapp \"WhatsApp Chat with Sarah Jones.txt\" --business-name \"Bloom & Stem\"\n  omnitrail import exports/        (formats detected by content)"
     )]
     Import(import::ImportArgs),
-    /// Link identities into customers (not built yet)
-    #[command(name = "match", after_help = "Example:\n  omnitrail match --threshold 0.9")]
-    Match(Pending),
-    /// Context-loss reports (not built yet)
-    #[command(after_help = "Example:\n  omnitrail report switches --format json")]
-    Report(Pending),
-    /// One customer's history across channels (not built yet)
+    /// Link identities into customers
+    #[command(
+        name = "match",
+        after_help = "Example:\n  omnitrail match --threshold 0.9 --overrides overrides.csv"
+    )]
+    Match(matching::MatchArgs),
+    /// Context-loss reports
+    #[command(after_help = "Examples:\n  omnitrail report\n  omnitrail report switches --format json --window 48h")]
+    Report(report::ReportArgs),
+    /// One customer's history across channels
     #[command(after_help = "Example:\n  omnitrail timeline +447700900123")]
-    Timeline(Pending),
-    /// Why these identities are one customer (not built yet)
-    #[command(after_help = "Example:\n  omnitrail explain C-000042")]
-    Explain(Pending),
-    /// Write the consolidated dataset (not built yet)
-    #[command(after_help = "Example:\n  omnitrail export --format parquet --out dataset/")]
-    Export(Pending),
+    Timeline(report::TimelineArgs),
+    /// Why these identities are one customer
+    #[command(after_help = "Example:\n  omnitrail explain C-1a2b3c4d5e")]
+    Explain(matching::ExplainArgs),
+    /// Write the consolidated dataset
+    #[command(
+        after_help = "Examples:\n  omnitrail export --format parquet --out dataset/\n  omnitrail export --format hubspot --out hubspot/ --redact"
+    )]
+    Export(export::ExportArgs),
     /// What the workspace holds, per source: read/imported/rejected/duplicates
     #[command(after_help = "Example:\n  omnitrail status --json")]
     Status(status::StatusArgs),
-    /// Synthetic multi-channel dataset with ground truth (not built yet)
+    /// Synthetic multi-channel dataset with ground truth
     #[command(after_help = "Example:\n  omnitrail gen --customers 1000 --seed 7 --out gen/")]
-    Gen(Pending),
+    Gen(gen::GenArgs),
 }
 
-/// Arguments of a command that is not built yet: accepted, then refused plainly.
-#[derive(Debug, Args)]
-pub struct Pending {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub rest: Vec<String>,
+/// What a command that is not built yet does: says so plainly and exits 2.
+pub fn not_built(name: &str) -> anyhow::Result<u8> {
+    eprintln!("omnitrail: `{name}` is not built yet in this version; nothing was done");
+    Ok(2)
 }
 
 /// Global options every command sees.
@@ -82,19 +93,15 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         quiet: cli.quiet,
         json: cli.json,
     };
-    let pending = |name: &str| -> anyhow::Result<u8> {
-        eprintln!("omnitrail: `{name}` is not built yet in this version; nothing was done");
-        Ok(2)
-    };
     match cli.command {
         Command::Audit(args) => audit::run(&globals, args),
         Command::Import(args) => import::run(&globals, args),
         Command::Status(args) => status::run(&globals, args),
-        Command::Match(_) => pending("match"),
-        Command::Report(_) => pending("report"),
-        Command::Timeline(_) => pending("timeline"),
-        Command::Explain(_) => pending("explain"),
-        Command::Export(_) => pending("export"),
-        Command::Gen(_) => pending("gen"),
+        Command::Match(args) => matching::run_match(&globals, args),
+        Command::Report(args) => report::run_report(&globals, args),
+        Command::Timeline(args) => report::run_timeline(&globals, args),
+        Command::Explain(args) => matching::run_explain(&globals, args),
+        Command::Export(args) => export::run(&globals, args),
+        Command::Gen(args) => gen::run(&globals, args),
     }
 }

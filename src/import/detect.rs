@@ -1,39 +1,111 @@
 //! Which importer a file belongs to, by content (not only by name).
 
+use super::SourceOutcome;
+use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Formats omnitrail can import.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Format {
     WhatsApp,
+    Email,
+    Calls,
+    Contacts,
 }
 
 impl Format {
     pub fn name(self) -> &'static str {
         match self {
             Format::WhatsApp => "whatsapp",
+            Format::Email => "email",
+            Format::Calls => "calls",
+            Format::Contacts => "contacts",
         }
     }
 }
 
-/// Sniffs the first bytes of a file. `None`: not a format this build can import.
+/// Bytes sniffed from the start of a file.
+pub const HEAD_BYTES: usize = 64 * 1024;
+
+/// Sniffs a file (or a Maildir folder). `None`: not a format this build can import.
 pub fn detect(path: &Path) -> Option<Format> {
+    if path.is_dir() {
+        return super::is_maildir(path).then_some(Format::Email);
+    }
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     if ext.as_deref() == Some("zip") {
         return crate::import::whatsapp::zip_has_chat(path).then_some(Format::WhatsApp);
     }
-    let mut head = vec![0u8; 64 * 1024];
+    let mut head = vec![0u8; HEAD_BYTES];
     let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).ok()?;
     head.truncate(n);
+    detect_head(&head)
+}
+
+/// Decides from the first bytes of a file. Each importer owns its own sniffing rule.
+pub fn detect_head(head: &[u8]) -> Option<Format> {
+    if head.is_empty() {
+        return None;
+    }
+    // Order matters: a contacts CSV and a call-log CSV are both CSVs; mail can quote chat lines.
+    if crate::import::email::sniff(head) {
+        return Some(Format::Email);
+    }
+    if crate::import::contacts::sniff(head) {
+        return Some(Format::Contacts);
+    }
+    if crate::import::calls::sniff(head) {
+        return Some(Format::Calls);
+    }
     if head.contains(&0) {
         return None;
     }
-    let text = String::from_utf8_lossy(&head);
+    let text = String::from_utf8_lossy(head);
     let headers = text
         .lines()
         .take(200)
         .filter(|l| crate::import::whatsapp::header::parse(&crate::normalize::text::matching_view(l)).is_some())
         .count();
     (headers > 0).then_some(Format::WhatsApp)
+}
+
+/// Files found under PATHs, grouped by detected format, plus what was skipped and why.
+/// Used by `import PATH…` (no format named) and `audit`.
+pub fn group_by_format(paths: &[PathBuf]) -> (BTreeMap<Format, Vec<PathBuf>>, Vec<SourceOutcome>) {
+    let mut groups: BTreeMap<Format, Vec<PathBuf>> = BTreeMap::new();
+    let mut skipped = Vec::new();
+    for (path, explicit) in super::expand_paths(paths) {
+        let display = path.display().to_string();
+        if !path.exists() {
+            skipped.push(SourceOutcome::failed(
+                &display,
+                format!("{display}: no such file or folder"),
+            ));
+            continue;
+        }
+        if path.metadata().map(|m| m.is_file() && m.len() == 0).unwrap_or(false) {
+            let why = format!("{display}: empty file: nothing to import");
+            skipped.push(if explicit {
+                SourceOutcome::failed(&display, why)
+            } else {
+                SourceOutcome::skipped(&display, why)
+            });
+            continue;
+        }
+        match detect(&path) {
+            Some(format) => groups.entry(format).or_default().push(path),
+            None => {
+                let why = format!(
+                    "{display}: not a format omnitrail imports (expected a WhatsApp export, a mailbox, a call log or a contacts file)"
+                );
+                skipped.push(if explicit {
+                    SourceOutcome::failed(&display, why)
+                } else {
+                    SourceOutcome::skipped(&display, why)
+                });
+            }
+        }
+    }
+    (groups, skipped)
 }

@@ -3,7 +3,10 @@
 //!
 //! [`Interaction`]: crate::model::Interaction
 
+pub mod calls;
+pub mod contacts;
 pub mod detect;
+pub mod email;
 pub mod lines;
 pub mod pipeline;
 pub mod whatsapp;
@@ -124,7 +127,8 @@ impl ImportReport {
     }
 }
 
-/// Expands PATHs: files as given, folders walked recursively (sorted, hidden entries skipped).
+/// Expands PATHs: files as given, folders walked recursively (sorted, hidden entries
+/// skipped). A Maildir folder (`cur/` and `new/` inside) is one unit and is not walked.
 pub fn expand_paths(paths: &[PathBuf]) -> Vec<(PathBuf, bool)> {
     fn walk(dir: &std::path::Path, out: &mut Vec<(PathBuf, bool)>) {
         let mut entries: Vec<_> = match std::fs::read_dir(dir) {
@@ -140,7 +144,7 @@ pub fn expand_paths(paths: &[PathBuf]) -> Vec<(PathBuf, bool)> {
             if hidden {
                 continue;
             }
-            if p.is_dir() {
+            if p.is_dir() && !is_maildir(&p) {
                 walk(&p, out);
             } else {
                 out.push((p, false));
@@ -149,13 +153,18 @@ pub fn expand_paths(paths: &[PathBuf]) -> Vec<(PathBuf, bool)> {
     }
     let mut out = Vec::new();
     for p in paths {
-        if p.is_dir() {
+        if p.is_dir() && !is_maildir(p) {
             walk(p, &mut out);
         } else {
             out.push((p.clone(), true));
         }
     }
     out
+}
+
+/// A Maildir folder: `cur/` and `new/` inside.
+pub fn is_maildir(path: &std::path::Path) -> bool {
+    path.join("cur").is_dir() && path.join("new").is_dir()
 }
 
 /// UTC milliseconds as RFC 3339 text.

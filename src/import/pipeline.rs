@@ -1,13 +1,189 @@
 //! Runs an import command: finds the files, scans them, decides the business side,
 //! writes every source inside one workspace transaction.
 
-use super::whatsapp::{self, ChatInput, ChatScan, Sink, WhatsAppOptions};
+use super::whatsapp::{self, ChatInput, ChatScan, WhatsAppOptions};
 use super::{expand_paths, ms_to_rfc3339, CommonOptions, ImportError, ImportReport, SourceOutcome};
-use crate::workspace::{read_columns, SourceEntry, Workspace};
+use crate::model::Interaction;
+use crate::workspace::{read_columns, BatchWriter, Counts, Reject, RejectWriter, SourceEntry, Transaction, Workspace};
 use anyhow::Result;
 use polars::prelude::*;
 use std::collections::HashSet;
 use std::path::PathBuf;
+
+/// Where an importer puts what it read from one source: records, rejects, and the
+/// duplicate check against what the workspace (and this import) already holds.
+pub struct Sink<'a> {
+    pub source_id: &'a str,
+    pub batch: &'a mut BatchWriter,
+    pub rejects: &'a mut RejectWriter,
+    /// Dedup keys of records already in the workspace (other sources).
+    pub seen: &'a HashSet<u128>,
+    /// Receives this source's dedup keys when later sources need them.
+    pub new_keys: Option<&'a mut Vec<u128>>,
+    pub progress: &'a dyn Fn(u64),
+}
+
+impl Sink<'_> {
+    /// True when a record with this dedup key is already stored; otherwise remembers the key.
+    pub fn is_duplicate(&mut self, key: u128) -> bool {
+        if self.seen.contains(&key) {
+            return true;
+        }
+        if let Some(keys) = self.new_keys.as_mut() {
+            keys.push(key);
+        }
+        false
+    }
+
+    /// Stores one record and counts it.
+    pub fn push(&mut self, result: &mut SourceResult, interaction: Interaction) -> Result<(), ImportError> {
+        result.counts.imported += 1;
+        result.first_ms = Some(result.first_ms.map_or(interaction.ts, |f| f.min(interaction.ts)));
+        result.last_ms = Some(result.last_ms.map_or(interaction.ts, |l| l.max(interaction.ts)));
+        self.batch.push(interaction).map_err(ImportError::Other)
+    }
+
+    /// Keeps a record that could not be imported, with where it was and why.
+    pub fn reject(&mut self, result: &mut SourceResult, reject: &Reject<'_>) -> Result<(), ImportError> {
+        result.counts.rejected += 1;
+        self.rejects.write(reject).map_err(ImportError::Other)
+    }
+}
+
+/// What one source produced. `counts.read` is set by the importer; the sink counts the rest.
+#[derive(Debug, Default)]
+pub struct SourceResult {
+    pub counts: Counts,
+    pub first_ms: Option<i64>,
+    pub last_ms: Option<i64>,
+    pub notes: Vec<String>,
+}
+
+/// Stable interaction id: hash of the source's content hash and the record's position.
+pub fn interaction_id(content_hash: &str, seq: u64) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(content_hash.as_bytes());
+    hasher.update(b":");
+    hasher.update(&seq.to_le_bytes());
+    hasher.finalize().to_hex()[..32].to_string()
+}
+
+/// 128-bit dedup key from the parts that identify a record independently of its file.
+pub fn dedup_key(parts: &[&[u8]]) -> u128 {
+    let mut hasher = blake3::Hasher::new();
+    for p in parts {
+        hasher.update(&(p.len() as u64).to_le_bytes());
+        hasher.update(p);
+    }
+    u128::from_le_bytes(hasher.finalize().as_bytes()[..16].try_into().expect("16 bytes"))
+}
+
+/// The outcome for a file whose content is already in the workspace or earlier in this
+/// import; `None` when it is new (and then it is remembered in `this_run`).
+pub fn already_imported(
+    ws: &Workspace,
+    content_hash: &str,
+    display: &str,
+    this_run: &mut HashSet<String>,
+) -> Option<SourceOutcome> {
+    if let Some(prev) = ws.source_by_hash(content_hash) {
+        let mut o = SourceOutcome::from_entry(prev, "already-imported");
+        o.path = display.to_string();
+        o.notes = vec![format!(
+            "same content as {} (imported {}): nothing added",
+            prev.path, prev.imported_at
+        )];
+        o.counts = Default::default();
+        return Some(o);
+    }
+    if !this_run.insert(content_hash.to_string()) {
+        let mut o = SourceOutcome::skipped(display, "same content as another file in this import".into());
+        o.outcome = "already-imported".into();
+        return Some(o);
+    }
+    None
+}
+
+/// Describes a source about to be written by [`stage_source`].
+pub struct SourcePlan {
+    /// Short prefix of the source id (`wa`, `em`, `cl`, `ct`).
+    pub id_prefix: &'static str,
+    pub display: String,
+    pub size: u64,
+    pub content_hash: String,
+    pub format: String,
+    pub channel: String,
+    pub options: serde_json::Value,
+    pub notes: Vec<String>,
+}
+
+/// Writes one source inside `txn`: opens its batch and rejects files, lets `fill` push
+/// records through a [`Sink`], drops empty files, and stages the manifest entry.
+/// `seen` gains this source's dedup keys when `more_follow` (later sources need them).
+pub fn stage_source(
+    txn: &mut Transaction<'_>,
+    seen: &mut HashSet<u128>,
+    more_follow: bool,
+    plan: SourcePlan,
+    progress: &dyn Progress,
+    fill: impl FnOnce(&mut Sink<'_>) -> Result<SourceResult, ImportError>,
+) -> Result<SourceOutcome, ImportError> {
+    let source_id = format!("{}-{}", plan.id_prefix, &plan.content_hash[..16]);
+    let (mut batch, batch_rel) = txn.batch_writer(&source_id)?;
+    let (mut rejects, rejects_rel) = txn.rejects_writer(&source_id)?;
+    let mut new_keys = Vec::new();
+    let advance = |n: u64| progress.advance(n);
+    let result = {
+        let mut sink = Sink {
+            source_id: &source_id,
+            batch: &mut batch,
+            rejects: &mut rejects,
+            seen,
+            new_keys: more_follow.then_some(&mut new_keys),
+            progress: &advance,
+        };
+        fill(&mut sink)?
+    };
+    batch.finish()?;
+    let rejected = rejects.finish()?;
+    seen.extend(new_keys);
+    debug_assert_eq!(rejected, result.counts.rejected);
+    let mut drop_files = Vec::new();
+    let batch = if result.counts.imported > 0 {
+        Some(batch_rel.clone())
+    } else {
+        drop_files.push(batch_rel);
+        None
+    };
+    let rejects = if rejected > 0 {
+        Some(rejects_rel)
+    } else {
+        drop_files.push(rejects_rel);
+        None
+    };
+    txn.discard_files(&drop_files);
+    let mut notes = plan.notes;
+    notes.extend(result.notes);
+    let entry = SourceEntry {
+        source_id,
+        path: plan.display,
+        size: plan.size,
+        content_hash: plan.content_hash,
+        format: plan.format,
+        channel: plan.channel,
+        options: plan.options,
+        counts: result.counts,
+        first_ts: result.first_ms.map(ms_to_rfc3339),
+        last_ts: result.last_ms.map(ms_to_rfc3339),
+        imported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        batch,
+        rejects,
+        notes,
+    };
+    let outcome = SourceOutcome::from_entry(&entry, "imported");
+    txn.add_source(entry);
+    Ok(outcome)
+}
 
 /// Progress callbacks for the CLI (a bar on a terminal, nothing when piped).
 pub trait Progress {
@@ -26,7 +202,7 @@ impl Progress for NoProgress {
 }
 
 /// Dedup keys of the records already stored for a channel.
-fn existing_keys(ws: &Workspace, channel: &str) -> Result<HashSet<u128>> {
+pub fn existing_keys(ws: &Workspace, channel: &str) -> Result<HashSet<u128>> {
     let batches: Vec<String> = ws
         .manifest()
         .sources
@@ -86,27 +262,10 @@ pub fn import_whatsapp(
         }
         let scanned = ChatInput::open(&path).and_then(|input| whatsapp::scan(input, opts));
         match scanned {
-            Ok(scan) => {
-                if let Some(prev) = ws.source_by_hash(&scan.content_hash) {
-                    let mut o = SourceOutcome::from_entry(prev, "already-imported");
-                    o.path = scan.input.display();
-                    o.notes = vec![format!(
-                        "same content as {} (imported {}): nothing added",
-                        prev.path, prev.imported_at
-                    )];
-                    o.counts = Default::default();
-                    outcomes.push(o);
-                } else if !hashes_this_run.insert(scan.content_hash.clone()) {
-                    let mut o = SourceOutcome::skipped(
-                        &scan.input.display(),
-                        "same content as another file in this import".into(),
-                    );
-                    o.outcome = "already-imported".into();
-                    outcomes.push(o);
-                } else {
-                    scans.push(scan);
-                }
-            }
+            Ok(scan) => match already_imported(ws, &scan.content_hash, &scan.input.display(), &mut hashes_this_run) {
+                Some(o) => outcomes.push(o),
+                None => scans.push(scan),
+            },
             Err(ImportError::Interrupted) => return Err(ImportError::Interrupted),
             Err(e) => outcomes.push(SourceOutcome::failed(&display, e.to_string())),
         }
@@ -163,57 +322,21 @@ pub fn import_whatsapp(
     let mut txn = ws.begin();
     let total = scans.len();
     for (i, scan) in scans.iter().enumerate() {
-        let source_id = format!("wa-{}", &scan.content_hash[..16]);
-        let (mut batch, batch_rel) = txn.batch_writer(&source_id)?;
-        let (mut rejects, rejects_rel) = txn.rejects_writer(&source_id)?;
-        let mut new_keys = Vec::new();
-        let advance = |n: u64| progress.advance(n);
-        let mut sink = Sink {
-            source_id: &source_id,
-            batch: &mut batch,
-            rejects: &mut rejects,
-            seen: &seen,
-            new_keys: (i + 1 < total).then_some(&mut new_keys),
-            progress: &advance,
-        };
-        let result = whatsapp::import(scan, business.get(&i), common, &mut sink)?;
-        batch.finish()?;
-        let rejected = rejects.finish()?;
-        seen.extend(new_keys);
-        let mut drop_files = Vec::new();
-        let batch = if result.counts.imported > 0 {
-            Some(batch_rel.clone())
-        } else {
-            drop_files.push(batch_rel.clone());
-            None
-        };
-        let rejects = if rejected > 0 {
-            Some(rejects_rel.clone())
-        } else {
-            drop_files.push(rejects_rel.clone());
-            None
-        };
-        txn.discard_files(&drop_files);
-        let mut entry_notes = scan.notes.clone();
-        entry_notes.extend(result.notes.iter().cloned());
+        let mut notes = scan.notes.clone();
         if let Some(b) = business.get(&i) {
             let mut names: Vec<&String> = b.names.iter().collect();
             names.sort();
-            entry_notes.push(format!(
+            notes.push(format!(
                 "business side: {} ({})",
                 names.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", "),
                 b.how
             ));
         }
         if let ChatInput::Zip { media, .. } = &scan.input {
-            entry_notes.push(format!(
+            notes.push(format!(
                 "{} media file(s) in the zip (counted, not extracted)",
                 media.len()
             ));
-        }
-        if result.counts.read >= 39_000 {
-            entry_notes
-                .push("close to WhatsApp's ~40 000-message export cap: this file may not hold the full history".into());
         }
         let options = serde_json::json!({
             "tz": common.tz.name(),
@@ -223,24 +346,26 @@ pub fn import_whatsapp(
             "business_names": business.get(&i).map(|b| { let mut v: Vec<&String> = b.names.iter().collect(); v.sort(); v }),
             "zip_media": if let ChatInput::Zip { media, .. } = &scan.input { serde_json::json!(media) } else { serde_json::Value::Null },
         });
-        let entry = SourceEntry {
-            source_id: source_id.clone(),
-            path: scan.input.display(),
+        let plan = SourcePlan {
+            id_prefix: "wa",
+            display: scan.input.display(),
             size: scan.size,
             content_hash: scan.content_hash.clone(),
             format: "whatsapp".into(),
             channel: "whatsapp".into(),
             options,
-            counts: result.counts,
-            first_ts: result.first_ms.map(ms_to_rfc3339),
-            last_ts: result.last_ms.map(ms_to_rfc3339),
-            imported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            batch,
-            rejects,
-            notes: entry_notes,
+            notes,
         };
-        outcomes.push(SourceOutcome::from_entry(&entry, "imported"));
-        txn.add_source(entry);
+        let outcome = stage_source(&mut txn, &mut seen, i + 1 < total, plan, progress, |sink| {
+            let mut result = whatsapp::import(scan, business.get(&i), common, sink)?;
+            if result.counts.read >= 39_000 {
+                result.notes.push(
+                    "close to WhatsApp's ~40 000-message export cap: this file may not hold the full history".into(),
+                );
+            }
+            Ok(result)
+        })?;
+        outcomes.push(outcome);
     }
     progress.finish();
     super::check_interrupt()?;

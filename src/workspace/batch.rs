@@ -212,3 +212,18 @@ pub fn read_columns(root: &Path, batches: &[String], columns: &[&str]) -> Result
     }
     Ok(out)
 }
+
+/// A lazy scan over the given interaction batches (relative to `root`), for projections,
+/// filters and aggregations that polars pushes down to the Parquet reader.
+/// `None` when there is no batch.
+pub fn scan_batches(root: &Path, batches: &[String]) -> Result<Option<LazyFrame>> {
+    if batches.is_empty() {
+        return Ok(None);
+    }
+    let paths: Vec<PlRefPath> = batches
+        .iter()
+        .map(|rel| PlRefPath::try_from_pathbuf(root.join(rel)))
+        .collect::<PolarsResult<_>>()?;
+    let lf = LazyFrame::scan_parquet_files(paths.into_iter().collect(), ScanArgsParquet::default())?;
+    Ok(Some(lf))
+}

@@ -5,7 +5,7 @@
 mod batch;
 mod manifest;
 
-pub use batch::{interactions_schema, read_columns, to_frame, BatchWriter, INTERACTION_COLUMNS};
+pub use batch::{interactions_schema, read_columns, scan_batches, to_frame, BatchWriter, INTERACTION_COLUMNS};
 pub use manifest::{Counts, Manifest, SourceEntry, SCHEMA_VERSION};
 
 use anyhow::{Context, Result};
@@ -98,6 +98,21 @@ impl Workspace {
     }
 
     /// The source already imported with this content hash, if any.
+    /// Interaction batch files of every source, relative to the root (optionally one channel only).
+    pub fn interaction_batches(&self, channel: Option<&str>) -> Vec<String> {
+        self.manifest
+            .sources
+            .iter()
+            .filter(|s| channel.is_none_or(|c| s.channel == c))
+            .filter_map(|s| s.batch.clone())
+            .collect()
+    }
+
+    /// All interactions as a lazy polars scan; `None` when nothing was imported yet.
+    pub fn scan_interactions(&self) -> Result<Option<polars::prelude::LazyFrame>> {
+        batch::scan_batches(&self.root, &self.interaction_batches(None))
+    }
+
     pub fn source_by_hash(&self, content_hash: &str) -> Option<&SourceEntry> {
         self.manifest.sources.iter().find(|s| s.content_hash == content_hash)
     }
@@ -262,5 +277,54 @@ mod tests {
         fs::write(dir.path().join("interactions/orphan.parquet"), b"x").unwrap();
         Workspace::open(dir.path()).unwrap();
         assert!(!dir.path().join("interactions/orphan.parquet").exists());
+    }
+
+    #[test]
+    fn scan_interactions_reads_every_batch_lazily() {
+        use polars::prelude::*;
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = Workspace::open(dir.path()).unwrap();
+        assert!(ws.scan_interactions().unwrap().is_none());
+        let mut txn = ws.begin();
+        let (mut batch, rel) = txn.batch_writer("t-1").unwrap();
+        use crate::model::{Channel, Direction, Interaction, Kind};
+        let mut row = Interaction::new(
+            "t-1",
+            Channel::Email,
+            Direction::Inbound,
+            Kind::Message,
+            1_700_000_000_000,
+        );
+        row.interaction_id = "first".into();
+        batch.push(row.clone()).unwrap();
+        row.interaction_id = "second".into();
+        batch.push(row).unwrap();
+        batch.finish().unwrap();
+        let entry = SourceEntry {
+            source_id: "t-1".into(),
+            path: "t.mbox".into(),
+            size: 1,
+            content_hash: "00".into(),
+            format: "mbox".into(),
+            channel: "email".into(),
+            options: serde_json::Value::Null,
+            counts: Counts::default(),
+            first_ts: None,
+            last_ts: None,
+            imported_at: String::new(),
+            batch: Some(rel),
+            rejects: None,
+            notes: Vec::new(),
+        };
+        txn.add_source(entry);
+        txn.commit().unwrap();
+        let df = ws
+            .scan_interactions()
+            .unwrap()
+            .unwrap()
+            .select([col("interaction_id")])
+            .collect()
+            .unwrap();
+        assert_eq!(df.height(), 2);
     }
 }

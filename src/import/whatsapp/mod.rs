@@ -11,10 +11,11 @@ pub mod header;
 use self::dates::{DateEvidence, DateOrder, Decision};
 use self::header::{Header, Shape};
 use super::lines::LineReader;
+use super::pipeline::{Sink, SourceResult};
 use super::{check_interrupt, CommonOptions, ImportError};
 use crate::model::{Channel, Direction, HandleKind, Interaction, Kind};
 use crate::normalize::{mentions, phone, text};
-use crate::workspace::{Counts, Reject, RejectWriter};
+use crate::workspace::Reject;
 use chrono::{LocalResult, NaiveDate, TimeZone};
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
@@ -504,27 +505,6 @@ fn handle_key(name: &str) -> String {
     }
 }
 
-/// Where imported records go.
-pub struct Sink<'a> {
-    pub source_id: &'a str,
-    pub batch: &'a mut crate::workspace::BatchWriter,
-    pub rejects: &'a mut RejectWriter,
-    /// Dedup keys of records already in the workspace (other sources).
-    pub seen: &'a HashSet<u128>,
-    /// Receives this source's dedup keys when later sources need them.
-    pub new_keys: Option<&'a mut Vec<u128>>,
-    pub progress: &'a dyn Fn(u64),
-}
-
-/// Per-chat result of pass 2.
-#[derive(Debug, Default)]
-pub struct ChatResult {
-    pub counts: Counts,
-    pub first_ms: Option<i64>,
-    pub last_ms: Option<i64>,
-    pub notes: Vec<String>,
-}
-
 struct Pending {
     header: Header,
     view_first: String,
@@ -637,7 +617,7 @@ pub fn import(
     business: Option<&BusinessSide>,
     common: &CommonOptions,
     sink: &mut Sink<'_>,
-) -> Result<ChatResult, ImportError> {
+) -> Result<SourceResult, ImportError> {
     let display = scan.input.display();
     if let Some(why) = scan.undecided() {
         return Err(ImportError::file(&display, why));
@@ -680,7 +660,7 @@ pub fn import(
         clean_names: HashMap::new(),
         segment_keys: (scan.accepted.len() > 1).then(|| vec![HashSet::new(); scan.accepted.len()]),
     };
-    let mut result = ChatResult::default();
+    let mut result = SourceResult::default();
     // Reading and header recognition run on one thread, message building on this one,
     // Parquet encoding on a third: the work of one file spreads over both cores.
     let input = scan.input.reader()?;
@@ -847,7 +827,7 @@ fn reject(
     reason: &str,
     display: &str,
     sink: &mut Sink<'_>,
-    result: &mut ChatResult,
+    result: &mut SourceResult,
 ) -> Result<(), ImportError> {
     result.counts.rejected += 1;
     let mut raw = p.raw_for_reject.clone();
@@ -874,7 +854,7 @@ fn finish(
     ctx: &mut ChatContext<'_>,
     seq: &mut u64,
     sink: &mut Sink<'_>,
-    result: &mut ChatResult,
+    result: &mut SourceResult,
 ) -> Result<(), ImportError> {
     let display = ctx.display.clone();
     result.counts.read += 1;

@@ -1,0 +1,1 @@
+//! The consolidated dataset and platform profiles (issue #8).

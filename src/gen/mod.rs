@@ -1,0 +1,1 @@
+//! `omnitrail gen`: deterministic synthetic multi-channel exports with ground truth (issue #5).

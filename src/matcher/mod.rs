@@ -1,0 +1,1 @@
+//! The matcher: links identities into customers from weighted evidence (issue #6).

@@ -1,0 +1,1 @@
+//! Context-loss reports and timelines over the matched workspace (issue #7).
