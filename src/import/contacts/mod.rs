@@ -1,6 +1,691 @@
 //! Contacts: CRM CSV exports and vCards, identity anchors for the matcher (issue #4).
+//!
+//! A contact carries no interaction: each row or card becomes one record of channel
+//! `contact` (direction `system`, kind `contact`, `ts` = the file's modification time) whose
+//! handle and mentions tie a name to phone numbers and email addresses.
 
-/// True when the start of a file looks like a contacts export (vCard or contacts CSV).
-pub fn sniff(_head: &[u8]) -> bool {
-    false
+pub mod csv;
+pub mod encoding;
+pub mod header;
+pub mod vcard;
+
+use self::encoding::TextEncoding;
+use self::header::ColumnMap;
+use super::pipeline::{
+    already_imported, dedup_key, existing_keys, interaction_id, stage_source, Progress, Sink, SourcePlan, SourceResult,
+};
+use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
+use crate::model::{Channel, Direction, HandleKind, Interaction, Kind};
+use crate::normalize::phone::{to_e164, Region};
+use crate::normalize::text::clean_name;
+use crate::workspace::Reject;
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Options of `import contacts`.
+#[derive(Debug, Clone, Default)]
+pub struct ContactOptions {
+    /// `--contacts-map`: CSV columns named by the user instead of detected.
+    pub map: Option<ColumnMap>,
+}
+
+/// True when the start of a file looks like a contacts export: a vCard, or a CSV whose
+/// header names a name, email or phone column and nothing of a call log.
+pub fn sniff(head: &[u8]) -> bool {
+    let encoding = TextEncoding::detect(head);
+    let text = encoding.decode_head(&head[..head.len().min(16 * 1024)]);
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    if first.eq_ignore_ascii_case("BEGIN:VCARD") {
+        return true;
+    }
+    if head.contains(&0) && matches!(encoding, TextEncoding::Utf8 | TextEncoding::Utf8Bom) {
+        return false;
+    }
+    match csv::inspect(&text, None) {
+        Ok(layout) => layout.header.len() >= 2 && !header::is_call_log_header(&layout.header),
+        Err(_) => false,
+    }
+}
+
+/// The two file families this importer reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactFormat {
+    Csv,
+    VCard,
+}
+
+impl ContactFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            ContactFormat::Csv => "contacts-csv",
+            ContactFormat::VCard => "vcard",
+        }
+    }
+}
+
+/// One contacts file, inspected and ready to import.
+struct ContactFile {
+    path: PathBuf,
+    display: String,
+    size: u64,
+    content_hash: String,
+    mtime_ms: i64,
+    encoding: TextEncoding,
+    format: ContactFormat,
+    csv: Option<csv::CsvLayout>,
+}
+
+/// Bytes read to decide encoding, format and CSV layout.
+const HEAD_BYTES: usize = 64 * 1024;
+
+impl ContactFile {
+    fn open(path: &Path, opts: &ContactOptions) -> Result<ContactFile, ImportError> {
+        let display = path.display().to_string();
+        let fail = |m: String| ImportError::file(&display, m);
+        let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+        let mut file = std::fs::File::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
+        let mut head = Vec::with_capacity(HEAD_BYTES);
+        (&mut file)
+            .take(HEAD_BYTES as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| fail(format!("read error: {e}")))?;
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(&head);
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = file.read(&mut buf).map_err(|e| fail(format!("read error: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        let mtime_ms = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let encoding = TextEncoding::detect(&head);
+        let text = encoding.decode_head(&head);
+        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+        let is_vcard = matches!(ext.as_deref(), Some("vcf" | "vcard")) || first.eq_ignore_ascii_case("BEGIN:VCARD");
+        let (format, csv) = if is_vcard {
+            if !text.trim().is_empty() && !first.eq_ignore_ascii_case("BEGIN:VCARD") {
+                return Err(fail(format!(
+                    "not a vCard file: expected BEGIN:VCARD on the first line, found {:?}",
+                    first.chars().take(60).collect::<String>()
+                )));
+            }
+            (ContactFormat::VCard, None)
+        } else if text.trim().is_empty() {
+            (ContactFormat::Csv, None)
+        } else {
+            if head.contains(&0) && matches!(encoding, TextEncoding::Utf8 | TextEncoding::Utf8Bom) {
+                return Err(fail(
+                    "binary data: expected a contacts CSV or a vCard (.vcf) file".into(),
+                ));
+            }
+            let layout = csv::inspect(&text, opts.map.as_ref()).map_err(fail)?;
+            if opts.map.is_none() && header::is_call_log_header(&layout.header) {
+                return Err(fail(
+                    "this looks like a call log (duration/caller/disposition columns), not contacts: use `omnitrail import calls`".into(),
+                ));
+            }
+            (ContactFormat::Csv, Some(layout))
+        };
+        Ok(ContactFile {
+            path: path.to_path_buf(),
+            display,
+            size: meta.len(),
+            content_hash: hasher.finalize().to_hex().to_string(),
+            mtime_ms,
+            encoding,
+            format,
+            csv,
+        })
+    }
+
+    fn file_name(&self) -> String {
+        self.path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.display.clone())
+    }
+
+    fn text(&self) -> Result<Box<dyn std::io::BufRead + Send>, ImportError> {
+        let f = std::fs::File::open(&self.path)
+            .map_err(|e| ImportError::file(&self.display, format!("cannot open: {e}")))?;
+        self.encoding
+            .reader(f)
+            .map_err(|e| ImportError::file(&self.display, format!("read error: {e}")))
+    }
+}
+
+/// `omnitrail import contacts PATH…`: CSV exports and vCard files, one transaction.
+pub fn import_contacts(
+    ws: &mut crate::workspace::Workspace,
+    paths: &[PathBuf],
+    opts: &ContactOptions,
+    common: &CommonOptions,
+    progress: &dyn Progress,
+) -> Result<ImportReport, ImportError> {
+    let mut outcomes = Vec::new();
+    let mut files: Vec<ContactFile> = Vec::new();
+    let mut hashes_this_run: HashSet<String> = HashSet::new();
+    for (path, explicit) in expand_paths(paths) {
+        check_interrupt()?;
+        let display = path.display().to_string();
+        if !path.exists() {
+            outcomes.push(SourceOutcome::failed(
+                &display,
+                format!("{display}: no such file or folder"),
+            ));
+            continue;
+        }
+        if !explicit {
+            let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+            let wanted = matches!(ext.as_deref(), Some("csv" | "vcf" | "vcard" | "txt" | "tsv"))
+                && super::detect::detect(&path) == Some(super::detect::Format::Contacts);
+            if !wanted {
+                outcomes.push(SourceOutcome::skipped(
+                    &display,
+                    "not a contacts CSV or vCard file".into(),
+                ));
+                continue;
+            }
+        }
+        match ContactFile::open(&path, opts) {
+            Ok(file) => match already_imported(ws, &file.content_hash, &file.display, &mut hashes_this_run) {
+                Some(o) => outcomes.push(o),
+                None => files.push(file),
+            },
+            Err(ImportError::Interrupted) => return Err(ImportError::Interrupted),
+            Err(e) => outcomes.push(SourceOutcome::failed(&display, e.to_string())),
+        }
+    }
+    let mut notes = Vec::new();
+    if common.region.0.is_none() {
+        notes.push("no --region: phone numbers without a +country prefix cannot be normalised and are left out".into());
+    }
+    let mut seen = existing_keys(ws, Channel::Contact.as_str()).map_err(ImportError::Other)?;
+    progress.start(files.iter().map(|f| f.size).sum());
+    let mut txn = ws.begin();
+    let mut phones = PhoneCache::new(common.region);
+    let total = files.len();
+    for (i, file) in files.iter().enumerate() {
+        let mut plan_notes = Vec::new();
+        if let Some(n) = file.encoding.note() {
+            plan_notes.push(n.to_string());
+        }
+        if let Some(layout) = &file.csv {
+            plan_notes.push(layout.describe());
+        }
+        let options = serde_json::json!({
+            "region": common.region_code,
+            "encoding": format!("{:?}", file.encoding),
+            "contacts_map": opts.map.as_ref().map(|m| m.0.iter().map(|(r, c)| format!("{r}={c}")).collect::<Vec<_>>()),
+            "mtime": super::ms_to_rfc3339(file.mtime_ms),
+        });
+        let plan = SourcePlan {
+            id_prefix: "ct",
+            display: file.display.clone(),
+            size: file.size,
+            content_hash: file.content_hash.clone(),
+            format: file.format.name().into(),
+            channel: Channel::Contact.as_str().into(),
+            options,
+            notes: plan_notes,
+        };
+        let outcome = stage_source(&mut txn, &mut seen, i + 1 < total, plan, progress, |sink| {
+            let mut builder = ContactBuilder::new(file, &mut phones);
+            match (file.format, &file.csv) {
+                (ContactFormat::Csv, Some(layout)) => {
+                    csv::import(file.text()?, layout, &file.display, &mut builder, sink)?
+                }
+                (ContactFormat::Csv, None) => {}
+                (ContactFormat::VCard, _) => vcard::import(file.text()?, &file.display, &mut builder, sink)?,
+            }
+            (sink.progress)(file.size);
+            Ok(builder.finish())
+        })?;
+        outcomes.push(outcome);
+    }
+    progress.finish();
+    check_interrupt()?;
+    if !txn.staged_sources().is_empty() {
+        txn.commit()?;
+    }
+    Ok(ImportReport {
+        sources: outcomes,
+        notes,
+    })
+}
+
+/// A contact as read from a row or card, before normalisation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawContact {
+    pub name: Option<String>,
+    pub phones: Vec<String>,
+    /// WhatsApp ids (`waid=447700900123` on shared cards): the number without `+`.
+    pub whatsapp_ids: Vec<String>,
+    pub emails: Vec<String>,
+    pub company: Option<String>,
+    pub id: Option<String>,
+}
+
+/// Where a record sits in its file.
+pub struct RecordPlace<'a> {
+    /// `line:N` or `card:N`.
+    pub source_ref: String,
+    pub line: u64,
+    pub byte_offset: Option<u64>,
+    pub raw: &'a str,
+}
+
+/// What a phone value turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhoneValue {
+    E164(String),
+    /// `4.47700900123E+11`: a spreadsheet turned the number into a float.
+    Scientific,
+    /// Digits only and a `0` in front makes it a valid national number: a spreadsheet dropped it.
+    LeadingZeroLost,
+    /// A national number, and no `--region` to read it with.
+    NeedsRegion,
+    Invalid,
+}
+
+/// Phone normalisation, memoised: CRM files repeat numbers (switchboards, shared lines)
+/// and libphonenumber parsing dominates the cost of a row. Bounded so memory stays flat.
+pub struct PhoneCache {
+    region: Region,
+    memo: HashMap<String, PhoneValue>,
+}
+
+const PHONE_CACHE_ENTRIES: usize = 1 << 16;
+
+impl PhoneCache {
+    pub fn new(region: Region) -> PhoneCache {
+        PhoneCache {
+            region,
+            memo: HashMap::new(),
+        }
+    }
+
+    pub fn normalise(&mut self, raw: &str) -> PhoneValue {
+        if let Some(v) = self.memo.get(raw) {
+            return v.clone();
+        }
+        let v = classify_phone(raw, self.region);
+        if self.memo.len() >= PHONE_CACHE_ENTRIES {
+            self.memo.clear();
+        }
+        self.memo.insert(raw.to_string(), v.clone());
+        v
+    }
+}
+
+/// True for `4.47700900123E+11`, `4,47701E+11`, `7.7009E+9`: a number in scientific notation.
+fn is_scientific(s: &str) -> bool {
+    let s = s.trim();
+    let Some(e) = s.find(['e', 'E']) else { return false };
+    let (mantissa, exp) = (&s[..e], &s[e + 1..]);
+    let exp = exp.strip_prefix('+').unwrap_or(exp);
+    let mantissa = mantissa.strip_prefix('+').unwrap_or(mantissa);
+    !exp.is_empty()
+        && exp.bytes().all(|b| b.is_ascii_digit())
+        && !mantissa.is_empty()
+        && mantissa.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b',')
+        && mantissa.bytes().filter(|b| !b.is_ascii_digit()).count() <= 1
+        && mantissa.as_bytes()[0].is_ascii_digit()
+}
+
+/// Classifies one phone value (see [`PhoneValue`]).
+pub fn classify_phone(raw: &str, region: Region) -> PhoneValue {
+    let s = raw.trim();
+    let s = s.strip_prefix("tel:").unwrap_or(s);
+    if is_scientific(s) {
+        return PhoneValue::Scientific;
+    }
+    // Excel writes numbers as `7700900123` or `7700900123.0`.
+    let digits = s.strip_suffix(".0").or_else(|| s.strip_suffix(",0")).unwrap_or(s);
+    let digits_only = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    if digits_only && !digits.starts_with('0') && (6..=12).contains(&digits.len()) && region.0.is_some() {
+        let with_zero = format!("0{digits}");
+        if to_e164(&with_zero, region).is_some() {
+            return PhoneValue::LeadingZeroLost;
+        }
+    }
+    match to_e164(digits, region) {
+        Some(e) => PhoneValue::E164(e),
+        None if region.0.is_none() && !s.starts_with('+') && !s.starts_with("00") => {
+            if s.bytes().filter(u8::is_ascii_digit).count() >= 6 {
+                PhoneValue::NeedsRegion
+            } else {
+                PhoneValue::Invalid
+            }
+        }
+        None => PhoneValue::Invalid,
+    }
+}
+
+/// A lower-cased email address, or `None` when the text is not one.
+pub fn clean_email(raw: &str) -> Option<String> {
+    let s = raw
+        .trim()
+        .trim_matches(|c: char| matches!(c, '<' | '>' | '"' | '\'' | '(' | ')' | ',' | ';'));
+    let s = s
+        .strip_prefix("mailto:")
+        .or_else(|| s.strip_prefix("MAILTO:"))
+        .unwrap_or(s);
+    let (local, domain) = s.rsplit_once('@')?;
+    let ok = !local.is_empty()
+        && !local.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'));
+    ok.then(|| s.to_lowercase())
+}
+
+/// Counts of values left out of otherwise imported records, with the first lines.
+#[derive(Debug, Default)]
+struct DroppedValues {
+    count: u64,
+    lines: Vec<u64>,
+}
+
+impl DroppedValues {
+    fn add(&mut self, line: u64) {
+        self.count += 1;
+        if self.lines.len() < 5 && self.lines.last() != Some(&line) {
+            self.lines.push(line);
+        }
+    }
+
+    fn note(&self, what: &str) -> Option<String> {
+        (self.count > 0).then(|| {
+            let lines: Vec<String> = self.lines.iter().map(u64::to_string).collect();
+            format!(
+                "{} {what} (line {}{})",
+                self.count,
+                lines.join(", "),
+                if self.count > self.lines.len() as u64 {
+                    ", …"
+                } else {
+                    ""
+                }
+            )
+        })
+    }
+}
+
+/// Turns raw contacts of one file into records: normalises, dedups, counts.
+pub struct ContactBuilder<'a> {
+    content_hash: String,
+    display: String,
+    thread_key: String,
+    ts: i64,
+    phones: &'a mut PhoneCache,
+    /// Dedup keys seen earlier in this file.
+    in_file: HashSet<u128>,
+    seq: u64,
+    result: SourceResult,
+    scientific: DroppedValues,
+    leading_zero: DroppedValues,
+    needs_region: DroppedValues,
+    bad_phone: DroppedValues,
+    bad_email: DroppedValues,
+    /// Lines that were not part of any record (vCard text outside cards, empty CSV rows).
+    ignored_lines: DroppedValues,
+}
+
+impl<'a> ContactBuilder<'a> {
+    fn new(file: &ContactFile, phones: &'a mut PhoneCache) -> ContactBuilder<'a> {
+        ContactBuilder::for_file(
+            &file.content_hash,
+            &file.display,
+            &file.file_name(),
+            file.mtime_ms,
+            phones,
+        )
+    }
+
+    /// A builder for one file (its content hash, display path, base name and mtime).
+    pub fn for_file(content_hash: &str, display: &str, file_name: &str, ts: i64, phones: &'a mut PhoneCache) -> Self {
+        ContactBuilder {
+            content_hash: content_hash.to_string(),
+            display: display.to_string(),
+            thread_key: format!("contacts:{file_name}"),
+            ts,
+            phones,
+            in_file: HashSet::new(),
+            seq: 0,
+            result: SourceResult::default(),
+            scientific: DroppedValues::default(),
+            leading_zero: DroppedValues::default(),
+            needs_region: DroppedValues::default(),
+            bad_phone: DroppedValues::default(),
+            bad_email: DroppedValues::default(),
+            ignored_lines: DroppedValues::default(),
+        }
+    }
+
+    /// Notes a line that belongs to no record.
+    pub fn ignore_line(&mut self, line: u64) {
+        self.ignored_lines.add(line);
+    }
+
+    /// Rejects a record that could not be read at all.
+    pub fn reject(&mut self, sink: &mut Sink<'_>, place: &RecordPlace<'_>, reason: &str) -> Result<(), ImportError> {
+        self.result.counts.read += 1;
+        self.seq += 1;
+        sink.reject(
+            &mut self.result,
+            &Reject {
+                file: &self.display,
+                line: Some(place.line),
+                byte_offset: place.byte_offset,
+                reason,
+                raw: place.raw,
+            },
+        )
+    }
+
+    /// Normalises one contact and stores it, or rejects it, or counts it as a duplicate.
+    pub fn add(&mut self, sink: &mut Sink<'_>, place: &RecordPlace<'_>, raw: RawContact) -> Result<(), ImportError> {
+        let line = place.line;
+        let name = raw.name.as_deref().map(clean_name).filter(|n| !n.is_empty());
+        let mut phones: Vec<String> = Vec::new();
+        let mut why_no_phone: Option<&str> = None;
+        for p in &raw.phones {
+            match self.phones.normalise(p) {
+                PhoneValue::E164(e) => {
+                    if !phones.contains(&e) {
+                        phones.push(e);
+                    }
+                }
+                PhoneValue::Scientific => {
+                    self.scientific.add(line);
+                    why_no_phone = Some("its phone is in scientific notation (a spreadsheet turned it into a number and may have lost digits)");
+                }
+                PhoneValue::LeadingZeroLost => {
+                    self.leading_zero.add(line);
+                    why_no_phone = Some("its phone lost its leading 0 (a spreadsheet turned it into a number)");
+                }
+                PhoneValue::NeedsRegion => {
+                    self.needs_region.add(line);
+                    why_no_phone = Some("its phone is a national number and no --region was given");
+                }
+                PhoneValue::Invalid => {
+                    self.bad_phone.add(line);
+                    why_no_phone = Some("its phone is not a valid number");
+                }
+            }
+        }
+        for w in &raw.whatsapp_ids {
+            if let PhoneValue::E164(e) = self.phones.normalise(&format!("+{}", w.trim_start_matches('+'))) {
+                if !phones.contains(&e) {
+                    phones.push(e);
+                }
+            }
+        }
+        let mut emails: Vec<String> = Vec::new();
+        for e in &raw.emails {
+            match clean_email(e) {
+                Some(e) if !emails.contains(&e) => emails.push(e),
+                Some(_) => {}
+                None => self.bad_email.add(line),
+            }
+        }
+        let company = raw.company.as_deref().map(clean_name).filter(|c| !c.is_empty());
+        let extid = raw
+            .id
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string);
+        let (handle, kind) = match (phones.first(), emails.first(), &name) {
+            (Some(p), _, _) => (p.clone(), HandleKind::Phone),
+            (None, Some(e), _) => (e.clone(), HandleKind::Email),
+            (None, None, Some(n)) => (n.clone(), HandleKind::Name),
+            (None, None, None) => {
+                let reason = match why_no_phone {
+                    Some(why) => format!("no name or email, and {why}"),
+                    None => "no name, phone or email".to_string(),
+                };
+                return self.reject(sink, place, &reason);
+            }
+        };
+        self.result.counts.read += 1;
+        self.seq += 1;
+        let key = {
+            let lower = name.as_deref().map(str::to_lowercase).unwrap_or_default();
+            let mut p = phones.clone();
+            p.sort();
+            let mut e = emails.clone();
+            e.sort();
+            dedup_key(&[
+                b"contact",
+                lower.as_bytes(),
+                p.join("\n").as_bytes(),
+                e.join("\n").as_bytes(),
+            ])
+        };
+        if !self.in_file.insert(key) || sink.is_duplicate(key) {
+            self.result.counts.duplicates += 1;
+            return Ok(());
+        }
+        let mut mentions: Vec<String> = phones.iter().map(|p| format!("phone:{p}")).collect();
+        mentions.extend(emails.iter().map(|e| format!("email:{e}")));
+        if let Some(id) = &extid {
+            mentions.push(format!("extid:{id}"));
+        }
+        if let Some(c) = &company {
+            mentions.push(format!("company:{c}"));
+        }
+        let mut record = Interaction::new(
+            sink.source_id,
+            Channel::Contact,
+            Direction::System,
+            Kind::Contact,
+            self.ts,
+        );
+        record.interaction_id = interaction_id(&self.content_hash, self.seq);
+        record.source_file = self.display.clone();
+        record.source_ref = place.source_ref.clone();
+        record.thread_key = self.thread_key.clone();
+        record.customer_handle = Some(handle);
+        record.customer_handle_kind = Some(kind);
+        record.customer_name = name;
+        record.mentions = mentions;
+        record.seq = self.seq;
+        record.dedup_key = format!("{key:032x}");
+        sink.push(&mut self.result, record)
+    }
+
+    /// The source's counts and notes.
+    pub fn finish(mut self) -> SourceResult {
+        let notes = [
+            self.scientific.note("phone value(s) in scientific notation (e.g. 4.47700900123E+11: a spreadsheet turned them into numbers and may have lost digits) left out; re-export the file with the phone column as text"),
+            self.leading_zero.note("phone value(s) that lost their leading 0 (a spreadsheet turned them into numbers) left out; re-export the file with the phone column as text"),
+            self.needs_region.note("national phone number(s) left out: pass --region to read them"),
+            self.bad_phone.note("phone value(s) that are not valid numbers left out"),
+            self.bad_email.note("email value(s) that are not addresses left out"),
+            self.ignored_lines.note("line(s) outside any record ignored (empty rows or text between cards)"),
+        ];
+        self.result.notes.extend(notes.into_iter().flatten());
+        self.result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spreadsheet_mangled_phones_are_recognised_not_imported() {
+        let gb = Region::parse("GB").unwrap();
+        assert_eq!(classify_phone("4.47700900123E+11", gb), PhoneValue::Scientific);
+        assert_eq!(classify_phone("4,47701E+11", gb), PhoneValue::Scientific);
+        assert_eq!(classify_phone("7700900123", gb), PhoneValue::LeadingZeroLost);
+        assert_eq!(classify_phone("7700900123.0", gb), PhoneValue::LeadingZeroLost);
+        assert_eq!(
+            classify_phone("07700900123", gb),
+            PhoneValue::E164("+447700900123".into())
+        );
+        assert_eq!(
+            classify_phone("447700900123", gb),
+            PhoneValue::E164("+447700900123".into())
+        );
+        assert_eq!(
+            classify_phone("+44 7700 900123", gb),
+            PhoneValue::E164("+447700900123".into())
+        );
+        assert_eq!(
+            classify_phone("tel:+44-7700-900123", gb),
+            PhoneValue::E164("+447700900123".into())
+        );
+        assert_eq!(classify_phone("07700 900123", Region::none()), PhoneValue::NeedsRegion);
+        assert_eq!(classify_phone("n/a", gb), PhoneValue::Invalid);
+        let us = Region::parse("US").unwrap();
+        assert_eq!(
+            classify_phone("2125551234", us),
+            PhoneValue::E164("+12125551234".into())
+        );
+    }
+
+    #[test]
+    fn emails_are_lower_cased_and_checked() {
+        assert_eq!(
+            clean_email(" Sarah.Jones@Mail.Example ").as_deref(),
+            Some("sarah.jones@mail.example")
+        );
+        assert_eq!(clean_email("<a@b.example>").as_deref(), Some("a@b.example"));
+        assert_eq!(clean_email("mailto:a@b.example").as_deref(), Some("a@b.example"));
+        assert_eq!(clean_email("not an address"), None);
+        assert_eq!(clean_email("a@localhost"), None);
+    }
+
+    #[test]
+    fn sniff_claims_vcards_and_contact_csvs_but_not_call_logs_or_mail() {
+        assert!(sniff(b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ann\r\nEND:VCARD\r\n"));
+        assert!(sniff(
+            b"\xEF\xBB\xBFFirst Name,Last Name,E-mail Address,Mobile Phone\nAnn,Lee,a@b.example,07700900123\n"
+        ));
+        assert!(sniff(
+            "Vorname;Nachname;E-Mail-Adresse\nJörg;Ma;j@m.example\n".as_bytes()
+        ));
+        assert!(!sniff(b"Date,Name,Phone Number,Duration\n2026-01-01,Ann,0770,12\n"));
+        assert!(!sniff(b"Call Sid,From,To,Status,Start Time,Duration\n"));
+        assert!(!sniff(
+            b"From ann@b.example Mon Jan  1 00:00:00 2026\nFrom: Ann <ann@b.example>\n"
+        ));
+        assert!(!sniff(b"12/03/2026, 09:14 - Sarah Jones: Hi, name, email\n"));
+        assert!(!sniff(b"\"\",\"07700900246\",\"02079460100\",\"from-pstn\"\n"));
+    }
 }

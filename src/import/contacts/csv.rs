@@ -1,0 +1,265 @@
+//! Contacts CSV exports (CRMs, Google Contacts, Outlook, HubSpot, Salesforce, spreadsheets):
+//! delimiter and header decided from the first line, then every row streamed with the
+//! `csv` crate.
+
+use super::header::{ColumnMap, Columns, Role};
+use super::{ContactBuilder, RawContact, RecordPlace};
+use crate::import::check_interrupt;
+use crate::import::pipeline::Sink;
+use crate::import::ImportError;
+use std::io::BufRead;
+
+/// How a contacts CSV is laid out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvLayout {
+    pub delimiter: u8,
+    /// Excel's `sep=;` hint line precedes the header.
+    pub sep_line: bool,
+    pub header: Vec<String>,
+    pub columns: Columns,
+    pub mapped: bool,
+}
+
+impl CsvLayout {
+    /// For the import notes: delimiter and which column means what.
+    pub fn describe(&self) -> String {
+        let delimiter = match self.delimiter {
+            b',' => "`,`".to_string(),
+            b';' => "`;` (as spreadsheets in many locales save CSV)".to_string(),
+            b'\t' => "tab".to_string(),
+            d => format!("`{}`", d as char),
+        };
+        format!(
+            "delimiter {delimiter}; columns {}: {}",
+            if self.mapped {
+                "from --contacts-map"
+            } else {
+                "detected from the header"
+            },
+            self.columns.describe(&self.header)
+        )
+    }
+}
+
+/// The delimiter of a header line: the most frequent of `,` `;` tab `|` outside quotes.
+fn sniff_delimiter(line: &str) -> u8 {
+    let mut counts = [0usize; 4];
+    let mut quoted = false;
+    for b in line.bytes() {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => counts[0] += 1,
+            b';' if !quoted => counts[1] += 1,
+            b'\t' if !quoted => counts[2] += 1,
+            b'|' if !quoted => counts[3] += 1,
+            _ => {}
+        }
+    }
+    let best = (0..4).max_by_key(|&i| (counts[i], std::cmp::Reverse(i))).unwrap_or(0);
+    if counts[best] == 0 {
+        b','
+    } else {
+        [b',', b';', b'\t', b'|'][best]
+    }
+}
+
+/// Reads the layout from the decoded start of a file. Errors say what was expected.
+pub fn inspect(text: &str, map: Option<&ColumnMap>) -> Result<CsvLayout, String> {
+    let mut lines = text.lines().skip_while(|l| l.trim().is_empty());
+    let first = lines.next().unwrap_or("");
+    let (sep_line, delimiter) = match first
+        .trim()
+        .strip_prefix("sep=")
+        .or_else(|| first.trim().strip_prefix("SEP="))
+    {
+        Some(d) if d.len() == 1 => (true, d.as_bytes()[0]),
+        Some(d) if d.eq_ignore_ascii_case("\\t") => (true, b'\t'),
+        _ => (false, sniff_delimiter(first)),
+    };
+    let start = text.len() - text.trim_start_matches(['\r', '\n']).len();
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text[start..].as_bytes());
+    let mut records = reader.records();
+    if sep_line {
+        records.next();
+    }
+    let header: Vec<String> = match records.next() {
+        Some(Ok(r)) => r
+            .iter()
+            .map(|f| f.trim().trim_start_matches('\u{FEFF}').to_string())
+            .collect(),
+        _ => return Err("expected a header row naming the columns (e.g. Name,Email,Phone), found none".into()),
+    };
+    let columns = match map {
+        Some(m) => Columns::from_map(m, &header)?,
+        None => Columns::detect(&header),
+    };
+    if !columns.identifies() || header.iter().any(|h| h.contains('@') || looks_like_data(h)) {
+        return Err(format!(
+            "no contact columns in the header: expected a name, email or phone column (found {}); name them with --contacts-map name=…,email=…,phone=…",
+            header
+                .iter()
+                .take(12)
+                .map(|h| format!("{:?}", h.chars().take(40).collect::<String>()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(CsvLayout {
+        delimiter,
+        sep_line,
+        header,
+        columns,
+        mapped: map.is_some(),
+    })
+}
+
+/// A header cell never holds a date or a time (`12/03/2026`, `09:14`): such a first line
+/// is data (a chat, a headerless log), not column names.
+fn looks_like_data(cell: &str) -> bool {
+    let b = cell.as_bytes();
+    b.windows(3)
+        .any(|w| w[0].is_ascii_digit() && matches!(w[1], b'/' | b':' | b'.') && w[2].is_ascii_digit())
+}
+
+/// Splits a cell that may hold several values: Google's `a ::: b`, or lists separated by
+/// `;`, `,` or new lines. A number in scientific notation (`4,47701E+11`) stays whole.
+fn split_values(cell: &str, role: Role) -> impl Iterator<Item = &str> {
+    cell.split(":::").flat_map(move |part| {
+        let part = part.trim();
+        let whole = role == Role::Phone && super::is_scientific(part);
+        let seps: &[char] = if whole {
+            &[]
+        } else if role == Role::Email {
+            &[';', ',', '\n', ' ']
+        } else {
+            &[';', ',', '\n']
+        };
+        part.split(seps).map(str::trim).filter(|v| !v.is_empty())
+    })
+}
+
+/// The raw text of a row for the rejects file.
+fn raw_row(fields: &[&str], delimiter: u8) -> String {
+    let d = delimiter as char;
+    fields
+        .iter()
+        .map(|f| {
+            if f.contains([d, '"', '\n', '\r']) {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(&d.to_string())
+}
+
+fn row_place(line: u64, byte: u64, raw: &str) -> RecordPlace<'_> {
+    RecordPlace {
+        source_ref: format!("line:{line}"),
+        line,
+        byte_offset: Some(byte),
+        raw,
+    }
+}
+
+/// Streams the rows of a contacts CSV into `builder`.
+pub fn import(
+    input: Box<dyn BufRead + Send>,
+    layout: &CsvLayout,
+    display: &str,
+    builder: &mut ContactBuilder<'_>,
+    sink: &mut Sink<'_>,
+) -> Result<(), ImportError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(layout.delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(input);
+    let mut record = csv::ByteRecord::new();
+    let mut to_skip = 1 + usize::from(layout.sep_line);
+    let width = layout.header.len();
+    let mut rows = 0u64;
+    loop {
+        let more = reader
+            .read_byte_record(&mut record)
+            .map_err(|e| ImportError::file(display, format!("CSV read error: {e}")))?;
+        if !more {
+            break;
+        }
+        if to_skip > 0 {
+            to_skip -= 1;
+            continue;
+        }
+        rows += 1;
+        if rows % 65_536 == 0 {
+            check_interrupt()?;
+        }
+        let pos = record.position().cloned().unwrap_or_else(csv::Position::new);
+        let line = pos.line();
+        if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+            builder.ignore_line(line);
+            continue;
+        }
+        let fields: Vec<&str> = match record.iter().map(std::str::from_utf8).collect::<Result<Vec<_>, _>>() {
+            Ok(f) => f,
+            Err(_) => {
+                let lossy: Vec<String> = record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+                let refs: Vec<&str> = lossy.iter().map(String::as_str).collect();
+                let raw = raw_row(&refs, layout.delimiter);
+                builder.reject(sink, &row_place(line, pos.byte(), &raw), "invalid UTF-8 in the row")?;
+                continue;
+            }
+        };
+        let extra_filled = fields.len() > width && fields[width..].iter().any(|f| !f.trim().is_empty());
+        if fields.len() < width || extra_filled {
+            let place_raw = raw_row(&fields, layout.delimiter);
+            let reason = format!(
+                "expected {width} fields as in the header, found {} (a row cut off, or a delimiter inside an unquoted value)",
+                fields.len()
+            );
+            builder.reject(sink, &row_place(line, pos.byte(), &place_raw), &reason)?;
+            continue;
+        }
+        let mut contact = RawContact::default();
+        let (mut first, mut middle, mut last) = (None, None, None);
+        for &(i, role) in &layout.columns.roles {
+            let cell = fields.get(i).map(|f| f.trim()).unwrap_or("");
+            if cell.is_empty() {
+                continue;
+            }
+            match role {
+                Role::Name => {
+                    if contact.name.is_none() {
+                        contact.name = Some(cell.to_string());
+                    }
+                }
+                Role::First => first = first.or(Some(cell)),
+                Role::Middle => middle = middle.or(Some(cell)),
+                Role::Last => last = last.or(Some(cell)),
+                Role::Email => contact.emails.extend(split_values(cell, role).map(str::to_string)),
+                Role::Phone => contact.phones.extend(split_values(cell, role).map(str::to_string)),
+                Role::Company => contact.company = contact.company.or(Some(cell.to_string())),
+                Role::Id => contact.id = contact.id.or(Some(cell.to_string())),
+            }
+        }
+        if contact.name.is_none() {
+            let parts: Vec<&str> = [first, middle, last].into_iter().flatten().collect();
+            if !parts.is_empty() {
+                contact.name = Some(parts.join(" "));
+            }
+        }
+        // Only a row without a name can be rejected from here on; only then is its text needed.
+        let raw = if contact.name.is_none() {
+            raw_row(&fields, layout.delimiter)
+        } else {
+            String::new()
+        };
+        builder.add(sink, &row_place(line, pos.byte(), &raw), contact)?;
+    }
+    Ok(())
+}
