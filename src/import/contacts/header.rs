@@ -180,16 +180,25 @@ pub fn normalise(header: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     let mut out = String::with_capacity(header.len());
     let mut space = true;
+    let mut after_lower = false;
     for c in header.trim().trim_start_matches('\u{FEFF}').nfd() {
         if is_combining_mark(c) || c == '-' || crate::normalize::text::is_invisible(c) {
             continue;
         }
         if c.is_alphanumeric() {
+            // camelCase API names (Salesforce `MobilePhone`, `HasOptedOutOfEmail`) become words.
+            if after_lower && c.is_uppercase() {
+                out.push(' ');
+            }
+            after_lower = c.is_lowercase();
             out.extend(c.to_lowercase());
             space = false;
-        } else if !space {
-            out.push(' ');
-            space = true;
+        } else {
+            after_lower = false;
+            if !space {
+                out.push(' ');
+                space = true;
+            }
         }
     }
     out.truncate(out.trim_end().len());
