@@ -158,6 +158,56 @@ fn raw_row(fields: &[&str], delimiter: u8) -> String {
         .join(&d.to_string())
 }
 
+/// Line breaks seen in the stream the CSV parser reads, so that a record's byte offset
+/// gives its line number: the `csv` crate's own line count is one short after CRLF
+/// endings, and lone-CR files (Excel for Mac) must count too.
+#[derive(Default)]
+struct LineIndex {
+    /// Breaks seen so far.
+    total: u64,
+    /// Offsets of the breaks not yet behind the current record (the parser's read-ahead).
+    recent: std::collections::VecDeque<u64>,
+    offset: u64,
+    prev_cr: bool,
+}
+
+impl LineIndex {
+    /// 1-based line of the byte at `offset`; forgets breaks before it.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        while self.recent.front().is_some_and(|&b| b < offset) {
+            self.recent.pop_front();
+        }
+        1 + self.total - self.recent.len() as u64
+    }
+}
+
+struct LineCounting<R> {
+    inner: R,
+    index: std::rc::Rc<std::cell::RefCell<LineIndex>>,
+}
+
+impl<R: std::io::Read> std::io::Read for LineCounting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut index = self.index.borrow_mut();
+        let base = index.offset;
+        for pos in memchr::memchr2_iter(b'\n', b'\r', &buf[..n]) {
+            let at = base + pos as u64;
+            // `\r\n` is one break, counted at the `\r`.
+            let crlf_tail = buf[pos] == b'\n' && (if pos == 0 { index.prev_cr } else { buf[pos - 1] == b'\r' });
+            if !crlf_tail {
+                index.total += 1;
+                index.recent.push_back(at);
+            }
+        }
+        if n > 0 {
+            index.prev_cr = buf[n - 1] == b'\r';
+        }
+        index.offset += n as u64;
+        Ok(n)
+    }
+}
+
 fn row_place(line: u64, byte: u64, raw: &str) -> RecordPlace<'_> {
     RecordPlace {
         source_ref: format!("line:{line}"),
@@ -175,11 +225,15 @@ pub fn import(
     builder: &mut ContactBuilder<'_>,
     sink: &mut Sink<'_>,
 ) -> Result<(), ImportError> {
+    let lines = std::rc::Rc::new(std::cell::RefCell::new(LineIndex::default()));
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(layout.delimiter)
         .has_headers(false)
         .flexible(true)
-        .from_reader(input);
+        .from_reader(LineCounting {
+            inner: input,
+            index: lines.clone(),
+        });
     let mut record = csv::ByteRecord::new();
     let mut to_skip = 1 + usize::from(layout.sep_line);
     let width = layout.header.len();
@@ -200,7 +254,7 @@ pub fn import(
             check_interrupt()?;
         }
         let pos = record.position().cloned().unwrap_or_else(csv::Position::new);
-        let line = pos.line();
+        let line = lines.borrow_mut().line_at(pos.byte());
         if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
             builder.ignore_line(line);
             continue;
@@ -262,4 +316,47 @@ pub fn import(
         builder.add(sink, &row_place(line, pos.byte(), &raw), contact)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn excel_sep_hint_and_delimiters_are_recognised() {
+        let l = inspect("sep=;\r\nName;Email\r\nAnn;a@b.example\r\n", None).unwrap();
+        assert_eq!((l.delimiter, l.sep_line), (b';', true));
+        assert_eq!(inspect("Name\tPhone\n", None).unwrap().delimiter, b'\t');
+        assert_eq!(inspect("\"Name, full\",Email\n", None).unwrap().delimiter, b',');
+        assert!(inspect("Date,Time\n", None).unwrap_err().contains("no contact columns"));
+        assert!(inspect("12/03/2026, 09:14 - Ann: Name, email\n", None).is_err());
+    }
+
+    #[test]
+    fn multi_value_cells_split_but_scientific_numbers_stay_whole() {
+        let v: Vec<&str> = split_values("a@x.example ::: b@y.example; c@z.example", Role::Email).collect();
+        assert_eq!(v, vec!["a@x.example", "b@y.example", "c@z.example"]);
+        let v: Vec<&str> = split_values("4,47701E+11 ::: 07700 900123, 020 7946 0000", Role::Phone).collect();
+        assert_eq!(v, vec!["4,47701E+11", "07700 900123", "020 7946 0000"]);
+    }
+
+    #[test]
+    fn line_numbers_count_lf_crlf_and_lone_cr() {
+        for (text, starts) in [
+            ("a\nb\nc\n", [0u64, 2, 4]),
+            ("a\r\nb\r\nc\r\n", [0, 3, 6]),
+            ("a\rb\rc\r", [0, 2, 4]),
+        ] {
+            let index = std::rc::Rc::new(std::cell::RefCell::new(LineIndex::default()));
+            let mut r = LineCounting {
+                inner: std::io::Cursor::new(text.as_bytes().to_vec()),
+                index: index.clone(),
+            };
+            let mut sink = Vec::new();
+            r.read_to_end(&mut sink).unwrap();
+            let lines: Vec<u64> = starts.iter().map(|&b| index.borrow_mut().line_at(b)).collect();
+            assert_eq!(lines, vec![1, 2, 3], "{text:?}");
+        }
+    }
 }

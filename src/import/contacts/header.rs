@@ -128,10 +128,12 @@ impl Columns {
                 .or_else(|| header.iter().position(|h| h.trim().eq_ignore_ascii_case(wanted)));
             match found {
                 Some(i) => roles.push((i, *role)),
-                None => return Err(format!(
+                None => {
+                    return Err(format!(
                     "column {wanted:?} named in --contacts-map ({role}={wanted}) is not in the header (columns: {})",
                     header.iter().map(|h| format!("{h:?}")).collect::<Vec<_>>().join(", ")
-                )),
+                ))
+                }
             }
         }
         roles.sort();
