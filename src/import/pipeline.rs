@@ -246,7 +246,7 @@ pub fn import_whatsapp(
                 let why = match ext.as_deref() {
                     Some("mbox" | "eml" | "mbx") => "a mailbox: the email importer is not built yet",
                     Some("csv" | "xml") => "a call log or contacts file: those importers are not built yet",
-                    Some("vcf") => "contact cards: the contacts importer is not built yet",
+                    Some("vcf") => "contact cards: import them with `omnitrail import contacts`",
                     _ => "not a format this version imports",
                 };
                 outcomes.push(SourceOutcome::skipped(&display, why.into()));
