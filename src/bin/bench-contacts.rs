@@ -33,12 +33,30 @@ impl Rng {
 }
 
 const FIRST: &[&str] = &[
-    "Sarah", "Mark", "Émilie", "Olu", "Kate", "Helen", "Ravi", "Ling", "Amir", "Jörg", "Zoé", "Lucía", "João", "Giulia",
-    "Jan", "Priya", "Tom", "Ana", "Mehmet", "Yuki",
+    "Sarah", "Mark", "Émilie", "Olu", "Kate", "Helen", "Ravi", "Ling", "Amir", "Jörg", "Zoé", "Lucía", "João",
+    "Giulia", "Jan", "Priya", "Tom", "Ana", "Mehmet", "Yuki",
 ];
 const LAST: &[&str] = &[
-    "Jones", "Chen", "Dubois", "Adeyemi", "Price", "Shah", "Wu", "Haddad", "Müller", "Lefèvre", "García", "Silva",
-    "Rossi", "van der Berg", "Smith", "Nowak", "Kowalski", "O'Brien", "Tanaka", "Okafor",
+    "Jones",
+    "Chen",
+    "Dubois",
+    "Adeyemi",
+    "Price",
+    "Shah",
+    "Wu",
+    "Haddad",
+    "Müller",
+    "Lefèvre",
+    "García",
+    "Silva",
+    "Rossi",
+    "van der Berg",
+    "Smith",
+    "Nowak",
+    "Kowalski",
+    "O'Brien",
+    "Tanaka",
+    "Okafor",
 ];
 
 /// Writes a contacts CSV of at least `bytes` bytes; returns the data rows written.
@@ -59,16 +77,27 @@ fn generate(path: &Path, bytes: u64) -> std::io::Result<u64> {
         if rows > 1 && rng.below(100) == 0 {
             row.push_str(&last);
         } else if rng.below(200) == 0 {
-            row.push_str(&format!("{rows},,,,,,Unknown Ltd,owner@bloomandstem.example,New,2026-01-01 09:00\n"));
+            row.push_str(&format!(
+                "{rows},,,,,,Unknown Ltd,owner@bloomandstem.example,New,2026-01-01 09:00\n"
+            ));
         } else {
-            let (f, l) = (FIRST[rng.below(FIRST.len() as u64) as usize], LAST[rng.below(LAST.len() as u64) as usize]);
+            let (f, l) = (
+                FIRST[rng.below(FIRST.len() as u64) as usize],
+                LAST[rng.below(LAST.len() as u64) as usize],
+            );
             let office = rng.below(5000);
             let mobile = if rng.below(500) == 0 {
                 format!("{}E+11", 4.477 + rng.below(1000) as f64 / 1e6)
             } else {
                 format!("07{:03} {:06}", 400 + rng.below(600), rng.below(1_000_000))
             };
-            let email = format!("{}.{}{}@mail{}.example", f.to_lowercase(), l.to_lowercase().replace(' ', ""), rows, rng.below(50));
+            let email = format!(
+                "{}.{}{}@mail{}.example",
+                f.to_lowercase(),
+                l.to_lowercase().replace(' ', ""),
+                rows,
+                rng.below(50)
+            );
             row.push_str(&format!(
                 "{rows},{f},\"{l}\",{email},+44 20 7946 {office:04},{mobile},Company {},owner{}@bloomandstem.example,Open,2026-0{}-1{} 10:00\n",
                 office / 3,
@@ -132,7 +161,13 @@ fn main() -> anyhow::Result<()> {
     };
     let import_started = Instant::now();
     let mut ws = Workspace::open(&ws_dir)?;
-    let report = import_contacts(&mut ws, &[csv.clone()], &ContactOptions::default(), &common, &NoProgress)?;
+    let report = import_contacts(
+        &mut ws,
+        std::slice::from_ref(&csv),
+        &ContactOptions::default(),
+        &common,
+        &NoProgress,
+    )?;
     let time = import_started.elapsed();
     let peak = vm_hwm_bytes();
     let c = report.sources[0].counts;

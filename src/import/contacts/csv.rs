@@ -81,7 +81,7 @@ pub fn inspect(text: &str, map: Option<&ColumnMap>) -> Result<CsvLayout, String>
         .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
-        .from_reader(text[start..].as_bytes());
+        .from_reader(&text.as_bytes()[start..]);
     let mut records = reader.records();
     if sep_line {
         records.next();
