@@ -238,8 +238,6 @@ pub fn import(
     let mut to_skip = 1 + usize::from(layout.sep_line);
     let width = layout.header.len();
     let mut rows = 0u64;
-    // Rows wait in a batch so that their phones are normalised on all cores at once.
-    let mut batch: Vec<PendingRow> = Vec::with_capacity(BATCH_ROWS);
     loop {
         let more = reader
             .read_byte_record(&mut record)
@@ -267,7 +265,6 @@ pub fn import(
                 let lossy: Vec<String> = record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
                 let refs: Vec<&str> = lossy.iter().map(String::as_str).collect();
                 let raw = raw_row(&refs, layout.delimiter);
-                flush(&mut batch, builder, sink)?;
                 builder.reject(sink, &row_place(line, pos.byte(), &raw), "invalid UTF-8 in the row")?;
                 continue;
             }
@@ -279,7 +276,6 @@ pub fn import(
                 "expected {width} fields as in the header, found {} (a row cut off, or a delimiter inside an unquoted value)",
                 fields.len()
             );
-            flush(&mut batch, builder, sink)?;
             builder.reject(sink, &row_place(line, pos.byte(), &place_raw), &reason)?;
             continue;
         }
@@ -317,37 +313,7 @@ pub fn import(
         } else {
             String::new()
         };
-        batch.push(PendingRow {
-            line,
-            byte: pos.byte(),
-            raw,
-            contact,
-        });
-        if batch.len() >= BATCH_ROWS {
-            flush(&mut batch, builder, sink)?;
-        }
-    }
-    flush(&mut batch, builder, sink)
-}
-
-const BATCH_ROWS: usize = 4096;
-
-struct PendingRow {
-    line: u64,
-    byte: u64,
-    raw: String,
-    contact: RawContact,
-}
-
-/// Normalises the batch's phones in parallel, then adds its rows in file order.
-fn flush(
-    batch: &mut Vec<PendingRow>,
-    builder: &mut ContactBuilder<'_>,
-    sink: &mut Sink<'_>,
-) -> Result<(), ImportError> {
-    builder.prefetch_phones(batch.iter().flat_map(|r| r.contact.phones.iter().map(String::as_str)));
-    for row in batch.drain(..) {
-        builder.add(sink, &row_place(row.line, row.byte, &row.raw), row.contact)?;
+        builder.add(sink, &row_place(line, pos.byte(), &raw), contact)?;
     }
     Ok(())
 }

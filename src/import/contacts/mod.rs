@@ -314,37 +314,6 @@ impl PhoneCache {
         }
     }
 
-    /// Normalises the values not yet cached on every core (libphonenumber parsing is the
-    /// bulk of an import's CPU time), so that the following [`normalise`] calls hit the cache.
-    ///
-    /// [`normalise`]: PhoneCache::normalise
-    pub fn prefetch<'s>(&mut self, values: impl Iterator<Item = &'s str>) {
-        let mut missing: Vec<&str> = values.filter(|v| !self.memo.contains_key(*v)).collect();
-        missing.sort_unstable();
-        missing.dedup();
-        if missing.len() < 256 {
-            return;
-        }
-        if self.memo.len() + missing.len() > PHONE_CACHE_ENTRIES {
-            self.memo.clear();
-        }
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-        let region = self.region;
-        let per = missing.len().div_ceil(threads);
-        let results: Vec<Vec<PhoneValue>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = missing
-                .chunks(per)
-                .map(|chunk| scope.spawn(move || chunk.iter().map(|v| classify_phone(v, region)).collect::<Vec<_>>()))
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
-        });
-        for (chunk, values) in missing.chunks(per).zip(results) {
-            for (raw, v) in chunk.iter().zip(values) {
-                self.memo.insert((*raw).to_string(), v);
-            }
-        }
-    }
-
     pub fn normalise(&mut self, raw: &str) -> PhoneValue {
         if let Some(v) = self.memo.get(raw) {
             return v.clone();
@@ -504,11 +473,6 @@ impl<'a> ContactBuilder<'a> {
             bad_email: DroppedValues::default(),
             ignored_lines: DroppedValues::default(),
         }
-    }
-
-    /// Normalises many phone values at once, in parallel (see [`PhoneCache::prefetch`]).
-    pub fn prefetch_phones<'s>(&mut self, values: impl Iterator<Item = &'s str>) {
-        self.phones.prefetch(values);
     }
 
     /// Notes a line that belongs to no record.
