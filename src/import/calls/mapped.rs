@@ -243,7 +243,7 @@ pub fn leg(rec: &ByteRecord, line: u64, cols: &Columns, flavor: Flavor, ctx: &mu
     let name = {
         let n = get(cols.name);
         let n = crate::normalize::text::clean_name(&n);
-        if !n.is_empty() && n != from && !n.eq_ignore_ascii_case("(unknown)") && n != "CallerIDName" {
+        if !n.is_empty() && n != from && !n.eq_ignore_ascii_case("(unknown)") {
             Some(n)
         } else {
             cols.clid.and_then(|i| clid_name(&field(rec, i), &from))
