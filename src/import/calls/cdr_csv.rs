@@ -42,6 +42,7 @@ pub fn columns(headers: &[String]) -> Columns {
                 "destinationnumber",
                 "destination",
                 "callednumber",
+                "callee",
                 "to",
                 "tonumber",
                 "tono",

@@ -406,6 +406,9 @@ struct CallWriter<'a> {
     invalid_numbers: u64,
     withheld: u64,
     legs_merged: u64,
+    /// Dedup keys of this file's calls that have no call id (Android, generic rows): an
+    /// overlapping backup repeats them within one file.
+    own_keys: HashSet<u128>,
 }
 
 impl CallWriter<'_> {
@@ -550,6 +553,7 @@ fn import_file(
         invalid_numbers: 0,
         withheld: 0,
         legs_merged: 0,
+        own_keys: HashSet::new(),
     };
     let mut grouper = LegGrouper::new();
     let mut done: Vec<CallLegs> = Vec::new();
@@ -667,7 +671,8 @@ fn write_call(
     result.counts.read += 1;
     let it = writer.interaction(call, sink.source_id);
     let key = u128::from_str_radix(&it.dedup_key, 16).unwrap_or_default();
-    if sink.is_duplicate(key) {
+    let without_id = call.legs[0].group.is_none();
+    if sink.is_duplicate(key) || (without_id && !writer.own_keys.insert(key)) {
         result.counts.duplicates += 1;
         return Ok(());
     }
