@@ -247,7 +247,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let rss_before = peak_rss();
     let import_started = Instant::now();
-    let report = import_calls(&mut ws, &[cdr.clone()], &opts, &common, &NoProgress)?;
+    let report = import_calls(&mut ws, std::slice::from_ref(&cdr), &opts, &common, &NoProgress)?;
     let took = import_started.elapsed();
     let c = report.sources[0].counts;
     let mbs = |d: Duration| size as f64 / 1e6 / d.as_secs_f64();

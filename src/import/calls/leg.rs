@@ -179,7 +179,7 @@ pub struct LegGrouper {
 pub enum Fed {
     Ok,
     /// A leg of a call that was already written (arrived more than the window later).
-    Late(Leg),
+    Late(Box<Leg>),
 }
 
 fn id_hash(id: &str) -> u64 {
@@ -211,7 +211,7 @@ impl LegGrouper {
                     call.rows += 1;
                     self.last_seen.insert(id, self.rows);
                 } else if self.closed.contains(&id_hash(&id)) {
-                    return Fed::Late(leg);
+                    return Fed::Late(Box::new(leg));
                 } else {
                     self.last_seen.insert(id.clone(), self.rows);
                     self.open.insert(
