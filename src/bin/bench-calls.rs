@@ -282,6 +282,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rss_before as f64 / 1e6
     );
     println!(
+        "cpu        {cpu:.2} s user+system ({:.0}% of one core over the wall time; load average {})",
+        100.0 * cpu / took.as_secs_f64(),
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .next()
+            .unwrap_or("?")
+    );
+    println!(
         "counts     read {} imported {} rejected {} duplicates {}",
         c.read, c.imported, c.rejected, c.duplicates
     );
