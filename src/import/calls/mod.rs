@@ -1,6 +1,850 @@
-//! Call logs: Asterisk/FreePBX CDR, Twilio, Android XML, generic mapped CSV (issue #4).
+//! Call logs: Asterisk `Master.csv`, CDR CSVs with a header (FreePBX, CDR-Stats), Twilio
+//! call logs, Android call-log XML (SMS Backup & Restore, SuperBackup), and any other CSV
+//! with `--map` (issue #4). See docs/importers/calls.md.
+//!
+//! Rows are legs; legs are grouped into customer calls ([`leg::LegGrouper`]) before
+//! anything is counted. One interaction per call. Accounting per file: `read` = calls
+//! found + rows rejected; the notes say how many rows the calls were made of.
 
-/// True when the start of a file looks like a call log this importer reads.
-pub fn sniff(_head: &[u8]) -> bool {
-    false
+pub mod android;
+pub mod asterisk;
+pub mod cdr_csv;
+pub mod csv_input;
+pub mod direction;
+pub mod generic;
+pub mod leg;
+pub mod mapped;
+pub mod time;
+pub mod twilio;
+
+use self::csv_input::{field, raw_row, CsvInput};
+use self::direction::{BusinessNumbers, End, PhoneCache};
+use self::generic::ColumnMap;
+use self::leg::{CallLegs, Fed, Leg, LegGrouper, LegOutcome};
+use self::mapped::{norm_header, Columns, Flavor};
+use self::time::LocalClock;
+use super::pipeline::{
+    already_imported, dedup_key, existing_keys, interaction_id, stage_source, Progress, Sink, SourcePlan, SourceResult,
+};
+use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
+use crate::model::{CallStatus, Channel, Direction, HandleKind, Interaction, Kind};
+use crate::normalize::phone::{to_e164, Region};
+use crate::workspace::{Reject, Workspace};
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// The call-log layouts this importer reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Asterisk `cdr_csv` Master.csv (no header).
+    Asterisk,
+    /// A PBX CDR export with a header (FreePBX, CDR-Stats, …).
+    CdrCsv,
+    Twilio,
+    AndroidXml,
+    /// A CSV whose columns are named with `--map`.
+    Generic,
+}
+
+impl Dialect {
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Asterisk => "asterisk",
+            Dialect::CdrCsv => "cdr-csv",
+            Dialect::Twilio => "twilio",
+            Dialect::AndroidXml => "android-xml",
+            Dialect::Generic => "generic",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Dialect, String> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "asterisk" => Dialect::Asterisk,
+            "cdr-csv" | "cdr" | "freepbx" => Dialect::CdrCsv,
+            "twilio" => Dialect::Twilio,
+            "android-xml" | "android" => Dialect::AndroidXml,
+            "generic" => Dialect::Generic,
+            other => {
+                return Err(format!(
+                    "unknown dialect {other:?}: expected asterisk, cdr-csv, twilio, android-xml or generic"
+                ))
+            }
+        })
+    }
+}
+
+/// Options of `import calls`.
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+    /// Numbers of the business, any format (normalised with `--region`).
+    pub business_numbers: Vec<String>,
+    /// Force a dialect instead of detecting it.
+    pub dialect: Option<Dialect>,
+    /// Column names for generic CSVs.
+    pub map: Option<ColumnMap>,
+}
+
+/// Asterisk CEL event types: a CEL file is one row per channel event, not per call.
+const CEL_EVENTS: &[&str] = &[
+    "CHAN_START",
+    "CHAN_END",
+    "ANSWER",
+    "HANGUP",
+    "BRIDGE_START",
+    "BRIDGE_END",
+    "BRIDGE_ENTER",
+    "BRIDGE_EXIT",
+    "LINKEDID_END",
+    "APP_START",
+    "APP_END",
+];
+
+/// First CSV record of a text, split with its own delimiter.
+fn first_record(text: &str) -> Vec<String> {
+    let line = text.lines().next().unwrap_or("").trim_start_matches('\u{feff}');
+    let delimiter = csv_input::sniff_delimiter(line);
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(line.as_bytes());
+    r.records()
+        .next()
+        .and_then(Result::ok)
+        .map(|rec| rec.iter().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// The dialect of a file from its first bytes, or why it is not a call log.
+pub fn detect_dialect(head: &[u8]) -> Result<Dialect, String> {
+    let (text, _) = csv_input::head_text(head);
+    if android::sniff(&text) {
+        return Ok(Dialect::AndroidXml);
+    }
+    let fields = first_record(&text);
+    if fields.first().is_some_and(|f| CEL_EVENTS.contains(&f.trim())) {
+        return Err(
+            "an Asterisk CEL event log (one row per channel event, not per call): export the CDR (Master.csv) instead"
+                .into(),
+        );
+    }
+    if asterisk::looks_like_row(&fields) {
+        return Ok(Dialect::Asterisk);
+    }
+    let headers: Vec<String> = fields.iter().map(|f| norm_header(f)).collect();
+    if twilio::is_twilio_header(&headers) {
+        return Ok(Dialect::Twilio);
+    }
+    if cdr_csv::is_cdr_header(&headers) {
+        return Ok(Dialect::CdrCsv);
+    }
+    Err("not a call log this version recognises (expected Asterisk Master.csv rows, a CDR or Twilio header, or Android call-log XML); for another CSV pass --dialect generic --map ts=…,from=…,to=…".into())
+}
+
+/// True when the start of a file looks like a call log this importer reads (an Asterisk
+/// CEL log too, so that `import PATH` says why it is refused). Never claims a contacts
+/// CSV: a call-log header needs time, caller, callee and duration or outcome columns.
+pub fn sniff(head: &[u8]) -> bool {
+    match detect_dialect(head) {
+        Ok(_) => true,
+        Err(why) => why.contains("CEL"),
+    }
+}
+
+/// Per-file parsing state shared by the CSV dialects.
+pub struct RowCtx {
+    pub clock: LocalClock,
+    /// Twilio writes UTC.
+    pub utc_clock: LocalClock,
+    pub region: Region,
+    /// The file shows signs of a spreadsheet round trip (`;`, UTF-16, scientific notation).
+    pub spreadsheet: bool,
+    pub unknown_status: u64,
+}
+
+/// One thing read from a file, in order.
+pub enum RowEvent {
+    Leg(Box<Leg>),
+    Reject {
+        line: Option<u64>,
+        offset: u64,
+        reason: String,
+        raw: String,
+    },
+    /// Bytes read so far (for the progress bar).
+    Progress(u64),
+}
+
+/// What reading a file found out, besides its rows.
+#[derive(Default)]
+pub struct ReadInfo {
+    pub rows: u64,
+    pub notes: Vec<String>,
+    pub no_unanswered: bool,
+}
+
+/// A file to import, hashed and sniffed.
+struct CallFile {
+    path: PathBuf,
+    display: String,
+    size: u64,
+    content_hash: String,
+    dialect: Dialect,
+}
+
+fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
+    let mut f = std::fs::File::open(path)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok((hasher.finalize().to_hex().to_string(), size))
+}
+
+fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut head = vec![0u8; super::detect::HEAD_BYTES];
+    let mut f = std::fs::File::open(path)?;
+    let mut n = 0;
+    while n < head.len() {
+        let got = f.read(&mut head[n..])?;
+        if got == 0 {
+            break;
+        }
+        n += got;
+    }
+    head.truncate(n);
+    Ok(head)
+}
+
+/// Reads a file's rows as legs and rejects, in file order, stopping after `limit` rows.
+/// Runs on a worker thread during an import; `emit` sends batches to the writer.
+pub fn read_file(
+    path: &Path,
+    dialect: Dialect,
+    map: Option<&ColumnMap>,
+    common: &CommonOptions,
+    limit: Option<u64>,
+    emit: &mut dyn FnMut(RowEvent) -> Result<(), ImportError>,
+) -> Result<ReadInfo, ImportError> {
+    let display = path.display().to_string();
+    let mut info = ReadInfo::default();
+    if dialect == Dialect::AndroidXml {
+        let file = std::fs::File::open(path).map_err(|e| ImportError::file(&display, format!("cannot read: {e}")))?;
+        let mut last_offset = 0u64;
+        android::read(std::io::BufReader::with_capacity(1 << 20, file), |item| {
+            info.rows += 1;
+            match item {
+                android::Item::Leg(l) => emit(RowEvent::Leg(l)),
+                android::Item::Reject {
+                    index,
+                    offset,
+                    reason,
+                    raw,
+                } => {
+                    last_offset = offset;
+                    emit(RowEvent::Reject {
+                        line: Some(index),
+                        offset,
+                        reason,
+                        raw,
+                    })
+                }
+            }
+        })?;
+        let _ = last_offset;
+        return Ok(info);
+    }
+    let input = CsvInput::open(path)?;
+    let head = read_head(path).unwrap_or_default();
+    let (head_text, _) = csv_input::head_text(&head);
+    let sci = head_text.lines().take(50).any(|l| {
+        l.split([',', ';', '\t'])
+            .any(|f| csv_input::is_scientific(f.trim_matches('"')))
+    });
+    let spreadsheet = input.utf16 || input.delimiter == b';' || sci;
+    if input.utf16 {
+        info.notes
+            .push("UTF-16 text (a spreadsheet's \"Unicode text\" export): decoded".into());
+    }
+    if input.delimiter != b',' {
+        info.notes.push(format!("delimiter {:?}", input.delimiter as char));
+    }
+    if spreadsheet {
+        info.notes.push(
+            "this file was re-saved by a spreadsheet: numbers in scientific notation or without their leading zero are rejected, never imported as real numbers".into(),
+        );
+    }
+    let delimiter = input.delimiter;
+    let (mut reader, tail) = input.into_csv();
+    let mut ctx = RowCtx {
+        clock: LocalClock::new(common.tz),
+        utc_clock: LocalClock::new(chrono_tz::UTC),
+        region: common.region,
+        spreadsheet,
+        unknown_status: 0,
+    };
+    let io = |e: csv::Error| ImportError::file(&display, format!("cannot read CSV: {e}"));
+    let mut rec = csv::ByteRecord::new();
+    let mut columns: Option<(Columns, Flavor)> = None;
+    if dialect != Dialect::Asterisk {
+        if !reader.read_byte_record(&mut rec).map_err(io)? {
+            return Ok(info);
+        }
+        let headers: Vec<String> = rec.iter().map(|h| norm_header(&String::from_utf8_lossy(h))).collect();
+        let (cols, flavor) = match dialect {
+            Dialect::Twilio => (twilio::columns(&headers), Flavor::Twilio),
+            Dialect::CdrCsv => (cdr_csv::columns(&headers), Flavor::Cdr),
+            _ => {
+                let map = map.ok_or_else(|| {
+                    ImportError::file(
+                        &display,
+                        "a generic CSV needs --map ts=COLUMN,from=COLUMN,to=COLUMN[,…]",
+                    )
+                })?;
+                (
+                    map.columns(&headers).map_err(|e| ImportError::file(&display, e))?,
+                    Flavor::Generic,
+                )
+            }
+        };
+        if cols.ts.is_none() || cols.from.is_none() || cols.to.is_none() {
+            return Err(ImportError::file(
+                &display,
+                "the header has no start time, caller or callee column: pass --dialect generic --map ts=…,from=…,to=…",
+            ));
+        }
+        columns = Some((cols, flavor));
+    }
+    let mut saw_unanswered = false;
+    let mut pending: Option<(csv::ByteRecord, u64, u64)> = None;
+    let mut last_progress = 0u64;
+    let process = |rec: &csv::ByteRecord,
+                   line: u64,
+                   offset: u64,
+                   ctx: &mut RowCtx,
+                   saw: &mut bool,
+                   emit: &mut dyn FnMut(RowEvent) -> Result<(), ImportError>| {
+        let parsed = match &columns {
+            None => asterisk::leg(rec, line, ctx),
+            Some((cols, flavor)) => mapped::leg(rec, line, cols, *flavor, ctx),
+        };
+        match parsed {
+            Ok(leg) => {
+                if !matches!(leg.outcome, LegOutcome::Person) {
+                    *saw = true;
+                }
+                emit(RowEvent::Leg(Box::new(leg)))
+            }
+            Err(reason) => emit(RowEvent::Reject {
+                line: Some(line),
+                offset,
+                reason,
+                raw: raw_row(rec, delimiter),
+            }),
+        }
+    };
+    loop {
+        let mut next = csv::ByteRecord::new();
+        if !reader.read_byte_record(&mut next).map_err(io)? {
+            break;
+        }
+        let pos = next.position().cloned().unwrap_or_else(csv::Position::new);
+        if next.len() == 1 && next.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace)) {
+            continue;
+        }
+        info.rows += 1;
+        if let Some((prev, line, offset)) = pending.replace((next, pos.line(), pos.byte())) {
+            process(&prev, line, offset, &mut ctx, &mut saw_unanswered, emit)?;
+        }
+        if pos.byte() - last_progress >= 1 << 20 {
+            emit(RowEvent::Progress(pos.byte() - last_progress))?;
+            last_progress = pos.byte();
+            check_interrupt()?;
+        }
+        if limit.is_some_and(|l| info.rows >= l) {
+            break;
+        }
+    }
+    if let Some((prev, line, offset)) = pending.take() {
+        if limit.is_none() && tail.ends_inside_quotes(offset) {
+            emit(RowEvent::Reject {
+                line: Some(line),
+                offset,
+                reason: "the file ends inside a quoted field: this row was cut off".into(),
+                raw: raw_row(&prev, delimiter),
+            })?;
+        } else {
+            process(&prev, line, offset, &mut ctx, &mut saw_unanswered, emit)?;
+        }
+    }
+    let _ = field;
+    info.notes.extend(ctx.clock.notes());
+    if ctx.unknown_status > 0 {
+        info.notes.push(format!(
+            "{} row(s) with a status word this importer does not know: their calls have no status",
+            ctx.unknown_status
+        ));
+    }
+    info.no_unanswered = dialect == Dialect::Asterisk && !saw_unanswered && info.rows > 0;
+    Ok(info)
+}
+
+/// Turns grouped legs into interactions: direction, customer, status, agent.
+struct CallWriter<'a> {
+    file: &'a CallFile,
+    business: &'a BusinessNumbers,
+    phones: PhoneCache,
+    direction_counts: [u64; 5],
+    invalid_numbers: u64,
+    withheld: u64,
+    legs_merged: u64,
+    /// Dedup keys of this file's calls that have no call id (Android, generic rows): an
+    /// overlapping backup repeats them within one file.
+    own_keys: HashSet<u128>,
+}
+
+impl CallWriter<'_> {
+    fn interaction(&mut self, call: &CallLegs, source_id: &str) -> Interaction {
+        let p = call.primary();
+        let from_end = if p.from.is_empty() && p.caller_is_device {
+            End::Extension
+        } else {
+            self.business.classify(&p.from, &mut self.phones)
+        };
+        let to_end = if p.to.is_empty() && self.file.dialect == Dialect::AndroidXml {
+            End::Extension
+        } else {
+            self.business.classify(&p.to, &mut self.phones)
+        };
+        let direction = direction::decide(p, &from_end, &to_end);
+        let (customer_raw, customer_end) = match direction {
+            Direction::Inbound => (Some(&p.from), from_end.clone()),
+            Direction::Outbound => (Some(&p.to), to_end.clone()),
+            Direction::Internal | Direction::System => (None, End::Extension),
+            Direction::Unknown => match (&from_end, &to_end) {
+                (End::External(_) | End::Invalid, _) | (_, End::Extension | End::Business) => {
+                    (Some(&p.from), from_end.clone())
+                }
+                _ => (Some(&p.to), to_end.clone()),
+            },
+        };
+        let idx = match direction {
+            Direction::Inbound => 0,
+            Direction::Outbound => 1,
+            Direction::Internal => 2,
+            Direction::System => 3,
+            Direction::Unknown => 4,
+        };
+        self.direction_counts[idx] += 1;
+        let handle = match &customer_end {
+            End::External(n) => Some(n.clone()),
+            End::Invalid => {
+                self.invalid_numbers += 1;
+                None
+            }
+            End::Withheld if customer_raw.is_some() => {
+                self.withheld += 1;
+                None
+            }
+            _ => None,
+        };
+        let customer_is_caller = customer_raw.is_some_and(|r| std::ptr::eq(r, &p.from)) || p.from.is_empty();
+        let customer_name = if customer_is_caller && direction != Direction::Internal {
+            p.name.clone()
+        } else {
+            None
+        };
+        let status = call.status();
+        let answered = call.answered_leg();
+        let agent = match direction {
+            Direction::Outbound | Direction::Internal => p.caller_endpoint.clone().or_else(|| {
+                answered
+                    .and_then(|a| a.callee_endpoint.clone())
+                    .filter(|_| direction == Direction::Internal)
+            }),
+            _ => answered.and_then(|a| a.callee_endpoint.clone()),
+        };
+        self.legs_merged += call.rows.saturating_sub(1);
+        let seq = call.legs.iter().map(|l| l.line).min().unwrap_or(p.line);
+        let mut it = Interaction::new(source_id, Channel::Call, direction, Kind::Call, p.start_ms);
+        it.interaction_id = interaction_id(&self.file.content_hash, seq);
+        it.source_file = self.file.display.clone();
+        it.source_ref = call.source_ref.clone();
+        it.ts_raw = p.ts_raw.clone();
+        it.thread_key = format!("call:{}", call.source_ref);
+        it.customer_handle_kind = handle.as_ref().map(|_| HandleKind::Phone);
+        it.customer_handle = handle;
+        it.customer_name = customer_name;
+        it.agent = agent;
+        it.status = status;
+        it.duration_s = Some(match status {
+            Some(CallStatus::Answered) => answered.and_then(|a| a.talk_s).unwrap_or(0),
+            _ => 0,
+        });
+        it.body_full = call.leg_summary();
+        it.author_raw = Some(p.from.clone()).filter(|f| !f.is_empty());
+        it.seq = seq;
+        let start = p.start_ms.to_le_bytes();
+        let key = if p.group.is_some() {
+            dedup_key(&[b"call", call.source_ref.as_bytes(), &start])
+        } else {
+            dedup_key(&[
+                b"call-row",
+                self.file.dialect.name().as_bytes(),
+                &start,
+                p.from.as_bytes(),
+                p.to.as_bytes(),
+                p.dedup_extra.as_bytes(),
+            ])
+        };
+        it.dedup_key = format!("{key:032x}");
+        it
+    }
+
+    fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let [i, o, n, _, u] = self.direction_counts;
+        notes.push(format!(
+            "directions: {i} inbound, {o} outbound, {n} internal, {u} unknown"
+        ));
+        if u > 0 {
+            notes.push(format!(
+                "{u} call(s) with unknown direction: neither end is a known business number or extension; pass --business-number"
+            ));
+        }
+        if self.withheld > 0 {
+            notes.push(format!(
+                "{} call(s) from withheld/anonymous numbers: kept, with no customer handle",
+                self.withheld
+            ));
+        }
+        if self.invalid_numbers > 0 {
+            notes.push(format!(
+                "{} call(s) whose customer number is not a valid phone number for the region: kept in author_raw, no customer handle (pass --region?)",
+                self.invalid_numbers
+            ));
+        }
+        notes
+    }
+}
+
+/// Writes the calls of one file through the sink.
+fn import_file(
+    file: &CallFile,
+    opts: &CallOptions,
+    common: &CommonOptions,
+    business: &BusinessNumbers,
+    sink: &mut Sink<'_>,
+) -> Result<SourceResult, ImportError> {
+    let mut result = SourceResult::default();
+    let mut writer = CallWriter {
+        file,
+        business,
+        phones: PhoneCache::new(common.region),
+        direction_counts: [0; 5],
+        invalid_numbers: 0,
+        withheld: 0,
+        legs_merged: 0,
+        own_keys: HashSet::new(),
+    };
+    let mut grouper = LegGrouper::new();
+    let mut done: Vec<CallLegs> = Vec::new();
+    let display = file.display.clone();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RowEvent>>(8);
+    let info = std::thread::scope(|scope| -> Result<ReadInfo, ImportError> {
+        let reader = scope.spawn(|| {
+            let mut batch = Vec::with_capacity(4096);
+            let tx = tx;
+            let info = read_file(&file.path, file.dialect, opts.map.as_ref(), common, None, &mut |ev| {
+                batch.push(ev);
+                if batch.len() >= 4096 {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(4096));
+                    tx.send(full).map_err(|_| ImportError::Interrupted)?;
+                }
+                Ok(())
+            });
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
+            info
+        });
+        let mut consume = |events: Vec<RowEvent>, result: &mut SourceResult| -> Result<(), ImportError> {
+            for ev in events {
+                match ev {
+                    RowEvent::Progress(n) => (sink.progress)(n),
+                    RowEvent::Reject {
+                        line,
+                        offset,
+                        reason,
+                        raw,
+                    } => {
+                        result.counts.read += 1;
+                        sink.reject(
+                            result,
+                            &Reject {
+                                file: &display,
+                                line,
+                                byte_offset: Some(offset),
+                                reason: &reason,
+                                raw: &raw,
+                            },
+                        )?;
+                    }
+                    RowEvent::Leg(leg) => {
+                        if let Fed::Late(leg) = grouper.feed(*leg, &mut done) {
+                            result.counts.read += 1;
+                            let reason = format!(
+                                "leg of call {} arrived more than {} rows after the call's other legs, which were already written",
+                                leg.group.as_deref().unwrap_or("?"),
+                                leg::WINDOW_ROWS
+                            );
+                            sink.reject(
+                                result,
+                                &Reject {
+                                    file: &display,
+                                    line: Some(leg.line),
+                                    byte_offset: None,
+                                    reason: &reason,
+                                    raw: &format!("{} {} -> {}", leg.ts_raw, leg.from, leg.to),
+                                },
+                            )?;
+                        }
+                        for call in done.drain(..) {
+                            write_call(&mut writer, &call, sink, result)?;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        };
+        let mut outcome = Ok(());
+        for events in rx.iter() {
+            if let Err(e) = consume(events, &mut result) {
+                outcome = Err(e);
+                break;
+            }
+        }
+        drop(rx);
+        let info = reader
+            .join()
+            .map_err(|_| ImportError::file(&display, "reader thread panicked"))?;
+        outcome?;
+        info
+    })?;
+    grouper.finish(&mut done);
+    for call in done.drain(..) {
+        write_call(&mut writer, &call, sink, &mut result)?;
+    }
+    let calls = result.counts.imported + result.counts.duplicates;
+    result.notes.push(format!("dialect {}", file.dialect.name()));
+    result.notes.push(format!(
+        "{} row(s) read: {} call(s) after grouping legs ({} row(s) were further legs of a call: ring groups, queues, Local channels, child legs), {} row(s) rejected",
+        info.rows,
+        calls,
+        writer.legs_merged,
+        result.counts.rejected
+    ));
+    result.notes.extend(info.notes);
+    result.notes.extend(writer.notes());
+    if info.no_unanswered {
+        result.notes.push(
+            "no unanswered legs in this file: if cdr.conf has unanswered=no (the default), missed calls are under-reported".into(),
+        );
+    }
+    Ok(result)
+}
+
+fn write_call(
+    writer: &mut CallWriter<'_>,
+    call: &CallLegs,
+    sink: &mut Sink<'_>,
+    result: &mut SourceResult,
+) -> Result<(), ImportError> {
+    result.counts.read += 1;
+    let it = writer.interaction(call, sink.source_id);
+    let key = u128::from_str_radix(&it.dedup_key, 16).unwrap_or_default();
+    let without_id = call.legs[0].group.is_none();
+    if sink.is_duplicate(key) || (without_id && !writer.own_keys.insert(key)) {
+        result.counts.duplicates += 1;
+        return Ok(());
+    }
+    sink.push(result, it)
+}
+
+/// Reads the first rows of every file and infers business numbers from them.
+fn infer_business_numbers(
+    files: &[CallFile],
+    opts: &CallOptions,
+    common: &CommonOptions,
+) -> Result<Vec<(String, usize, usize)>, ImportError> {
+    let mut sample: Vec<CallLegs> = Vec::new();
+    for f in files.iter().filter(|f| f.dialect != Dialect::AndroidXml) {
+        let mut grouper = LegGrouper::new();
+        let mut out = Vec::new();
+        read_file(&f.path, f.dialect, opts.map.as_ref(), common, Some(20_000), &mut |ev| {
+            if let RowEvent::Leg(l) = ev {
+                let _ = grouper.feed(*l, &mut out);
+            }
+            Ok(())
+        })?;
+        grouper.finish(&mut out);
+        sample.extend(out);
+    }
+    let mut phones = PhoneCache::new(common.region);
+    Ok(direction::infer_business(&sample, &mut phones))
+}
+
+/// `omnitrail import calls PATH…`: every file in one workspace transaction.
+pub fn import_calls(
+    ws: &mut Workspace,
+    paths: &[PathBuf],
+    opts: &CallOptions,
+    common: &CommonOptions,
+    progress: &dyn Progress,
+) -> Result<ImportReport, ImportError> {
+    let mut business = BusinessNumbers::default();
+    for n in &opts.business_numbers {
+        let e164 = to_e164(n, common.region).ok_or_else(|| {
+            ImportError::file(
+                "--business-number",
+                format!("{n:?} is not a phone number (with --region for national numbers)"),
+            )
+        })?;
+        business.given.insert(e164);
+    }
+    let mut outcomes: Vec<SourceOutcome> = Vec::new();
+    let mut files: Vec<CallFile> = Vec::new();
+    let mut hashes_this_run = HashSet::new();
+    for (path, _explicit) in expand_paths(paths) {
+        check_interrupt()?;
+        let display = path.display().to_string();
+        if !path.exists() {
+            outcomes.push(SourceOutcome::failed(
+                &display,
+                format!("{display}: no such file or folder"),
+            ));
+            continue;
+        }
+        let (content_hash, size) = match hash_file(&path) {
+            Ok(h) => h,
+            Err(e) => {
+                outcomes.push(SourceOutcome::failed(&display, format!("{display}: cannot read: {e}")));
+                continue;
+            }
+        };
+        if size == 0 {
+            outcomes.push(SourceOutcome::skipped(
+                &display,
+                format!("{display}: empty file: nothing to import"),
+            ));
+            continue;
+        }
+        let dialect = match opts.dialect {
+            Some(d) => d,
+            None => {
+                let head = read_head(&path).unwrap_or_default();
+                match detect_dialect(&head) {
+                    Ok(d) if opts.map.is_some() && d != Dialect::AndroidXml => Dialect::Generic,
+                    Ok(d) => d,
+                    Err(_) if opts.map.is_some() => Dialect::Generic,
+                    Err(why) => {
+                        outcomes.push(SourceOutcome::failed(&display, format!("{display}: {why}")));
+                        continue;
+                    }
+                }
+            }
+        };
+        if let Some(o) = already_imported(ws, &content_hash, &display, &mut hashes_this_run) {
+            outcomes.push(o);
+            continue;
+        }
+        files.push(CallFile {
+            path,
+            display,
+            size,
+            content_hash,
+            dialect,
+        });
+    }
+    let mut notes = vec![format!("time zone {} ({})", common.tz.name(), common.tz_origin)];
+    if !business.given.is_empty() {
+        let mut given: Vec<&String> = business.given.iter().collect();
+        given.sort();
+        notes.push(format!(
+            "business numbers (--business-number): {}",
+            given.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    } else {
+        let inferred = infer_business_numbers(&files, opts, common)?;
+        if inferred.is_empty() {
+            notes.push(
+                "business numbers: none given, none inferred; direction from extensions and dialplan contexts (pass --business-number)".into(),
+            );
+        } else {
+            notes.push(format!(
+                "business numbers inferred (on one side of many calls, with many different numbers on the other): {}; pass --business-number to set them",
+                inferred
+                    .iter()
+                    .map(|(n, calls, peers)| format!("{n} ({calls} calls, {peers} other numbers)"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            business.inferred = inferred.into_iter().map(|(n, _, _)| n).collect();
+        }
+    }
+    notes.push("extensions: numbers of 1 to 5 digits and named SIP peers are the business side".into());
+    let mut seen = existing_keys(ws, "call").map_err(ImportError::Other)?;
+    progress.start(files.iter().map(|f| f.size).sum());
+    let mut txn = ws.begin();
+    let total = files.len();
+    let mut all_numbers: Vec<&String> = business.given.iter().chain(business.inferred.iter()).collect();
+    all_numbers.sort();
+    for (i, file) in files.iter().enumerate() {
+        let options = serde_json::json!({
+            "dialect": file.dialect.name(),
+            "tz": common.tz.name(),
+            "tz_origin": common.tz_origin,
+            "region": common.region_code,
+            "business_numbers": all_numbers,
+            "map": opts.map.as_ref().map(|m| m.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")),
+        });
+        let plan = SourcePlan {
+            id_prefix: "cl",
+            display: file.display.clone(),
+            size: file.size,
+            content_hash: file.content_hash.clone(),
+            format: format!("calls/{}", file.dialect.name()),
+            channel: "call".into(),
+            options,
+            notes: Vec::new(),
+        };
+        let staged = stage_source(&mut txn, &mut seen, i + 1 < total, plan, progress, |sink| {
+            import_file(file, opts, common, &business, sink)
+        });
+        match staged {
+            Ok(o) => outcomes.push(o),
+            Err(ImportError::Interrupted) => return Err(ImportError::Interrupted),
+            Err(ImportError::File { path, message }) => {
+                outcomes.push(SourceOutcome::failed(&file.display, format!("{path}: {message}")))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    progress.finish();
+    check_interrupt()?;
+    if !txn.staged_sources().is_empty() {
+        txn.commit()?;
+    }
+    Ok(ImportReport {
+        sources: outcomes,
+        notes,
+    })
 }

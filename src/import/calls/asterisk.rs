@@ -1,0 +1,210 @@
+//! Asterisk `cdr_csv` `Master.csv`: no header, 18 columns with `loguniqueid` and
+//! `loguserfield` (16 or 17 without them), 21 with `newcdrcolumns` (peeraccount, linkedid, sequence).
+
+use super::csv_input::{field, mangled_number};
+use super::leg::{Hint, Leg, LegOutcome};
+use super::RowCtx;
+use crate::model::Direction;
+use csv::ByteRecord;
+
+const SRC: usize = 1;
+const DST: usize = 2;
+const DCONTEXT: usize = 3;
+const CLID: usize = 4;
+const CHANNEL: usize = 5;
+const DSTCHANNEL: usize = 6;
+const LASTAPP: usize = 7;
+const START: usize = 9;
+const BILLSEC: usize = 13;
+const DISPOSITION: usize = 14;
+const UNIQUEID: usize = 16;
+const LINKEDID: usize = 19;
+
+/// Dispositions Asterisk writes.
+pub const DISPOSITIONS: &[&str] = &["ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CONGESTION"];
+
+/// True when a row has the shape of a `Master.csv` row: a date in column 10 and a
+/// disposition in column 15.
+pub fn looks_like_row(fields: &[String]) -> bool {
+    fields.len() >= 16
+        && super::time::parse_asterisk(fields[START].trim()).is_some()
+        && DISPOSITIONS.contains(&fields[DISPOSITION].trim())
+}
+
+/// An Asterisk channel name without its per-call suffix: `SIP/202-00000003` → `SIP/202`,
+/// `Local/201@from-queue-00000a1b;2` → `Local/201@from-queue`.
+pub fn endpoint(channel: &str) -> Option<String> {
+    let c = channel.trim();
+    if c.is_empty() {
+        return None;
+    }
+    let c = c.split(';').next().unwrap_or(c);
+    let base = match c.rfind('-') {
+        Some(i)
+            if i > c.find('/').unwrap_or(0) && c[i + 1..].bytes().all(|b| b.is_ascii_hexdigit()) && i + 1 < c.len() =>
+        {
+            &c[..i]
+        }
+        _ => c,
+    };
+    Some(base.to_string())
+}
+
+/// The peer of an endpoint is an extension (`SIP/201`, `PJSIP/202`) or the console:
+/// a device of the business rather than a trunk.
+pub fn is_device(endpoint: &str) -> bool {
+    if endpoint.starts_with("Console/") {
+        return true;
+    }
+    let Some((tech, peer)) = endpoint.split_once('/') else {
+        return false;
+    };
+    matches!(tech, "SIP" | "PJSIP" | "IAX2" | "SCCP")
+        && super::direction::is_extension(peer)
+        && peer.bytes().any(|b| b.is_ascii_digit())
+}
+
+/// `"Name" <number>` → the name, when it is not just the number again.
+pub fn clid_name(clid: &str, number: &str) -> Option<String> {
+    let t = clid.trim();
+    let name = match (t.find('"'), t.rfind('"')) {
+        (Some(a), Some(b)) if b > a => &t[a + 1..b],
+        _ => t.split('<').next().unwrap_or("").trim(),
+    };
+    let name = crate::normalize::text::clean_name(name);
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    if name.is_empty()
+        || name == number.trim()
+        || (!digits(&name).is_empty() && digits(&name) == digits(number) && name.chars().all(|c| !c.is_alphabetic()))
+    {
+        None
+    } else {
+        Some(name)
+    }
+}
+
+/// Direction hint from the dialplan context: trunk contexts bring calls in.
+fn context_hint(context: &str, dst: &str) -> Option<Direction> {
+    let c = context.to_ascii_lowercase();
+    if c.contains("pstn")
+        || c.contains("trunk")
+        || c.contains("from-did")
+        || c.contains("inbound")
+        || c.contains("incoming")
+    {
+        Some(Direction::Inbound)
+    } else if (c.contains("internal") || c.contains("outbound") || c.contains("outgoing"))
+        && dst.bytes().filter(u8::is_ascii_digit).count() >= 7
+    {
+        Some(Direction::Outbound)
+    } else {
+        None
+    }
+}
+
+/// Reads one Master.csv row.
+pub fn leg(rec: &ByteRecord, line: u64, ctx: &mut RowCtx) -> Result<Leg, String> {
+    if rec.len() < 16 {
+        return Err(format!("expected 16 to 21 Asterisk CDR columns, found {}", rec.len()));
+    }
+    let start = field(rec, START);
+    let naive = super::time::parse_asterisk(start.trim())
+        .ok_or_else(|| format!("column 10 (start) {:?} is not YYYY-MM-DD HH:MM:SS", start.as_ref()))?;
+    let start_ms = ctx.clock.to_utc_ms(naive)?;
+    let disposition = field(rec, DISPOSITION);
+    let src = field(rec, SRC).trim().to_string();
+    let dst = field(rec, DST).trim().to_string();
+    for n in [&src, &dst] {
+        if let Some(why) = mangled_number(n, ctx.region, ctx.spreadsheet) {
+            return Err(why);
+        }
+    }
+    let dstchannel = endpoint(&field(rec, DSTCHANNEL));
+    let lastapp = field(rec, LASTAPP);
+    let outcome = match disposition.trim() {
+        "ANSWERED" if dstchannel.is_some() => LegOutcome::Person,
+        "ANSWERED" if lastapp.eq_ignore_ascii_case("VoiceMail") => LegOutcome::Voicemail,
+        "ANSWERED" => LegOutcome::Machine,
+        "NO ANSWER" => LegOutcome::NoAnswer,
+        "BUSY" => LegOutcome::Busy,
+        "FAILED" | "CONGESTION" => LegOutcome::Failed,
+        other => {
+            return Err(format!(
+                "column 15 (disposition) {other:?} is not one of {}",
+                DISPOSITIONS.join(", ")
+            ))
+        }
+    };
+    let billsec = field(rec, BILLSEC);
+    let talk_s = billsec.trim().parse::<i64>().map_err(|_| {
+        format!(
+            "column 14 (billsec) {:?} is not a whole number of seconds",
+            billsec.as_ref()
+        )
+    })?;
+    let uniqueid = field(rec, UNIQUEID).trim().to_string();
+    let linkedid = if rec.len() > LINKEDID {
+        field(rec, LINKEDID).trim().to_string()
+    } else {
+        String::new()
+    };
+    let group = if !linkedid.is_empty() {
+        Some(linkedid)
+    } else if !uniqueid.is_empty() {
+        Some(uniqueid)
+    } else {
+        None
+    };
+    let channel = endpoint(&field(rec, CHANNEL));
+    let caller_is_device = channel.as_deref().is_some_and(is_device);
+    let context = field(rec, DCONTEXT);
+    Ok(Leg {
+        line,
+        group,
+        own_ref: format!("line:{line}"),
+        start_ms,
+        ts_raw: start.trim().to_string(),
+        name: clid_name(&field(rec, CLID), &src),
+        hint: Hint {
+            direction: context_hint(&context, &dst),
+            strong: false,
+        },
+        from: src,
+        to: dst,
+        outcome,
+        talk_s: Some(if outcome == LegOutcome::Person { talk_s } else { 0 }),
+        callee_endpoint: dstchannel,
+        caller_endpoint: channel,
+        caller_is_device,
+        child: false,
+        dedup_extra: String::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_suffixes_are_dropped() {
+        assert_eq!(endpoint("SIP/202-00000003").as_deref(), Some("SIP/202"));
+        assert_eq!(endpoint("SIP/uk-trunk-00000001").as_deref(), Some("SIP/uk-trunk"));
+        assert_eq!(
+            endpoint("Local/ch1@TimeDelay-00000000;2").as_deref(),
+            Some("Local/ch1@TimeDelay")
+        );
+        assert_eq!(endpoint("Console/dsp").as_deref(), Some("Console/dsp"));
+        assert_eq!(endpoint(""), None);
+        assert!(is_device("SIP/201"));
+        assert!(!is_device("SIP/uk-trunk"));
+        assert!(is_device("Console/dsp"));
+    }
+
+    #[test]
+    fn caller_id_names_are_kept_only_when_they_are_names() {
+        assert_eq!(clid_name("\"Test User\" <test>", "test").as_deref(), Some("Test User"));
+        assert_eq!(clid_name("\"07700900246\" <07700900246>", "07700900246"), None);
+        assert_eq!(clid_name("", ""), None);
+        assert_eq!(clid_name("\"Priya\" <201>", "201").as_deref(), Some("Priya"));
+    }
+}

@@ -1,0 +1,246 @@
+//! Reading call-log CSVs as they arrive from PBXs and from spreadsheets: encoding (UTF-8,
+//! UTF-8 with BOM, UTF-16 from Excel's "Unicode text"), delimiter (`,` `;` tab `|`),
+//! rows with their line numbers, a truncated last row, and the marks a spreadsheet
+//! round trip leaves on phone numbers (`4.91512E+12`, lost leading zeros).
+
+use crate::import::ImportError;
+use crate::normalize::phone::Region;
+use csv::{ByteRecord, ReaderBuilder};
+use std::fs::File;
+use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
+use std::path::Path;
+
+/// An opened CSV: a byte stream in UTF-8 plus what was found out about it.
+pub struct CsvInput {
+    pub reader: Box<dyn Read + Send>,
+    pub delimiter: u8,
+    /// The file is UTF-16 (decoded up front; spreadsheet "Unicode text" exports are small).
+    pub utf16: bool,
+    /// The decoded text when it was decoded up front (to check a truncated tail).
+    decoded: Option<std::sync::Arc<Vec<u8>>>,
+    bom: u64,
+    path: std::path::PathBuf,
+}
+
+/// First bytes of a file, decoded to UTF-8 when it is UTF-16 (for sniffing).
+pub fn head_text(head: &[u8]) -> (String, bool) {
+    if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(head) {
+        let (text, _) = enc.decode_without_bom_handling(&head[bom..]);
+        return (text.into_owned(), enc != encoding_rs::UTF_8);
+    }
+    if looks_utf16le(head) {
+        let (text, _) = encoding_rs::UTF_16LE.decode_without_bom_handling(head);
+        return (text.into_owned(), true);
+    }
+    (String::from_utf8_lossy(head).into_owned(), false)
+}
+
+/// UTF-16LE without a BOM: ASCII text with a zero byte after every character.
+fn looks_utf16le(head: &[u8]) -> bool {
+    head.len() >= 8 && head.iter().skip(1).step_by(2).take(64).all(|&b| b == 0)
+}
+
+/// The delimiter of a CSV from its first line: the most frequent of `,` `;` tab `|` outside quotes.
+pub fn sniff_delimiter(first_line: &str) -> u8 {
+    let mut counts = [0usize; 4];
+    let mut quoted = false;
+    for c in first_line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => counts[0] += 1,
+            ';' if !quoted => counts[1] += 1,
+            '\t' if !quoted => counts[2] += 1,
+            '|' if !quoted => counts[3] += 1,
+            _ => {}
+        }
+    }
+    let best = (0..4).max_by_key(|&i| (counts[i], std::cmp::Reverse(i))).unwrap_or(0);
+    [b',', b';', b'\t', b'|'][best]
+}
+
+impl CsvInput {
+    /// Opens a CSV for streaming. UTF-16 files are decoded in memory first.
+    pub fn open(path: &Path) -> Result<CsvInput, ImportError> {
+        let display = path.display().to_string();
+        let io = |e: std::io::Error| ImportError::file(&display, format!("cannot read: {e}"));
+        let mut file = File::open(path).map_err(io)?;
+        let mut head = vec![0u8; 64 * 1024];
+        let mut n = 0;
+        while n < head.len() {
+            let got = file.read(&mut head[n..]).map_err(io)?;
+            if got == 0 {
+                break;
+            }
+            n += got;
+        }
+        head.truncate(n);
+        let (text, utf16) = head_text(&head);
+        let first_line = text.lines().next().unwrap_or("");
+        let delimiter = sniff_delimiter(first_line);
+        if utf16 {
+            let mut bytes = head;
+            file.read_to_end(&mut bytes).map_err(io)?;
+            let enc = encoding_rs::Encoding::for_bom(&bytes)
+                .map(|(e, _)| e)
+                .unwrap_or(encoding_rs::UTF_16LE);
+            let (decoded, _, _) = enc.decode(&bytes);
+            let decoded = std::sync::Arc::new(decoded.into_owned().into_bytes());
+            return Ok(CsvInput {
+                reader: Box::new(Cursor::new(ArcBytes(decoded.clone()))),
+                delimiter,
+                utf16: true,
+                decoded: Some(decoded),
+                bom: 0,
+                path: path.to_path_buf(),
+            });
+        }
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        let skip = if head.starts_with(&[0xEF, 0xBB, 0xBF]) { 3 } else { 0 };
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        if skip > 0 {
+            let mut bom = [0u8; 3];
+            reader.read_exact(&mut bom).map_err(io)?;
+        }
+        Ok(CsvInput {
+            reader: Box::new(reader),
+            delimiter,
+            utf16: false,
+            decoded: None,
+            bom: skip,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// A csv reader over the input: no header handling (dialects decide), ragged rows allowed.
+    pub fn into_csv(self) -> (csv::Reader<Box<dyn Read + Send>>, TailCheck) {
+        let tail = TailCheck {
+            decoded: self.decoded,
+            bom: self.bom,
+            path: self.path,
+        };
+        let reader = ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(self.delimiter)
+            .buffer_capacity(1 << 20)
+            .from_reader(self.reader);
+        (reader, tail)
+    }
+}
+
+struct ArcBytes(std::sync::Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for ArcBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Finds out whether the file ends inside a quoted field (a row cut off mid-write).
+pub struct TailCheck {
+    decoded: Option<std::sync::Arc<Vec<u8>>>,
+    bom: u64,
+    path: std::path::PathBuf,
+}
+
+impl TailCheck {
+    /// True when the text from `offset` (start of the last row) to the end has an odd
+    /// number of quotes, i.e. the last quoted field never closes.
+    pub fn ends_inside_quotes(&self, offset: u64) -> bool {
+        let count = |bytes: &[u8]| bytes.iter().filter(|&&b| b == b'"').count();
+        if let Some(d) = &self.decoded {
+            return count(d.get(offset as usize..).unwrap_or(&[])) % 2 == 1;
+        }
+        let Ok(mut f) = File::open(&self.path) else {
+            return false;
+        };
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        // The csv reader's offsets start after a skipped BOM.
+        let start = offset + self.bom;
+        if len.saturating_sub(start) > 4 << 20 || f.seek(SeekFrom::Start(start)).is_err() {
+            return false;
+        }
+        let mut tail = Vec::new();
+        if f.read_to_end(&mut tail).is_err() {
+            return false;
+        }
+        count(&tail) % 2 == 1
+    }
+}
+
+/// A field as text (lossy: caller-ID names carry arbitrary bytes).
+pub fn field<'a>(rec: &'a ByteRecord, i: usize) -> std::borrow::Cow<'a, str> {
+    String::from_utf8_lossy(rec.get(i).unwrap_or(b""))
+}
+
+/// The row as text, fields joined by the delimiter, for the rejects file.
+pub fn raw_row(rec: &ByteRecord, delimiter: u8) -> String {
+    let parts: Vec<std::borrow::Cow<'_, str>> = rec.iter().map(String::from_utf8_lossy).collect();
+    parts.join(&(delimiter as char).to_string())
+}
+
+/// Why a phone-number field cannot be trusted after a spreadsheet round trip, if it cannot.
+/// `spreadsheet` says the file shows other signs of one (`;`, UTF-16, scientific notation).
+pub fn mangled_number(raw: &str, region: Region, spreadsheet: bool) -> Option<String> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return None;
+    }
+    let sci = t.len() >= 3
+        && t.contains(['E', 'e'])
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | 'E' | 'e' | '+' | '-'))
+        && t.starts_with(|c: char| c.is_ascii_digit());
+    if sci {
+        return Some(format!(
+            "number {t:?} is in scientific notation (a spreadsheet rounded it): its digits are lost"
+        ));
+    }
+    if spreadsheet && t.len() >= 7 && t.bytes().all(|b| b.is_ascii_digit()) && !t.starts_with('0') {
+        let prefix = region
+            .0
+            .and_then(|id| phonenumber::metadata::DATABASE.by_id(id.as_ref()))
+            .and_then(|m| m.national_prefix().map(str::to_string));
+        if prefix.as_deref() == Some("0") {
+            let with_zero = format!("0{t}");
+            if crate::normalize::phone::to_e164(&with_zero, region).is_some() {
+                return Some(format!(
+                    "number {t:?} looks like {with_zero:?} with its leading zero stripped by a spreadsheet"
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// True when a number field reads like a spreadsheet turned it into a float.
+pub fn is_scientific(raw: &str) -> bool {
+    mangled_number(raw, Region::none(), false).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spreadsheet_marks_on_numbers_are_caught() {
+        let gb = Region::parse("GB").unwrap();
+        assert!(mangled_number("4.91512E+12", gb, false).is_some());
+        assert!(mangled_number("7700900123", gb, true).is_some());
+        assert!(mangled_number("7700900123", gb, false).is_none());
+        assert!(mangled_number("07700900123", gb, true).is_none());
+        assert!(mangled_number("201", gb, true).is_none());
+        assert!(mangled_number("+447700900123", gb, true).is_none());
+    }
+
+    #[test]
+    fn delimiter_and_utf16_are_sniffed() {
+        assert_eq!(sniff_delimiter("a;b;c,d"), b';');
+        assert_eq!(sniff_delimiter("\"a;b\",c"), b',');
+        let utf16: Vec<u8> = "calldate,src\n".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        assert_eq!(head_text(&utf16), ("calldate,src\n".to_string(), true));
+        let mut bom = vec![0xFF, 0xFE];
+        bom.extend(&utf16);
+        assert_eq!(head_text(&bom).0, "calldate,src\n");
+    }
+}

@@ -1,0 +1,333 @@
+//! One CDR row ("leg") and how the legs of one customer call are put together.
+//!
+//! A PBX writes a row per dialled channel: a ring group that rings two phones writes two
+//! rows, a queue one per agent attempt, Local channels more. Twilio writes a parent and a
+//! child. Counting rows as calls doubles volumes, so legs are grouped by their call id
+//! within a bounded window of rows (memory stays flat on big files) before anything is counted.
+
+use crate::model::CallStatus;
+use std::collections::{HashMap, HashSet};
+
+/// What happened on one leg, in the dialect's own words mapped to a common scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegOutcome {
+    /// Answered by a person (Asterisk: ANSWERED with a destination channel).
+    Person,
+    /// The line was answered, but by the PBX (greeting, IVR, queue music), not by a person.
+    Machine,
+    NoAnswer,
+    Busy,
+    Failed,
+    Voicemail,
+    /// A status word this importer does not know: kept as `status` null, counted in a note.
+    Unknown,
+}
+
+/// Which side the source itself says the call went; `strong` hints (Twilio `direction`,
+/// Android `type`) win over number rules, weak ones (dialplan contexts) only break ties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Hint {
+    pub direction: Option<crate::model::Direction>,
+    pub strong: bool,
+}
+
+/// One row of a call log, parsed but not yet normalised.
+#[derive(Debug, Clone)]
+pub struct Leg {
+    /// 1-based line where the row starts (Android: the element's index).
+    pub line: u64,
+    /// The id that groups legs into a call (`linkedid`, `uniqueid`, parent SID); `None`: the row is a call on its own.
+    pub group: Option<String>,
+    /// `source_ref` when the row is a call on its own.
+    pub own_ref: String,
+    pub start_ms: i64,
+    pub ts_raw: String,
+    /// Caller number as written (may be empty, `anonymous`, `-1`).
+    pub from: String,
+    /// Caller-ID name, when the source gives one that is not just the number.
+    pub name: Option<String>,
+    /// Dialled number or extension as written.
+    pub to: String,
+    pub outcome: LegOutcome,
+    /// Talk time in seconds (billsec), where the source has it.
+    pub talk_s: Option<i64>,
+    /// The endpoint that was rung or picked up (Asterisk `dstchannel` without its suffix).
+    pub callee_endpoint: Option<String>,
+    /// The endpoint that placed this leg (Asterisk `channel` without its suffix).
+    pub caller_endpoint: Option<String>,
+    /// The caller is a device of the business itself (an extension's channel, the console).
+    pub caller_is_device: bool,
+    pub hint: Hint,
+    /// Twilio: this row is a child leg (has a parent SID).
+    pub child: bool,
+    /// Extra parts of the dedup key (Android: type and duration).
+    pub dedup_extra: String,
+}
+
+/// The legs of one call, in file order, ready to be turned into one interaction.
+#[derive(Debug)]
+pub struct CallLegs {
+    pub source_ref: String,
+    pub legs: Vec<Leg>,
+    /// Rows that belonged to this call (for the accounting note).
+    pub rows: u64,
+}
+
+impl CallLegs {
+    /// The leg that stands for the customer's call: a Twilio parent, else the earliest leg.
+    pub fn primary(&self) -> &Leg {
+        self.legs
+            .iter()
+            .filter(|l| !l.child)
+            .min_by_key(|l| (l.start_ms, l.line))
+            .or_else(|| self.legs.iter().min_by_key(|l| (l.start_ms, l.line)))
+            .expect("a call has at least one leg")
+    }
+
+    /// The leg a person answered. Prefers a real device over a Local channel half, and
+    /// Twilio child legs (the agent) over the parent.
+    pub fn answered_leg(&self) -> Option<&Leg> {
+        let person = |l: &&Leg| l.outcome == LegOutcome::Person;
+        let has_children = self.legs.iter().any(|l| l.child);
+        let candidates: Vec<&Leg> = self
+            .legs
+            .iter()
+            .filter(person)
+            .filter(|l| !has_children || l.child)
+            .collect();
+        candidates
+            .iter()
+            .find(|l| !l.callee_endpoint.as_deref().is_some_and(|e| e.starts_with("Local/")))
+            .or(candidates.first())
+            .copied()
+    }
+
+    /// Outcome of the whole call: answered when a person answered any leg; voicemail when a
+    /// leg reached voicemail; busy/failed only when every leg says so; otherwise missed.
+    pub fn status(&self) -> Option<CallStatus> {
+        if self.answered_leg().is_some() {
+            return Some(CallStatus::Answered);
+        }
+        // Twilio: a parent with children is decided by its children (who the caller tried to reach).
+        let has_children = self.legs.iter().any(|l| l.child);
+        let legs: Vec<&Leg> = self.legs.iter().filter(|l| !has_children || l.child).collect();
+        let all = |o: LegOutcome| legs.iter().all(|l| l.outcome == o);
+        if legs.iter().any(|l| l.outcome == LegOutcome::Voicemail) {
+            Some(CallStatus::Voicemail)
+        } else if all(LegOutcome::Unknown) {
+            None
+        } else if legs.iter().any(|l| l.outcome == LegOutcome::Busy)
+            && legs
+                .iter()
+                .all(|l| matches!(l.outcome, LegOutcome::Busy | LegOutcome::Failed))
+        {
+            Some(CallStatus::Busy)
+        } else if all(LegOutcome::Failed) {
+            Some(CallStatus::Failed)
+        } else {
+            Some(CallStatus::Missed)
+        }
+    }
+
+    /// Every endpoint rung, with what happened there, for the record's leg summary.
+    pub fn leg_summary(&self) -> Option<String> {
+        if self.legs.len() < 2 {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .legs
+            .iter()
+            .map(|l| {
+                let who = l
+                    .callee_endpoint
+                    .as_deref()
+                    .filter(|e| !e.is_empty())
+                    .unwrap_or(l.to.as_str());
+                let what = match l.outcome {
+                    LegOutcome::Person => "answered",
+                    LegOutcome::Machine => "answered by the system",
+                    LegOutcome::NoAnswer => "no answer",
+                    LegOutcome::Busy => "busy",
+                    LegOutcome::Failed => "failed",
+                    LegOutcome::Voicemail => "voicemail",
+                    LegOutcome::Unknown => "unknown",
+                };
+                format!("{} ({what})", if who.is_empty() { "?" } else { who })
+            })
+            .collect();
+        Some(format!("{} legs: {}", self.legs.len(), parts.join(", ")))
+    }
+}
+
+/// Rows after which a call with no new leg is considered complete. Legs of one call are
+/// written within seconds of each other; 50 000 rows is hours of traffic on a busy PBX.
+pub const WINDOW_ROWS: u64 = 50_000;
+
+/// Groups legs by call id, releasing calls that have seen no leg for [`WINDOW_ROWS`] rows.
+#[derive(Default)]
+pub struct LegGrouper {
+    open: HashMap<String, CallLegs>,
+    last_seen: HashMap<String, u64>,
+    /// Hashes of call ids already released, to catch a leg that arrives too late.
+    closed: HashSet<u64>,
+    rows: u64,
+    next_sweep: u64,
+    pub window: u64,
+}
+
+/// What happened to a leg fed to the grouper.
+pub enum Fed {
+    Ok,
+    /// A leg of a call that was already written (arrived more than the window later).
+    Late(Box<Leg>),
+}
+
+fn id_hash(id: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(id)
+}
+
+impl LegGrouper {
+    pub fn new() -> LegGrouper {
+        LegGrouper {
+            window: WINDOW_ROWS,
+            next_sweep: WINDOW_ROWS,
+            ..Default::default()
+        }
+    }
+
+    /// Adds a leg; completed calls are appended to `out`.
+    pub fn feed(&mut self, leg: Leg, out: &mut Vec<CallLegs>) -> Fed {
+        self.rows += 1;
+        match leg.group.clone() {
+            None => out.push(CallLegs {
+                source_ref: leg.own_ref.clone(),
+                legs: vec![leg],
+                rows: 1,
+            }),
+            Some(id) => {
+                if let Some(call) = self.open.get_mut(&id) {
+                    call.legs.push(leg);
+                    call.rows += 1;
+                    self.last_seen.insert(id, self.rows);
+                } else if self.closed.contains(&id_hash(&id)) {
+                    return Fed::Late(Box::new(leg));
+                } else {
+                    self.last_seen.insert(id.clone(), self.rows);
+                    self.open.insert(
+                        id.clone(),
+                        CallLegs {
+                            source_ref: id,
+                            legs: vec![leg],
+                            rows: 1,
+                        },
+                    );
+                }
+            }
+        }
+        if self.rows >= self.next_sweep {
+            self.next_sweep = self.rows + self.window / 4;
+            let horizon = self.rows.saturating_sub(self.window);
+            self.release(|last| last <= horizon, out);
+        }
+        Fed::Ok
+    }
+
+    /// Releases every open call (end of file).
+    pub fn finish(&mut self, out: &mut Vec<CallLegs>) {
+        self.release(|_| true, out);
+    }
+
+    fn release(&mut self, done: impl Fn(u64) -> bool, out: &mut Vec<CallLegs>) {
+        let ids: Vec<String> = self
+            .last_seen
+            .iter()
+            .filter(|(_, &last)| done(last))
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut calls: Vec<CallLegs> = Vec::with_capacity(ids.len());
+        for id in ids {
+            self.last_seen.remove(&id);
+            self.closed.insert(id_hash(&id));
+            if let Some(call) = self.open.remove(&id) {
+                calls.push(call);
+            }
+        }
+        calls.sort_by_key(|c| c.legs[0].line);
+        out.extend(calls);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leg(line: u64, group: &str, outcome: LegOutcome, callee: &str) -> Leg {
+        Leg {
+            line,
+            group: Some(group.into()),
+            own_ref: format!("line:{line}"),
+            start_ms: 0,
+            ts_raw: String::new(),
+            from: "07700900456".into(),
+            name: None,
+            to: "02079460100".into(),
+            outcome,
+            talk_s: Some(10),
+            callee_endpoint: Some(callee.into()),
+            caller_endpoint: None,
+            caller_is_device: false,
+            hint: Hint::default(),
+            child: false,
+            dedup_extra: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_ring_group_with_one_answered_leg_is_one_answered_call() {
+        let mut g = LegGrouper::new();
+        let mut out = Vec::new();
+        g.feed(leg(1, "a", LegOutcome::NoAnswer, "SIP/201"), &mut out);
+        g.feed(leg(2, "b", LegOutcome::Busy, "SIP/201"), &mut out);
+        g.feed(leg(3, "a", LegOutcome::Person, "SIP/202"), &mut out);
+        g.finish(&mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].source_ref, "a");
+        assert_eq!(out[0].status(), Some(CallStatus::Answered));
+        assert_eq!(
+            out[0].answered_leg().unwrap().callee_endpoint.as_deref(),
+            Some("SIP/202")
+        );
+        assert_eq!(out[1].status(), Some(CallStatus::Busy));
+    }
+
+    #[test]
+    fn answered_by_the_pbx_only_is_missed_and_busy_needs_every_leg_busy() {
+        let call = CallLegs {
+            source_ref: "a".into(),
+            legs: vec![
+                leg(1, "a", LegOutcome::Machine, ""),
+                leg(2, "a", LegOutcome::Busy, "SIP/201"),
+            ],
+            rows: 2,
+        };
+        assert_eq!(call.status(), Some(CallStatus::Missed));
+    }
+
+    #[test]
+    fn a_leg_arriving_after_its_call_was_released_is_reported_late() {
+        let mut g = LegGrouper::new();
+        g.window = 4;
+        g.next_sweep = 4;
+        let mut out = Vec::new();
+        g.feed(leg(1, "a", LegOutcome::NoAnswer, "SIP/201"), &mut out);
+        for i in 2..12 {
+            g.feed(leg(i, &format!("x{i}"), LegOutcome::NoAnswer, "SIP/201"), &mut out);
+        }
+        assert!(out.iter().any(|c| c.source_ref == "a"));
+        assert!(matches!(
+            g.feed(leg(12, "a", LegOutcome::Person, "SIP/202"), &mut out),
+            Fed::Late(_)
+        ));
+    }
+}

@@ -1,0 +1,486 @@
+//! The call-log importer on the project's own fixtures (fixtures/calls, fixtures/demo).
+
+mod calls_common;
+
+use calls_common::*;
+use omnitrail::import::calls::CallOptions;
+
+fn gb() -> omnitrail::import::CommonOptions {
+    common(chrono_tz::Europe::London, Some("GB"))
+}
+
+#[test]
+fn the_demo_master_csv_is_eleven_calls_as_the_story_says() {
+    let opts = CallOptions {
+        business_numbers: vec!["+44 20 7946 0100".into()],
+        ..Default::default()
+    };
+    let (report, calls, _dir) = import(&[fixture("demo/calls/Master.csv")], &opts, &gb());
+    for c in &calls {
+        eprintln!("{c:?}");
+    }
+    assert_eq!(counts(&report), (11, 11, 0, 0));
+    assert_eq!(calls.len(), 11);
+    assert_eq!(count_direction(&calls, "inbound"), 9);
+    assert_eq!(count_direction(&calls, "outbound"), 1);
+    assert_eq!(count_direction(&calls, "internal"), 1);
+    assert_eq!(count_status(&calls, "answered"), 7);
+    assert_eq!(count_status(&calls, "missed"), 3);
+    assert_eq!(count_status(&calls, "busy"), 1);
+    assert_eq!(calls[0].ts, "2026-03-16T11:20:05Z");
+    assert_eq!(calls[10].ts, "2026-04-03T09:05:30Z");
+    // C9 after the DST change: 10:12:44 BST
+    let c9 = calls.iter().find(|c| c.source_ref == "1774861964.19").unwrap();
+    assert_eq!(c9.ts, "2026-03-30T09:12:44Z");
+    assert_eq!(c9.agent.as_deref(), Some("SIP/202"));
+    assert_eq!(c9.handle.as_deref(), Some("+447700900123"));
+    // talk time of the answered customer calls
+    let talk: Vec<i64> = calls
+        .iter()
+        .filter(|c| c.status.as_deref() == Some("answered") && c.direction != "internal")
+        .map(|c| c.duration.unwrap())
+        .collect();
+    assert_eq!(talk, vec![223, 130, 299, 90, 175, 145]);
+    // C1: ring group, Tom answers; the other leg is noted
+    assert_eq!(calls[0].agent.as_deref(), Some("SIP/202"));
+    assert!(calls[0].legs.as_deref().unwrap().contains("SIP/201 (no answer)"));
+    // C3: queue ANSWERED with no dstchannel is missed
+    let c3 = calls.iter().find(|c| c.source_ref == "1774025403.7").unwrap();
+    assert_eq!((c3.status.as_deref(), c3.agent.as_deref()), (Some("missed"), None));
+    // C4: Priya's call-back
+    let c4 = calls.iter().find(|c| c.direction == "outbound").unwrap();
+    assert_eq!(c4.handle.as_deref(), Some("+447700900789"));
+    assert_eq!(c4.agent.as_deref(), Some("SIP/201"));
+    assert_eq!(c4.name, None);
+    // C5 internal: no customer
+    let c5 = calls.iter().find(|c| c.direction == "internal").unwrap();
+    assert_eq!((c5.handle.as_deref(), c5.agent.as_deref()), (None, Some("SIP/201")));
+    let customers: std::collections::BTreeSet<_> = calls.iter().filter_map(|c| c.handle.clone()).collect();
+    assert_eq!(customers.len(), 7);
+}
+
+fn with_business() -> CallOptions {
+    CallOptions {
+        business_numbers: vec!["020 7946 0100".into()],
+        ..Default::default()
+    }
+}
+
+fn find<'a>(calls: &'a [Call], source_ref: &str) -> &'a Call {
+    calls
+        .iter()
+        .find(|c| c.source_ref == source_ref)
+        .unwrap_or_else(|| panic!("no call {source_ref}"))
+}
+
+fn import_keep(
+    path: &str,
+    opts: &CallOptions,
+) -> (
+    omnitrail::import::ImportReport,
+    tempfile::TempDir,
+    omnitrail::workspace::Workspace,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = omnitrail::workspace::Workspace::open(dir.path()).unwrap();
+    let report = omnitrail::import::calls::import_calls(
+        &mut ws,
+        &[fixture(path)],
+        opts,
+        &gb(),
+        &omnitrail::import::pipeline::NoProgress,
+    )
+    .unwrap();
+    (report, dir, ws)
+}
+
+fn rejects(dir: &tempfile::TempDir, ws: &omnitrail::workspace::Workspace) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.path().join(ws.manifest().sources[0].rejects.as_ref().unwrap())).unwrap();
+    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn the_demo_without_business_numbers_infers_the_main_line() {
+    let (report, calls, _dir) = import(&[fixture("demo/calls/Master.csv")], &CallOptions::default(), &gb());
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("inferred") && n.contains("+442079460100")),
+        "{:?}",
+        report.notes
+    );
+    assert_eq!(count_direction(&calls, "inbound"), 9);
+    assert_eq!(count_direction(&calls, "outbound"), 1);
+    assert_eq!(count_direction(&calls, "internal"), 1);
+}
+
+#[test]
+fn ring_groups_queues_and_local_channels_are_grouped_by_linkedid() {
+    let (report, calls, _dir) = import(
+        &[fixture("calls/asterisk_21col_ringgroup_queue_local.csv")],
+        &with_business(),
+        &gb(),
+    );
+    assert_eq!(counts(&report), (6, 6, 0, 0));
+    assert!(
+        report.sources[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("10 row(s) read: 6 call(s)")),
+        "{:?}",
+        report.sources[0].notes
+    );
+    // ring group: legs not adjacent in the file, Tom answered
+    let ring = find(&calls, "1773651600.1");
+    assert_eq!(
+        (ring.status.as_deref(), ring.agent.as_deref(), ring.duration),
+        (Some("answered"), Some("SIP/202"), Some(120))
+    );
+    // queue through Local channels: the agent is the real device behind the Local channel
+    let queue = find(&calls, "1773651660.4");
+    assert_eq!(
+        (queue.status.as_deref(), queue.agent.as_deref(), queue.duration),
+        (Some("answered"), Some("SIP/202"), Some(198))
+    );
+    assert_eq!(queue.name.as_deref(), Some("Bob Smith"));
+    assert_eq!(queue.direction, "inbound");
+    assert!(queue.legs.as_deref().unwrap().starts_with("4 legs"));
+    let abandoned = find(&calls, "1773652200.9");
+    assert_eq!(
+        (abandoned.status.as_deref(), abandoned.agent.as_deref()),
+        (Some("missed"), None)
+    );
+    assert_eq!(find(&calls, "1773652800.10").status.as_deref(), Some("voicemail"));
+    let out = find(&calls, "1773653400.11");
+    assert_eq!(
+        (out.direction.as_str(), out.status.as_deref(), out.agent.as_deref()),
+        ("outbound", Some("missed"), Some("SIP/202"))
+    );
+    assert_eq!(out.handle.as_deref(), Some("+447700900555"));
+    let internal = find(&calls, "1773654000.13");
+    assert_eq!(
+        (
+            internal.direction.as_str(),
+            internal.status.as_deref(),
+            internal.handle.as_deref()
+        ),
+        ("internal", Some("busy"), None)
+    );
+}
+
+#[test]
+fn withheld_callers_are_kept_without_a_handle() {
+    let (report, calls, _dir) = import(&[fixture("calls/asterisk_withheld.csv")], &with_business(), &gb());
+    assert_eq!(counts(&report), (3, 3, 0, 0));
+    assert_eq!(count_direction(&calls, "inbound"), 3);
+    assert_eq!(
+        (calls[0].author.as_deref(), calls[0].handle.as_deref()),
+        (Some("anonymous"), None)
+    );
+    assert_eq!(calls[0].name.as_deref(), Some("Anonymous"));
+    assert_eq!((calls[1].author.as_deref(), calls[1].handle.as_deref()), (None, None));
+    assert_eq!(calls[1].agent.as_deref(), Some("SIP/201"));
+    assert_eq!(calls[2].name.as_deref(), Some("Jane Doe"));
+    assert_eq!(calls[2].handle.as_deref(), Some("+447700900444"));
+    assert!(
+        report.sources[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("2 call(s) from withheld")),
+        "{:?}",
+        report.sources[0].notes
+    );
+}
+
+#[test]
+fn bad_rows_are_rejected_with_line_and_reason() {
+    let (report, dir, ws) = import_keep("calls/asterisk_bad_rows.csv", &with_business());
+    assert_eq!(counts(&report), (6, 2, 4, 0));
+    let got: Vec<(u64, String)> = rejects(&dir, &ws)
+        .iter()
+        .map(|v| (v["line"].as_u64().unwrap(), v["reason"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), [2, 3, 4, 5]);
+    assert!(got[0].1.contains("start"), "{got:?}");
+    assert!(got[1].1.contains("found 10"), "{got:?}");
+    assert!(got[2].1.contains("MAYBE"), "{got:?}");
+    assert!(got[3].1.contains("billsec"), "{got:?}");
+}
+
+#[test]
+fn freepbx_export_reads_did_voicemail_outbound_and_internal() {
+    let (report, calls, _dir) = import(&[fixture("calls/freepbx_cdr_export.csv")], &with_business(), &gb());
+    assert_eq!(counts(&report), (4, 4, 0, 0));
+    assert_eq!(report.sources[0].format.as_deref(), Some("calls/cdr-csv"));
+    let ring = find(&calls, "1773918000.1");
+    assert_eq!(
+        (ring.status.as_deref(), ring.agent.as_deref(), ring.duration),
+        (Some("answered"), Some("SIP/202"), Some(121))
+    );
+    assert_eq!(
+        (ring.direction.as_str(), ring.name.as_deref()),
+        ("inbound", Some("Ling Wu"))
+    );
+    let vm = find(&calls, "1773919800.4");
+    assert_eq!(
+        (vm.direction.as_str(), vm.status.as_deref()),
+        ("inbound", Some("voicemail"))
+    );
+    let out = find(&calls, "1773921600.5");
+    assert_eq!(
+        (out.direction.as_str(), out.handle.as_deref(), out.agent.as_deref()),
+        ("outbound", Some("+447700900777"), Some("SIP/201"))
+    );
+    assert_eq!(find(&calls, "1773923400.7").direction, "internal");
+}
+
+#[test]
+fn twilio_parent_and_child_legs_are_one_call() {
+    let (report, calls, _dir) = import(&[fixture("calls/twilio_call_log.csv")], &with_business(), &gb());
+    assert_eq!(counts(&report), (5, 5, 0, 0));
+    let answered = find(&calls, "CA00000000000000000000000000000003");
+    assert_eq!(answered.ts, "2026-03-20T10:00:00Z");
+    assert_eq!(
+        (answered.status.as_deref(), answered.agent.as_deref(), answered.duration),
+        (Some("answered"), Some("client:alice"), Some(95))
+    );
+    assert_eq!(
+        (answered.direction.as_str(), answered.handle.as_deref()),
+        ("inbound", Some("+447700900777"))
+    );
+    assert_eq!(answered.name.as_deref(), Some("MORGAN R"));
+    // the IVR answered the parent, but the agent's leg was not answered
+    assert_eq!(
+        find(&calls, "CA00000000000000000000000000000002").status.as_deref(),
+        Some("missed")
+    );
+    let busy = find(&calls, "CA00000000000000000000000000000001");
+    assert_eq!(
+        (busy.direction.as_str(), busy.status.as_deref(), busy.handle.as_deref()),
+        ("outbound", Some("busy"), Some("+447700900999"))
+    );
+    assert_eq!(
+        find(&calls, "CA00000000000000000000000000000000").status.as_deref(),
+        Some("voicemail")
+    );
+    let anon = find(&calls, "CA00000000000000000000000000000004");
+    assert_eq!((anon.status.as_deref(), anon.handle.as_deref()), (Some("missed"), None));
+}
+
+#[test]
+fn generic_csv_with_a_column_map() {
+    let opts = CallOptions {
+        map: Some(
+            omnitrail::import::calls::generic::ColumnMap::parse(
+                "ts=Start,from=Caller,to=Callee,duration=Seconds,status=Result,agent=Extension",
+            )
+            .unwrap(),
+        ),
+        ..with_business()
+    };
+    let (report, calls, _dir) = import(&[fixture("calls/generic_mapped.csv")], &opts, &gb());
+    assert_eq!(counts(&report), (7, 6, 1, 0));
+    let s: Vec<(&str, Option<&str>, Option<&str>)> = calls
+        .iter()
+        .map(|c| (c.direction.as_str(), c.status.as_deref(), c.agent.as_deref()))
+        .collect();
+    assert_eq!(
+        s,
+        vec![
+            ("inbound", Some("answered"), Some("201")),
+            ("inbound", Some("missed"), None),
+            ("outbound", Some("answered"), Some("201")),
+            ("inbound", Some("voicemail"), None),
+            ("inbound", Some("busy"), None),
+            ("inbound", None, None),
+        ]
+    );
+    assert_eq!(calls[0].duration, Some(65));
+    assert!(report.sources[0].notes.iter().any(|n| n.contains("status word")));
+}
+
+#[test]
+fn spreadsheet_semicolons_and_mangled_numbers_are_detected_and_rejected() {
+    let (report, dir, ws) = import_keep("calls/excel_semicolon.csv", &with_business());
+    assert_eq!(counts(&report), (4, 1, 3, 0));
+    assert!(report.sources[0]
+        .notes
+        .iter()
+        .any(|n| n.contains("re-saved by a spreadsheet")));
+    let reasons: Vec<String> = rejects(&dir, &ws)
+        .iter()
+        .map(|v| v["reason"].as_str().unwrap().to_string())
+        .collect();
+    assert!(reasons[0].contains("leading zero"), "{reasons:?}");
+    assert!(reasons[1].contains("scientific notation"), "{reasons:?}");
+    assert!(reasons[2].contains("leading zero"), "{reasons:?}");
+    let calls = calls(&ws);
+    assert_eq!(calls[0].ts, "2026-03-20T09:00:00Z");
+    assert_eq!(calls[0].handle.as_deref(), Some("+447700900123"));
+}
+
+#[test]
+fn utf16_spreadsheet_export_is_decoded() {
+    let (report, calls, _dir) = import(&[fixture("calls/excel_utf16.csv")], &with_business(), &gb());
+    assert_eq!(counts(&report), (2, 1, 1, 0));
+    assert!(report.sources[0].notes.iter().any(|n| n.contains("UTF-16")));
+    assert_eq!(calls[0].handle.as_deref(), Some("+447700900123"));
+}
+
+#[test]
+fn android_backup_types_withheld_and_overlapping_entries() {
+    let (report, calls, _dir) = import(
+        &[fixture("calls/android_sms_backup_restore.xml")],
+        &CallOptions::default(),
+        &gb(),
+    );
+    assert_eq!(counts(&report), (8, 7, 0, 1));
+    assert_eq!(calls[0].handle.as_deref(), Some("+447700900123"));
+    assert_eq!(calls[0].name.as_deref(), Some("Sarah Jones"));
+    let withheld = find(&calls, "call:2");
+    assert_eq!(
+        (
+            withheld.handle.as_deref(),
+            withheld.status.as_deref(),
+            withheld.name.as_deref()
+        ),
+        (None, Some("missed"), None)
+    );
+    assert_eq!(find(&calls, "call:3").status.as_deref(), Some("voicemail"));
+    assert_eq!(find(&calls, "call:4").status.as_deref(), Some("missed"));
+    assert_eq!(find(&calls, "call:5").status.as_deref(), Some("missed"));
+    assert_eq!(find(&calls, "call:6").status.as_deref(), Some("answered"));
+    assert_eq!(find(&calls, "call:7").status, None);
+}
+
+#[test]
+fn a_truncated_android_backup_keeps_what_is_whole() {
+    let (report, calls, _dir) = import(
+        &[fixture("calls/android_truncated.xml")],
+        &CallOptions::default(),
+        &gb(),
+    );
+    assert_eq!(counts(&report), (3, 2, 1, 0));
+    assert_eq!(calls[1].direction, "outbound");
+    assert_eq!(calls[1].status.as_deref(), Some("missed"));
+}
+
+#[test]
+fn empty_files_contacts_and_unknown_csvs() {
+    let (report, calls, _dir) = import(
+        &[fixture("calls/empty.csv"), fixture("calls/contacts_lookalike.csv")],
+        &CallOptions::default(),
+        &gb(),
+    );
+    assert!(calls.is_empty());
+    assert_eq!(report.sources[0].outcome, "skipped");
+    assert_eq!(report.sources[1].outcome, "failed");
+    assert!(!omnitrail::import::calls::sniff(
+        &std::fs::read(fixture("calls/contacts_lookalike.csv")).unwrap()
+    ));
+    for f in [
+        "calls/asterisk_21col_ringgroup_queue_local.csv",
+        "calls/freepbx_cdr_export.csv",
+        "calls/twilio_call_log.csv",
+        "calls/excel_utf16.csv",
+        "calls/excel_semicolon.csv",
+        "calls/android_sms_backup_restore.xml",
+        "demo/calls/Master.csv",
+    ] {
+        assert!(
+            omnitrail::import::calls::sniff(&std::fs::read(fixture(f)).unwrap()),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn a_second_overlapping_file_adds_only_new_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = omnitrail::workspace::Workspace::open(&dir.path().join("ws")).unwrap();
+    let base = std::fs::read_to_string(fixture("demo/calls/Master.csv")).unwrap();
+    let lines: Vec<&str> = base.lines().collect();
+    let a = dir.path().join("a.csv");
+    let b = dir.path().join("b.csv");
+    std::fs::write(&a, lines[..9].join("\n") + "\n").unwrap();
+    std::fs::write(&b, lines[5..].join("\n") + "\n").unwrap();
+    let report = omnitrail::import::calls::import_calls(
+        &mut ws,
+        &[a, b],
+        &with_business(),
+        &gb(),
+        &omnitrail::import::pipeline::NoProgress,
+    )
+    .unwrap();
+    assert_eq!(calls(&ws).len(), 11);
+    // rows 6-9 are calls C4, C5 and C6 (two legs): in both files
+    assert_eq!(report.sources[1].counts.duplicates, 3, "{report:#?}");
+}
+
+fn omnitrail_cli(ws: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_omnitrail"))
+        .arg("--workspace")
+        .arg(ws)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn cli_imports_calls_as_json_and_a_reimport_adds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = fixture("demo/calls/Master.csv");
+    let args = [
+        "--json",
+        "import",
+        "calls",
+        demo.to_str().unwrap(),
+        "--business-number",
+        "+44 20 7946 0100",
+        "--region",
+        "GB",
+        "--tz",
+        "Europe/London",
+    ];
+    let out = omnitrail_cli(dir.path(), &args);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["sources"][0]["counts"]["imported"], 11);
+    let again = omnitrail_cli(dir.path(), &args);
+    let v: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(v["sources"][0]["outcome"], "already-imported");
+    // detection without naming the format
+    let dir2 = tempfile::tempdir().unwrap();
+    let out = omnitrail_cli(
+        dir2.path(),
+        &[
+            "--json",
+            "import",
+            demo.to_str().unwrap(),
+            "--region",
+            "GB",
+            "--tz",
+            "Europe/London",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["sources"][0]["format"], "calls/asterisk");
+}
+
+#[test]
+fn cli_usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = fixture("demo/calls/Master.csv");
+    let d = demo.to_str().unwrap();
+    for args in [
+        &["import", "calls", d, "--dialect", "nokia"][..],
+        &["import", "calls", d, "--dialect", "generic"],
+        &["import", "calls", d, "--map", "ts=Start"],
+        &["import", "calls", d, "--business-number", "not a number"],
+    ] {
+        let out = omnitrail_cli(dir.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
