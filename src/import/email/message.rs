@@ -303,6 +303,9 @@ fn from_mail(mail: &ParsedMail<'_>, repaired: bool) -> ParsedMessage {
         }
         (None, None) => {}
     }
+    if m.body.contains('\r') {
+        m.body = m.body.replace("\r\n", "\n");
+    }
     m.attachments = parts.attachments;
     m
 }
