@@ -4,10 +4,14 @@
 use chrono::{DateTime, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 
-/// Earliest plausible mail date (1 Jan 1980): anything older is a broken clock.
-const EARLIEST_MS: i64 = 315_532_800_000;
+/// Earliest accepted date (1 Jan 1900): RFC 2822's own examples are dated 1969; older is a
+/// broken clock. Dates before 1990 are accepted but counted in a note.
+const EARLIEST_MS: i64 = -2_208_988_800_000;
 
-/// Accepts a parsed instant only when it is plausible: not before 1980 and not more than a
+/// Dates before this (1 Jan 1990) are flagged in the source's notes.
+pub const SUSPICIOUS_BEFORE_MS: i64 = 631_152_000_000;
+
+/// Accepts a parsed instant only when it is plausible: not before 1900 and not more than a
 /// day in the future (`Mon, 30 Jun 3609` exists).
 fn plausible(ms: i64) -> Option<i64> {
     let latest = chrono::Utc::now().timestamp_millis() + 86_400_000;
@@ -132,8 +136,7 @@ mod tests {
         );
         assert_eq!(
             parse_date_header("Thu, 13 Feb 1969 23:32:54 -0330"),
-            None,
-            "before 1980 is a broken clock"
+            Some(utc("1969-02-14T03:02:54Z"))
         );
         assert_eq!(
             parse_date_header("Wed, 1 Apr 2026 08:15:22 GMT+0100"),

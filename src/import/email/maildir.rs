@@ -53,10 +53,23 @@ pub fn parse_name(name: &str) -> MaildirName {
 
 /// Reads one message file of a Maildir (or a single .eml) as a raw message.
 pub fn read_message(root: Option<&Path>, file: &Path) -> std::io::Result<RawMessage> {
-    let bytes = std::fs::read(file)?;
+    let mut bytes = std::fs::read(file)?;
+    let mut envelope = None;
+    // A bare envelope line (`From sender [date]`) before the headers, as some tools save.
+    if bytes.starts_with(b"From ") {
+        let end = memchr::memchr(b'\n', &bytes).map_or(bytes.len(), |i| i + 1);
+        let line = String::from_utf8_lossy(&bytes[5..end]).trim().to_string();
+        if !line.contains(':')
+            || super::mbox::is_separator(String::from_utf8_lossy(&bytes[..end]).trim_end().as_bytes())
+        {
+            envelope = Some(line);
+            bytes.drain(..end);
+        }
+    }
     let mut msg = RawMessage {
         offset: 0,
         line: 1,
+        envelope,
         bytes,
         ..Default::default()
     };

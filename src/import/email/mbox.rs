@@ -40,8 +40,9 @@ fn trim_eol(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
+/// Blank for the separator rule: whitespace-only lines count (git--sample.mbox has them).
 fn is_blank(line: &[u8]) -> bool {
-    trim_eol(line).is_empty()
+    line.trim_ascii().is_empty()
 }
 
 /// Reads an mbox message by message. A separator is a From_ line at the start of the file or
@@ -228,7 +229,7 @@ pub fn sniff_mbox(head: &[u8]) -> bool {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let start = head
         .iter()
-        .position(|&b| b != b'\n' && b != b'\r')
+        .position(|&b| !b.is_ascii_whitespace())
         .unwrap_or(head.len());
     let first = &head[start..];
     let end = first.iter().position(|&b| b == b'\n').unwrap_or(first.len());

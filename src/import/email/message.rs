@@ -65,6 +65,33 @@ pub struct ParsedMessage {
     pub folder_internal: bool,
 }
 
+/// Mail header names: a message has at least one of them.
+pub const MAIL_HEADERS: &[&str] = &[
+    "from",
+    "to",
+    "subject",
+    "date",
+    "message-id",
+    "received",
+    "return-path",
+    "mime-version",
+    "delivered-to",
+    "x-original-to",
+    "reply-to",
+    "cc",
+    "content-type",
+    "references",
+    "in-reply-to",
+    "sender",
+    "x-mailer",
+];
+
+fn has_mail_header(mail: &ParsedMail<'_>) -> bool {
+    mail.headers
+        .iter()
+        .any(|h| MAIL_HEADERS.contains(&h.get_key_ref().trim().to_ascii_lowercase().as_str()))
+}
+
 /// Why a message could not be parsed.
 #[derive(Debug)]
 pub struct ParseFailure(pub String);
@@ -78,6 +105,11 @@ pub fn parse(raw: &[u8]) -> Result<ParsedMessage, ParseFailure> {
     }
     match mailparse::parse_mail(raw) {
         Ok(mail) if !mail.headers.is_empty() && mail.headers.iter().all(|h| is_token(h.get_key_raw())) => {
+            if !has_mail_header(&mail) {
+                return Err(ParseFailure(
+                    "no mail header (From, To, Subject, Date, Message-ID…): not an e-mail message".into(),
+                ));
+            }
             Ok(from_mail(&mail, false))
         }
         Ok(mail) if mail.headers.is_empty() => Err(ParseFailure("no header lines: not an e-mail message".into())),

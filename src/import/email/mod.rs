@@ -44,27 +44,6 @@ pub fn sniff(head: &[u8]) -> bool {
     mbox::sniff_mbox(head) || mbox::sniff_mmdf(head) || looks_like_message(head)
 }
 
-/// Mail header names that only a message starts with.
-const MAIL_HEADERS: &[&str] = &[
-    "from",
-    "to",
-    "subject",
-    "date",
-    "message-id",
-    "received",
-    "return-path",
-    "mime-version",
-    "delivered-to",
-    "x-original-to",
-    "reply-to",
-    "cc",
-    "content-type",
-    "references",
-    "in-reply-to",
-    "sender",
-    "x-mailer",
-];
-
 /// A single RFC 5322 message: the first lines are `Name: value` headers (or continuations),
 /// and at least one of them is a mail header.
 fn looks_like_message(head: &[u8]) -> bool {
@@ -74,7 +53,12 @@ fn looks_like_message(head: &[u8]) -> bool {
     }
     let text = String::from_utf8_lossy(&head[..head.len().min(16 * 1024)]);
     let mut mail_headers = 0;
-    for (i, line) in text.lines().enumerate().take(60) {
+    let mut lines = text.lines().skip_while(|l| l.trim().is_empty()).peekable();
+    // A bare envelope line (`From mike@nowhere.com`) may precede the headers.
+    if lines.peek().is_some_and(|l| l.starts_with("From ")) {
+        lines.next();
+    }
+    for (i, line) in lines.enumerate().take(60) {
         let line = line.trim_end_matches('\r');
         if line.is_empty() {
             break;
@@ -82,17 +66,17 @@ fn looks_like_message(head: &[u8]) -> bool {
         if i > 0 && line.starts_with([' ', '\t']) {
             continue;
         }
-        let Some((name, _)) = line.split_once(':') else {
+        let name = line.split_once(':').map(|(n, _)| n.trim_end());
+        let Some(name) =
+            name.filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        else {
+            // A body line right after the headers (no blank line between) ends the block.
+            if mail_headers > 0 {
+                break;
+            }
             return false;
         };
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            return false;
-        }
-        if MAIL_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+        if message::MAIL_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
             mail_headers += 1;
         }
     }
@@ -443,6 +427,7 @@ struct Tally {
     drafts: u64,
     trashed: u64,
     unknown_direction: u64,
+    before_1990: u64,
 }
 
 fn import_source(
@@ -577,6 +562,7 @@ fn push_notes(result: &mut SourceResult, t: &Tally) {
     );
     note(t.drafts, "are Maildir drafts (flag D): imported, never sent");
     note(t.trashed, "are marked trashed in Maildir (flag T): imported");
+    note(t.before_1990, "are dated before 1990 (kept; check the sender's clock)");
     note(t.unknown_direction, "could not be placed on a side (direction unknown)");
     if t.internal_pseudo > 0 {
         result.notes.push(format!(
@@ -674,6 +660,7 @@ fn import_message(
     if date_broken {
         tally.broken_dates += 1;
     }
+    tally.before_1990 += u64::from(ts < dates::SUSPICIOUS_BEFORE_MS);
     tally.repaired_headers += u64::from(m.headers_repaired);
     tally.duplicate_headers += u64::from(m.duplicate_headers > 0);
     tally.html_only += u64::from(m.html_only);
