@@ -82,7 +82,11 @@ fn generate(path: &Path, bytes: u64) -> std::io::Result<u64> {
             date.to_rfc2822()
         ));
         if reply {
-            msg.push_str(&format!("In-Reply-To: <m{}@bench.example>\nReferences: <m{}@bench.example>\n", n - 1, n - 1));
+            msg.push_str(&format!(
+                "In-Reply-To: <m{}@bench.example>\nReferences: <m{}@bench.example>\n",
+                n - 1,
+                n - 1
+            ));
         }
         msg.push_str("MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=\"b1\"\n\n--b1\n");
         msg.push_str("Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n");
@@ -168,7 +172,16 @@ fn main() -> std::io::Result<()> {
         Command::new(&exe)
             .args(["--quiet", "--workspace"])
             .arg(&ws)
-            .args(["import", "email", "--tz", "UTC", "--region", "GB", "--business-domain", "bloomandstem.example"])
+            .args([
+                "import",
+                "email",
+                "--tz",
+                "UTC",
+                "--region",
+                "GB",
+                "--business-domain",
+                "bloomandstem.example",
+            ])
             .arg(&mbox),
     )?;
     if !ok {
@@ -177,7 +190,11 @@ fn main() -> std::io::Result<()> {
     }
     let mbs = |d: Duration| size as f64 / 1e6 / d.as_secs_f64();
     println!("file            {:.1} MB, {messages} messages", size as f64 / 1e6);
-    println!("wc -l           {:.3} s  {:.0} MB/s", wc_time.as_secs_f64(), mbs(wc_time));
+    println!(
+        "wc -l           {:.3} s  {:.0} MB/s",
+        wc_time.as_secs_f64(),
+        mbs(wc_time)
+    );
     println!(
         "omnitrail       {:.3} s  {:.0} MB/s  {:.0} messages/s  peak RSS {:.0} MB",
         time.as_secs_f64(),
