@@ -45,11 +45,7 @@ fn start_big_import(dir: &Path, ws: &Path) -> std::process::Child {
 #[test]
 fn commands_not_built_yet_say_so_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    for args in [
-        &["gen", "--customers", "10", "--out", "g"][..],
-        &["match"],
-        &["report"],
-    ] {
+    for args in [&["gen", "--customers", "10", "--out", "g"][..], &["match"], &["report"]] {
         let out = omnitrail(dir.path(), args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(
@@ -95,7 +91,10 @@ fn audit_imports_the_demo_and_status_accounts_for_every_record() {
     let out = omnitrail(dir.path(), &["--json", "status"]);
     let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let sources = manifest["sources"].as_array().unwrap();
-    assert!(sources.iter().any(|s| s["channel"] == "email"), "the demo mailbox is imported");
+    assert!(
+        sources.iter().any(|s| s["channel"] == "email"),
+        "the demo mailbox is imported"
+    );
     for s in sources {
         let c = &s["counts"];
         let sum = c["imported"].as_u64().unwrap() + c["rejected"].as_u64().unwrap() + c["duplicates"].as_u64().unwrap();

@@ -93,3 +93,61 @@ fn reimporting_the_same_mailbox_adds_nothing() {
     assert_eq!(again.sources[0].outcome, "already-imported");
     assert_eq!(rows(&ws).len(), 12);
 }
+
+#[test]
+fn variants_mbox_charsets_outlook_blocks_html_bounces_and_dates() {
+    let (_d, ws, report) = import_with(
+        &[fixture("email/variants.mbox")],
+        &business(&["shop.example"], &[]),
+        &gb(),
+    );
+    let c = report.sources[0].counts;
+    assert_eq!((c.read, c.imported, c.rejected, c.duplicates), (5, 4, 1, 0));
+    let rows = rows(&ws);
+    // RFC 2047 Latin-1 name and subject, QP body, plus-addressing kept, German Outlook block cut.
+    assert_eq!(field(&rows, "de-1@post.example", "customer_name"), "Anna Müller");
+    assert_eq!(
+        field(&rows, "de-1@post.example", "customer_handle"),
+        "anna.schmidt+shop@post.example"
+    );
+    assert_eq!(
+        field(&rows, "de-1@post.example", "subject"),
+        "Bestätigung Bestellung 558812"
+    );
+    assert_eq!(
+        field(&rows, "de-1@post.example", "text"),
+        "Ja bitte, die Lieferung am Freitag passt.\nFrom now on please use my new address."
+    );
+    let m = field(&rows, "de-1@post.example", "mentions");
+    assert_eq!(m, "phone:+4930901820", "the order number is only in the quoted part");
+    assert!(report.sources[0].notes.iter().any(|n| n.contains("plus-addressed")));
+    // Base64 HTML-only reply: text without the blockquote, same thread.
+    assert_eq!(field(&rows, "tom-1@shop.example", "text"), "Danke, bis Freitag!");
+    assert_eq!(field(&rows, "tom-1@shop.example", "direction"), "outbound");
+    assert_eq!(
+        field(&rows, "tom-1@shop.example", "thread_key"),
+        "email:de-1@post.example"
+    );
+    // Bounce: system, no customer.
+    assert_eq!(field(&rows, "bounce-1@post.example", "direction"), "system");
+    assert_eq!(field(&rows, "bounce-1@post.example", "customer_handle"), "");
+    // No Date: the From_ line date, and the Outlook original cut.
+    let li = rows.iter().find(|r| r["source_ref"] == "li-1@mail.example").unwrap();
+    assert_eq!(li["ts"], "2026-03-03T08:00:00");
+    assert_eq!(li["text"], "No Date header here: the From_ line gives the time.");
+}
+
+#[test]
+fn the_cli_imports_a_mailbox_and_prints_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_omnitrail"))
+        .args(["--json", "--workspace"])
+        .arg(dir.path())
+        .args(["import", "email", "--business-domain", "shop.example", "--tz", "UTC"])
+        .arg(fixture("email/variants.mbox"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["sources"][0]["counts"]["rejected"], 1);
+}
