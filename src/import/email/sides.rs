@@ -20,7 +20,7 @@ impl BusinessSide {
     }
 
     pub fn owns(&self, a: &Addr) -> bool {
-        self.addresses.iter().any(|x| *x == a.addr)
+        self.addresses.contains(&a.addr)
             || a.domain()
                 .is_some_and(|d| self.domains.iter().any(|b| d == b || d.ends_with(&format!(".{b}"))))
     }

@@ -41,7 +41,7 @@ impl Threader {
         let known = m
             .in_reply_to
             .iter()
-            .map(|s| *s)
+            .copied()
             .chain(m.references.iter().rev().map(String::as_str))
             .find_map(|id| self.by_id.get(&key(id)).copied());
         let subject_key = m
