@@ -76,7 +76,11 @@ pub fn split_reply(body: &str) -> Split {
             cut = i;
             break;
         }
-        if p.outlook_from.is_match(t) && lines[i + 1..].iter().take(4).any(|l| p.outlook_sent.is_match(l)) && i > 0 {
+        if t.contains(':')
+            && p.outlook_from.is_match(t)
+            && lines[i + 1..].iter().take(4).any(|l| p.outlook_sent.is_match(l))
+            && i > 0
+        {
             cut = i;
             break;
         }

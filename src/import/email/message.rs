@@ -449,13 +449,13 @@ fn walk(part: &ParsedMail<'_>, out: &mut BodyParts, depth: usize) {
             .push(filename.unwrap_or_else(|| format!("unnamed {mime}")));
         return;
     }
-    let text = decoded_text(part);
+    // Decode only the first part of each kind: the rest is never used.
     if mime == "text/html" {
-        if out.html.is_none() {
-            out.html = Some(text);
+        if out.html.is_none() && out.plain.is_none() {
+            out.html = Some(decoded_text(part));
         }
     } else if out.plain.is_none() {
-        out.plain = Some(text);
+        out.plain = Some(decoded_text(part));
     }
 }
 
