@@ -244,7 +244,7 @@ pub fn import_whatsapp(
             }
             if !matches!(ext.as_deref(), Some("txt") | Some("zip")) || super::detect::detect(&path).is_none() {
                 let why = match ext.as_deref() {
-                    Some("mbox" | "eml" | "mbx") => "a mailbox: the email importer is not built yet",
+                    Some("mbox" | "eml" | "mbx") => "a mailbox: import it with `omnitrail import email`",
                     Some("csv" | "xml") => "a call log or contacts file: those importers are not built yet",
                     Some("vcf") => "contact cards: import them with `omnitrail import contacts`",
                     _ => "not a format this version imports",

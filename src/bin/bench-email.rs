@@ -1,0 +1,212 @@
+//! Email import benchmark: generates a synthetic support mbox (multipart/alternative,
+//! quoted-printable, quoted replies, signatures, attachments), then times `wc -l` and
+//! `omnitrail import email` on the same file in the same run.
+//!
+//! `bench-email [--size-mb N] [DIR]` (default 500 MB under ./bench-data); the `omnitrail`
+//! binary must sit next to this one.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Small deterministic generator (xorshift), so every run writes the same file.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const WORDS: &[&str] = &[
+    "bouquet", "delivery", "tomorrow", "roses", "peonies", "order", "please", "could", "address", "card", "message",
+    "thanks", "friday", "morning", "price", "wreath", "lilies", "invoice", "change", "florist", "colour", "white",
+];
+
+fn sentence(rng: &mut Rng, words: u64) -> String {
+    let mut s = String::new();
+    for i in 0..words {
+        if i > 0 {
+            s.push(' ');
+        }
+        s.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
+    }
+    s
+}
+
+fn generate(path: &Path, bytes: u64) -> std::io::Result<u64> {
+    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut written = 0u64;
+    let mut n = 0u64;
+    let start = 1_767_225_600i64; // 2026-01-01
+    while written < bytes {
+        n += 1;
+        let customer = rng.below(20_000);
+        let ts = start + (n as i64) * 37;
+        let date = chrono::DateTime::from_timestamp(ts, 0).expect("valid time");
+        let reply = n % 3 == 0;
+        let (from, to) = if reply {
+            (
+                "Priya <priya@bloomandstem.example>".to_string(),
+                format!("Customer {customer} <customer{customer}@mail.example>"),
+            )
+        } else {
+            (
+                format!("Customer {customer} <customer{customer}@mail.example>"),
+                "support@bloomandstem.example".to_string(),
+            )
+        };
+        let words = 30 + rng.below(60);
+        let body = format!(
+            "Hello,\n\n{}.\nMy order is BS-{:05}, call me on 07700 9{:05}.\n\n-- \nCustomer {customer}\n",
+            sentence(&mut rng, words),
+            rng.below(100_000),
+            customer % 100_000
+        );
+        let mut msg = String::with_capacity(4096);
+        msg.push_str(&format!(
+            "From customer{customer}@mail.example {}\n",
+            date.format("%a %b %e %H:%M:%S %Y")
+        ));
+        msg.push_str(&format!(
+            "From: {from}\nTo: {to}\nSubject: {}Order question {customer}\nDate: {}\nMessage-ID: <m{n}@bench.example>\n",
+            if reply { "Re: " } else { "" },
+            date.to_rfc2822()
+        ));
+        if reply {
+            msg.push_str(&format!(
+                "In-Reply-To: <m{}@bench.example>\nReferences: <m{}@bench.example>\n",
+                n - 1,
+                n - 1
+            ));
+        }
+        msg.push_str("MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=\"b1\"\n\n--b1\n");
+        msg.push_str("Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n");
+        let mut plain = body.clone();
+        if reply {
+            plain.push_str("\nOn Mon, 1 Jan 2026 at 10:00, Customer wrote:\n");
+            for l in sentence(&mut rng, 40).split(' ').collect::<Vec<_>>().chunks(8) {
+                plain.push_str(&format!("> {}\n", l.join(" ")));
+            }
+        }
+        // Quoted-printable with a soft break and an encoded character.
+        msg.push_str(&plain.replace("Hello,", "H=C3=A9llo,").replace(". My", ".=\nMy"));
+        msg.push_str("\n--b1\nContent-Type: text/html; charset=utf-8\n\n<html><body><p>");
+        msg.push_str(&body.replace('\n', "<br>"));
+        msg.push_str("</p></body></html>\n--b1--\n\n");
+        if n % 10 == 0 {
+            // A from-line in the body, escaped as an mboxrd writer would.
+            msg.insert_str(msg.len() - 1, ">From the shop floor\n\n");
+        }
+        out.write_all(msg.as_bytes())?;
+        written += msg.len() as u64;
+    }
+    out.flush()?;
+    Ok(n)
+}
+
+/// Runs a command, returning wall time and peak resident memory (polled from /proc).
+fn measure(cmd: &mut Command) -> std::io::Result<(Duration, u64, bool)> {
+    let started = Instant::now();
+    let mut child = cmd.stdout(Stdio::null()).spawn()?;
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak_kb = 0u64;
+    loop {
+        if let Ok(s) = std::fs::read_to_string(&status_path) {
+            if let Some(v) = s.lines().find(|l| l.starts_with("VmHWM:")) {
+                let kb: u64 = v.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
+                peak_kb = peak_kb.max(kb);
+            }
+        }
+        if let Some(status) = child.try_wait()? {
+            return Ok((started.elapsed(), peak_kb * 1024, status.success()));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn main() -> std::io::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut mb = 500u64;
+    let mut dir = PathBuf::from("bench-data");
+    let mut i = 0;
+    while i < args.len() {
+        if args[i] == "--size-mb" {
+            mb = args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or(mb);
+            i += 2;
+        } else {
+            dir = PathBuf::from(&args[i]);
+            i += 1;
+        }
+    }
+    std::fs::create_dir_all(&dir)?;
+    let mbox = dir.join(format!("bench-{mb}MB.mbox"));
+    let gen_started = Instant::now();
+    let messages = generate(&mbox, mb << 20)?;
+    let size = std::fs::metadata(&mbox)?.len();
+    eprintln!(
+        "generated {} ({:.1} MB, {messages} messages) in {:.1?}",
+        mbox.display(),
+        size as f64 / 1e6,
+        gen_started.elapsed()
+    );
+    let exe = std::env::current_exe()?.with_file_name("omnitrail");
+    if !exe.exists() {
+        eprintln!("build the omnitrail binary first (it must sit next to bench-email)");
+        std::process::exit(2);
+    }
+    // Warm the page cache so both commands read from memory.
+    let _ = std::fs::read(&mbox)?;
+    let (wc_time, _, _) = measure(Command::new("wc").arg("-l").arg(&mbox))?;
+    let ws = dir.join("bench-workspace");
+    let _ = std::fs::remove_dir_all(&ws);
+    let (time, peak, ok) = measure(
+        Command::new(&exe)
+            .args(["--quiet", "--workspace"])
+            .arg(&ws)
+            .args([
+                "import",
+                "email",
+                "--tz",
+                "UTC",
+                "--region",
+                "GB",
+                "--business-domain",
+                "bloomandstem.example",
+            ])
+            .arg(&mbox),
+    )?;
+    if !ok {
+        eprintln!("import failed");
+        std::process::exit(1);
+    }
+    let mbs = |d: Duration| size as f64 / 1e6 / d.as_secs_f64();
+    println!("file            {:.1} MB, {messages} messages", size as f64 / 1e6);
+    println!(
+        "wc -l           {:.3} s  {:.0} MB/s",
+        wc_time.as_secs_f64(),
+        mbs(wc_time)
+    );
+    println!(
+        "omnitrail       {:.3} s  {:.0} MB/s  {:.0} messages/s  peak RSS {:.0} MB",
+        time.as_secs_f64(),
+        mbs(time),
+        messages as f64 / time.as_secs_f64(),
+        peak as f64 / 1e6
+    );
+    println!(
+        "ratio           omnitrail takes {:.1}x the time of wc -l",
+        time.as_secs_f64() / wc_time.as_secs_f64()
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+    let _ = std::fs::remove_file(&mbox);
+    Ok(())
+}

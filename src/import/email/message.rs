@@ -1,0 +1,538 @@
+//! One message, parsed with `mailparse`: decoded headers, addresses, thread ids, date,
+//! automated-mail signs, body text and attachment names.
+
+use super::body::html_to_text;
+use super::dates;
+use mailparse::{addrparse_header, DispositionType, MailAddr, MailHeader, ParsedMail};
+use regex::Regex;
+use std::sync::OnceLock;
+
+/// An address with its decoded display name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Addr {
+    /// Lower-cased `local@domain` (as written when it has no `@`).
+    pub addr: String,
+    pub name: Option<String>,
+}
+
+impl Addr {
+    pub fn domain(&self) -> Option<&str> {
+        self.addr.rsplit_once('@').map(|(_, d)| d)
+    }
+    pub fn local(&self) -> &str {
+        self.addr.split_once('@').map_or(self.addr.as_str(), |(l, _)| l)
+    }
+    pub fn is_valid(&self) -> bool {
+        self.addr
+            .split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
+    }
+}
+
+/// Everything the importer needs from one message.
+#[derive(Debug, Default)]
+pub struct ParsedMessage {
+    pub message_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    pub from: Option<Addr>,
+    /// The From header as written (decoded), for `author_raw`.
+    pub from_raw: Option<String>,
+    pub to: Vec<Addr>,
+    pub cc: Vec<Addr>,
+    pub bcc: Vec<Addr>,
+    /// `Delivered-To` / `X-Original-To`: the mailbox that received it.
+    pub delivered_to: Vec<Addr>,
+    pub reply_to: Option<Addr>,
+    pub subject: Option<String>,
+    pub date_raw: Option<String>,
+    pub date_ms: Option<i64>,
+    /// Timestamp of the topmost `Received:` header, the first fallback for a missing Date.
+    pub received_ms: Option<i64>,
+    /// Why the message is automated (auto-reply, bounce, list, no-reply sender), if it is.
+    pub automated: Option<&'static str>,
+    pub gmail_labels: Option<String>,
+    pub gmail_thread: Option<String>,
+    pub body: String,
+    pub html_only: bool,
+    pub attachments: Vec<String>,
+    pub header_count: usize,
+    /// Extra From / Date / Message-ID values beyond the first (kept out of the record).
+    pub duplicate_headers: usize,
+    /// A broken header block was cut at the first line that was not a header.
+    pub headers_repaired: bool,
+    /// The UW-IMAP/Pine folder-internal pseudo message.
+    pub folder_internal: bool,
+}
+
+/// Mail header names: a message has at least one of them.
+pub const MAIL_HEADERS: &[&str] = &[
+    "from",
+    "to",
+    "subject",
+    "date",
+    "message-id",
+    "received",
+    "return-path",
+    "mime-version",
+    "delivered-to",
+    "x-original-to",
+    "reply-to",
+    "cc",
+    "content-type",
+    "references",
+    "in-reply-to",
+    "sender",
+    "x-mailer",
+];
+
+fn has_mail_header(mail: &ParsedMail<'_>) -> bool {
+    mail.headers
+        .iter()
+        .any(|h| MAIL_HEADERS.contains(&h.get_key_ref().trim().to_ascii_lowercase().as_str()))
+}
+
+/// Why a message could not be parsed.
+#[derive(Debug)]
+pub struct ParseFailure(pub String);
+
+/// Parses one raw message. A header block that mailparse refuses (a stray line without a
+/// colon) is cut at that line and the rest read as body, as MUAs do.
+pub fn parse(raw: &[u8]) -> Result<ParsedMessage, ParseFailure> {
+    let raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(ParseFailure("empty message".into()));
+    }
+    match mailparse::parse_mail(raw) {
+        Ok(mail) if !mail.headers.is_empty() && mail.headers.iter().all(|h| is_token(h.get_key_raw())) => {
+            if !has_mail_header(&mail) {
+                return Err(ParseFailure(
+                    "no mail header (From, To, Subject, Date, Message-ID…): not an e-mail message".into(),
+                ));
+            }
+            Ok(from_mail(&mail, false))
+        }
+        Ok(mail) if mail.headers.is_empty() => Err(ParseFailure("no header lines: not an e-mail message".into())),
+        other => {
+            let e = other
+                .err()
+                .map_or_else(|| "a header line without a name".to_string(), |e| e.to_string());
+            let repaired = repair_headers(raw);
+            match repaired.as_deref().map(mailparse::parse_mail) {
+                Some(Ok(mail))
+                    if !mail.headers.is_empty() && mail.headers.iter().all(|h| is_token(h.get_key_raw())) =>
+                {
+                    Ok(from_mail(&mail, true))
+                }
+                _ => Err(ParseFailure(format!("unreadable message: {e}"))),
+            }
+        }
+    }
+}
+
+/// A header name: printable ASCII without spaces or colons.
+fn is_token(key: &[u8]) -> bool {
+    let key = key.trim_ascii();
+    !key.is_empty() && key.iter().all(|&b| b.is_ascii_graphic() && b != b':')
+}
+
+/// Keeps the header lines up to the first line that is neither `Name: value` nor a
+/// continuation, then a blank line, then everything else as body.
+fn repair_headers(raw: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(raw.len() + 2);
+    let mut pos = 0;
+    let mut headers = 0;
+    while pos < raw.len() {
+        let end = memchr::memchr(b'\n', &raw[pos..]).map_or(raw.len(), |i| pos + i + 1);
+        let line = &raw[pos..end];
+        let content = line.strip_suffix(b"\n").unwrap_or(line);
+        let content = content.strip_suffix(b"\r").unwrap_or(content);
+        if content.is_empty() {
+            break;
+        }
+        let continuation = headers > 0 && matches!(content.first(), Some(b' ' | b'\t'));
+        let header = content
+            .iter()
+            .position(|&b| b == b':')
+            .is_some_and(|c| c > 0 && content[..c].iter().all(|&b| b.is_ascii_graphic()));
+        if !(continuation || header) {
+            break;
+        }
+        out.extend_from_slice(content);
+        out.push(b'\n');
+        headers += 1;
+        pos = end;
+    }
+    if headers == 0 {
+        return None;
+    }
+    out.push(b'\n');
+    out.extend_from_slice(&raw[pos..]);
+    Some(out)
+}
+
+/// Header text: raw UTF-8 (RFC 6532) when the bytes are valid UTF-8, else mailparse's
+/// reading (RFC 2047 decoded, raw 8-bit bytes as Latin-1).
+fn header_text(h: &MailHeader<'_>) -> String {
+    h.get_value_utf8().unwrap_or_else(|_| h.get_value()).trim().to_string()
+}
+
+fn first<'a>(mail: &'a ParsedMail<'a>, name: &str) -> Option<&'a MailHeader<'a>> {
+    mail.headers.iter().find(|h| h.get_key_ref().eq_ignore_ascii_case(name))
+}
+
+fn count(mail: &ParsedMail<'_>, name: &str) -> usize {
+    mail.headers
+        .iter()
+        .filter(|h| h.get_key_ref().eq_ignore_ascii_case(name))
+        .count()
+}
+
+fn address_fallback() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"[A-Za-z0-9._%+'=-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+").expect("valid regex"))
+}
+
+/// Addresses of a header; a list mailparse cannot parse is scanned for `local@domain` tokens.
+fn addresses(h: &MailHeader<'_>) -> Vec<Addr> {
+    let mut out = Vec::new();
+    let push = |out: &mut Vec<Addr>, addr: &str, name: Option<String>| {
+        let addr = addr.trim().trim_matches(|c| c == '<' || c == '>').to_lowercase();
+        if !addr.is_empty() {
+            let name = name
+                .map(|n| n.trim().trim_matches('"').trim().to_string())
+                .filter(|n| !n.is_empty());
+            out.push(Addr { addr, name });
+        }
+    };
+    let raw_utf8 = std::str::from_utf8(h.get_value_raw()).is_ok();
+    match addrparse_header(h) {
+        Ok(list) if !raw_utf8 || h.get_value_raw().is_ascii() => {
+            for a in list.iter() {
+                match a {
+                    MailAddr::Single(s) => push(&mut out, &s.addr, s.display_name.clone()),
+                    MailAddr::Group(g) => {
+                        for s in &g.addrs {
+                            push(&mut out, &s.addr, s.display_name.clone());
+                        }
+                    }
+                }
+            }
+        }
+        _ => {
+            // Raw UTF-8 names or unparseable lists: mailparse's Latin-1 reading would garble names.
+            let text = header_text(h);
+            match mailparse::addrparse(&text) {
+                Ok(list) => {
+                    for a in list.iter() {
+                        if let MailAddr::Single(s) = a {
+                            push(&mut out, &s.addr, s.display_name.clone());
+                        } else if let MailAddr::Group(g) = a {
+                            for s in &g.addrs {
+                                push(&mut out, &s.addr, s.display_name.clone());
+                            }
+                        }
+                    }
+                }
+                Err(_) => {
+                    for m in address_fallback().find_iter(&text) {
+                        push(&mut out, m.as_str(), None);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Message ids of a header, without angle brackets. Tokens without `<…>` are taken whole
+/// when they look like an id (`local@host`).
+fn ids(value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = value;
+    while let Some(lt) = rest.find('<') {
+        let Some(gt) = rest[lt..].find('>') else { break };
+        let id = rest[lt + 1..lt + gt].trim();
+        if !id.is_empty() && !id.contains(char::is_whitespace) {
+            out.push(id.to_string());
+        }
+        rest = &rest[lt + gt + 1..];
+    }
+    if out.is_empty() {
+        for tok in value.split_whitespace() {
+            let tok = tok.trim_matches(|c| c == '<' || c == '>' || c == ',');
+            if tok.contains('@') {
+                out.push(tok.to_string());
+            }
+        }
+    }
+    out
+}
+
+fn from_mail(mail: &ParsedMail<'_>, repaired: bool) -> ParsedMessage {
+    let mut m = ParsedMessage {
+        header_count: mail.headers.len(),
+        headers_repaired: repaired,
+        ..Default::default()
+    };
+    m.message_id = first(mail, "Message-ID").and_then(|h| ids(&header_text(h)).into_iter().next());
+    m.in_reply_to = first(mail, "In-Reply-To").and_then(|h| ids(&header_text(h)).pop());
+    m.references = first(mail, "References")
+        .map(|h| ids(&header_text(h)))
+        .unwrap_or_default();
+    if let Some(h) = first(mail, "From") {
+        m.from_raw = Some(header_text(h)).filter(|s| !s.is_empty());
+        m.from = addresses(h).into_iter().next();
+    }
+    if m.from.is_none() {
+        m.from = ["Sender", "Return-Path"]
+            .iter()
+            .find_map(|n| first(mail, n).and_then(|h| addresses(h).into_iter().next()));
+    }
+    m.duplicate_headers = ["From", "Date", "Message-ID", "Subject", "References", "Content-Type"]
+        .iter()
+        .map(|n| count(mail, n).saturating_sub(1))
+        .sum();
+    for (name, list) in [("To", &mut m.to), ("Cc", &mut m.cc), ("Bcc", &mut m.bcc)] {
+        for h in mail
+            .headers
+            .iter()
+            .filter(|h| h.get_key_ref().eq_ignore_ascii_case(name))
+        {
+            list.extend(addresses(h));
+        }
+    }
+    for h in mail.headers.iter().filter(|h| {
+        let k = h.get_key_ref();
+        k.eq_ignore_ascii_case("Delivered-To") || k.eq_ignore_ascii_case("X-Original-To")
+    }) {
+        for a in addresses(h) {
+            if !m.delivered_to.contains(&a) {
+                m.delivered_to.push(a);
+            }
+        }
+    }
+    m.reply_to = first(mail, "Reply-To").and_then(|h| addresses(h).into_iter().next());
+    m.subject = first(mail, "Subject").map(header_text).filter(|s| !s.is_empty());
+    if let Some(h) = first(mail, "Date") {
+        let raw = String::from_utf8_lossy(h.get_value_raw()).trim().to_string();
+        m.date_ms = dates::parse_date_header(&raw);
+        m.date_raw = Some(raw);
+    }
+    m.received_ms = first(mail, "Received").and_then(|h| dates::parse_received(&header_text(h)));
+    m.gmail_labels = first(mail, "X-Gmail-Labels").map(header_text);
+    m.gmail_thread = first(mail, "X-GM-THRID").map(header_text).filter(|s| !s.is_empty());
+    m.folder_internal =
+        first(mail, "X-IMAP").is_some() && m.subject.as_deref().is_some_and(|s| s.contains("FOLDER INTERNAL DATA"));
+    m.automated = automated(mail, &m);
+    let mut parts = BodyParts::default();
+    walk(mail, &mut parts, 0);
+    match (parts.plain, parts.html) {
+        (Some(p), _) => m.body = p,
+        (None, Some(h)) => {
+            m.body = html_to_text(&h);
+            m.html_only = true;
+        }
+        (None, None) => {}
+    }
+    if m.body.contains('\r') {
+        m.body = m.body.replace("\r\n", "\n");
+    }
+    m.attachments = parts.attachments;
+    m
+}
+
+/// Signs of mail written by a machine: auto-replies, bounces, lists, bulk and no-reply senders.
+fn automated(mail: &ParsedMail<'_>, m: &ParsedMessage) -> Option<&'static str> {
+    let value = |n: &str| first(mail, n).map(|h| header_text(h).to_ascii_lowercase());
+    if value("Auto-Submitted").is_some_and(|v| !v.is_empty() && !v.starts_with("no")) {
+        return Some("Auto-Submitted header");
+    }
+    if mail.ctype.mimetype.eq_ignore_ascii_case("multipart/report") {
+        return Some("delivery or read report (multipart/report)");
+    }
+    if value("Precedence").is_some_and(|v| matches!(v.as_str(), "bulk" | "list" | "junk" | "auto_reply")) {
+        return Some("Precedence: bulk/list/junk");
+    }
+    if first(mail, "List-Id").is_some() || first(mail, "List-Unsubscribe").is_some() {
+        return Some("mailing list (List-Id / List-Unsubscribe)");
+    }
+    if first(mail, "X-Autoreply").is_some() || first(mail, "X-Autorespond").is_some() {
+        return Some("X-Autoreply header");
+    }
+    if let Some(from) = &m.from {
+        let local = from.local().replace(['-', '_', '.'], "");
+        if local.starts_with("noreply")
+            || local.starts_with("donotreply")
+            || local == "mailerdaemon"
+            || local == "postmaster"
+            || local.starts_with("bounce")
+        {
+            return Some("no-reply or mailer-daemon sender");
+        }
+    }
+    if value("Return-Path").is_some_and(|v| v == "<>") {
+        return Some("empty Return-Path (bounce or auto-reply)");
+    }
+    let subject = m.subject.as_deref().unwrap_or("").to_lowercase();
+    if [
+        "automatic reply:",
+        "auto:",
+        "autoreply:",
+        "out of office",
+        "abwesenheitsnotiz",
+        "réponse automatique",
+        "undeliverable:",
+        "delivery status notification",
+    ]
+    .iter()
+    .any(|p| subject.starts_with(p))
+    {
+        return Some("auto-reply or bounce subject");
+    }
+    None
+}
+
+#[derive(Default)]
+struct BodyParts {
+    plain: Option<String>,
+    html: Option<String>,
+    attachments: Vec<String>,
+}
+
+/// Bodies nest at most this deep; deeper parts are ignored (hostile or broken mail).
+const MAX_DEPTH: usize = 12;
+
+fn walk(part: &ParsedMail<'_>, out: &mut BodyParts, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    let mime = part.ctype.mimetype.to_ascii_lowercase();
+    if mime.starts_with("multipart/") && !part.subparts.is_empty() {
+        for sub in &part.subparts {
+            walk(sub, out, depth + 1);
+        }
+        return;
+    }
+    let disposition = part.get_content_disposition();
+    let filename = disposition
+        .params
+        .get("filename")
+        .or_else(|| part.ctype.params.get("name"))
+        .map(|n| decode_param(n));
+    let is_attachment = disposition.disposition == DispositionType::Attachment || filename.is_some();
+    let textual = mime == "text/plain" || mime == "text/html" || mime.starts_with("multipart/");
+    if is_attachment || !textual {
+        if mime == "message/rfc822" && !is_attachment && depth > 0 {
+            // A forwarded message inside a digest or mixed mail: its text is part of this one.
+            if let Ok(raw) = part.get_body_raw() {
+                if let Ok(inner) = mailparse::parse_mail(&raw) {
+                    out.attachments.push("forwarded message".into());
+                    if out.plain.is_none() && out.html.is_none() {
+                        let mut sub = BodyParts::default();
+                        walk(&inner, &mut sub, depth + 1);
+                        out.plain = sub.plain.or(sub.html.map(|h| html_to_text(&h)));
+                    }
+                    return;
+                }
+            }
+        }
+        if mime == "message/rfc822" && depth == 0 {
+            if let Ok(raw) = part.get_body_raw() {
+                if let Ok(inner) = mailparse::parse_mail(&raw) {
+                    walk(&inner, out, depth + 1);
+                    return;
+                }
+            }
+        }
+        out.attachments
+            .push(filename.unwrap_or_else(|| format!("unnamed {mime}")));
+        return;
+    }
+    // Decode only the first part of each kind: the rest is never used.
+    if mime == "text/html" {
+        if out.html.is_none() && out.plain.is_none() {
+            out.html = Some(decoded_text(part));
+        }
+    } else if out.plain.is_none() {
+        out.plain = Some(decoded_text(part));
+    }
+}
+
+/// RFC 2047 words inside a filename (illegal but common), decoded.
+fn decode_param(name: &str) -> String {
+    if name.contains("=?") {
+        let header = format!("X: {name}");
+        if let Ok((h, _)) = mailparse::parse_header(header.as_bytes()) {
+            return h.get_value();
+        }
+    }
+    name.to_string()
+}
+
+/// A text part's body as UTF-8: the declared charset through encoding_rs's WHATWG labels;
+/// undeclared or unknown charsets read as UTF-8 when valid, else windows-1252.
+fn decoded_text(part: &ParsedMail<'_>) -> String {
+    let bytes = part.get_body_raw().unwrap_or_default();
+    let charset = part.ctype.charset.trim().to_ascii_lowercase();
+    let declared = part.ctype.params.contains_key("charset");
+    if (!declared || charset == "us-ascii" || charset == "ascii") || charset.is_empty() {
+        return match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => encoding_rs::WINDOWS_1252.decode(e.as_bytes()).0.into_owned(),
+        };
+    }
+    match encoding_rs::Encoding::for_label(charset.as_bytes()) {
+        Some(enc) => {
+            // Declared Latin-1 that is really UTF-8 is common.
+            if enc != encoding_rs::UTF_8 && !bytes.is_ascii() {
+                if let Ok(s) = std::str::from_utf8(&bytes) {
+                    return s.to_string();
+                }
+            }
+            enc.decode(&bytes).0.into_owned()
+        }
+        None => match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => encoding_rs::WINDOWS_1252.decode(e.as_bytes()).0.into_owned(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_addresses_and_ids() {
+        let raw = b"From: =?UTF-8?Q?=C3=89milie_Dubois?= <Emilie.Dubois@Courrier.example>\nTo: a@b.example, \"C D\" <c@d.example>\nSubject: =?ISO-8859-1?Q?caf=E9?=\nMessage-ID: <x1@y>\nIn-Reply-To: junk <p1@y> <p2@y>\nReferences: <r1@y>\n <r2@y>, <invalid.\nDate: Tue, 17 Mar 2026 16:40:00 +0100\n\nhello\n";
+        let m = parse(raw).unwrap();
+        let from = m.from.unwrap();
+        assert_eq!(from.addr, "emilie.dubois@courrier.example");
+        assert_eq!(from.name.as_deref(), Some("Émilie Dubois"));
+        assert_eq!(m.to.len(), 2);
+        assert_eq!(m.subject.as_deref(), Some("café"));
+        assert_eq!(m.message_id.as_deref(), Some("x1@y"));
+        assert_eq!(m.in_reply_to.as_deref(), Some("p2@y"));
+        assert_eq!(m.references, vec!["r1@y", "r2@y"]);
+        assert_eq!(m.body.trim(), "hello");
+        assert!(m.automated.is_none());
+    }
+
+    #[test]
+    fn broken_header_blocks_are_repaired_not_refused() {
+        let m = parse(b"From: a@b.example\nSubject: x\nthis is not a header\nDate: y\n\nbody\n").unwrap();
+        assert_eq!(m.subject.as_deref(), Some("x"));
+        assert!(parse(b"just prose, no headers at all\n").is_err());
+    }
+
+    #[test]
+    fn automated_mail_is_recognised() {
+        let m = parse(b"From: noreply@shop.example\nTo: a@b.example\n\nthanks\n").unwrap();
+        assert!(m.automated.is_some());
+        let m = parse(b"From: a@shop.example\nAuto-Submitted: auto-replied\n\nthanks\n").unwrap();
+        assert!(m.automated.is_some());
+        let m = parse(b"From: a@shop.example\nAuto-Submitted: no\n\nthanks\n").unwrap();
+        assert!(m.automated.is_none());
+    }
+}
