@@ -258,11 +258,17 @@ impl<R: Rng> Builder<'_, R> {
             }
             Channel::Email => {
                 let mut text = topic.open.choose(self.rng).unwrap().to_string();
+                let end = |t: &mut String| {
+                    if !t.ends_with(['?', '!', '.']) {
+                        t.push('.');
+                    }
+                    t.push_str("\n\n");
+                };
                 if let Some(l) = order_line {
-                    text.push_str(".\n\n");
+                    end(&mut text);
                     text.push_str(&l);
                 }
-                text.push_str(".\n\n");
+                end(&mut text);
                 text.push_str(topic.detail.choose(self.rng).unwrap());
                 let subject = if repeat {
                     format!("URGENT: {}", topic.subject)
@@ -604,7 +610,11 @@ mod tests {
     fn nights_are_moved_to_the_morning_and_days_kept() {
         let noon = TZ.with_ymd_and_hms(2024, 3, 5, 12, 0, 0).unwrap().timestamp_millis();
         assert_eq!(daytime(noon), noon);
-        let night = TZ.with_ymd_and_hms(2024, 10, 27, 1, 30, 0).unwrap().timestamp_millis();
+        let night = TZ
+            .with_ymd_and_hms(2024, 10, 27, 1, 30, 0)
+            .earliest()
+            .unwrap()
+            .timestamp_millis();
         assert_eq!(TZ.timestamp_millis_opt(daytime(night)).unwrap().hour(), 7);
     }
 
