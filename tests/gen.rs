@@ -257,3 +257,99 @@ fn whatsapp_exports_import_with_the_truths_line_references_and_identities() {
         }
     }
 }
+
+/// Splits an mbox at its `From ` separators (a blank line, then `From `).
+fn mbox_messages(mbox: &str) -> Vec<&str> {
+    let mut starts = vec![0];
+    starts.extend(mbox.match_indices("\n\nFrom ").map(|(i, _)| i + 2));
+    starts
+        .iter()
+        .enumerate()
+        .map(|(n, &s)| &mbox[s..starts.get(n + 1).copied().unwrap_or(mbox.len())])
+        .collect()
+}
+
+#[test]
+fn emails_and_calls_carry_the_identities_the_truth_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gen(dir.path(), 150, 21);
+    let rows = read_csv(&out.join("truth/interactions.csv"));
+    let owner: HashMap<String, String> = rows
+        .iter()
+        .map(|r| (r["source_ref"].clone(), r["customer_id"].clone()))
+        .collect();
+    let identities: BTreeSet<(String, String)> = read_csv(&out.join("truth/identities.csv"))
+        .into_iter()
+        .map(|r| (r["identity_id"].clone(), r["customer_id"].clone()))
+        .collect();
+    let mbox = std::fs::read_to_string(out.join("email/support.mbox")).unwrap();
+    let (mut customer_mail, mut multipart, mut encoded, mut auto) = (0, 0, 0, 0);
+    for raw in mbox_messages(&mbox) {
+        let body_start = raw.find('\n').unwrap() + 1;
+        let m = mailparse::parse_mail(raw[body_start..].as_bytes()).unwrap();
+        let header = |h: &str| m.headers.iter().find(|x| x.get_key_ref().eq_ignore_ascii_case(h));
+        let id = header("Message-ID").unwrap().get_value();
+        let id = id.trim_matches(|c| c == '<' || c == '>');
+        let customer = owner.get(id).unwrap_or_else(|| panic!("{id} not in truth"));
+        let from = mailparse::addrparse_header(header("From").unwrap()).unwrap();
+        let from = from.extract_single_info().unwrap();
+        assert!(!from.display_name.clone().unwrap_or_default().contains("=?"), "{raw}");
+        if raw.contains("=?UTF-8?Q?") {
+            encoded += 1;
+        }
+        if m.ctype.mimetype == "multipart/alternative" {
+            multipart += 1;
+            assert_eq!(m.subparts.len(), 2);
+            assert!(m.subparts[0].get_body().unwrap().contains(' '));
+        }
+        if header("Auto-Submitted").is_some() {
+            auto += 1;
+            assert!(customer.is_empty(), "automated mail {id} has customer {customer}");
+            continue;
+        }
+        if from.addr.ends_with("@bloomandstem.example") {
+            let to = mailparse::addrparse_header(header("To").unwrap()).unwrap();
+            let to = to.extract_single_info().unwrap().addr.to_lowercase();
+            if to.ends_with("@bloomandstem.example") {
+                assert!(customer.is_empty());
+            } else {
+                assert!(
+                    identities.contains(&(format!("email:{to}"), customer.clone())),
+                    "{to} of {customer}"
+                );
+            }
+        } else {
+            customer_mail += 1;
+            let addr = from.addr.to_lowercase();
+            assert!(
+                identities.contains(&(format!("email:{addr}"), customer.clone())),
+                "{addr} of {customer}"
+            );
+        }
+    }
+    assert!(
+        customer_mail > 20 && multipart > 5 && encoded > 0 && auto > 0,
+        "{customer_mail} {multipart} {encoded} {auto}"
+    );
+    // Calls: the customer's number on each Asterisk call (caller or callee) is theirs.
+    let gb = omnitrail::normalize::phone::Region::parse("GB").unwrap();
+    for rec in csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_path(out.join("calls/Master.csv"))
+        .unwrap()
+        .records()
+    {
+        let rec = rec.unwrap();
+        let customer = &owner[&rec[19]];
+        let number = if &rec[3] == "from-internal" { &rec[2] } else { &rec[1] };
+        match omnitrail::normalize::phone::to_e164(number, gb) {
+            Some(e164) if !customer.is_empty() => {
+                assert!(
+                    identities.contains(&(format!("phone:{e164}"), customer.clone())),
+                    "{e164} of {customer}"
+                )
+            }
+            _ => assert!(customer.is_empty() && number.len() == 3, "{rec:?}"),
+        }
+    }
+}

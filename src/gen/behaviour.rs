@@ -133,7 +133,7 @@ fn daytime(ts: i64) -> i64 {
     let midnight = local.date_naive().and_hms_opt(7, 0, 0).unwrap();
     let seven = TZ.from_local_datetime(&midnight).earliest().unwrap().timestamp_millis();
     let into_night = (local.hour() * 3600 + local.minute() * 60 + local.second()) as i64;
-    seven + into_night * 1000 / (7 * 60) // [00:00, 07:00) → [07:00:00, 07:01:00)
+    seven + into_night * 1000 / 4 // [00:00, 07:00) → [07:00, 08:45)
 }
 
 /// A random daytime instant on `day` (days after the period start).
@@ -242,6 +242,11 @@ impl<R: Rng> Builder<'_, R> {
                 }
                 if self.rng.random_bool(0.12) {
                     texts.push(MEDIA_ANDROID.to_string());
+                }
+                // Identity evidence: the number written into the chat.
+                if !repeat && self.rng.random_bool(0.2) {
+                    let phone = self.c.mobile.written(self.c.phone_style);
+                    texts.push(format!("You can call me on {phone}"));
                 }
                 for (i, text) in texts.into_iter().enumerate() {
                     let has = if text.contains(order.unwrap_or("\u{0}")) {
@@ -616,6 +621,8 @@ mod tests {
             .unwrap()
             .timestamp_millis();
         assert_eq!(TZ.timestamp_millis_opt(daytime(night)).unwrap().hour(), 7);
+        let early = TZ.with_ymd_and_hms(2024, 3, 5, 6, 59, 0).unwrap().timestamp_millis();
+        assert_eq!(TZ.timestamp_millis_opt(daytime(early)).unwrap().hour(), 8);
     }
 
     #[test]
