@@ -71,6 +71,19 @@ fn measure(program: &str, args: &[String]) -> std::io::Result<(Duration, u64, i3
     Ok((took, kb * 1024, code))
 }
 
+fn import_args(ws: &Path, kind: &str, path: &Path, business: &Path) -> Vec<String> {
+    vec![
+        "--workspace".into(),
+        ws.display().to_string(),
+        "--quiet".into(),
+        "import".into(),
+        kind.into(),
+        path.display().to_string(),
+        "--business-file".into(),
+        business.display().to_string(),
+    ]
+}
+
 fn run_gen(customers: u64, dir: &Path) -> anyhow::Result<(omnitrail::gen::GenSummary, Duration)> {
     let started = Instant::now();
     let s = generate(
@@ -116,21 +129,33 @@ fn main() -> anyhow::Result<()> {
             let min_mb: f64 = args.get(1).and_then(|n| n.parse().ok()).unwrap_or_else(|| usage());
             let bin = args.get(2).cloned().unwrap_or_else(|| usage());
             let dir = args.get(3).map(PathBuf::from).unwrap_or_else(tmp);
-            // Calibrate bytes per customer per channel on a small run, then size the real one.
+            // Calibrate bytes per customer per channel on a small run, and find out which
+            // importers this omnitrail has (stubs exit 2); size the real run for those.
             let cal = dir.join("calibration");
             run_gen(2000, &cal)?;
-            let channels = [
+            let all = [
                 ("whatsapp", "whatsapp"),
                 ("email", "email"),
                 ("calls", "calls"),
                 ("contacts", "contacts"),
             ];
-            let per_customer: Vec<f64> = channels
-                .iter()
-                .map(|(_, d)| bytes_of(&cal.join(d)) as f64 / 2000.0)
-                .collect();
+            let mut channels = Vec::new();
+            let mut worst = f64::INFINITY;
+            for (kind, sub) in all {
+                let ws = cal.join(format!("ws-{kind}"));
+                let args = import_args(&ws, kind, &cal.join(sub), &cal.join("business.toml"));
+                let (_, _, code) = measure(&bin, &args)?;
+                if code == 0 {
+                    channels.push((kind, sub));
+                    worst = worst.min(bytes_of(&cal.join(sub)) as f64 / 2000.0);
+                } else {
+                    println!("{kind}: importer not available in {bin} (exit {code}); skipped");
+                }
+            }
             std::fs::remove_dir_all(&cal)?;
-            let worst = per_customer.iter().cloned().fold(f64::INFINITY, f64::min);
+            if channels.is_empty() {
+                anyhow::bail!("no importer of {bin} accepted the generated files");
+            }
             let customers = ((min_mb * 1e6 / worst) * 1.02).ceil() as u64;
             let data = dir.join("data");
             let (s, took) = run_gen(customers, &data)?;
@@ -170,16 +195,7 @@ fn main() -> anyhow::Result<()> {
                 }
                 let wc = wc_started.elapsed().as_secs_f64();
                 let ws = dir.join(format!("ws-{kind}"));
-                let args: Vec<String> = vec![
-                    "--workspace".into(),
-                    ws.display().to_string(),
-                    "--quiet".into(),
-                    "import".into(),
-                    kind.into(),
-                    path.display().to_string(),
-                    "--business-file".into(),
-                    data.join("business.toml").display().to_string(),
-                ];
+                let args = import_args(&ws, kind, &path, &data.join("business.toml"));
                 let (took, rss, code) = measure(&bin, &args)?;
                 let secs = took.as_secs_f64();
                 let mb = bytes as f64 / 1e6;

@@ -462,18 +462,24 @@ fn ascii_fold(s: &str) -> String {
         .collect()
 }
 
-/// Keeps addresses and saved WhatsApp names unique across the dataset.
+/// Keeps addresses and saved WhatsApp names unique across the dataset. Stores 8-byte
+/// hashes of the lower-cased strings, not the strings: memory stays small at millions.
 #[derive(Default)]
 pub struct Registry {
-    emails: HashSet<String>,
-    wa_names: HashSet<String>,
+    emails: HashSet<u64>,
+    wa_names: HashSet<u64>,
+}
+
+fn key(s: &str) -> u64 {
+    let h = blake3::hash(s.to_lowercase().as_bytes());
+    u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap())
 }
 
 impl Registry {
     fn unique_email(&mut self, local: &str, domain: &str, k: u64) -> String {
         let mut candidate = format!("{local}@{domain}");
         let mut n = 0;
-        while self.emails.contains(&candidate.to_lowercase()) {
+        while self.emails.contains(&key(&candidate)) {
             n += 1;
             candidate = if n == 1 {
                 format!("{local}{}@{domain}", k % 100)
@@ -481,7 +487,7 @@ impl Registry {
                 format!("{local}{k}{n}@{domain}")
             };
         }
-        self.emails.insert(candidate.to_lowercase());
+        self.emails.insert(key(&candidate));
         candidate
     }
 
@@ -489,7 +495,7 @@ impl Registry {
         const TAGS: &[&str] = &["Leeds", "work", "wedding", "florist", "neighbour", "gym", "school"];
         let mut candidate = name.clone();
         let mut n = 0;
-        while self.wa_names.contains(&candidate.to_lowercase()) {
+        while self.wa_names.contains(&key(&candidate)) {
             candidate = if n < TAGS.len() {
                 format!("{name} {}", TAGS[(k as usize + n) % TAGS.len()])
             } else {
@@ -497,7 +503,7 @@ impl Registry {
             };
             n += 1;
         }
-        self.wa_names.insert(candidate.to_lowercase());
+        self.wa_names.insert(key(&candidate));
         candidate
     }
 }
@@ -582,7 +588,7 @@ pub fn customer(seed: u64, k: u64, reg: &mut Registry) -> Customer {
         .map(|e| {
             let (l, d) = e.split_once('@').unwrap();
             let plus = format!("{}+flowers@{d}", l.to_lowercase());
-            reg.emails.insert(plus.clone());
+            reg.emails.insert(key(&plus));
             plus
         });
     let company = if rng.random_bool(0.15) {
