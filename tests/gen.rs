@@ -353,3 +353,30 @@ fn emails_and_calls_carry_the_identities_the_truth_lists() {
         }
     }
 }
+
+#[test]
+fn crm_leads_are_contact_only_customers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("g");
+    let o = omnitrail(&[
+        "--quiet",
+        "gen",
+        "--customers",
+        "20",
+        "--crm-leads",
+        "40",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let contacts = read_csv(&out.join("contacts/crm-contacts.csv"));
+    let rows = read_csv(&out.join("truth/interactions.csv"));
+    let contact_rows: Vec<&HashMap<String, String>> = rows.iter().filter(|r| r["channel"] == "contact").collect();
+    assert_eq!(contact_rows.len(), contacts.len());
+    assert!(contacts.len() >= 40);
+    assert_eq!(read_csv(&out.join("truth/customers.csv")).len(), 60);
+    // Line references point at the rows: line N holds record N-1 (after the header).
+    for (n, r) in contact_rows.iter().enumerate() {
+        assert_eq!(r["source_ref"], format!("line:{}", n + 2));
+    }
+}

@@ -84,13 +84,14 @@ fn import_args(ws: &Path, kind: &str, path: &Path, business: &Path) -> Vec<Strin
     ]
 }
 
-fn run_gen(customers: u64, dir: &Path) -> anyhow::Result<(omnitrail::gen::GenSummary, Duration)> {
+fn run_gen(customers: u64, leads: u64, dir: &Path) -> anyhow::Result<(omnitrail::gen::GenSummary, Duration)> {
     let started = Instant::now();
     let s = generate(
         &GenOptions {
             customers,
             seed: 1,
             out: dir.to_path_buf(),
+            crm_leads: leads,
         },
         |_| {},
     )?;
@@ -109,7 +110,7 @@ fn main() -> anyhow::Result<()> {
         Some("gen") => {
             let customers: u64 = args.get(1).and_then(|n| n.parse().ok()).unwrap_or_else(|| usage());
             let dir = args.get(2).map(PathBuf::from).unwrap_or_else(tmp);
-            let (s, took) = run_gen(customers, &dir)?;
+            let (s, took) = run_gen(customers, 0, &dir)?;
             let secs = took.as_secs_f64();
             println!(
                 "gen {customers} customers: {:.1} s, {:.0} customers/s, {:.1} MB written ({:.1} MB/s), {} interactions ({:.0}/s), peak RSS {:.0} MB",
@@ -132,7 +133,7 @@ fn main() -> anyhow::Result<()> {
             // Calibrate bytes per customer per channel on a small run, and find out which
             // importers this omnitrail has (stubs exit 2); size the real run for those.
             let cal = dir.join("calibration");
-            run_gen(2000, &cal)?;
+            let cal_summary = run_gen(2000, 0, &cal)?.0;
             let all = [
                 ("whatsapp", "whatsapp"),
                 ("email", "email"),
@@ -141,11 +142,17 @@ fn main() -> anyhow::Result<()> {
             ];
             let mut channels = Vec::new();
             let mut worst = f64::INFINITY;
+            let mut leads = 0;
             for (kind, sub) in all {
                 let ws = cal.join(format!("ws-{kind}"));
                 let args = import_args(&ws, kind, &cal.join(sub), &cal.join("business.toml"));
                 let (_, _, code) = measure(&bin, &args)?;
-                if code == 0 {
+                if code == 0 && kind == "contacts" {
+                    // The CRM grows with leads, not customers.
+                    channels.push((kind, sub));
+                    let per_row = bytes_of(&cal.join(sub)) as f64 / cal_summary.contacts.max(1) as f64;
+                    leads = (min_mb * 1e6 / per_row * 1.02).ceil() as u64;
+                } else if code == 0 {
                     channels.push((kind, sub));
                     worst = worst.min(bytes_of(&cal.join(sub)) as f64 / 2000.0);
                 } else {
@@ -156,11 +163,15 @@ fn main() -> anyhow::Result<()> {
             if channels.is_empty() {
                 anyhow::bail!("no importer of {bin} accepted the generated files");
             }
-            let customers = ((min_mb * 1e6 / worst) * 1.02).ceil() as u64;
+            let customers = if worst.is_finite() {
+                ((min_mb * 1e6 / worst) * 1.02).ceil() as u64
+            } else {
+                1000
+            };
             let data = dir.join("data");
-            let (s, took) = run_gen(customers, &data)?;
+            let (s, took) = run_gen(customers, leads, &data)?;
             println!(
-                "generated {customers} customers ({:.0} MB) in {:.1} s ({:.1} MB/s)",
+                "generated {customers} customers and {leads} CRM leads ({:.0} MB) in {:.1} s ({:.1} MB/s)",
                 s.bytes as f64 / 1e6,
                 took.as_secs_f64(),
                 s.bytes as f64 / 1e6 / took.as_secs_f64()

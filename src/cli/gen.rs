@@ -18,6 +18,9 @@ pub struct GenArgs {
     /// Output folder
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Extra CRM contacts for people who never got in touch (leads), for big contacts files
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub crm_leads: u64,
 }
 
 pub fn run(g: &Globals, args: GenArgs) -> anyhow::Result<u8> {
@@ -50,6 +53,7 @@ pub fn run(g: &Globals, args: GenArgs) -> anyhow::Result<u8> {
         customers: args.customers,
         seed: args.seed,
         out: args.out.clone(),
+        crm_leads: args.crm_leads,
     };
     let summary = generate(&opts, |n| {
         if let Some(b) = &bar {

@@ -334,7 +334,10 @@ impl MboxWriter {
                 let _ = &t.root;
                 t.refs.push(id.clone());
                 t.last_text = text.clone();
-                t.last_from = from.replace('"', "");
+                t.last_from = match kind {
+                    MailKind::Customer => format!("{shown} <{address}>"),
+                    _ => format!("{} <{}>", agent.name, agent.email),
+                };
                 t.last_ts = e.ts;
             }
             e.file = MBOX.into();

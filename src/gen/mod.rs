@@ -142,6 +142,9 @@ pub struct GenOptions {
     pub customers: u64,
     pub seed: u64,
     pub out: PathBuf,
+    /// Extra CRM rows for people who never contacted the business (leads): each is a
+    /// customer in the truth with only a contact record. Makes big contacts files.
+    pub crm_leads: u64,
 }
 
 /// Counts of what was written.
@@ -250,6 +253,13 @@ pub fn generate(opts: &GenOptions, mut tick: impl FnMut(u64)) -> anyhow::Result<
         let contact = contacts.write_customer(&c, &mut rng)?;
         truth.write_customer(&c, &events, &extra, contact.as_ref())?;
         tick(k + 1);
+    }
+    for k in opts.customers..opts.customers + opts.crm_leads {
+        crate::import::check_interrupt().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut lead = population::customer(opts.seed, k, &mut reg);
+        lead.in_crm = true;
+        let contact = contacts.write_customer(&lead, &mut rng_for(opts.seed, k * 2 + 1))?;
+        truth.write_customer(&lead, &[], &[], contact.as_ref())?;
     }
     summary.whatsapp_chats = wa.chats;
     summary.whatsapp_messages = wa.messages;
