@@ -286,7 +286,7 @@ fn emails_and_calls_carry_the_identities_the_truth_lists() {
     let (mut customer_mail, mut multipart, mut encoded, mut auto) = (0, 0, 0, 0);
     for raw in mbox_messages(&mbox) {
         let body_start = raw.find('\n').unwrap() + 1;
-        let m = mailparse::parse_mail(raw[body_start..].as_bytes()).unwrap();
+        let m = mailparse::parse_mail(&raw.as_bytes()[body_start..]).unwrap();
         let header = |h: &str| m.headers.iter().find(|x| x.get_key_ref().eq_ignore_ascii_case(h));
         let id = header("Message-ID").unwrap().get_value();
         let id = id.trim_matches(|c| c == '<' || c == '>');

@@ -186,7 +186,7 @@ impl<R: Rng> Builder<'_, R> {
         }
     }
 
-    fn from_address(&mut self) -> String {
+    fn sender_address(&mut self) -> String {
         let c = self.c;
         if let Some(p) = c.email_plus.as_ref().filter(|_| self.rng.random_bool(0.35)) {
             return p.clone();
@@ -288,7 +288,7 @@ impl<R: Rng> Builder<'_, R> {
                         self.threads
                     }
                 };
-                let from = self.from_address();
+                let from = self.sender_address();
                 let signature = self.signature();
                 let subject = thread.as_ref().map(|(_, s)| s.clone()).unwrap_or(subject);
                 self.push(
@@ -416,7 +416,7 @@ impl<R: Rng> Builder<'_, R> {
                 } else if self.rng.random_bool(0.4) {
                     t += self.rng.random_range(HOUR..10 * HOUR);
                     let text = CUSTOMER_FOLLOWUPS.choose(self.rng).unwrap().to_string();
-                    let from = self.from_address();
+                    let from = self.sender_address();
                     let body = Body::Email {
                         thread: id,
                         subject: format!("Re: {subject}"),

@@ -386,7 +386,7 @@ mod tests {
         let name = "Zoë Müller";
         let hdr = format!("From: {} <zoe@example.net>\n\n", encode_word(name));
         let parsed = mailparse::parse_mail(hdr.as_bytes()).unwrap();
-        let from = mailparse::addrparse_header(parsed.headers.iter().next().unwrap()).unwrap();
+        let from = mailparse::addrparse_header(parsed.headers.first().unwrap()).unwrap();
         assert_eq!(from.extract_single_info().unwrap().display_name.as_deref(), Some(name));
         let text = "Café = 100% ok\nLine two with a very long tail that goes on and on and on and on beyond seventy-six characters";
         let msg = format!(
