@@ -55,13 +55,24 @@ pub fn run(g: &Globals, args: GenArgs) -> anyhow::Result<u8> {
         out: args.out.clone(),
         crm_leads: args.crm_leads,
     };
-    let summary = generate(&opts, |n| {
+    let result = generate(&opts, |n| {
         if let Some(b) = &bar {
             if n % 64 == 0 || n == args.customers {
                 b.set_position(n);
             }
         }
-    })?;
+    });
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) if matches!(e.downcast_ref(), Some(omnitrail::import::ImportError::Interrupted)) => {
+            eprintln!(
+                "omnitrail gen: interrupted; {} is incomplete, delete it",
+                args.out.display()
+            );
+            return Ok(130);
+        }
+        Err(e) => return Err(e),
+    };
     if let Some(b) = bar {
         b.finish_and_clear();
     }

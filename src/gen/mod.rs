@@ -230,7 +230,7 @@ pub fn generate(opts: &GenOptions, mut tick: impl FnMut(u64)) -> anyhow::Result<
     let mut contacts = contacts::ContactsWriter::create(root)?;
     let mut truth = truth::TruthWriter::create(root)?;
     for k in 0..opts.customers {
-        crate::import::check_interrupt().map_err(|e| anyhow::anyhow!("{e}"))?;
+        crate::import::check_interrupt()?;
         let c = population::customer(opts.seed, k, &mut reg);
         let layout = &whatsapp::LAYOUTS[c.wa_layout];
         let mut rng = rng_for(opts.seed, k * 2 + 1);
@@ -255,7 +255,7 @@ pub fn generate(opts: &GenOptions, mut tick: impl FnMut(u64)) -> anyhow::Result<
         tick(k + 1);
     }
     for k in opts.customers..opts.customers + opts.crm_leads {
-        crate::import::check_interrupt().map_err(|e| anyhow::anyhow!("{e}"))?;
+        crate::import::check_interrupt()?;
         let mut lead = population::customer(opts.seed, k, &mut reg);
         lead.in_crm = true;
         let contact = contacts.write_customer(&lead, &mut rng_for(opts.seed, k * 2 + 1))?;

@@ -485,3 +485,92 @@ impl TruthWriter {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gen::population::mobile;
+    use crate::gen::CallOutcome;
+
+    const H: i64 = 3_600_000;
+
+    fn wa(ts: i64, dir: Direction, orders: &[&str]) -> Event {
+        let mut e = Event::wa(ts, dir, "x", 0);
+        e.orders = orders.iter().map(|o| o.to_string()).collect();
+        e
+    }
+
+    fn call(ts: i64, dir: Direction, outcome: CallOutcome) -> Event {
+        Event {
+            channel: Channel::Call,
+            body: Body::Call {
+                outcome,
+                talk_s: 0,
+                ring_s: 5,
+                twilio: false,
+                number: mobile(1),
+                queue_legs: 1,
+            },
+            ..wa(ts, dir, &[])
+        }
+    }
+
+    fn mail(ts: i64, dir: Direction, orders: &[&str]) -> Event {
+        Event {
+            channel: Channel::Email,
+            body: Body::Email {
+                thread: 1,
+                subject: String::new(),
+                text: String::new(),
+                signature: None,
+                kind: MailKind::Customer,
+                address: String::new(),
+            },
+            ..wa(ts, dir, orders)
+        }
+    }
+
+    #[test]
+    fn episodes_split_on_gaps_and_join_on_orders() {
+        let ev = [
+            wa(0, Direction::Inbound, &["BS-1"]),
+            wa(71 * H, Direction::Inbound, &[]),
+            wa(200 * H, Direction::Inbound, &["BS-2"]),
+            wa(400 * H, Direction::Inbound, &["BS-1"]),
+        ];
+        let refs: Vec<&Event> = ev.iter().collect();
+        let eps = episodes(&refs);
+        assert_eq!(eps.len(), 2);
+        assert_eq!(eps[0].members, vec![0, 1, 3]);
+        assert_eq!(eps[1].members, vec![2]);
+    }
+
+    #[test]
+    fn switches_and_repeated_orders() {
+        let ev = [
+            wa(0, Direction::Inbound, &["BS-1"]),
+            call(2 * H, Direction::Inbound, CallOutcome::Missed),
+            mail(3 * H, Direction::Inbound, &[]),
+            mail(3 * H + 60_000, Direction::Inbound, &["BS-1"]),
+            mail(4 * H, Direction::Outbound, &[]),
+        ];
+        let refs: Vec<&Event> = ev.iter().collect();
+        let eps = episodes(&refs);
+        let sw = switches(&refs, &eps[0]);
+        assert_eq!(sw.len(), 2);
+        assert_eq!((sw[0].from, sw[0].to), (Channel::Whatsapp, Channel::Call));
+        assert!(sw[0].repeated.is_empty());
+        assert_eq!(sw[1].repeated, vec![(3, "BS-1".to_string(), Channel::Whatsapp)]);
+        // The WhatsApp message and the missed call got no answer on their channel; the
+        // emails' answer (within 24 h) also answers the call and the chat unified.
+        assert_eq!(answered(&refs, 0), (false, true));
+        assert_eq!(answered(&refs, 1), (false, true));
+        assert_eq!(answered(&refs, 2), (true, true));
+        let late = [wa(0, Direction::Inbound, &[]), wa(25 * H, Direction::Outbound, &[])];
+        let refs: Vec<&Event> = late.iter().collect();
+        assert_eq!(answered(&refs, 0), (false, false));
+        let picked = [call(0, Direction::Inbound, CallOutcome::Answered)];
+        let refs: Vec<&Event> = picked.iter().collect();
+        assert_eq!(answered(&refs, 0), (true, true));
+    }
+}
