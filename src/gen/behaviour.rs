@@ -248,6 +248,9 @@ impl<R: Rng> Builder<'_, R> {
                     let phone = self.c.mobile.written(self.c.phone_style);
                     texts.push(format!("You can call me on {phone}"));
                 }
+                if self.rng.random_bool(0.03) {
+                    texts[0].push_str(" <This message was edited>");
+                }
                 for (i, text) in texts.into_iter().enumerate() {
                     let has = if text.contains(order.unwrap_or("\u{0}")) {
                         orders.clone()
@@ -391,7 +394,22 @@ impl<R: Rng> Builder<'_, R> {
             Channel::Email => {
                 let (id, subject) = thread.clone().unwrap_or((0, String::new()));
                 let text = REPLIES.choose(self.rng).unwrap().to_string();
-                let to = self.c.email.clone().unwrap_or_default();
+                // Replies go to the address the customer wrote from in this thread.
+                let to = self
+                    .events
+                    .iter()
+                    .rev()
+                    .find_map(|e| match &e.body {
+                        Body::Email {
+                            thread,
+                            kind: MailKind::Customer,
+                            address,
+                            ..
+                        } if *thread == id => Some(address.clone()),
+                        _ => None,
+                    })
+                    .or_else(|| self.c.email.clone())
+                    .unwrap_or_default();
                 // An outdated address occasionally bounces.
                 let bounced = self.rng.random_bool(0.02);
                 let body = Body::Email {
