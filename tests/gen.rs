@@ -380,3 +380,29 @@ fn crm_leads_are_contact_only_customers() {
         assert_eq!(r["source_ref"], format!("line:{}", n + 2));
     }
 }
+
+/// The benchmark suite at a tiny scale: it must run end to end (not a timing).
+#[test]
+fn the_benchmark_runs_at_small_scale() {
+    let dir = tempfile::tempdir().unwrap();
+    let bench = env!("CARGO_BIN_EXE_bench-gen");
+    let o = Command::new(bench)
+        .args(["gen", "30"])
+        .arg(dir.path().join("g"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("customers/s"));
+    let o = Command::new(bench)
+        .args(["import", "0.05", env!("CARGO_BIN_EXE_omnitrail")])
+        .arg(dir.path().join("i"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}{}", String::from_utf8_lossy(&o.stderr));
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("| whatsapp |"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(row.contains("MB/s") && row.contains("×"), "{row}");
+}

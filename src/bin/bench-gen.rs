@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Customers in the sizing run (bytes per customer per channel are stable well below this).
+const CALIBRATION: u64 = 500;
+
 fn peak_rss_self() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -133,7 +136,7 @@ fn main() -> anyhow::Result<()> {
             // Calibrate bytes per customer per channel on a small run, and find out which
             // importers this omnitrail has (stubs exit 2); size the real run for those.
             let cal = dir.join("calibration");
-            let cal_summary = run_gen(2000, 0, &cal)?.0;
+            let cal_summary = run_gen(CALIBRATION, 0, &cal)?.0;
             let all = [
                 ("whatsapp", "whatsapp"),
                 ("email", "email"),
@@ -154,7 +157,7 @@ fn main() -> anyhow::Result<()> {
                     leads = (min_mb * 1e6 / per_row * 1.02).ceil() as u64;
                 } else if code == 0 {
                     channels.push((kind, sub));
-                    worst = worst.min(bytes_of(&cal.join(sub)) as f64 / 2000.0);
+                    worst = worst.min(bytes_of(&cal.join(sub)) as f64 / CALIBRATION as f64);
                 } else {
                     println!("{kind}: importer not available in {bin} (exit {code}); skipped");
                 }
