@@ -211,7 +211,8 @@ fn whatsapp_exports_import_with_the_truths_line_references_and_identities() {
     let r = common::strings(&df, "source_ref");
     let handle = common::strings(&df, "customer_handle");
     let kind = common::strings(&df, "customer_handle_kind");
-    let base = |f: &str| f.rsplit('/').next().unwrap().to_string();
+    // A zipped iOS chat is `…/WhatsApp Chat - NAME.zip!_chat.txt` in the workspace.
+    let base = |f: &str| f.split('!').next().unwrap().rsplit('/').next().unwrap().to_string();
     let mut imported: BTreeMap<(String, String), (String, Option<String>)> = BTreeMap::new();
     for i in 0..df.height() {
         let identity = match (kind[i].as_deref(), handle[i].as_deref()) {
@@ -239,6 +240,7 @@ fn whatsapp_exports_import_with_the_truths_line_references_and_identities() {
         .filter(|r| r["channel"] == "whatsapp")
         .collect();
     assert_eq!(truth.len(), imported.len(), "record counts differ");
+    assert!(truth.iter().any(|t| t["file"].ends_with(".zip")), "no zipped iOS chat");
     for t in &truth {
         let key = (base(&t["file"]), t["source_ref"].clone());
         let (ts, identity) = imported.get(&key).unwrap_or_else(|| panic!("{key:?} not imported"));

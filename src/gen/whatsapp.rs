@@ -108,17 +108,23 @@ impl ChatWriter {
         };
         let layout = &LAYOUTS[c.wa_layout];
         let shown = contact.shown();
-        let rel = format!("whatsapp/{:04}/WhatsApp Chat with {shown}.txt", c.index / 1000);
-        let mut out = Out::create(&self.root, &rel)?;
+        // iOS always shares a zip with `_chat.txt` inside; some iOS chats here were saved
+        // unzipped (as a consultant receives them after someone opened the zip).
+        let zipped = layout.ios && c.index % 5 < 3;
+        let rel = if zipped {
+            format!("whatsapp/{:04}/WhatsApp Chat - {shown}.zip", c.index / 1000)
+        } else {
+            format!("whatsapp/{:04}/WhatsApp Chat with {shown}.txt", c.index / 1000)
+        };
+        let mut text = String::with_capacity(4096);
         let mut line = 1u64;
         let stamp = |ts: i64| TZ.timestamp_millis_opt(ts).unwrap().format(layout.stamp).to_string();
         // The encryption notice opens every chat.
-        let notice = if layout.ios {
-            format!("[{}] {shown}: \u{200E}{ENCRYPTION}\n", stamp(first))
+        if layout.ios {
+            text.push_str(&format!("[{}] {shown}: \u{200E}{ENCRYPTION}\n", stamp(first)));
         } else {
-            format!("{} - {ENCRYPTION}\n", stamp(first))
-        };
-        out.write_str(&notice)?;
+            text.push_str(&format!("{} - {ENCRYPTION}\n", stamp(first)));
+        }
         let mut sys = Event::wa(first, Direction::System, ENCRYPTION, 0);
         sys.customer = false;
         sys.file = rel.clone();
@@ -129,29 +135,52 @@ impl ChatWriter {
             .enumerate()
             .filter(|(_, e)| e.channel == Channel::Whatsapp)
         {
-            let Body::Wa { text } = &e.body else { continue };
+            let Body::Wa { text: body } = &e.body else { continue };
             let author = if e.dir == Direction::Outbound {
                 BUSINESS_NAME
             } else {
                 shown
             };
-            let media = text == "<Media omitted>";
-            let text = if media && layout.ios {
+            let media = body == "<Media omitted>";
+            let body = if media && layout.ios {
                 format!("\u{200E}{}", IOS_MEDIA[i % IOS_MEDIA.len()])
             } else {
-                text.clone()
+                body.clone()
             };
-            let rendered = if layout.ios {
+            if layout.ios {
                 let mark = if media { "\u{200E}" } else { "" };
-                format!("{mark}[{}] {author}: {text}\n", stamp(e.ts))
+                text.push_str(&format!("{mark}[{}] {author}: {body}\n", stamp(e.ts)));
             } else {
-                format!("{} - {author}: {text}\n", stamp(e.ts))
-            };
-            out.write_str(&rendered)?;
+                text.push_str(&format!("{} - {author}: {body}\n", stamp(e.ts)));
+            }
             e.file = rel.clone();
             e.source_ref = format!("line:{line}");
-            line += 1 + text.matches('\n').count() as u64;
+            line += 1 + body.matches('\n').count() as u64;
             self.messages += 1;
+        }
+        let mut out = Out::create(&self.root, &rel)?;
+        if zipped {
+            let exported = TZ.timestamp_millis_opt(events.last().map_or(first, |e| e.ts)).unwrap();
+            use chrono::{Datelike, Timelike};
+            let when = zip::DateTime::from_date_and_time(
+                exported.year() as u16,
+                exported.month() as u8,
+                exported.day() as u8,
+                exported.hour() as u8,
+                exported.minute() as u8,
+                0,
+            )
+            .unwrap_or_default();
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated)
+                .last_modified_time(when);
+            let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+            z.start_file("_chat.txt", options)?;
+            std::io::Write::write_all(&mut z, text.as_bytes())?;
+            let bytes = z.finish()?.into_inner();
+            std::io::Write::write_all(&mut out, &bytes)?;
+        } else {
+            out.write_str(&text)?;
         }
         self.bytes += out.finish()?;
         self.chats += 1;
