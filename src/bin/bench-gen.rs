@@ -66,11 +66,16 @@ fn measure(program: &str, args: &[String]) -> std::io::Result<(Duration, u64, i3
         .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
+    // `time -v` reports "Exit status: 0" for a child killed by a signal: check for that first.
+    let killed = err
+        .lines()
+        .any(|l| l.trim().starts_with("Command terminated by signal"));
     let code = err
         .lines()
         .find_map(|l| l.trim().strip_prefix("Exit status: "))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(out.status.code().unwrap_or(-1));
+    let code = if killed { -1 } else { code };
     Ok((took, kb * 1024, code))
 }
 
@@ -222,7 +227,7 @@ fn main() -> anyhow::Result<()> {
                 let secs = took.as_secs_f64();
                 let mb = bytes as f64 / 1e6;
                 if code != 0 {
-                    println!("| {kind} | {mb:.0} MB, {} files | {records} | {wc:.2} s | exit {code} (importer not available) | | | |", files.len());
+                    println!("| {kind} | {mb:.0} MB, {} files | {records} | {wc:.2} s | exit {code} (failed or killed) | | | |", files.len());
                 } else {
                     println!(
                         "| {kind} | {mb:.0} MB, {} files | {records} | {wc:.2} s ({:.0} MB/s) | {secs:.1} s ({:.1} MB/s) | {:.0} | {:.0} MB | {:.0}× |",
