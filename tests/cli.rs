@@ -48,7 +48,6 @@ fn commands_not_built_yet_say_so_and_exit_2() {
     for args in [
         &["gen", "--customers", "10", "--out", "g"][..],
         &["match"],
-        &["report"],
         &["import", "email", "x.mbox"],
     ] {
         let out = omnitrail(dir.path(), args);
