@@ -377,3 +377,450 @@ fn the_timeline_marks_where_sarah_lost_context() {
     .unwrap_err();
     assert!(err.to_string().contains("no customer matches"));
 }
+
+fn summary_json(ws: &Workspace, st: &ReportSettings) -> serde_json::Value {
+    serde_json::to_value(report::summary(ws, st).unwrap()).unwrap()
+}
+
+const ANN: &str = "+447700900111";
+const BEN: &str = "+447700900222";
+
+fn ann_and_ben(dir: &Path, rows: Vec<R>) -> Workspace {
+    use HandleKind::{Email as E, Name as N, Phone as P};
+    workspace(
+        dir,
+        rows,
+        &[
+            (
+                "C-ann",
+                &[(P, ANN, Call), (E, "ann@example.com", Email), (N, "Ann", Wa)],
+            ),
+            ("C-ben", &[(P, BEN, Call), (E, "ben@example.com", Email)]),
+        ],
+    )
+}
+
+#[test]
+fn a_reply_across_the_dst_change_is_timed_in_real_hours_not_wall_clock() {
+    // London: Sat 28 Mar 2026 23:30 GMT; the reply on Mon 30 Mar 00:00 BST is 23 h 30 min later,
+    // although the wall clocks differ by 24 h 30 min.
+    let dir = tempfile::tempdir().unwrap();
+    let ws = ann_and_ben(
+        dir.path(),
+        vec![
+            r("in", "2026-03-28T23:30:00Z", Wa, In).phone(ANN),
+            r("out", "2026-03-29T23:00:00Z", Wa, Out).phone(ANN).agent("shop"),
+        ],
+    );
+    let j = summary_json(&ws, &ReportSettings::default());
+    assert_eq!(j["unanswered_unified"], 0);
+    assert_eq!(j["first_response"]["whatsapp"]["unified"]["median_s"], 23.5 * 3600.0);
+    // Bare dates are local midnight in --tz: since 29 Mar (London, still GMT at midnight) keeps nothing of the 28th.
+    let london: chrono_tz::Tz = "Europe/London".parse().unwrap();
+    let st = ReportSettings {
+        since_ms: Some(omnitrail::report::settings::parse_instant("--since", "2026-03-29", london).unwrap()),
+        display_tz: london,
+        ..Default::default()
+    };
+    let j = summary_json(&ws, &st);
+    assert_eq!(j["interactions"], 1);
+    assert_eq!(j["last_ts"], "2026-03-30T00:00:00+01:00");
+}
+
+#[test]
+fn time_zones_of_the_sources_do_not_matter_once_stored_in_utc() {
+    // A Paris email at 10:00 +01:00 (09:00 UTC) answered from London at 09:30 GMT: 30 minutes.
+    let dir = tempfile::tempdir().unwrap();
+    let ws = ann_and_ben(
+        dir.path(),
+        vec![
+            r("paris", "2026-03-18T10:00:00+01:00", Email, In).email("ann@example.com"),
+            r("london", "2026-03-18T09:30:00+00:00", Email, Out)
+                .email("ann@example.com")
+                .agent("tom"),
+        ],
+    );
+    let j = summary_json(&ws, &ReportSettings::default());
+    assert_eq!(j["first_response"]["email"]["per_channel"]["median_s"], 1800.0);
+}
+
+#[test]
+fn a_reply_on_another_channel_answers_in_the_unified_view_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = ann_and_ben(
+        dir.path(),
+        vec![
+            r("wa", "2026-05-04T09:00:00Z", Wa, In).phone(ANN),
+            r("mail", "2026-05-04T11:00:00Z", Email, Out)
+                .email("ann@example.com")
+                .agent("tom"),
+            r("later", "2026-05-20T09:00:00Z", Email, In).email("ben@example.com"),
+            r("later-reply", "2026-05-20T10:00:00Z", Email, Out)
+                .email("ben@example.com")
+                .agent("tom"),
+        ],
+    );
+    let j = summary_json(&ws, &ReportSettings::default());
+    assert_eq!(j["unanswered"]["whatsapp"]["per_channel"], 1);
+    assert_eq!(j["unanswered"]["whatsapp"]["unified"], 0);
+    assert_eq!(j["unanswered_per_channel"], 1);
+    assert_eq!(j["unanswered_unified"], 0);
+    assert_eq!(j["first_response"]["whatsapp"]["unified"]["median_s"], 7200.0);
+    assert_eq!(j["first_response"]["whatsapp"]["per_channel"]["count"], 0);
+    assert_eq!(j["multichannel_customers"], 1);
+}
+
+#[test]
+fn night_messages_have_the_same_sla_as_daytime_ones() {
+    // 03:00 answered at 09:00 (6 h: answered); 02:00 answered at 04:00 the next day (26 h: unanswered).
+    let dir = tempfile::tempdir().unwrap();
+    let ws = ann_and_ben(
+        dir.path(),
+        vec![
+            r("night", "2026-06-02T03:00:00Z", Wa, In).phone(ANN),
+            r("morning", "2026-06-02T09:00:00Z", Wa, Out).phone(ANN).agent("shop"),
+            r("night2", "2026-06-10T02:00:00Z", Wa, In).phone(BEN),
+            r("late", "2026-06-11T04:00:00Z", Wa, Out).phone(BEN).agent("shop"),
+        ],
+    );
+    let j = summary_json(&ws, &ReportSettings::default());
+    assert_eq!(j["needing_response"], 2);
+    assert_eq!(j["unanswered_unified"], 1);
+    let wider = ReportSettings {
+        sla_ms: 48 * 3_600_000,
+        ..Default::default()
+    };
+    assert_eq!(summary_json(&ws, &wider)["unanswered_unified"], 0);
+}
+
+#[test]
+fn a_customer_who_never_gets_an_answer_is_unanswered_everywhere_and_the_blind_spot_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = ann_and_ben(
+        dir.path(),
+        vec![
+            r("a1", "2026-02-01T10:00:00Z", Wa, In).phone(ANN),
+            r("a2", "2026-02-02T10:00:00Z", Wa, In).phone(ANN),
+            r("a3", "2026-02-02T12:00:00Z", Call, In)
+                .phone(ANN)
+                .status(CallStatus::Missed),
+            r("a4", "2026-02-03T09:00:00Z", Email, In).email("ann@example.com"),
+            r("b1", "2026-02-10T10:00:00Z", Call, In)
+                .phone(BEN)
+                .status(CallStatus::Answered)
+                .agent("201"),
+        ],
+    );
+    let j = summary_json(&ws, &ReportSettings::default());
+    assert_eq!(j["unanswered_per_channel"], 4);
+    assert_eq!(j["unanswered_unified"], 4);
+    assert_eq!(j["channel_switches"], 2);
+    assert_eq!(j["repeat_contacts"], 3);
+    assert_eq!(j["repeat_contacts_same_channel"], 1);
+    let codes: Vec<&str> = j["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"no_business_side"), "{codes:?}");
+    // The call log does record a missed call, so it is not suspected of hiding them.
+    assert!(!codes.contains(&"calls_without_unanswered"), "{codes:?}");
+}
+
+#[test]
+fn a_call_log_with_only_answered_calls_is_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = ann_and_ben(
+        dir.path(),
+        vec![
+            r("c1", "2026-02-10T10:00:00Z", Call, In)
+                .phone(ANN)
+                .status(CallStatus::Answered)
+                .agent("201"),
+            r("c2", "2026-02-11T10:00:00Z", Call, In)
+                .phone(BEN)
+                .status(CallStatus::Answered)
+                .agent("202"),
+        ],
+    );
+    let j = summary_json(&ws, &ReportSettings::default());
+    let codes: Vec<&str> = j["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"calls_without_unanswered"), "{codes:?}");
+    assert_eq!(j["needing_response"], 0);
+}
+
+#[test]
+fn consecutive_messages_close_together_are_one_contact_timed_from_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = ann_and_ben(
+        dir.path(),
+        vec![
+            r("a1", "2026-04-01T09:00:00Z", Wa, In).phone(ANN),
+            r("a2", "2026-04-01T09:01:00Z", Wa, In).phone(ANN),
+            r("a3", "2026-04-01T09:02:30Z", Wa, In).phone(ANN),
+            r("reply", "2026-04-01T09:10:00Z", Wa, Out).phone(ANN).agent("shop"),
+            // 30 minutes after a3 with no reply in between would be a new contact; this one follows the reply.
+            r("a4", "2026-04-01T09:11:00Z", Wa, In).phone(ANN),
+            r("reply2", "2026-04-01T09:12:00Z", Wa, Out).phone(ANN).agent("shop"),
+        ],
+    );
+    let j = summary_json(&ws, &ReportSettings::default());
+    assert_eq!(j["contacts"], 2);
+    assert_eq!(j["needing_response"], 2);
+    assert_eq!(j["repeat_contacts"], 0);
+    // Delays 600 s (from a1) and 60 s.
+    assert_eq!(j["first_response"]["whatsapp"]["per_channel"]["median_s"], 330.0);
+    let apart = ReportSettings {
+        contact_gap_ms: 30_000,
+        ..Default::default()
+    };
+    let j = summary_json(&ws, &apart);
+    assert_eq!(j["contacts"], 4);
+    assert_eq!(j["repeat_contacts_same_channel"], 2);
+}
+
+#[test]
+fn a_contact_near_the_end_of_the_data_is_pending_not_unanswered() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = ann_and_ben(
+        dir.path(),
+        vec![
+            r("old", "2026-04-01T09:00:00Z", Wa, In).phone(BEN),
+            r("old-reply", "2026-04-01T09:05:00Z", Wa, Out).phone(BEN).agent("shop"),
+            r("fresh", "2026-04-05T09:00:00Z", Wa, In).phone(ANN),
+            r("last", "2026-04-05T10:00:00Z", Email, In).email("ben@example.com"),
+        ],
+    );
+    let j = summary_json(&ws, &ReportSettings::default());
+    assert_eq!(j["unanswered_unified"], 0);
+    assert_eq!(j["unanswered"]["whatsapp"]["pending_unified"], 1);
+    let codes: Vec<&str> = j["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"pending_at_end"));
+}
+
+#[test]
+fn episodes_split_on_the_window_and_join_on_a_shared_order_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = ann_and_ben(
+        dir.path(),
+        vec![
+            r("a1", "2026-04-01T09:00:00Z", Wa, In)
+                .phone(ANN)
+                .mentions(&["order:X-1"]),
+            r("a2", "2026-04-01T09:30:00Z", Wa, Out).phone(ANN).agent("shop"),
+            // 5 days later, same order: same episode, a switch with repeated details.
+            r("a3", "2026-04-06T09:00:00Z", Email, In)
+                .email("ann@example.com")
+                .mentions(&["order:X-1"]),
+            r("a4", "2026-04-06T09:20:00Z", Email, Out)
+                .email("ann@example.com")
+                .agent("tom"),
+            // 5 days later again, no shared order: a new episode.
+            r("a5", "2026-04-11T09:00:00Z", Call, In)
+                .phone(ANN)
+                .status(CallStatus::Answered)
+                .agent("201"),
+        ],
+    );
+    let j = summary_json(&ws, &ReportSettings::default());
+    assert_eq!(j["episodes"], 2);
+    assert_eq!(j["channel_switches"], 1);
+    assert_eq!(j["switches_with_repeated_details"], 1);
+    // A reply came in between, and 5 days is within --repeat-window, but it is not a repeat.
+    assert_eq!(j["repeat_contacts"], 0);
+    let short = ReportSettings {
+        window_ms: 3_600_000,
+        ..Default::default()
+    };
+    assert_eq!(summary_json(&ws, &short)["episodes"], 2);
+    let long = ReportSettings {
+        window_ms: 10 * 24 * 3_600_000,
+        ..Default::default()
+    };
+    assert_eq!(summary_json(&ws, &long)["episodes"], 1);
+}
+
+#[test]
+fn a_switch_without_restated_details_is_not_context_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = ann_and_ben(
+        dir.path(),
+        vec![
+            r("a1", "2026-04-01T09:00:00Z", Wa, In)
+                .phone(ANN)
+                .mentions(&["order:X-1"]),
+            r("a2", "2026-04-01T10:00:00Z", Email, In)
+                .email("ann@example.com")
+                .mentions(&["order:X-2"]),
+            r("a3", "2026-04-01T11:00:00Z", Email, Out)
+                .email("ann@example.com")
+                .agent("tom"),
+        ],
+    );
+    let j = summary_json(&ws, &ReportSettings::default());
+    assert_eq!(j["channel_switches"], 1);
+    assert_eq!(j["switches_with_repeated_details"], 0);
+    assert_eq!(j["repeat_contacts_cross_channel"], 1);
+}
+
+#[test]
+fn agent_handoffs_within_an_episode_are_counted_across_channels() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = ann_and_ben(
+        dir.path(),
+        vec![
+            r("a1", "2026-04-01T09:00:00Z", Wa, In).phone(ANN),
+            r("a2", "2026-04-01T09:10:00Z", Wa, Out).phone(ANN).agent("Priya"),
+            r("a3", "2026-04-01T12:00:00Z", Call, In)
+                .phone(ANN)
+                .status(CallStatus::Answered)
+                .agent("SIP/202"),
+            r("a4", "2026-04-01T12:30:00Z", Wa, Out).phone(ANN).agent("Priya"),
+            r("a5", "2026-04-01T13:00:00Z", Wa, Out).phone(ANN).agent("Priya"),
+        ],
+    );
+    let j = summary_json(&ws, &ReportSettings::default());
+    assert_eq!(j["agents"], 2);
+    assert_eq!(j["agent_fragmentation"]["handoffs"], 2);
+    assert_eq!(j["agent_fragmentation"]["cross_channel_handoffs"], 2);
+    assert_eq!(j["agent_fragmentation"]["episodes_with_several_agents"], 1);
+}
+
+#[test]
+fn unknown_direction_and_system_rows_are_counted_but_never_contacts_or_responses() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = ann_and_ben(
+        dir.path(),
+        vec![
+            r("u1", "2026-04-01T09:00:00Z", Wa, Direction::Unknown).phone(ANN),
+            r("sys", "2026-04-01T09:00:01Z", Email, System).agent("noreply"),
+            r("b1", "2026-04-02T09:00:00Z", Email, In).email("ben@example.com"),
+            r("auto", "2026-04-02T09:00:02Z", Email, Out)
+                .email("ben@example.com")
+                .kind(Kind::System),
+        ],
+    );
+    let j = summary_json(&ws, &ReportSettings::default());
+    assert_eq!(j["interactions"], 4);
+    assert_eq!(j["contacts"], 1);
+    // The outbound auto-reply (kind system) is no response; the data ends within the SLA: pending.
+    assert_eq!(j["first_response"]["email"]["unified"]["count"], 0);
+    assert_eq!(j["unanswered"]["email"]["pending_unified"], 1);
+    assert_eq!(j["customers"], 2);
+    let codes: Vec<&str> = j["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"unknown_direction"), "{codes:?}");
+    assert!(codes.contains(&"no_customer_side"), "{codes:?}");
+}
+
+#[test]
+fn channel_filter_and_identities_imported_after_the_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = ann_and_ben(
+        dir.path(),
+        vec![
+            r("a1", "2026-04-01T09:00:00Z", Wa, In).phone(ANN),
+            r("z1", "2026-04-01T09:00:00Z", Wa, In).phone("+447700900999"),
+            r("a2", "2026-04-01T10:00:00Z", Email, In).email("ann@example.com"),
+        ],
+    );
+    let j = summary_json(&ws, &ReportSettings::default());
+    assert_eq!(j["customers"], 2);
+    let codes: Vec<&str> = j["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"unmatched_identities"));
+    let only_mail = ReportSettings {
+        channels: vec![Email],
+        ..Default::default()
+    };
+    let j = summary_json(&ws, &only_mail);
+    assert_eq!(j["interactions"], 1);
+    assert_eq!(j["channels"].as_object().unwrap().len(), 1);
+}
+
+#[test]
+fn an_unmatched_workspace_is_refused_with_a_pointer_to_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = Workspace::open(dir.path()).unwrap();
+    commit_source(&mut ws, "w", vec![r("a", "2026-04-01T09:00:00Z", Wa, In).phone(ANN).0]).unwrap();
+    let err = report::summary(&ws, &ReportSettings::default()).unwrap_err();
+    assert!(err.downcast_ref::<report::NotMatched>().is_some());
+    assert!(err.to_string().contains("omnitrail match"));
+}
+
+fn omnitrail(ws: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_omnitrail"))
+        .arg("--workspace")
+        .arg(ws)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn cli_report_prints_every_format_and_rejects_bad_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    demo(dir.path());
+    let ws = dir.path();
+    let out = omnitrail(ws, &["report", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["customers"], 10);
+    let table = String::from_utf8(omnitrail(ws, &["report"]).stdout).unwrap();
+    assert!(
+        table.contains("unanswered, unified") && table.contains("omnichannel is valuable"),
+        "{table}"
+    );
+    let csv = String::from_utf8(omnitrail(ws, &["report", "--format", "csv"]).stdout).unwrap();
+    assert!(csv.lines().any(|l| l == "unanswered_per_channel,4"), "{csv}");
+    let md = String::from_utf8(omnitrail(ws, &["report", "switches", "--format", "markdown"]).stdout).unwrap();
+    assert!(
+        md.starts_with("# Channel switches: 4") && md.contains("| order:BS-10442 |"),
+        "{md}"
+    );
+    let html = String::from_utf8(omnitrail(ws, &["report", "--format", "html"]).stdout).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && !html.contains("<script src"));
+    let un = String::from_utf8(omnitrail(ws, &["report", "unanswered", "--format", "csv"]).stdout).unwrap();
+    assert_eq!(un.lines().count(), 5, "{un}");
+    let tl = omnitrail(
+        ws,
+        &[
+            "timeline",
+            "07700 900456",
+            "--region",
+            "GB",
+            "--tz",
+            "Europe/London",
+            "--json",
+        ],
+    );
+    let j: serde_json::Value = serde_json::from_slice(&tl.stdout).unwrap();
+    assert_eq!(j["rows"].as_array().unwrap().len(), 7);
+    assert_eq!(omnitrail(ws, &["report", "nonsense"]).status.code(), Some(2));
+    assert_eq!(omnitrail(ws, &["report", "--window", "soon"]).status.code(), Some(2));
+    assert_eq!(omnitrail(ws, &["report", "--channel", "fax"]).status.code(), Some(2));
+    assert_eq!(omnitrail(ws, &["timeline", "nobody"]).status.code(), Some(1));
+    std::fs::remove_file(ws.join("identities.parquet")).unwrap();
+    let out = omnitrail(ws, &["report"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("run `omnitrail match`"));
+}
