@@ -155,6 +155,16 @@ pub struct Analysis {
     pub episode_starts: Vec<usize>,
 }
 
+impl Analysis {
+    /// Puts the case rows in time order, the way a consultant walks a client through them.
+    pub fn sort_cases_by_time(&mut self, ds: &Dataset) {
+        self.contact_results.sort_by_key(|c| (ds.ts[c.first_row], c.first_row));
+        self.switches.sort_by_key(|s| (ds.ts[s.to_row], s.to_row));
+        self.repeats.sort_by_key(|r| (ds.ts[r.row], r.row));
+        self.handoff_rows.sort_by_key(|h| (ds.ts[h.to_row], h.to_row));
+    }
+}
+
 struct OpenContact {
     first: usize,
     last: usize,

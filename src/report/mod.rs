@@ -66,7 +66,8 @@ pub fn detail(ws: &Workspace, settings: &ReportSettings, kind: DetailKind) -> Re
         ..Default::default()
     };
     let ds = load(ws, settings, &opts)?;
-    let a = analyze::analyze(&ds, settings, kind != DetailKind::Metrics);
+    let mut a = analyze::analyze(&ds, settings, kind != DetailKind::Metrics);
+    a.sort_cases_by_time(&ds);
     let s = summarize(ws, &ds, &a, settings)?;
     let names = if kind == DetailKind::Customers {
         customer_names(ws)

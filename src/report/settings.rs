@@ -103,7 +103,13 @@ pub fn format_ts(ms: i64, tz: Tz) -> String {
 /// A duration in seconds as people read it: `45s`, `12m 17s`, `25h 48m`, `3d 4h`.
 pub fn format_secs(secs: f64) -> String {
     let s = secs.round() as i64;
-    if s < 60 {
+    if s > 0 && s % 86_400 == 0 {
+        format!("{}d", s / 86_400)
+    } else if s >= 3600 && s % 3600 == 0 {
+        format!("{}h", s / 3600)
+    } else if s >= 60 && s % 60 == 0 && s < 3600 {
+        format!("{}m", s / 60)
+    } else if s < 60 {
         format!("{s}s")
     } else if s < 3600 {
         format!("{}m {:02}s", s / 60, s % 60)
@@ -117,6 +123,10 @@ pub fn format_secs(secs: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ms_of(s: &str) -> i64 {
+        DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis()
+    }
 
     #[test]
     fn durations_and_dates_parse_and_bad_ones_say_what_was_expected() {
@@ -136,7 +146,12 @@ mod tests {
                 .timestamp_millis()
         );
         assert!(parse_instant("--until", "01/07/2026", london).is_err());
-        assert_eq!(format_ts(0, london), "1970-01-01T01:00:00+01:00");
+        assert_eq!(
+            format_ts(ms_of("2026-03-30T07:55:00Z"), london),
+            "2026-03-30T08:55:00+01:00"
+        );
+        assert_eq!(format_secs(72.0 * 3600.0), "3d");
+        assert_eq!(format_secs(600.0), "10m");
         assert_eq!(format_secs(737.0), "12m 17s");
         assert_eq!(format_secs(92890.0), "25h 48m");
     }
