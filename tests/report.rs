@@ -71,7 +71,10 @@ use Channel::{Call, Email, Whatsapp as Wa};
 use Direction::{Inbound as In, Internal, Outbound as Out, System};
 
 /// Writes the rows (one source per channel) and the identities → customers assignment.
-fn workspace(dir: &Path, rows: Vec<R>, customers: &[(&str, &[(HandleKind, &str, Channel)])]) -> Workspace {
+/// A customer id and its identities (kind, handle, channel).
+type CustomerIdentities<'a> = (&'a str, &'a [(HandleKind, &'a str, Channel)]);
+
+fn workspace(dir: &Path, rows: Vec<R>, customers: &[CustomerIdentities]) -> Workspace {
     let mut ws = Workspace::open(dir).unwrap();
     let mut rows: Vec<Interaction> = rows.into_iter().map(|r| r.0).collect();
     for (seq, row) in rows.iter_mut().enumerate() {
@@ -120,6 +123,7 @@ fn demo(dir: &Path) -> Workspace {
         r("WA-SYS-SARAH", "2026-03-18T09:14:00Z", Wa, System).kind(Kind::System),
         r("S1", "2026-03-18T09:14:00Z", Wa, In)
             .name(SARAH)
+            .text("Hi! I ordered a birthday bouquet on your website, order BS-10442")
             .mentions(&["order:BS-10442"]),
         r("E2", "2026-03-18T09:30:00Z", Email, Out)
             .email("emilie.dubois@courrier.example")
@@ -368,6 +372,7 @@ fn the_timeline_marks_where_sarah_lost_context() {
         markers[6]
     );
     assert_eq!(column(&t, "ts")[0], "2026-03-18T09:14:00+00:00");
+    assert!(column(&t, "what")[0].contains("birthday bouquet"));
     let err = report::timeline(
         &ws,
         &st,
