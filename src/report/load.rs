@@ -356,8 +356,15 @@ fn append_frame(
     let handle = df.column("customer_handle")?.str()?;
     let handle_kind = df.column("customer_handle_kind")?.str()?;
     let agent = df.column("agent")?.str()?;
-    let mention_lists = df.column("mentions")?.list()?;
-    let mut mention_iter = mention_lists.amortized_iter();
+    // Mentions through the Arrow offsets: no per-row Series (most rows have none).
+    let mention_lists = df.column("mentions")?.list()?.rechunk();
+    let mention_arr = mention_lists
+        .downcast_iter()
+        .next()
+        .ok_or_else(|| anyhow!("empty mentions column"))?;
+    let mention_offsets = mention_arr.offsets().clone();
+    let mention_inner = mention_lists.get_inner();
+    let mention_strings = mention_inner.str()?;
     let text_cols = if details.is_some() {
         Some((
             df.column("interaction_id")?.str()?,
@@ -371,7 +378,6 @@ fn append_frame(
         None
     };
     for i in 0..df.height() {
-        let row_mentions = mention_iter.next().flatten();
         let Some(ch) = channel.get(i).and_then(parse_channel) else {
             anyhow::bail!("row {i}: unknown channel {:?}", channel.get(i));
         };
@@ -421,12 +427,10 @@ fn append_frame(
         ds.identity.push(ident);
         ds.customer.push(cust);
         ds.agent.push(agent.get(i).map(|a| agents.get(a)).unwrap_or(NONE));
-        if let Some(list) = row_mentions {
-            let s = list.as_ref();
-            if let Ok(values) = s.str() {
-                for m in values.iter().flatten() {
-                    ds.mention_values.push(mentions.get(m));
-                }
+        let (from, to) = mention_offsets.start_end(i);
+        for j in from..to {
+            if let Some(m) = mention_strings.get(j) {
+                ds.mention_values.push(mentions.get(m));
             }
         }
         ds.mention_offsets.push(ds.mention_values.len() as u32);
