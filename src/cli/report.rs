@@ -1,7 +1,14 @@
 //! `omnitrail report` and `omnitrail timeline`
 
+use super::output::emit;
 use super::Globals;
+use chrono_tz::Tz;
 use clap::{Args, ValueEnum};
+use omnitrail::normalize::phone::Region;
+use omnitrail::report::render::{self, Format};
+use omnitrail::report::settings::{parse_channel, parse_duration, parse_instant};
+use omnitrail::report::{self, DetailKind, ReportSettings};
+use omnitrail::workspace::Workspace;
 
 /// Output format of reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -37,6 +44,56 @@ pub struct ReportOptions {
     /// Only these channels (repeatable: whatsapp, email, call)
     #[arg(long, value_name = "CHANNEL")]
     pub channel: Vec<String>,
+    /// Inbound messages on one channel closer than this, with nothing in between, are one contact
+    #[arg(long = "contact-gap", default_value = "10m", value_name = "DURATION")]
+    pub contact_gap: String,
+}
+
+impl ReportOptions {
+    /// The library settings these options stand for; `tz` shows times and reads bare `--since`/`--until` dates.
+    pub fn settings(&self, tz: Tz) -> anyhow::Result<ReportSettings> {
+        let mut channels = Vec::new();
+        for c in &self.channel {
+            for part in c.split(',').filter(|p| !p.trim().is_empty()) {
+                channels.push(parse_channel(part).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--channel {part:?}: expected whatsapp, email, call, sms, telegram, instagram or messenger"
+                    )
+                })?);
+            }
+        }
+        Ok(ReportSettings {
+            window_ms: parse_duration("--window", &self.window)?,
+            sla_ms: parse_duration("--sla", &self.sla)?,
+            repeat_window_ms: parse_duration("--repeat-window", &self.repeat_window)?,
+            contact_gap_ms: parse_duration("--contact-gap", &self.contact_gap)?,
+            since_ms: self
+                .since
+                .as_deref()
+                .map(|s| parse_instant("--since", s, tz))
+                .transpose()?,
+            until_ms: self
+                .until
+                .as_deref()
+                .map(|s| parse_instant("--until", s, tz))
+                .transpose()?,
+            channels,
+            display_tz: tz,
+        })
+    }
+
+    /// The output format: `--format`, else JSON under `--json`, else a table.
+    pub fn output_format(&self, json: bool) -> Format {
+        match self.format {
+            Some(ReportFormat::Table) => Format::Table,
+            Some(ReportFormat::Json) => Format::Json,
+            Some(ReportFormat::Csv) => Format::Csv,
+            Some(ReportFormat::Markdown) => Format::Markdown,
+            Some(ReportFormat::Html) => Format::Html,
+            None if json => Format::Json,
+            None => Format::Table,
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -46,6 +103,9 @@ pub struct ReportArgs {
     pub kind: String,
     #[command(flatten)]
     pub options: ReportOptions,
+    /// Time zone for showing times and reading bare dates (IANA name; default UTC)
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -55,12 +115,74 @@ pub struct TimelineArgs {
     pub customer: String,
     #[command(flatten)]
     pub options: ReportOptions,
+    /// Time zone for showing times and reading bare dates (IANA name; default UTC)
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+    /// Region for a national phone number given as CUSTOMER (ISO code, e.g. GB)
+    #[arg(long, value_name = "CC")]
+    pub region: Option<String>,
 }
 
-pub fn run_report(_g: &Globals, _args: ReportArgs) -> anyhow::Result<u8> {
-    super::not_built("report")
+/// A usage error: message on stderr, exit 2.
+fn usage(message: impl std::fmt::Display) -> anyhow::Result<u8> {
+    eprintln!("omnitrail: {message}");
+    Ok(2)
 }
 
-pub fn run_timeline(_g: &Globals, _args: TimelineArgs) -> anyhow::Result<u8> {
-    super::not_built("timeline")
+fn parse_tz(tz: Option<&str>) -> Result<Tz, String> {
+    match tz {
+        None => Ok(chrono_tz::UTC),
+        Some(name) => name
+            .parse::<Tz>()
+            .map_err(|_| format!("unknown time zone {name:?}: expected an IANA name such as Europe/London")),
+    }
+}
+
+pub fn run_report(g: &Globals, args: ReportArgs) -> anyhow::Result<u8> {
+    let tz = match parse_tz(args.tz.as_deref()) {
+        Ok(tz) => tz,
+        Err(e) => return usage(e),
+    };
+    let settings = match args.options.settings(tz) {
+        Ok(s) => s,
+        Err(e) => return usage(e),
+    };
+    let kind = match args.kind.as_str() {
+        "summary" => None,
+        other => match DetailKind::parse(other) {
+            Some(k) => Some(k),
+            None => {
+                return usage(format!(
+                    "unknown report {other:?}: expected summary, switches, unanswered, repeats, agents, customers or metrics"
+                ))
+            }
+        },
+    };
+    let format = args.options.output_format(g.json);
+    let ws = Workspace::open_existing(&g.workspace)?;
+    let text = match kind {
+        None => render::summary(&report::summary(&ws, &settings)?, format)?,
+        Some(k) => render::rows(&report::detail(&ws, &settings, k)?, format)?,
+    };
+    emit(text);
+    Ok(0)
+}
+
+pub fn run_timeline(g: &Globals, args: TimelineArgs) -> anyhow::Result<u8> {
+    let tz = match parse_tz(args.tz.as_deref()) {
+        Ok(tz) => tz,
+        Err(e) => return usage(e),
+    };
+    let settings = match args.options.settings(tz) {
+        Ok(s) => s,
+        Err(e) => return usage(e),
+    };
+    let region = match args.region.as_deref().map(Region::parse).transpose() {
+        Ok(r) => r.unwrap_or_else(Region::none),
+        Err(e) => return usage(e),
+    };
+    let ws = Workspace::open_existing(&g.workspace)?;
+    let rows = report::timeline(&ws, &settings, &args.customer, region)?;
+    emit(render::rows(&rows, args.options.output_format(g.json))?);
+    Ok(0)
 }
