@@ -823,3 +823,102 @@ fn redacted_files_still_join_and_the_same_key_gives_the_same_pseudonyms() {
     ));
     assert_ne!(read(&a.join("interactions.jsonl")), read(&c.join("interactions.jsonl")));
 }
+
+fn rejected_lines(out: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(out.join("rejected.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn fidelity(out: &Path) -> serde_json::Value {
+    assert!(out.join("FIDELITY.md").exists());
+    serde_json::from_str(&std::fs::read_to_string(out.join("fidelity.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn hubspot_profile_writes_contacts_and_associated_activities_and_rejects_what_hubspot_would() {
+    let (dir, ws) = workspace(true);
+    let out = dir.path().join("hs");
+    ok(&omnitrail(
+        &ws,
+        &["export", "--format", "hubspot", "--out", out.to_str().unwrap()],
+    ));
+    let (h, contacts) = csv_rows(&out.join("contacts.csv"));
+    assert_eq!(
+        h,
+        [
+            "Omnitrail Customer ID",
+            "First Name",
+            "Last Name",
+            "Email",
+            "Additional email addresses",
+            "Phone Number",
+            "Mobile Phone Number"
+        ]
+    );
+    let sarah = contacts.iter().find(|r| r[0] == SARAH).unwrap();
+    assert_eq!(
+        sarah[1..6],
+        ["Sarah", "Jones", "sarah.jones@mail.example", "", "+447700900123"]
+    );
+    assert_eq!(contacts.len(), 3);
+    let (h, calls) = csv_rows(&out.join("calls.csv"));
+    assert_eq!(
+        h,
+        [
+            "Omnitrail Customer ID",
+            "Activity date",
+            "Call title",
+            "Call direction",
+            "Call status",
+            "Call duration",
+            "Call notes"
+        ]
+    );
+    assert_eq!(calls.len(), 2, "the call with no customer is rejected");
+    let answered = calls.iter().find(|r| r[0] == SARAH).unwrap();
+    assert_eq!(answered[1], (T0 + 26 * 3_600_000).to_string());
+    assert_eq!(answered[3..6], ["INBOUND", "COMPLETED", "95000"]);
+    assert!(answered[6].contains("201"), "agent kept in the notes: {}", answered[6]);
+    let missed = calls.iter().find(|r| r[0] == TOMASZ).unwrap();
+    assert_eq!(missed[4], "NO_ANSWER");
+    let (h, emails) = csv_rows(&out.join("emails.csv"));
+    assert_eq!(h[2..5], ["Email direction", "Email subject", "Email body"]);
+    assert_eq!(emails.len(), 2, "the 70 000-character email is over HubSpot's limit");
+    assert!(emails
+        .iter()
+        .any(|r| r[2] == "INCOMING_EMAIL" && r[5] == "sarah.jones@mail.example"));
+    assert!(emails
+        .iter()
+        .any(|r| r[2] == "EMAIL" && r[5] == "orders@bloomandstem.example"));
+    let (_, notes) = csv_rows(&out.join("notes.csv"));
+    assert_eq!(
+        notes.len(),
+        3,
+        "WhatsApp messages become notes; the system line is skipped"
+    );
+    assert!(notes
+        .iter()
+        .any(|r| r[2].starts_with("[WhatsApp · inbound]\nWhere is my bouquet")));
+    assert!(notes.iter().any(|r| r[2].contains("Attachments: IMG-Sarah-Jones.jpg")));
+    let rejected = rejected_lines(&out);
+    assert_eq!(rejected.len(), 2);
+    assert!(rejected
+        .iter()
+        .any(|r| r["target"] == "emails" && r["reason"].as_str().unwrap().contains("65536")));
+    assert!(rejected
+        .iter()
+        .any(|r| r["target"] == "calls" && r["reason"].as_str().unwrap().contains("no customer")));
+    let f = fidelity(&out);
+    assert_eq!(f["records"]["whatsapp"]["exported"], 3);
+    assert_eq!(f["records"]["whatsapp"]["skipped"], 1);
+    assert_eq!(f["records"]["email"]["rejected"], 1);
+    let fields = f["fields"].as_array().unwrap();
+    assert!(fields
+        .iter()
+        .any(|e| e["channel"] == "call" && e["field"] == "status" && e["outcome"] == "changed"));
+    let m = manifest(&out);
+    assert_eq!(m["counts"]["rejected"], 2);
+}
