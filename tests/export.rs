@@ -717,7 +717,15 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn a_redacted_export_contains_no_original_phone_email_or_name_in_any_format() {
     let (dir, ws) = workspace(true);
-    for format in ["csv", "jsonl", "parquet"] {
+    for format in [
+        "csv",
+        "jsonl",
+        "parquet",
+        "hubspot",
+        "chatwoot",
+        "zendesk",
+        "salesforce",
+    ] {
         let out = dir.path().join(format!("r-{format}"));
         let res = omnitrail(
             &ws,
@@ -921,4 +929,172 @@ fn hubspot_profile_writes_contacts_and_associated_activities_and_rejects_what_hu
         .any(|e| e["channel"] == "call" && e["field"] == "status" && e["outcome"] == "changed"));
     let m = manifest(&out);
     assert_eq!(m["counts"]["rejected"], 2);
+}
+
+fn json_file(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn zendesk_profile_writes_users_and_tickets_with_timed_comments() {
+    let (dir, ws) = workspace(true);
+    let out = dir.path().join("zd");
+    ok(&omnitrail(
+        &ws,
+        &["export", "--format", "zendesk", "--out", out.to_str().unwrap()],
+    ));
+    let users = json_file(&out.join("users-0001.json"));
+    let users = users["users"].as_array().unwrap();
+    assert_eq!(users.len(), 3);
+    let sarah = users.iter().find(|u| u["external_id"] == SARAH).unwrap();
+    assert_eq!(sarah["name"], "Sarah Jones");
+    assert_eq!(sarah["email"], "sarah.jones@mail.example");
+    assert_eq!(sarah["phone"], "+447700900123");
+    assert_eq!(sarah["role"], "end-user");
+    let tickets = json_file(&out.join("tickets-0001.json"));
+    let tickets = tickets["tickets"].as_array().unwrap();
+    assert_eq!(tickets.len(), 3, "{tickets:#?}");
+    let mail = tickets.iter().find(|t| t["tags"][1] == "email").unwrap();
+    assert_eq!(mail["subject"], "Order BS-10442 — Sarah Jones");
+    assert_eq!(mail["requester"]["email"], "sarah.jones@mail.example");
+    assert_eq!(mail["status"], "closed");
+    assert_eq!(mail["created_at"], "2026-03-18T13:54:00Z");
+    let comments = mail["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 2);
+    assert_eq!(comments[0]["created_at"], "2026-03-18T13:54:00Z");
+    assert_eq!(comments[1]["created_at"], "2026-03-18T14:54:00Z");
+    assert!(comments[1]["value"]
+        .as_str()
+        .unwrap()
+        .starts_with("[Email · outbound · orders@bloomandstem.example]"));
+    let wa = tickets.iter().find(|t| t["tags"][1] == "whatsapp").unwrap();
+    assert_eq!(
+        wa["comments"].as_array().unwrap().len(),
+        2,
+        "the system line is skipped"
+    );
+    let rejected = rejected_lines(&out);
+    let reasons: Vec<&str> = rejected.iter().map(|r| r["reason"].as_str().unwrap()).collect();
+    assert_eq!(
+        reasons.iter().filter(|r| r.contains("has no email")).count(),
+        2,
+        "{reasons:?}"
+    );
+    assert!(reasons.iter().any(|r| r.contains("65000")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.starts_with("no customer")), "{reasons:?}");
+    let f = fidelity(&out);
+    assert_eq!(f["records"]["whatsapp"]["exported"], 2);
+    assert_eq!(f["records"]["whatsapp"]["rejected"], 1);
+    assert!(f["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["field"] == "ts" && e["outcome"] == "kept"));
+}
+
+#[test]
+fn zendesk_bodies_hold_at_most_100_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut parts = omnitrail::export::platform::SplitJson::new(
+        dir.path(),
+        "tickets",
+        "tickets",
+        omnitrail::export::zendesk::MAX_ITEMS,
+    );
+    for i in 0..201 {
+        parts.write(&serde_json::json!({"external_id": i})).unwrap();
+    }
+    let names: Vec<(String, u64)> = parts.finish().unwrap();
+    assert_eq!(names.iter().map(|p| p.1).collect::<Vec<_>>(), vec![100, 100, 1]);
+}
+
+#[test]
+fn chatwoot_profile_writes_contacts_and_conversations_keeping_original_times_in_the_text() {
+    let (dir, ws) = workspace(true);
+    let out = dir.path().join("cw");
+    ok(&omnitrail(
+        &ws,
+        &["export", "--format", "chatwoot", "--out", out.to_str().unwrap()],
+    ));
+    let (h, contacts) = csv_rows(&out.join("contacts.csv"));
+    assert_eq!(h, ["identifier", "name", "email", "phone_number"]);
+    assert_eq!(contacts.len(), 3);
+    assert!(contacts.contains(&vec![
+        TOMASZ.to_string(),
+        "Tomasz Wiśniewski".into(),
+        "".into(),
+        "+447700900456".into()
+    ]));
+    let conv = json_file(&out.join("conversations-0001.json"));
+    let conv = conv["conversations"].as_array().unwrap();
+    assert_eq!(conv.len(), 6);
+    let wa = conv
+        .iter()
+        .find(|c| c["contact_identifier"] == SARAH && c["channel"] == "whatsapp")
+        .unwrap();
+    let msgs = wa["messages"].as_array().unwrap();
+    assert_eq!(msgs[0]["message_type"], "incoming");
+    assert_eq!(msgs[1]["message_type"], "outgoing");
+    assert!(msgs[0]["content"]
+        .as_str()
+        .unwrap()
+        .starts_with("[2026-03-18 09:54:00 UTC] [WhatsApp · inbound]"));
+    assert_eq!(msgs[0]["original_created_at"], "2026-03-18T09:54:00Z");
+    assert_eq!(
+        wa["additional_attributes"]["original_started_at"],
+        "2026-03-18T09:54:00Z"
+    );
+    assert_eq!(rejected_lines(&out).len(), 1);
+    let f = fidelity(&out);
+    assert!(f["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["field"] == "ts" && e["outcome"] == "changed"));
+    assert!(std::fs::read_to_string(out.join("FIDELITY.md"))
+        .unwrap()
+        .contains("original time"));
+}
+
+#[test]
+fn salesforce_profile_writes_data_loader_contacts_and_tasks() {
+    let (dir, ws) = workspace(true);
+    let out = dir.path().join("sf");
+    ok(&omnitrail(
+        &ws,
+        &["export", "--format", "salesforce", "--out", out.to_str().unwrap()],
+    ));
+    let (h, contacts) = csv_rows(&out.join("Contact.csv"));
+    assert_eq!(
+        h[..5],
+        ["Omnitrail_Customer_Id__c", "FirstName", "LastName", "Email", "Phone"]
+    );
+    assert_eq!(contacts.len(), 3);
+    let mike = contacts.iter().find(|r| r[0] == MIKE).unwrap();
+    assert_eq!(mike[1..4], ["Mike", "O'Brien", "mike.obrien@corp.example"]);
+    let (h, tasks) = csv_rows(&out.join("Task.csv"));
+    let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+    assert_eq!(tasks.len(), 7);
+    let call = tasks
+        .iter()
+        .find(|t| t[col("Omnitrail_Interaction_Id__c")] == "call-1-0001")
+        .unwrap();
+    assert_eq!(call[col("Who.Omnitrail_Customer_Id__c")], SARAH);
+    assert_eq!(call[col("TaskSubtype")], "Call");
+    assert_eq!(call[col("CallType")], "Inbound");
+    assert_eq!(call[col("CallDurationInSeconds")], "95");
+    assert_eq!(call[col("ActivityDate")], "2026-03-19");
+    assert_eq!(call[col("CreatedDate")], "2026-03-19T10:54:00.000Z");
+    let wa = tasks
+        .iter()
+        .find(|t| t[col("Omnitrail_Interaction_Id__c")] == "wa-1-0002")
+        .unwrap();
+    assert_eq!(wa[col("Subject")], "WhatsApp inbound message");
+    assert_eq!(wa[col("TaskSubtype")], "Task");
+    let rejected = rejected_lines(&out);
+    assert_eq!(rejected.len(), 2);
+    assert!(rejected.iter().any(|r| r["reason"].as_str().unwrap().contains("32000")));
+    assert!(std::fs::read_to_string(out.join("FIDELITY.md"))
+        .unwrap()
+        .contains("Set Audit Fields"));
 }

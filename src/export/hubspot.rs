@@ -174,7 +174,7 @@ fn write_contact(c: &Customer, out: &mut SplitCsv, rejected: &mut Rejected, fid:
     out.write(&row)
 }
 
-fn channel_label(c: Channel) -> &'static str {
+pub(crate) fn channel_label(c: Channel) -> &'static str {
     match c {
         Channel::Whatsapp => "WhatsApp",
         Channel::Email => "Email",

@@ -8,6 +8,7 @@
 pub mod chatwoot;
 pub mod dataset;
 pub mod fidelity;
+pub mod group;
 pub mod hubspot;
 pub mod input;
 pub mod platform;
