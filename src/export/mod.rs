@@ -195,10 +195,8 @@ pub fn export(ws: &Workspace, opts: &ExportOptions) -> Result<ExportSummary> {
         notes: Vec::new(),
     };
     if let Some(wanted) = &opts.filter.customers {
-        let unknown = wanted
-            .iter()
-            .filter(|id| !matched.customers.iter().any(|c| &c.customer_id == *id))
-            .count();
+        let known: std::collections::HashSet<&str> = matched.customers.iter().map(|c| c.customer_id.as_str()).collect();
+        let unknown = wanted.iter().filter(|id| !known.contains(id.as_str())).count();
         if unknown > 0 {
             ctx.notes.push(format!(
                 "{unknown} customer ids in the --customers file are not customers of this workspace"

@@ -165,7 +165,7 @@ impl SplitJson {
             let path = self.dir.join(&name);
             let file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
             let mut w = BufWriter::new(file);
-            write!(w, "{{{}: [\n", serde_json::to_string(&self.key)?)?;
+            writeln!(w, "{{{}: [", serde_json::to_string(&self.key)?)?;
             self.writer = Some(w);
             self.part_items = 0;
             self.parts.push((name, 0));

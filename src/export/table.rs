@@ -30,9 +30,9 @@ impl TableFormat {
 }
 
 enum Sink {
-    Csv(csv::Writer<BufWriter<File>>),
+    Csv(Box<csv::Writer<BufWriter<File>>>),
     Jsonl(BufWriter<File>),
-    Parquet(polars::io::parquet::write::BatchedWriter<File>),
+    Parquet(Box<polars::io::parquet::write::BatchedWriter<File>>),
 }
 
 /// Writes frames with one fixed schema to one file.
@@ -51,17 +51,17 @@ impl TableWriter {
             TableFormat::Csv => {
                 let mut w = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, file));
                 w.write_record(schema.iter_names().map(|n| n.as_str()))?;
-                Sink::Csv(w)
+                Sink::Csv(Box::new(w))
             }
             TableFormat::Jsonl => Sink::Jsonl(BufWriter::with_capacity(1 << 20, file)),
-            TableFormat::Parquet => Sink::Parquet(
+            TableFormat::Parquet => Sink::Parquet(Box::new(
                 // Snappy: the codec every Parquet reader (Spark, Hive, DuckDB, pyarrow) has.
                 ParquetWriter::new(file)
                     .with_compression(ParquetCompression::Snappy)
                     .with_statistics(StatisticsOptions::full())
                     .batched(&schema)
                     .map_err(|e| anyhow!("cannot start {}: {e}", path.display()))?,
-            ),
+            )),
         };
         Ok(TableWriter {
             path: path.to_path_buf(),
