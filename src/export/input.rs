@@ -132,7 +132,7 @@ impl Matched {
             let email = f.column("primary_email")?.str()?;
             let n = f.column("interactions")?.cast(&DataType::UInt64)?;
             let n = n.u64()?;
-            let channels = f.column("channels")?.list()?;
+            let mut channels = list_column(f.column("channels")?.list()?).into_iter();
             let first = f.column("first_ts")?.cast(&DataType::Int64)?;
             let first = first.i64()?;
             let last = f.column("last_ts")?.cast(&DataType::Int64)?;
@@ -157,7 +157,7 @@ impl Matched {
                     emails: with_primary_first(&primary_email, emails.remove(cid).unwrap_or_default()),
                     primary_phone,
                     primary_email,
-                    channels: list_strings(channels, i),
+                    channels: channels.next().unwrap_or_default(),
                     interactions: n.get(i).unwrap_or(0),
                     first_ts: first.get(i),
                     last_ts: last.get(i),
@@ -181,15 +181,19 @@ impl Matched {
     }
 }
 
-/// The list cell `i` of a `List<String>` column as owned strings.
-pub fn list_strings(ca: &ListChunked, i: usize) -> Vec<String> {
-    match ca.get_as_series(i) {
-        Some(s) => s
-            .str()
-            .map(|s| s.iter().flatten().map(str::to_string).collect())
-            .unwrap_or_default(),
-        None => Vec::new(),
-    }
+/// Every cell of a `List<String>` column as owned strings (null cells as empty lists),
+/// iterating without a Series allocation per row.
+pub fn list_column(ca: &ListChunked) -> Vec<Vec<String>> {
+    ca.amortized_iter()
+        .map(|cell| match cell {
+            Some(s) => s
+                .as_ref()
+                .str()
+                .map(|s| s.iter().flatten().map(str::to_string).collect())
+                .unwrap_or_default(),
+            None => Vec::new(),
+        })
+        .collect()
 }
 
 /// Counts of a streaming pass.
@@ -376,8 +380,8 @@ pub fn frame_to_interactions(df: &DataFrame) -> Result<Vec<Interaction>> {
     let seq = df.column("seq")?.cast(&DataType::UInt64)?;
     let seq = seq.u64()?;
     let edited = df.column("edited")?.bool()?.clone();
-    let attachments = df.column("attachments")?.list()?.clone();
-    let mentions = df.column("mentions")?.list()?.clone();
+    let mut attachments = list_column(df.column("attachments")?.list()?).into_iter();
+    let mut mentions = list_column(df.column("mentions")?.list()?).into_iter();
     let own = |ca: &StringChunked, i: usize| ca.get(i).map(str::to_string);
     let mut out = Vec::with_capacity(df.height());
     for i in 0..df.height() {
@@ -398,10 +402,10 @@ pub fn frame_to_interactions(df: &DataFrame) -> Result<Vec<Interaction>> {
             text: own(&text, i),
             body_full: own(&body, i),
             subject: own(&subject, i),
-            attachments: list_strings(&attachments, i),
+            attachments: attachments.next().unwrap_or_default(),
             duration_s: duration.get(i),
             status: status.get(i).map(parse_status).transpose()?,
-            mentions: list_strings(&mentions, i),
+            mentions: mentions.next().unwrap_or_default(),
             kind: parse_kind(kind.get(i).unwrap_or_default())?,
             seq: seq.get(i).unwrap_or_default(),
             author_raw: own(&author, i),

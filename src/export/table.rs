@@ -151,7 +151,8 @@ enum Cell<'a> {
     F64(&'a Float64Chunked),
     Bool(&'a BooleanChunked),
     Datetime(Series),
-    List(&'a ListChunked),
+    /// Each cell pre-rendered as a JSON array (null cells as `None`).
+    List(Vec<Option<String>>),
 }
 
 struct Cells<'a>(Vec<Cell<'a>>);
@@ -173,7 +174,7 @@ impl<'a> Cells<'a> {
                         .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))?
                         .cast(&DataType::Int64)?,
                 ),
-                DataType::List(inner) if **inner == DataType::String => Cell::List(c.list()?),
+                DataType::List(inner) if **inner == DataType::String => Cell::List(list_json(c.list()?)?),
                 other => bail!("column {} has type {other}, which the export cannot write", c.name()),
             });
         }
@@ -195,12 +196,18 @@ fn rfc3339_ms(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-fn list_values(ca: &ListChunked, i: usize) -> Option<Vec<String>> {
-    ca.get_as_series(i).map(|s| {
-        s.str()
-            .map(|s| s.iter().flatten().map(str::to_string).collect())
-            .unwrap_or_default()
-    })
+fn list_json(ca: &ListChunked) -> Result<Vec<Option<String>>> {
+    let mut out = Vec::with_capacity(ca.len());
+    for cell in ca.amortized_iter() {
+        out.push(match cell {
+            Some(s) => {
+                let values: Vec<Option<&str>> = s.as_ref().str()?.iter().collect();
+                Some(serde_json::to_string(&values)?)
+            }
+            None => None,
+        });
+    }
+    Ok(out)
 }
 
 impl Cell<'_> {
@@ -233,9 +240,9 @@ impl Cell<'_> {
                     out.push_str(&rfc3339_ms(v));
                 }
             }
-            Cell::List(ca) => {
-                if let Some(v) = list_values(ca, i) {
-                    out.push_str(&serde_json::to_string(&v)?);
+            Cell::List(cells) => {
+                if let Some(v) = &cells[i] {
+                    out.push_str(v);
                 }
             }
         }
@@ -269,8 +276,8 @@ impl Cell<'_> {
                 Some(v) => serde_json::to_writer(&mut *out, &rfc3339_ms(v))?,
                 None => out.extend_from_slice(NULL),
             },
-            Cell::List(ca) => match list_values(ca, i) {
-                Some(v) => serde_json::to_writer(&mut *out, &v)?,
+            Cell::List(cells) => match &cells[i] {
+                Some(v) => out.extend_from_slice(v.as_bytes()),
                 None => out.extend_from_slice(NULL),
             },
         }
