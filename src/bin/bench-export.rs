@@ -346,6 +346,8 @@ fn main() -> anyhow::Result<()> {
         );
         let _ = std::fs::remove_dir_all(&out);
     }
-    let _ = std::fs::remove_dir_all(&ws);
+    if std::env::var_os("BENCH_KEEP").is_none() {
+        let _ = std::fs::remove_dir_all(&ws);
+    }
     Ok(())
 }

@@ -11,7 +11,7 @@ use std::fs::File;
 use std::path::Path;
 
 /// Rows read from an interaction batch at a time: memory stays flat however large the workspace.
-pub const CHUNK_ROWS: usize = 65_536;
+pub const CHUNK_ROWS: usize = 16_384;
 
 /// One unified customer, with every phone and email the matcher linked to it.
 #[derive(Debug, Clone, PartialEq)]
