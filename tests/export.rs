@@ -1098,3 +1098,31 @@ fn salesforce_profile_writes_data_loader_contacts_and_tasks() {
         .unwrap()
         .contains("Set Audit Fields"));
 }
+
+#[test]
+fn json_summary_lists_every_file_with_its_checksum() {
+    let (dir, ws) = workspace(true);
+    let out = dir.path().join("j");
+    let text = ok(&omnitrail(
+        &ws,
+        &["--json", "export", "--format", "jsonl", "--out", out.to_str().unwrap()],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["format"], "jsonl");
+    assert_eq!(v["counts"]["interactions"], 10);
+    let files: Vec<&str> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "customers.jsonl",
+            "identities.jsonl",
+            "links.jsonl",
+            "interactions.jsonl"
+        ]
+    );
+}
