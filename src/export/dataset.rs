@@ -35,13 +35,19 @@ pub fn write(ctx: &mut ExportContext<'_>, format: TableFormat) -> Result<()> {
     }
     let rel = format!("interactions.{ext}");
     let mut w = TableWriter::create(&ctx.dir.join(&rel), format, interactions_export_schema())?;
-    ctx.stream(|rows| {
-        let customer_ids: StringChunked = rows.iter().map(|r| r.customer_id.as_deref()).collect();
-        let interactions: Vec<_> = rows.into_iter().map(|r| r.interaction).collect();
-        let mut df = to_frame(&interactions)?;
-        df.with_column(customer_ids.with_name(CUSTOMER_ID.into()).into_column())?;
-        w.write(&df)
-    })?;
+    if ctx.redact.is_some() {
+        ctx.stream(|rows| {
+            let customer_ids: StringChunked = rows.iter().map(|r| r.customer_id.as_deref()).collect();
+            let interactions: Vec<_> = rows.into_iter().map(|r| r.interaction).collect();
+            let mut df = to_frame(&interactions)?;
+            df.with_column(customer_ids.with_name(CUSTOMER_ID.into()).into_column())?;
+            w.write(&df)
+        })?;
+    } else {
+        // Without redaction no value changes: frames go from the workspace to the file as
+        // they are, with only `customer_id` added.
+        ctx.stream_frames(|df| w.write(&df))?;
+    }
     let rows = w.finish()?;
     ctx.count("interactions", rows);
     ctx.add_file(rel, Some(rows));

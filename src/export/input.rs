@@ -207,16 +207,10 @@ pub struct StreamCounts {
     pub without_customer: u64,
 }
 
-/// Streams the interactions the filter selects, chunk by chunk, with their customer.
-/// Batch files are read a slice of [`CHUNK_ROWS`] at a time (the Parquet reader only decodes
-/// the row groups a slice touches). Ctrl-C stops at the next chunk.
-pub fn stream_interactions(
-    ws: &Workspace,
-    matched: &Matched,
-    filter: &Filter,
-    mut consume: impl FnMut(Vec<ExportRow>) -> Result<()>,
-) -> Result<StreamCounts> {
-    let mut counts = StreamCounts::default();
+/// Calls `f` with each slice of [`CHUNK_ROWS`] rows of every batch file the channel filter
+/// keeps (the Parquet reader only decodes the row groups a slice touches). Ctrl-C stops at
+/// the next slice.
+fn for_each_slice(ws: &Workspace, filter: &Filter, mut f: impl FnMut(&Path, DataFrame) -> Result<()>) -> Result<()> {
     let batches: Vec<String> = ws
         .manifest()
         .sources
@@ -241,34 +235,117 @@ pub fn stream_interactions(
                 .finish()
                 .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
             offset += CHUNK_ROWS;
-            let rows = frame_to_interactions(&df).with_context(|| format!("in {}", path.display()))?;
-            counts.read += rows.len() as u64;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in rows {
-                if filter.since.is_some_and(|s| r.ts < s)
-                    || filter.until.is_some_and(|u| r.ts >= u)
-                    || !filter.wants_channel(r.channel.as_str())
-                {
-                    continue;
-                }
-                let customer_id = matched.customer_of(&r).cloned();
-                if filter.customers.is_some() && !customer_id.as_deref().is_some_and(|c| filter.wants_customer(c)) {
-                    continue;
-                }
-                if customer_id.is_none() {
-                    counts.without_customer += 1;
-                }
-                out.push(ExportRow {
-                    interaction: r,
-                    customer_id,
-                });
-            }
-            counts.selected += out.len() as u64;
-            if !out.is_empty() {
-                consume(out)?;
-            }
+            f(&path, df)?;
         }
     }
+    Ok(())
+}
+
+/// Whether the filter keeps a row, and its customer.
+fn select(
+    matched: &Matched,
+    filter: &Filter,
+    ts: i64,
+    channel: Channel,
+    handle: Option<(HandleKind, &str)>,
+) -> Option<Option<String>> {
+    if filter.since.is_some_and(|s| ts < s)
+        || filter.until.is_some_and(|u| ts >= u)
+        || !filter.wants_channel(channel.as_str())
+    {
+        return None;
+    }
+    let customer_id = handle.and_then(|(k, h)| matched.customer_of.get(&identity_id(k, h, channel)).cloned());
+    if filter.customers.is_some() && !customer_id.as_deref().is_some_and(|c| filter.wants_customer(c)) {
+        return None;
+    }
+    Some(customer_id)
+}
+
+/// Streams the interactions the filter selects, chunk by chunk, with their customer.
+pub fn stream_interactions(
+    ws: &Workspace,
+    matched: &Matched,
+    filter: &Filter,
+    mut consume: impl FnMut(Vec<ExportRow>) -> Result<()>,
+) -> Result<StreamCounts> {
+    let mut counts = StreamCounts::default();
+    for_each_slice(ws, filter, |path, df| {
+        let rows = frame_to_interactions(&df).with_context(|| format!("in {}", path.display()))?;
+        counts.read += rows.len() as u64;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let handle = r
+                .customer_handle
+                .as_deref()
+                .zip(r.customer_handle_kind)
+                .map(|(h, k)| (k, h));
+            let Some(customer_id) = select(matched, filter, r.ts, r.channel, handle) else {
+                continue;
+            };
+            if customer_id.is_none() {
+                counts.without_customer += 1;
+            }
+            out.push(ExportRow {
+                interaction: r,
+                customer_id,
+            });
+        }
+        counts.selected += out.len() as u64;
+        if !out.is_empty() {
+            consume(out)?;
+        }
+        Ok(())
+    })?;
+    Ok(counts)
+}
+
+/// Like [`stream_interactions`], but hands over the selected rows as frames with the
+/// workspace's columns plus `customer_id`, without building records: the fast path for
+/// datasets that need no redaction.
+pub fn stream_frames(
+    ws: &Workspace,
+    matched: &Matched,
+    filter: &Filter,
+    mut consume: impl FnMut(DataFrame) -> Result<()>,
+) -> Result<StreamCounts> {
+    let mut counts = StreamCounts::default();
+    for_each_slice(ws, filter, |path, mut df| {
+        df.rechunk_mut();
+        let ts = df.column("ts")?.cast(&DataType::Int64)?;
+        let ts = ts.i64()?;
+        let channel = df.column("channel")?.str()?;
+        let handle = df.column("customer_handle")?.str()?;
+        let kind = df.column("customer_handle_kind")?.str()?;
+        let mut keep = Vec::with_capacity(df.height());
+        let mut customer_ids: Vec<Option<String>> = Vec::with_capacity(df.height());
+        for i in 0..df.height() {
+            let ch =
+                parse_channel(channel.get(i).unwrap_or_default()).with_context(|| format!("in {}", path.display()))?;
+            let k = kind.get(i).map(parse_handle_kind).transpose()?;
+            let h = k.zip(handle.get(i));
+            match select(matched, filter, ts.get(i).unwrap_or_default(), ch, h) {
+                Some(cid) => {
+                    if cid.is_none() {
+                        counts.without_customer += 1;
+                    }
+                    keep.push(true);
+                    customer_ids.push(cid);
+                }
+                None => keep.push(false),
+            }
+        }
+        counts.read += df.height() as u64;
+        let mask = BooleanChunked::from_slice("keep".into(), &keep);
+        let mut out = df.filter(&mask)?;
+        let cids: StringChunked = customer_ids.iter().map(|c| c.as_deref()).collect();
+        out.with_column(cids.with_name("customer_id".into()).into_column())?;
+        counts.selected += out.height() as u64;
+        if out.height() > 0 {
+            consume(out)?;
+        }
+        Ok(())
+    })?;
     Ok(counts)
 }
 

@@ -141,6 +141,27 @@ impl ExportContext<'_> {
         *self.counts.entry(key.to_string()).or_default() += n;
     }
 
+    /// Streams the selected interactions as frames (workspace columns + `customer_id`);
+    /// only for exports without redaction.
+    pub fn stream_frames(&mut self, consume: impl FnMut(polars::prelude::DataFrame) -> Result<()>) -> Result<()> {
+        debug_assert!(self.redact.is_none());
+        let counts = input::stream_frames(self.ws, self.matched, self.filter, consume)?;
+        self.record_stream(counts);
+        Ok(())
+    }
+
+    fn record_stream(&mut self, counts: input::StreamCounts) {
+        self.count("interactions_read", counts.read);
+        self.count("interactions_selected", counts.selected);
+        self.count("interactions_without_customer", counts.without_customer);
+        if counts.without_customer > 0 {
+            self.notes.push(format!(
+                "{} interactions have no customer_id: they have no customer handle (system lines, withheld callers, internal mail) or were imported after the last `omnitrail match`",
+                counts.without_customer
+            ));
+        }
+    }
+
     /// Streams the selected interactions, redacted when asked.
     pub fn stream(&mut self, mut consume: impl FnMut(Vec<input::ExportRow>) -> Result<()>) -> Result<()> {
         let redact = self.redact;
@@ -152,15 +173,7 @@ impl ExportContext<'_> {
             }
             consume(rows)
         })?;
-        self.count("interactions_read", counts.read);
-        self.count("interactions_selected", counts.selected);
-        self.count("interactions_without_customer", counts.without_customer);
-        if counts.without_customer > 0 {
-            self.notes.push(format!(
-                "{} interactions have no customer_id: they have no customer handle (system lines, withheld callers, internal mail) or were imported after the last `omnitrail match`",
-                counts.without_customer
-            ));
-        }
+        self.record_stream(counts);
         Ok(())
     }
 }
