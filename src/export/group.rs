@@ -1,7 +1,8 @@
 //! Conversations for the profiles that import whole threads (Zendesk tickets, Chatwoot
 //! conversations) without holding every interaction in memory: rows are spilled to bucket
 //! files by a hash of their thread, then each bucket is grouped and sorted on its own.
-//! Memory is bounded by the largest bucket, about 1/[`BUCKETS`] of the export.
+//! The bucket count grows with the export ([`bucket_count`]) so a bucket holds about
+//! [`ROWS_PER_BUCKET`] rows whatever the size: memory stays flat.
 
 use super::input::ExportRow;
 use crate::model::Interaction;
@@ -12,8 +13,15 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// Number of bucket files.
-pub const BUCKETS: usize = 64;
+/// Rows a bucket is sized for.
+pub const ROWS_PER_BUCKET: u64 = 20_000;
+/// Most buckets (open files) at once, well under the usual limit of 1024 descriptors.
+pub const MAX_BUCKETS: u64 = 512;
+
+/// Buckets for an export of about `rows` interactions.
+pub fn bucket_count(rows: u64) -> usize {
+    (rows / ROWS_PER_BUCKET).clamp(16, MAX_BUCKETS) as usize
+}
 
 #[derive(Serialize, Deserialize)]
 struct Spilled {
@@ -36,24 +44,26 @@ pub struct ThreadSpill {
 }
 
 impl ThreadSpill {
-    /// Spills into `dir`, which is created and removed again by [`ThreadSpill::for_each_thread`].
-    pub fn new(dir: &Path) -> Result<ThreadSpill> {
+    /// Spills about `rows` interactions into `dir`, which is created and removed again by
+    /// [`ThreadSpill::for_each_thread`].
+    pub fn new(dir: &Path, rows: u64) -> Result<ThreadSpill> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         Ok(ThreadSpill {
             dir: dir.to_path_buf(),
-            writers: (0..BUCKETS).map(|_| None).collect(),
+            writers: (0..bucket_count(rows)).map(|_| None).collect(),
         })
     }
 
     fn bucket_path(&self, i: usize) -> PathBuf {
-        self.dir.join(format!("bucket-{i:02}.jsonl"))
+        self.dir.join(format!("bucket-{i:03}.jsonl"))
     }
 
     /// Adds a row that has a customer; the thread is (customer, thread key).
     pub fn push(&mut self, customer_id: &str, row: ExportRow) -> Result<()> {
         let key = format!("{customer_id}\u{1f}{}", row.interaction.thread_key);
         let h = blake3::hash(key.as_bytes());
-        let i = (u64::from_le_bytes(h.as_bytes()[..8].try_into().expect("8 bytes")) % BUCKETS as u64) as usize;
+        let n = self.writers.len() as u64;
+        let i = (u64::from_le_bytes(h.as_bytes()[..8].try_into().expect("8 bytes")) % n) as usize;
         if self.writers[i].is_none() {
             let path = self.bucket_path(i);
             let f = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
@@ -120,7 +130,7 @@ mod tests {
     fn rows_come_back_grouped_by_customer_and_thread_in_time_order() {
         let dir = tempfile::tempdir().unwrap();
         let spill_dir = dir.path().join(".work");
-        let mut spill = ThreadSpill::new(&spill_dir).unwrap();
+        let mut spill = ThreadSpill::new(&spill_dir, 4).unwrap();
         for (i, (thread, ts)) in [("a", 30), ("b", 10), ("a", 10), ("a", 20)].into_iter().enumerate() {
             let mut r = Interaction::new("s", Channel::Whatsapp, Direction::Inbound, Kind::Message, ts);
             r.thread_key = thread.into();
@@ -148,5 +158,7 @@ mod tests {
             vec![("a".to_string(), vec![10, 20, 30]), ("b".to_string(), vec![10])]
         );
         assert!(!spill_dir.exists());
+        assert_eq!(bucket_count(10_000_000), 500);
+        assert_eq!(bucket_count(100), 16);
     }
 }

@@ -132,6 +132,17 @@ impl ExportContext<'_> {
             .collect()
     }
 
+    /// Interactions the workspace holds (an upper bound of what an export streams).
+    pub fn workspace_rows(&self) -> u64 {
+        self.ws
+            .manifest()
+            .sources
+            .iter()
+            .filter(|s| s.batch.is_some())
+            .map(|s| s.counts.imported)
+            .sum()
+    }
+
     /// Records a written file.
     pub fn add_file(&mut self, rel: impl Into<String>, rows: Option<u64>) {
         self.files.push((rel.into(), rows));
