@@ -47,7 +47,6 @@ fn commands_not_built_yet_say_so_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     for args in [
         &["gen", "--customers", "10", "--out", "g"][..],
-        &["match"],
         &["report"],
         &["import", "email", "x.mbox"],
     ] {
