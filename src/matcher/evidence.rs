@@ -33,8 +33,9 @@ pub const WITH_WINDOW: f64 = 0.3;
 pub const WITH_LOCAL_PART: f64 = 0.2;
 /// Both wrote the same order number, names unknown or not agreeing.
 pub const ORDER_ONLY: f64 = 0.5;
-/// Highest score a name-based link can reach.
-pub const NAME_CAP: f64 = 0.99;
+/// Highest score a name-based link can reach: always below [`super::cluster::STRONG`], so a
+/// cluster never hangs on a single name-based link between two groups.
+pub const NAME_CAP: f64 = 0.89;
 /// Episode window for "active close in time on another channel".
 pub const WINDOW_MS: i64 = 72 * 3600 * 1000;
 /// An order number written by more identities than this says nothing about who is who.
