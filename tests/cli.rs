@@ -221,3 +221,50 @@ fn ctrl_c_midway_exits_130_and_leaves_no_trace() {
     assert_eq!(out.status.code(), Some(130));
     assert_eq!(snapshot(&ws), before, "workspace byte-identical after Ctrl-C");
 }
+
+#[test]
+fn business_settings_come_from_the_workspace_file_and_flags_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    std::fs::create_dir_all(&ws).unwrap();
+    std::fs::write(
+        ws.join("omnitrail.toml"),
+        "whatsapp_names = [\"Bloom & Stem\"]\nregion = \"GB\"\ntz = \"Europe/London\"\n",
+    )
+    .unwrap();
+    let chat = fixture("demo/whatsapp/WhatsApp Chat with Sarah Jones.txt");
+    let out = omnitrail(&ws, &["--json", "import", "whatsapp", &chat]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let notes = report["sources"][0]["notes"].to_string();
+    assert!(notes.contains("Bloom & Stem"), "{notes}");
+    assert!(report["notes"].to_string().contains("Europe/London"));
+
+    // A settings file that is not valid is an error naming it, and nothing is imported.
+    let ws2 = dir.path().join("ws2");
+    let settings = dir.path().join("business.toml");
+    std::fs::write(&settings, "whatsapp_names = \"not a list\"\n").unwrap();
+    let out = omnitrail(
+        &ws2,
+        &[
+            "import",
+            "whatsapp",
+            &chat,
+            "--business-file",
+            settings.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("business.toml"));
+    assert!(!ws2.join("manifest.json").exists());
+}
+
+#[test]
+fn strict_on_an_import_subcommand_fails_when_a_record_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = fixture("whatsapp/invalid_utf8.txt");
+    let out = omnitrail(dir.path(), &["import", "whatsapp", &bad, "--strict", "--tz", "UTC"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = omnitrail(&dir.path().join("other"), &["import", "whatsapp", &bad, "--tz", "UTC"]);
+    assert_eq!(out.status.code(), Some(0));
+}

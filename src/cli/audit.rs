@@ -1,7 +1,7 @@
 //! `omnitrail audit PATH…`: detect every supported file under the paths, import it, and
 //! print the per-source summary. Matching and reports join as they land.
 
-use super::import::{finish, import_detected, CommonArgs, WhatsAppArgs};
+use super::import::{apply_business_settings, finish, import_detected, CommonArgs, WhatsAppArgs};
 use super::import_calls::CallArgs;
 use super::import_contacts::ContactArgs;
 use super::import_email::EmailArgs;
@@ -27,14 +27,15 @@ pub struct AuditArgs {
 }
 
 pub fn run(g: &Globals, args: AuditArgs) -> anyhow::Result<u8> {
-    let run = import_detected(
-        g,
-        &args.paths,
-        &args.common,
-        &args.whatsapp,
-        &args.email,
-        &args.calls,
-        &args.contacts,
-    )?;
-    Ok(finish(g, run, args.common.strict))
+    let AuditArgs {
+        paths,
+        mut common,
+        mut whatsapp,
+        mut email,
+        mut calls,
+        contacts,
+    } = args;
+    apply_business_settings(g, &mut common, &mut whatsapp, &mut email, &mut calls)?;
+    let run = import_detected(g, &paths, &common, &whatsapp, &email, &calls, &contacts)?;
+    Ok(finish(g, run, common.strict))
 }

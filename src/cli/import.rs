@@ -6,6 +6,7 @@ use super::import_email::{import_email_files, EmailArgs};
 use super::output::{print_import_report, BarProgress};
 use super::Globals;
 use clap::{Args, Subcommand};
+use omnitrail::config::BusinessSettings;
 use omnitrail::import::detect::{group_by_format, Format};
 use omnitrail::import::pipeline::import_whatsapp;
 use omnitrail::import::whatsapp::dates::DateOrder;
@@ -99,6 +100,48 @@ pub struct CommonArgs {
     /// Fail (exit 1) when any record is rejected
     #[arg(long)]
     pub strict: bool,
+    /// Business settings (TOML: whatsapp_names, domains, addresses, numbers, region, tz), e.g. the
+    /// business.toml that `omnitrail gen` writes; default: omnitrail.toml in the workspace. Flags win.
+    #[arg(long = "business-file", value_name = "FILE")]
+    pub business_file: Option<PathBuf>,
+}
+
+/// Fills options the user did not give from the business settings file; flags win.
+pub fn apply_business_settings(
+    g: &Globals,
+    common: &mut CommonArgs,
+    wa: &mut WhatsAppArgs,
+    email: &mut EmailArgs,
+    calls: &mut CallArgs,
+) -> anyhow::Result<()> {
+    let source = match &common.business_file {
+        Some(p) => p.clone(),
+        None => g.workspace.join(omnitrail::config::WORKSPACE_SETTINGS),
+    };
+    let s = BusinessSettings::resolve(common.business_file.as_deref(), &g.workspace)?;
+    let mut used = Vec::new();
+    if common.region.is_none() && s.region.is_some() {
+        common.region = s.region;
+        used.push("region");
+    }
+    if common.tz.is_none() && s.tz.is_some() {
+        common.tz = s.tz;
+        used.push("tz");
+    }
+    let mut fill = |flags: &mut Vec<String>, from_file: Vec<String>, what: &'static str| {
+        if flags.is_empty() && !from_file.is_empty() {
+            *flags = from_file;
+            used.push(what);
+        }
+    };
+    fill(&mut wa.business_names, s.whatsapp_names, "whatsapp_names");
+    fill(&mut email.business_domains, s.domains, "domains");
+    fill(&mut email.business_addresses, s.addresses, "addresses");
+    fill(&mut calls.business_numbers, s.numbers, "numbers");
+    if !used.is_empty() && !g.quiet && !g.json {
+        eprintln!("note: taken from {}: {}", source.display(), used.join(", "));
+    }
+    Ok(())
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -149,40 +192,54 @@ impl CommonArgs {
 pub type ImportRun = Result<ImportReport, u8>;
 
 pub fn run(g: &Globals, args: ImportArgs) -> anyhow::Result<u8> {
-    let run = match args.format {
+    let (mut wa, mut email, mut calls) = (WhatsAppArgs::default(), EmailArgs::default(), CallArgs::default());
+    let (run, strict) = match args.format {
         Some(ImportFormat::Whatsapp {
             paths,
-            common,
-            whatsapp,
-        }) => import_whatsapp_files(g, &paths, &common, &whatsapp)?,
-        Some(ImportFormat::Email { paths, common, email }) => import_email_files(g, &paths, &common, &email)?,
-        Some(ImportFormat::Calls { paths, common, calls }) => import_call_files(g, &paths, &common, &calls)?,
+            mut common,
+            mut whatsapp,
+        }) => {
+            apply_business_settings(g, &mut common, &mut whatsapp, &mut email, &mut calls)?;
+            (import_whatsapp_files(g, &paths, &common, &whatsapp)?, common.strict)
+        }
+        Some(ImportFormat::Email {
+            paths,
+            mut common,
+            email: mut e,
+        }) => {
+            apply_business_settings(g, &mut common, &mut wa, &mut e, &mut calls)?;
+            (import_email_files(g, &paths, &common, &e)?, common.strict)
+        }
+        Some(ImportFormat::Calls {
+            paths,
+            mut common,
+            calls: mut c,
+        }) => {
+            apply_business_settings(g, &mut common, &mut wa, &mut email, &mut c)?;
+            (import_call_files(g, &paths, &common, &c)?, common.strict)
+        }
         Some(ImportFormat::Contacts {
             paths,
-            common,
+            mut common,
             contacts,
-        }) => import_contact_files(g, &paths, &common, &contacts)?,
+        }) => {
+            apply_business_settings(g, &mut common, &mut wa, &mut email, &mut calls)?;
+            (import_contact_files(g, &paths, &common, &contacts)?, common.strict)
+        }
         None if args.paths.is_empty() => {
             eprintln!(
                 "omnitrail: import needs a format (whatsapp, email, calls, contacts) or at least one PATH; see `omnitrail import --help`"
             );
             return Ok(2);
         }
-        None => import_detected(
-            g,
-            &args.paths,
-            &args.common,
-            &args.whatsapp,
-            &args.email,
-            &args.calls,
-            &args.contacts,
-        )?,
+        None => {
+            let (mut common, mut wa, mut email, mut calls) = (args.common, args.whatsapp, args.email, args.calls);
+            apply_business_settings(g, &mut common, &mut wa, &mut email, &mut calls)?;
+            let run = import_detected(g, &args.paths, &common, &wa, &email, &calls, &args.contacts)?;
+            (run, common.strict)
+        }
     };
-    Ok(finish(g, run, args_strict(&args.common)))
-}
-
-fn args_strict(common: &CommonArgs) -> bool {
-    common.strict
+    Ok(finish(g, run, strict))
 }
 
 /// Prints an import run and returns its exit code: 1 when a file failed, or with
