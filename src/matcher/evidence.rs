@@ -13,6 +13,8 @@ use std::collections::{HashMap, HashSet};
 pub const CONTACT: f64 = 0.97;
 /// The customer wrote the other identity's number or address (inbound message, signature).
 pub const MENTION: f64 = 0.95;
+/// `ann+flowers@mail.example` and `ann@mail.example`: one mailbox.
+pub const PLUS_ADDRESS: f64 = 0.95;
 /// Two identities wrote the same number or address, which is not itself an identity.
 pub const SHARED_MENTION: f64 = 0.9;
 /// A contact's full name is exactly the name a WhatsApp chat shows (the saved name), and no
@@ -32,7 +34,7 @@ pub const WITH_ORDER: f64 = 0.35;
 pub const WITH_WINDOW: f64 = 0.3;
 pub const WITH_LOCAL_PART: f64 = 0.2;
 /// Both wrote the same order number, names unknown or not agreeing.
-pub const ORDER_ONLY: f64 = 0.5;
+pub const ORDER_ONLY: f64 = 0.6;
 /// Highest score a name-based link can reach: always below [`super::cluster::STRONG`], so a
 /// cluster never hangs on a single name-based link between two groups.
 pub const NAME_CAP: f64 = 0.89;
@@ -72,6 +74,7 @@ impl Link {
 pub fn find_links(c: &Collected) -> Vec<Link> {
     let mut links = Vec::new();
     contact_links(c, &mut links);
+    plus_address_links(c, &mut links);
     mention_links(c, &mut links);
     let orders = order_index(c);
     name_links(c, &orders, &mut links);
@@ -142,6 +145,29 @@ fn contact_links(c: &Collected, links: &mut Vec<Link>) {
                 )
             };
             links.push(Link::new(*ident, other, "contact_name", score, why));
+        }
+    }
+}
+
+fn plus_address_links(c: &Collected, links: &mut Vec<Link>) {
+    for (ix, ident) in c.identities.iter().enumerate() {
+        if ident.kind != HandleKind::Email {
+            continue;
+        }
+        let Some((local, domain)) = ident.value.split_once('@') else {
+            continue;
+        };
+        let Some((base, _)) = local.split_once('+') else {
+            continue;
+        };
+        if let Some(&other) = c.index.get(&format!("email:{base}@{domain}")) {
+            links.push(Link::new(
+                ix as u32,
+                other,
+                "plus_address",
+                PLUS_ADDRESS,
+                format!("{} is a +tag of {base}@{domain}", ident.value),
+            ));
         }
     }
 }

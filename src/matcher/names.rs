@@ -196,7 +196,8 @@ const NICKNAMES: &[(&str, &str)] = &[
     ("mickey", "michael"),
     ("nick", "nicholas"),
     ("nicky", "nicholas"),
-    ("pat", "patricia"),
+    ("pat", "patrick"),
+    ("paddy", "patrick"),
     ("patty", "patricia"),
     ("trish", "patricia"),
     ("pete", "peter"),
@@ -267,6 +268,33 @@ const NICKNAMES: &[(&str, &str)] = &[
     ("dmitry", "dmitri"),
     ("sasha", "alexander"),
     ("misha", "mikhail"),
+    ("lizzie", "elizabeth"),
+    ("peggy", "margaret"),
+    ("aleksandr", "alexander"),
+    ("muhammad", "mohammed"),
+    ("mohamed", "mohammed"),
+    ("mohammad", "mohammed"),
+    ("mo", "mohammed"),
+    ("evgeny", "yevgeny"),
+    ("evgeni", "yevgeny"),
+    ("zhenya", "yevgeny"),
+    ("kit", "christopher"),
+    ("becca", "rebecca"),
+    ("olya", "olga"),
+    ("priya", "priyanka"),
+    ("seun", "oluwaseun"),
+    ("hanna", "hannah"),
+    ("tori", "victoria"),
+    ("millie", "amelia"),
+    ("amy", "amelia"),
+    ("suzie", "susan"),
+    ("suzy", "susan"),
+    ("ant", "anthony"),
+    ("ayesha", "aisha"),
+    ("fatimah", "fatima"),
+    ("neve", "niamh"),
+    ("luke", "lukasz"),
+    ("win", "nguyen"),
 ];
 
 /// The canonical given name for a nickname (`bob` → `robert`); the name itself otherwise.
@@ -320,6 +348,12 @@ impl FoldedName {
     /// the sorted key; initials and typos after the first letter on `initial|other token`.
     pub fn blocking_keys(&self) -> Vec<String> {
         let mut keys = vec![format!("k:{}", self.sorted_key())];
+        if self.tokens.len() >= 3 {
+            // A saved name with a tag after it (`Sarah Jones Leeds`) blocks with `Sarah Jones`.
+            let mut two = [self.tokens[0].as_str(), self.tokens[1].as_str()];
+            two.sort_unstable();
+            keys.push(format!("k:{}", two.join(" ")));
+        }
         if self.tokens.len() >= 2 {
             let (f, l) = (self.first(), self.last());
             for (a, b) in [(f, l), (l, f)] {
@@ -338,6 +372,12 @@ impl FoldedName {
             return Some(NameAgreement::Exact);
         }
         let (a, b) = (&self.tokens, &other.tokens);
+        // One extra word on one side: a middle name, or a tag the business added to a saved
+        // name (`Sarah Jones Leeds`, `Sarah Jones work`).
+        let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+        if short.len() >= 2 && long.len() == short.len() + 1 && short.iter().all(|t| long.contains(t)) {
+            return Some(NameAgreement::Exact);
+        }
         if a.len() >= 2 && b.len() >= 2 {
             for (x, y) in [(self, other), (other, self)] {
                 // x has an initial where y has the full given name, same family name (either order).
@@ -494,6 +534,10 @@ mod tests {
             Some(NameAgreement::Similar(_))
         ));
         assert_eq!(n("Sarah").agreement(&n("Sarah Jones")), Some(NameAgreement::GivenOnly));
+        assert_eq!(
+            n("Sarah Jones Leeds").agreement(&n("JONES, Sara")),
+            Some(NameAgreement::Exact)
+        );
         assert_eq!(n("Sarah Jones").agreement(&n("Sarah Smith")), None);
         assert_eq!(n("Mark Chen").agreement(&n("Mary Chen")), None);
     }
