@@ -299,7 +299,7 @@ fn demo_workspace(root: &Path) {
     );
     write_source(
         &mut ws,
-        "contacts.csv",
+        "phone-book.vcf",
         "contact",
         serde_json::Value::Null,
         vec![record(

@@ -17,8 +17,8 @@ pub const MENTION: f64 = 0.95;
 pub const PLUS_ADDRESS: f64 = 0.95;
 /// Two identities wrote the same number or address, which is not itself an identity.
 pub const SHARED_MENTION: f64 = 0.9;
-/// A contact's full name is exactly the name a WhatsApp chat shows (the saved name), and no
-/// other contact has that name.
+/// A contact from a phone's address book (vCard) whose full name is exactly the name a
+/// WhatsApp chat shows (the saved name), and no other contact or chat has that name.
 pub const CONTACT_NAME: f64 = 0.9;
 /// The same, when several contacts carry the name: too ambiguous to link at the default threshold.
 pub const CONTACT_NAME_AMBIGUOUS: f64 = 0.5;
@@ -31,8 +31,15 @@ pub const NAME_FROM_ADDRESS: f64 = 0.45;
 pub const NAME_GIVEN_ONLY: f64 = 0.3;
 /// Corroboration added to a name agreement.
 pub const WITH_ORDER: f64 = 0.35;
-pub const WITH_WINDOW: f64 = 0.3;
-pub const WITH_LOCAL_PART: f64 = 0.2;
+/// Active within [`NEAR_MS`] on different channels, and the only such agreeing pair for both.
+pub const WITH_NEAR: f64 = 0.3;
+/// Active within the episode window on different channels, the only such agreeing pair.
+pub const WITH_WINDOW: f64 = 0.15;
+/// Either of the above when either side met other agreeing names in the window.
+pub const WITH_WINDOW_AMBIGUOUS: f64 = 0.05;
+pub const WITH_LOCAL_PART: f64 = 0.05;
+/// "Just now on another channel": the gap that counts as near.
+pub const NEAR_MS: i64 = 2 * 3600 * 1000;
 /// Both wrote the same order number, names unknown or not agreeing.
 pub const ORDER_ONLY: f64 = 0.6;
 /// Highest score a name-based link can reach: always below [`super::cluster::STRONG`], so a
@@ -123,11 +130,26 @@ fn contact_links(c: &Collected, links: &mut Vec<Link>) {
         };
         let key = f.sorted_key();
         let holders = contacts_by_key.get(&key).map_or(1, HashSet::len);
+        let shown = names_by_key.get(&key).map_or(0, Vec::len);
+        // WhatsApp shows the name saved in the business phone's address book: a vCard export
+        // of that phone names the chat exactly. A CRM's spelling of a name says much less.
+        let phone_book = c.row_field(*row, "source_file").to_ascii_lowercase().ends_with(".vcf");
         for &other in names_by_key.get(&key).into_iter().flatten() {
             if other == *ident {
                 continue;
             }
-            let (score, why) = if holders == 1 {
+            let literal = name
+                .as_deref()
+                .is_some_and(|n| n.trim() == c.identities[other as usize].value);
+            let (score, why) = if !(phone_book && literal) {
+                (
+                    NAME_EXACT,
+                    format!(
+                        "contact name {:?} agrees with the chat name, but the contact is not from the phone's address book: {place}",
+                        name.as_deref().unwrap_or("")
+                    ),
+                )
+            } else if holders == 1 && shown == 1 {
                 (
                     CONTACT_NAME,
                     format!(
@@ -373,15 +395,52 @@ fn name_links(c: &Collected, orders: &OrderIndex, links: &mut Vec<Link>) {
         .filter(|&(a, b)| a != b && usable(a) && usable(b))
         .collect();
     pairs.sort_unstable();
-    for (a, b) in pairs {
-        if let Some(link) = score_pair(c, orders, &names, a, b) {
-            links.push(link);
+    let scored: Vec<(Link, bool)> = pairs
+        .into_iter()
+        .filter_map(|(a, b)| score_pair(c, orders, &names, a, b))
+        .collect();
+    // Activity close in time only says something when nobody else of that name was active
+    // then: count, per identity, the agreeing names it met within the window.
+    let mut met = vec![0u32; c.identities.len()];
+    for (l, window) in &scored {
+        if *window && l.rule.starts_with("name") && !l.rule.contains("order") {
+            met[l.a as usize] += 1;
+            met[l.b as usize] += 1;
         }
+    }
+    for (mut l, window) in scored {
+        if window && l.rule.starts_with("name") && !l.rule.contains("order") {
+            let rivals = met[l.a as usize].max(met[l.b as usize]) - 1;
+            if rivals > 0 {
+                let bonus = if l.rule.contains("near") {
+                    WITH_NEAR
+                } else {
+                    WITH_WINDOW
+                };
+                l.score -= bonus - WITH_WINDOW_AMBIGUOUS;
+                l.rule = if l.rule.contains("+near") {
+                    l.rule.replace("+near", "+window_ambiguous")
+                } else {
+                    l.rule.replace("+window", "+window_ambiguous")
+                };
+                l.evidence.push_str(&format!(
+                    " ({rivals} other identity pair(s) with an agreeing name active in the same window)"
+                ));
+            }
+        }
+        l.score = l.score.min(NAME_CAP);
+        links.push(l);
     }
 }
 
 /// The name-and-corroboration rule for one candidate pair.
-fn score_pair(c: &Collected, orders: &OrderIndex, names: &[Vec<(FoldedName, bool)>], a: u32, b: u32) -> Option<Link> {
+fn score_pair(
+    c: &Collected,
+    orders: &OrderIndex,
+    names: &[Vec<(FoldedName, bool)>],
+    a: u32,
+    b: u32,
+) -> Option<(Link, bool)> {
     let (ia, ib) = (&c.identities[a as usize], &c.identities[b as usize]);
     // Best name agreement over the names each goes by.
     let mut best: Option<(f64, &'static str, &FoldedName, &FoldedName)> = None;
@@ -429,8 +488,9 @@ fn score_pair(c: &Collected, orders: &OrderIndex, names: &[Vec<(FoldedName, bool
                 ));
             }
             if let Some((gap, ta, tb)) = window {
-                score += WITH_WINDOW;
-                rule.push("window");
+                let near = gap <= NEAR_MS;
+                score += if near { WITH_NEAR } else { WITH_WINDOW };
+                rule.push(if near { "near" } else { "window" });
                 parts.push(format!(
                     "active {} apart on different channels ({} / {})",
                     human_gap(gap),
@@ -457,7 +517,8 @@ fn score_pair(c: &Collected, orders: &OrderIndex, names: &[Vec<(FoldedName, bool
                 c.describe_row(rb)
             ));
             if let Some((gap, ta, tb)) = window {
-                score += WITH_WINDOW;
+                // The order number is the customer's own: the window only needs to confirm it.
+                score += WITH_NEAR;
                 rule.push("window");
                 parts.push(format!(
                     "active {} apart on different channels ({} / {})",
@@ -468,7 +529,10 @@ fn score_pair(c: &Collected, orders: &OrderIndex, names: &[Vec<(FoldedName, bool
             }
         }
     }
-    Some(Link::new(a, b, &rule.join("+"), score.min(NAME_CAP), parts.join("; ")))
+    Some((
+        Link::new(a, b, &rule.join("+"), score, parts.join("; ")),
+        window.is_some(),
+    ))
 }
 
 #[cfg(test)]

@@ -122,6 +122,21 @@ pub struct Collected {
 
 impl Collected {
     /// Where a row came from, for evidence: `email support.mbox <ref> 2026-03-19T10:21:37Z`.
+    /// One field of a row (`source_file`, `source_ref`, `channel`, `ts` as RFC 3339).
+    pub fn row_field(&self, row: u32, name: &str) -> String {
+        self.rows
+            .column(name)
+            .ok()
+            .and_then(|c| c.get(row as usize).ok())
+            .map(|v| match v {
+                AnyValue::String(s) => s.to_string(),
+                AnyValue::StringOwned(s) => s.to_string(),
+                AnyValue::Int64(ms) => crate::import::ms_to_rfc3339(ms),
+                other => other.to_string(),
+            })
+            .unwrap_or_default()
+    }
+
     pub fn describe_row(&self, row: u32) -> String {
         let get = |name: &str| -> String {
             self.rows
