@@ -247,9 +247,12 @@ fn mention_links(c: &Collected, links: &mut Vec<Link>) {
 
 /// Order numbers → (identity, row, inbound) of the interactions that carry them, for orders
 /// few enough identities mention to be telling.
+/// (identity, row, inbound) of one interaction that mentions an order.
+type OrderUse = (u32, u32, bool);
+
 pub struct OrderIndex {
     by_identity: HashMap<u32, Vec<(u32, u32, bool)>>,
-    orders: Vec<(String, Vec<(u32, u32, bool)>)>,
+    orders: Vec<(String, Vec<OrderUse>)>,
 }
 
 fn order_index(c: &Collected) -> OrderIndex {
@@ -350,7 +353,7 @@ pub fn names_of(c: &Collected, ix: u32) -> Vec<(FoldedName, bool)> {
     let ident = &c.identities[ix as usize];
     let mut out: Vec<(FoldedName, bool)> = Vec::new();
     let mut names: Vec<&(String, u32)> = ident.names.iter().collect();
-    names.sort_by(|x, y| y.1.cmp(&x.1));
+    names.sort_by_key(|x| std::cmp::Reverse(x.1));
     let candidates = std::iter::once(ident.value.as_str())
         .filter(|_| ident.kind == HandleKind::Name)
         .chain(names.iter().map(|(n, _)| n.as_str()))

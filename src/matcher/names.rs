@@ -118,8 +118,12 @@ pub fn fold(s: &str) -> String {
         for c in s.nfd() {
             if c.is_ascii_alphanumeric() {
                 out.push(c.to_ascii_lowercase());
-            } else if unicode_normalization::char::is_combining_mark(c) || c == '\'' || c == '’' {
-            } else if transliterate(c, &mut out) {
+            } else if unicode_normalization::char::is_combining_mark(c)
+                || c == '\''
+                || c == '’'
+                || transliterate(c, &mut out)
+            {
+                // Dropped, or already written by the transliteration table.
             } else if c.is_alphanumeric() {
                 // A script without a table (CJK, Arabic…): keep it, lower-cased.
                 out.extend(c.to_lowercase());
@@ -456,7 +460,7 @@ pub fn name_from_local_part(address: &str) -> Option<FoldedName> {
     if words.len() < 2
         || words
             .iter()
-            .any(|w| w.len() < 1 || !w.bytes().all(|b| b.is_ascii_alphabetic()))
+            .any(|w| w.is_empty() || !w.bytes().all(|b| b.is_ascii_alphabetic()))
     {
         return None;
     }
@@ -490,7 +494,7 @@ pub fn local_part_matches(address: &str, name: &FoldedName) -> bool {
     );
     firsts
         .iter()
-        .any(|f| [format!("{f}{last}"), format!("{last}{f}")].iter().any(|c| *c == local))
+        .any(|f| [format!("{f}{last}"), format!("{last}{f}")].contains(&local))
         || local == format!("{initial}{last}")
         || local == format!("{last}{initial}")
 }
