@@ -325,7 +325,9 @@ pub fn collect(ws: &Workspace) -> Result<Option<Collected>> {
             contact: row_contact[r],
         });
     }
-    let rows = df.select(["source_file", "source_ref", "channel", "ts"])?;
+    let mut rows = df.select(["source_file", "source_ref", "channel", "ts"])?;
+    // One chunk per column: evidence text looks rows up by index.
+    rows.rechunk_mut();
     Ok(Some(Collected {
         identities,
         index,
