@@ -1,7 +1,7 @@
 //! Blocking: which identity pairs are worth comparing by name. Every name gives a few keys
 //! (sorted tokens; initial + other token, both orders); only identities sharing a key are
 //! compared. A big block (a common name) is compared only between identities active within
-//! the episode window of each other, nearest first, so the work stays near-linear.
+//! the same or neighbouring 72-hour bucket, so the work stays near-linear.
 
 use super::evidence::WINDOW_MS;
 use super::identities::Collected;
@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 
 /// Blocks up to this size are compared all-pairs.
 pub const SMALL_BLOCK: usize = 32;
-/// In a bigger block, each identity is compared with at most this many time neighbours.
-pub const NEIGHBOURS: usize = 24;
+/// In a bigger block, each activity is compared with at most this many neighbours in its bucket.
+pub const NEIGHBOURS: usize = 16;
 
 /// Candidate pairs `(a, b)` with `a < b`.
 pub fn candidate_pairs(c: &Collected, names: &[Vec<(FoldedName, bool)>]) -> HashSet<(u32, u32)> {
@@ -41,27 +41,30 @@ pub fn candidate_pairs(c: &Collected, names: &[Vec<(FoldedName, bool)>]) -> Hash
             }
             continue;
         }
-        // Common name: only identities whose activity overlaps within the window can be
-        // corroborated by time; order numbers bring their own pairs (see evidence).
-        let span = |ix: u32| {
-            let ident = &c.identities[ix as usize];
-            match (ident.activity.first(), ident.activity.last()) {
-                (Some(f), Some(l)) => Some((f.0, l.0)),
-                _ => None,
-            }
-        };
-        let mut timed: Vec<(i64, i64, u32)> = members
-            .iter()
-            .filter_map(|&m| span(m).map(|(f, l)| (f, l, m)))
-            .collect();
-        timed.sort_unstable();
-        for i in 0..timed.len() {
-            let (_, last_i, a) = timed[i];
-            for &(first_j, _, b) in timed[i + 1..].iter().take(NEIGHBOURS) {
-                if first_j > last_i + WINDOW_MS {
-                    break;
+        // Common name: without an order number (which brings its own pairs) only activity
+        // close in time can corroborate it, so compare identities active in the same or the
+        // next 72-hour bucket on any of their activities (rivals in the window count too).
+        let mut buckets: HashMap<i64, Vec<u32>> = HashMap::new();
+        for &m in &members {
+            let ident = &c.identities[m as usize];
+            let mut last = i64::MIN;
+            for &(ts, _) in ident.activity.iter().take(64) {
+                let bucket = ts.div_euclid(WINDOW_MS);
+                if bucket != last {
+                    buckets.entry(bucket).or_default().push(m);
+                    last = bucket;
                 }
-                pairs.insert((a.min(b), a.max(b)));
+            }
+        }
+        for (bucket, here) in &buckets {
+            let next = buckets.get(&(bucket + 1));
+            for (i, &a) in here.iter().enumerate() {
+                let after = here[i + 1..].iter().chain(next.into_iter().flatten());
+                for &b in after.take(NEIGHBOURS) {
+                    if a != b {
+                        pairs.insert((a.min(b), a.max(b)));
+                    }
+                }
             }
         }
     }
