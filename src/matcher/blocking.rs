@@ -11,10 +11,10 @@ use std::collections::{HashMap, HashSet};
 /// Blocks up to this size are compared all-pairs.
 pub const SMALL_BLOCK: usize = 32;
 /// In a bigger block, each activity is compared with at most this many neighbours in its bucket.
-pub const NEIGHBOURS: usize = 16;
+pub const NEIGHBOURS: usize = 8;
 
-/// Candidate pairs `(a, b)` with `a < b`.
-pub fn candidate_pairs(c: &Collected, names: &[Vec<(FoldedName, bool)>]) -> HashSet<(u32, u32)> {
+/// Candidate pairs `(a, b)` with `a < b`: from small blocks, and from common-name blocks.
+pub fn candidate_pairs(c: &Collected, names: &[Vec<(FoldedName, bool)>]) -> (HashSet<(u32, u32)>, HashSet<(u32, u32)>) {
     let mut blocks: HashMap<String, Vec<u32>> = HashMap::new();
     for (ix, ns) in names.iter().enumerate() {
         for (n, _) in ns {
@@ -27,7 +27,8 @@ pub fn candidate_pairs(c: &Collected, names: &[Vec<(FoldedName, bool)>]) -> Hash
         }
     }
     let mut pairs = HashSet::new();
-    for (_, mut members) in blocks {
+    let mut common = HashSet::new();
+    for (key, mut members) in blocks {
         members.sort_unstable();
         members.dedup();
         if members.len() < 2 {
@@ -39,6 +40,11 @@ pub fn candidate_pairs(c: &Collected, names: &[Vec<(FoldedName, bool)>]) -> Hash
                     pairs.insert((members[i], members[j]));
                 }
             }
+            continue;
+        }
+        if !key.starts_with("k:") {
+            // A common initial or given name: too many to compare by time; namesakes spelt
+            // this way are found through order numbers (their own pairs) or the full-name key.
             continue;
         }
         // Common name: without an order number (which brings its own pairs) only activity
@@ -62,11 +68,11 @@ pub fn candidate_pairs(c: &Collected, names: &[Vec<(FoldedName, bool)>]) -> Hash
                 let after = here[i + 1..].iter().chain(next.into_iter().flatten());
                 for &b in after.take(NEIGHBOURS) {
                     if a != b {
-                        pairs.insert((a.min(b), a.max(b)));
+                        common.insert((a.min(b), a.max(b)));
                     }
                 }
             }
         }
     }
-    pairs
+    (pairs, common)
 }

@@ -42,6 +42,8 @@ pub const WITH_LOCAL_PART: f64 = 0.05;
 pub const NEAR_MS: i64 = 2 * 3600 * 1000;
 /// Both wrote the same order number, names unknown or not agreeing.
 pub const ORDER_ONLY: f64 = 0.6;
+/// Name links between namesakes of a common name (a big block) are kept only from this score.
+pub const COMMON_NAME_MIN: f64 = 0.6;
 /// Highest score a name-based link can reach: always below [`super::cluster::STRONG`], so a
 /// cluster never hangs on a single name-based link between two groups.
 pub const NAME_CAP: f64 = 0.89;
@@ -383,7 +385,9 @@ fn name_links(c: &Collected, orders: &OrderIndex, links: &mut Vec<Link>) {
             Some(Guard::Business) | Some(Guard::Withheld)
         )
     };
-    let mut pairs: HashSet<(u32, u32)> = blocking::candidate_pairs(c, &names);
+    let (mut pairs, common) = blocking::candidate_pairs(c, &names);
+    let common_only: HashSet<(u32, u32)> = common.difference(&pairs).copied().collect();
+    pairs.extend(common);
     // Identities that wrote the same order number are compared even when their names do not block together.
     for (_, uses) in &orders.orders {
         for i in 0..uses.len() {
@@ -432,6 +436,11 @@ fn name_links(c: &Collected, orders: &OrderIndex, links: &mut Vec<Link>) {
             }
         }
         l.score = l.score.min(NAME_CAP);
+        // A namesake met in a common-name block with nothing else in common is not worth a
+        // row: millions of them would swamp links.parquet.
+        if l.score < COMMON_NAME_MIN && common_only.contains(&(l.a, l.b)) {
+            continue;
+        }
         links.push(l);
     }
 }
