@@ -71,12 +71,6 @@ pub enum Command {
     Gen(gen::GenArgs),
 }
 
-/// What a command that is not built yet does: says so plainly and exits 2.
-pub fn not_built(name: &str) -> anyhow::Result<u8> {
-    eprintln!("omnitrail: `{name}` is not built yet in this version; nothing was done");
-    Ok(2)
-}
-
 /// Global options every command sees.
 pub struct Globals {
     pub workspace: PathBuf,
