@@ -2,8 +2,8 @@
 //! quoted-printable, quoted replies, signatures, attachments), then times `wc -l` and
 //! `omnitrail import email` on the same file in the same run.
 //!
-//! `bench-email [--size-mb N] [DIR]` (default 500 MB under ./bench-data); the `omnitrail`
-//! binary must sit next to this one.
+//! `bench-email [--size-mb N] [--keep] [DIR]` (default 500 MB under ./bench-data; `--keep`
+//! leaves the mbox and workspace for profiling); the `omnitrail` binary must sit next to this one.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -137,9 +137,13 @@ fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut mb = 500u64;
     let mut dir = PathBuf::from("bench-data");
+    let mut keep = false;
     let mut i = 0;
     while i < args.len() {
-        if args[i] == "--size-mb" {
+        if args[i] == "--keep" {
+            keep = true;
+            i += 1;
+        } else if args[i] == "--size-mb" {
             mb = args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or(mb);
             i += 2;
         } else {
@@ -206,7 +210,9 @@ fn main() -> std::io::Result<()> {
         "ratio           omnitrail takes {:.1}x the time of wc -l",
         time.as_secs_f64() / wc_time.as_secs_f64()
     );
-    let _ = std::fs::remove_dir_all(&ws);
-    let _ = std::fs::remove_file(&mbox);
+    if !keep {
+        let _ = std::fs::remove_dir_all(&ws);
+        let _ = std::fs::remove_file(&mbox);
+    }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! streamed: one message in memory at a time.
 
 use regex::bytes::Regex;
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 use std::sync::OnceLock;
 
 /// One message cut out of a container, before parsing.
@@ -45,112 +45,232 @@ fn is_blank(line: &[u8]) -> bool {
     line.trim_ascii().is_empty()
 }
 
+/// Bytes read from the file at a time; a message longer than this grows the buffer.
+const CHUNK: usize = 4 << 20;
+
+/// The From_ line that starts the next message, already found in the buffer.
+struct Separator {
+    /// File offset and 1-based line of the From_ line.
+    offset: u64,
+    line: u64,
+    envelope: String,
+    /// Buffer indices: start of the From_ line, and of the first line after it.
+    start: usize,
+    body: usize,
+}
+
 /// Reads an mbox message by message. A separator is a From_ line at the start of the file or
 /// after a blank line; mboxrd quoting (`>From ` → `From `, `>>From ` → `>From `) is undone
 /// when `unquote` is set.
+///
+/// The file is read in large chunks and separators are found by searching for `\nFrom `
+/// (memchr), not line by line: only a candidate's previous line and its own line are looked at.
 pub struct MboxReader<R> {
     inner: R,
     unquote: bool,
-    line: Vec<u8>,
-    /// The separator line already read for the next message.
-    pending: Option<(u64, u64, String)>,
-    offset: u64,
+    chunk: usize,
+    buf: Vec<u8>,
+    /// File offset of `buf[0]`.
+    base: u64,
+    /// Before the first separator: where the next preamble line starts in `buf`.
+    pos: usize,
+    eof: bool,
+    pending: Option<Separator>,
+    /// Lines read before the first separator.
     line_no: u64,
     prev_blank: bool,
     started: bool,
+    finder: memchr::memmem::Finder<'static>,
     /// Bytes before the first separator (prose, a BOM, blank lines).
     pub preamble: Vec<u8>,
     pub preamble_line: u64,
 }
 
-impl<R: BufRead> MboxReader<R> {
+impl<R: Read> MboxReader<R> {
     pub fn new(inner: R, unquote: bool) -> MboxReader<R> {
         MboxReader {
             inner,
             unquote,
-            line: Vec::with_capacity(256),
+            chunk: CHUNK,
+            buf: Vec::new(),
+            base: 0,
+            pos: 0,
+            eof: false,
             pending: None,
-            offset: 0,
             line_no: 0,
             prev_blank: true,
             started: false,
+            finder: memchr::memmem::Finder::new(b"\nFrom "),
             preamble: Vec::new(),
             preamble_line: 0,
         }
     }
 
-    /// Bytes consumed so far.
+    /// Bytes consumed so far (through the From_ line of the next message).
     pub fn offset(&self) -> u64 {
-        self.offset
-    }
-
-    fn read_line(&mut self) -> io::Result<bool> {
-        self.line.clear();
-        let n = self.inner.read_until(b'\n', &mut self.line)?;
-        Ok(n > 0)
-    }
-
-    /// The next message, or `None` at end of file.
-    pub fn next_message(&mut self) -> io::Result<Option<RawMessage>> {
-        let mut msg = RawMessage::default();
-        let mut have_start = false;
-        if let Some((offset, line, env)) = self.pending.take() {
-            msg.offset = offset;
-            msg.line = line;
-            msg.envelope = Some(env);
-            have_start = true;
+        match &self.pending {
+            Some(sep) => self.base + sep.body as u64,
+            None if self.started => self.base + self.buf.len() as u64,
+            None => self.base + self.pos as u64,
         }
-        loop {
-            let line_offset = self.offset;
-            if !self.read_line()? {
-                break;
+    }
+
+    /// Drops `buf[..keep_from]` and appends the next chunk of the file. Returns how far the
+    /// kept bytes moved (subtract it from buffer indices), and sets `eof` at the end.
+    fn fill(&mut self, keep_from: usize) -> io::Result<usize> {
+        if keep_from > 0 {
+            self.buf.drain(..keep_from);
+            self.base += keep_from as u64;
+            if let Some(sep) = self.pending.as_mut() {
+                sep.start -= keep_from;
+                sep.body -= keep_from;
             }
-            self.offset += self.line.len() as u64;
+        }
+        let n = self.inner.by_ref().take(self.chunk as u64).read_to_end(&mut self.buf)?;
+        if n == 0 {
+            self.eof = true;
+        }
+        Ok(keep_from)
+    }
+
+    /// The line starting at `at`: its end (after the `\n`), reading more when it is cut
+    /// by the end of the buffer. `None` at end of file with nothing left.
+    fn line_end(&mut self, at: &mut usize, keep_from: usize) -> io::Result<Option<usize>> {
+        loop {
+            if let Some(i) = memchr::memchr(b'\n', &self.buf[*at..]) {
+                return Ok(Some(*at + i + 1));
+            }
+            if self.eof {
+                return Ok((*at < self.buf.len()).then_some(self.buf.len()));
+            }
+            *at -= self.fill(keep_from.min(*at))?;
+        }
+    }
+
+    /// Reads the preamble up to the first separator (line by line: it is short).
+    fn find_first(&mut self) -> io::Result<()> {
+        loop {
+            let mut at = self.pos;
+            let keep = at;
+            let Some(end) = self.line_end(&mut at, keep)? else {
+                self.pos = at;
+                return Ok(());
+            };
+            self.pos = at;
+            let line_offset = self.base + at as u64;
             self.line_no += 1;
-            let content = trim_eol(&self.line);
+            let line = &self.buf[at..end];
+            let content = trim_eol(line);
             let content = if line_offset == 0 {
                 content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content)
             } else {
                 content
             };
             if self.prev_blank && is_separator(content) {
-                let env = String::from_utf8_lossy(&content[5..]).trim().to_string();
-                self.prev_blank = false;
-                if have_start {
-                    self.pending = Some((line_offset, self.line_no, env));
-                    strip_final_blank(&mut msg.bytes);
-                    return Ok(Some(msg));
-                }
+                self.pending = Some(Separator {
+                    offset: line_offset,
+                    line: self.line_no,
+                    envelope: String::from_utf8_lossy(&content[5..]).trim().to_string(),
+                    start: at,
+                    body: end,
+                });
                 self.started = true;
-                msg.offset = line_offset;
-                msg.line = self.line_no;
-                msg.envelope = Some(env);
-                have_start = true;
-                continue;
+                return Ok(());
             }
-            self.prev_blank = is_blank(&self.line);
-            if !have_start {
-                if self.preamble.is_empty() {
-                    self.preamble_line = self.line_no;
-                }
-                if self.preamble.len() < 64 * 1024 {
-                    self.preamble.extend_from_slice(&self.line);
-                }
-                continue;
+            self.prev_blank = is_blank(line);
+            if self.preamble.is_empty() {
+                self.preamble_line = self.line_no;
             }
-            if self.unquote && is_quoted_from(&self.line) {
-                msg.bytes.extend_from_slice(&self.line[1..]);
-            } else {
-                msg.bytes.extend_from_slice(&self.line);
+            if self.preamble.len() < 64 * 1024 {
+                self.preamble.extend_from_slice(line);
             }
-        }
-        if have_start {
-            strip_final_blank(&mut msg.bytes);
-            Ok(Some(msg))
-        } else {
-            Ok(None)
+            self.pos = end;
         }
     }
+
+    /// The next message, or `None` at end of file.
+    pub fn next_message(&mut self) -> io::Result<Option<RawMessage>> {
+        if !self.started {
+            self.find_first()?;
+        }
+        let Some(sep) = self.pending.take() else {
+            return Ok(None);
+        };
+        let mut sep = sep;
+        // The line right after a From_ line is never a separator (its previous line is not
+        // blank), so the search starts at the body.
+        let mut search = sep.body;
+        let next = loop {
+            let Some(i) = self.finder.find(&self.buf[search..]) else {
+                if self.eof {
+                    break None;
+                }
+                // Keep the last bytes: `\nFrom ` may be cut by the end of the buffer.
+                let resume = self.buf.len().saturating_sub(5).max(sep.body);
+                self.pending = Some(sep);
+                let shift = self.fill(self.pending.as_ref().map_or(0, |s| s.start))?;
+                sep = self.pending.take().expect("separator kept");
+                search = resume - shift;
+                continue;
+            };
+            let nl = search + i;
+            let mut at = nl + 1;
+            self.pending = Some(sep);
+            let keep = self.pending.as_ref().map_or(0, |s| s.start);
+            let end = self.line_end(&mut at, keep)?;
+            sep = self.pending.take().expect("separator kept");
+            let nl = at - 1;
+            let end = end.expect("a line starts here");
+            let prev_start = memchr::memrchr(b'\n', &self.buf[sep.start..nl]).map_or(sep.start, |p| sep.start + p + 1);
+            let content = trim_eol(&self.buf[at..end]);
+            if is_blank(&self.buf[prev_start..nl]) && is_separator(content) {
+                let lines = memchr::memchr_iter(b'\n', &self.buf[sep.start..at]).count() as u64;
+                break Some(Separator {
+                    offset: self.base + at as u64,
+                    line: sep.line + lines,
+                    envelope: String::from_utf8_lossy(&content[5..]).trim().to_string(),
+                    start: at,
+                    body: end,
+                });
+            }
+            search = at;
+        };
+        let body_end = next.as_ref().map_or(self.buf.len(), |n| n.start);
+        let mut bytes = Vec::with_capacity(body_end - sep.body);
+        copy_body(&self.buf[sep.body..body_end], self.unquote, &mut bytes);
+        strip_final_blank(&mut bytes);
+        self.pending = next;
+        Ok(Some(RawMessage {
+            offset: sep.offset,
+            line: sep.line,
+            envelope: Some(sep.envelope),
+            bytes,
+            ..Default::default()
+        }))
+    }
+}
+
+/// Appends a message body, undoing mboxrd quoting when asked: only lines that start with
+/// `>` are looked at.
+fn copy_body(body: &[u8], unquote: bool, out: &mut Vec<u8>) {
+    if !unquote {
+        out.extend_from_slice(body);
+        return;
+    }
+    let mut copied = 0;
+    let mut check = |line_start: usize, out: &mut Vec<u8>| {
+        if is_quoted_from(&body[line_start..]) {
+            out.extend_from_slice(&body[copied..line_start]);
+            copied = line_start + 1;
+        }
+    };
+    if body.first() == Some(&b'>') {
+        check(0, out);
+    }
+    for i in memchr::memmem::find_iter(body, b"\n>") {
+        check(i + 1, out);
+    }
+    out.extend_from_slice(&body[copied..]);
 }
 
 /// mboxrd: a line `>+From ` had one `>` added by the writer.
@@ -246,7 +366,12 @@ mod tests {
     use super::*;
 
     fn split(text: &str, unquote: bool) -> Vec<RawMessage> {
+        split_chunked(text, unquote, CHUNK)
+    }
+
+    fn split_chunked(text: &str, unquote: bool, chunk: usize) -> Vec<RawMessage> {
         let mut r = MboxReader::new(text.as_bytes(), unquote);
+        r.chunk = chunk;
         let mut out = Vec::new();
         while let Some(m) = r.next_message().unwrap() {
             out.push(m);
@@ -262,6 +387,27 @@ mod tests {
         assert!(String::from_utf8_lossy(&msgs[0].bytes).contains("From me, hello"));
         assert_eq!(msgs[1].envelope.as_deref(), Some("- Mon Jan 01 00:00:00 2024"));
         assert_eq!(msgs[1].line, 9);
+    }
+
+    #[test]
+    fn buffer_boundaries_change_nothing() {
+        let text = "\u{FEFF}prose\n\nFrom a@b Sun Dec 25 21:33:37 2011\r\nSubject: x\r\n\r\n>From one\r\nFrom here on\r\n \t\r\nFrom - Mon Jan 01 00:00:00 2024\nSubject: y\n\n>>From z\n\n\nFrom nobody Fri Aug  8 22:24:03 2008\nFrom nobody Fri Aug  8 22:24:03 2008\n\nFrom x Mon Sep 17 00:00:00 2001";
+        let whole = split(text, true);
+        assert_eq!(whole.len(), 4);
+        let summary = |msgs: &[RawMessage]| -> Vec<(u64, u64, Option<String>, Vec<u8>)> {
+            msgs.iter()
+                .map(|m| (m.offset, m.line, m.envelope.clone(), m.bytes.clone()))
+                .collect()
+        };
+        assert_eq!(whole[1].line, 9);
+        assert_eq!(whole[1].bytes, b"Subject: y\n\n>From z\n\n");
+        for chunk in 1..40 {
+            assert_eq!(
+                summary(&split_chunked(text, true, chunk)),
+                summary(&whole),
+                "chunk {chunk}"
+            );
+        }
     }
 
     #[test]

@@ -178,10 +178,7 @@ impl MailSource {
 
     fn reader(&self, unquote: bool) -> std::io::Result<MessageReader> {
         Ok(match self.container {
-            Container::Mbox => MessageReader::Mbox(MboxReader::new(
-                BufReader::with_capacity(1 << 20, File::open(&self.path)?),
-                unquote,
-            )),
+            Container::Mbox => MessageReader::Mbox(MboxReader::new(File::open(&self.path)?, unquote)),
             Container::Mmdf => MessageReader::Mmdf(MmdfReader::new(BufReader::new(File::open(&self.path)?))),
             Container::Message => MessageReader::Files {
                 root: None,
@@ -201,7 +198,7 @@ impl MailSource {
 
 /// Messages of a source, one at a time.
 enum MessageReader {
-    Mbox(MboxReader<BufReader<File>>),
+    Mbox(MboxReader<File>),
     Mmdf(MmdfReader<BufReader<File>>),
     Files {
         root: Option<PathBuf>,
