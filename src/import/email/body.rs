@@ -36,11 +36,12 @@ fn patterns() -> &'static Patterns {
 }
 
 fn is_original_message_marker(line: &str) -> bool {
-    let t = line.trim().trim_matches('-').trim().to_lowercase();
-    let dashed = line.trim_start().starts_with("---") || line.trim_start().starts_with("___");
+    let start = line.trim_start();
+    let dashed = start.starts_with("---") || start.starts_with("___");
+    // Lower-cased (an allocation) only for the few lines that start with dashes.
     (dashed
         && matches!(
-            t.as_str(),
+            line.trim().trim_matches('-').trim().to_lowercase().as_str(),
             "original message"
                 | "ursprüngliche nachricht"
                 | "mensaje original"
@@ -54,7 +55,7 @@ fn is_original_message_marker(line: &str) -> bool {
                 | "message transféré"
         ))
         // Outlook web: a line of underscores before the header block.
-        || (line.trim().len() >= 20 && line.trim().chars().all(|c| c == '_'))
+        || (start.starts_with('_') && line.trim().len() >= 20 && line.trim().chars().all(|c| c == '_'))
 }
 
 /// Splits a decoded plain-text body. The cut is at the first of: an "original message"

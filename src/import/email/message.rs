@@ -47,7 +47,8 @@ pub struct ParsedMessage {
     pub subject: Option<String>,
     pub date_raw: Option<String>,
     pub date_ms: Option<i64>,
-    /// Timestamp of the topmost `Received:` header, the first fallback for a missing Date.
+    /// Timestamp of the topmost `Received:` header, the first fallback for a missing Date
+    /// (only read when the Date header gives none).
     pub received_ms: Option<i64>,
     /// Why the message is automated (auto-reply, bounce, list, no-reply sender), if it is.
     pub automated: Option<&'static str>,
@@ -319,7 +320,9 @@ fn from_mail(mail: &ParsedMail<'_>, repaired: bool) -> ParsedMessage {
         m.date_ms = dates::parse_date_header(&raw);
         m.date_raw = Some(raw);
     }
-    m.received_ms = first(mail, "Received").and_then(|h| dates::parse_received(&header_text(h)));
+    if m.date_ms.is_none() {
+        m.received_ms = first(mail, "Received").and_then(|h| dates::parse_received(&header_text(h)));
+    }
     m.gmail_labels = first(mail, "X-Gmail-Labels").map(header_text);
     m.gmail_thread = first(mail, "X-GM-THRID").map(header_text).filter(|s| !s.is_empty());
     m.folder_internal =

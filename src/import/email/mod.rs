@@ -20,7 +20,7 @@ use crate::model::{Channel, Direction, HandleKind, Interaction, Kind};
 use crate::normalize::mentions;
 use crate::workspace::{Reject, Workspace};
 use mbox::{MboxReader, MmdfReader, RawMessage};
-use message::{ParseFailure, ParsedMessage};
+use message::ParseFailure;
 use sides::{BusinessSide, SideSample};
 use std::collections::HashSet;
 use std::fs::File;
@@ -247,14 +247,6 @@ impl MessageReader {
     }
 }
 
-/// A message as the reader thread hands it over: where it was, and its parse.
-struct ReadMessage {
-    raw: RawMessage,
-    parsed: Result<ParsedMessage, ParseFailure>,
-    /// Reader position after this message (for progress).
-    read_to: u64,
-}
-
 /// How many messages per source the business-side inference looks at.
 const SAMPLE_PER_SOURCE: usize = 500;
 const SAMPLE_TOTAL: usize = 5000;
@@ -408,7 +400,7 @@ fn decide_business(
     Ok(sample.infer())
 }
 
-/// Per-source tallies that become notes.
+/// Per-source tallies that become notes. Workers keep their own and they are summed.
 #[derive(Default)]
 struct Tally {
     date_from_received: u64,
@@ -427,6 +419,78 @@ struct Tally {
     before_1990: u64,
 }
 
+impl Tally {
+    fn add(&mut self, o: &Tally) {
+        self.date_from_received += o.date_from_received;
+        self.date_from_envelope += o.date_from_envelope;
+        self.date_from_maildir += o.date_from_maildir;
+        self.broken_dates += o.broken_dates;
+        self.repaired_headers += o.repaired_headers;
+        self.duplicate_headers += o.duplicate_headers;
+        self.html_only += o.html_only;
+        self.plus_addressed += o.plus_addressed;
+        self.no_message_id += o.no_message_id;
+        self.internal_pseudo += o.internal_pseudo;
+        self.drafts += o.drafts;
+        self.trashed += o.trashed;
+        self.unknown_direction += o.unknown_direction;
+        self.before_1990 += o.before_1990;
+    }
+}
+
+/// Messages the reader hands to the workers at a time, and how many batches may be on
+/// their way (read, parsed or waiting for their turn) at once: this bounds memory.
+const BATCH_MESSAGES: usize = 256;
+const BATCH_BYTES: usize = 2 << 20;
+const BATCHES_IN_FLIGHT: usize = 8;
+
+/// A batch of raw messages, numbered so the results can be put back in file order.
+struct RawBatch {
+    index: u64,
+    messages: Vec<RawMessage>,
+    /// Reader position after the batch (for progress).
+    read_to: u64,
+}
+
+struct PreparedBatch {
+    index: u64,
+    messages: Vec<Prepared>,
+    read_to: u64,
+}
+
+/// A message after the per-message work (parsing, dates, sides, reply split, mentions,
+/// dedup key) that does not depend on earlier messages: done on a worker thread.
+enum Prepared {
+    /// The UW-IMAP folder-internal pseudo message: not mail, not counted.
+    Internal,
+    Reject {
+        line: u64,
+        offset: u64,
+        reason: String,
+        raw: String,
+    },
+    Record(Box<Candidate>),
+}
+
+/// A record waiting for what only file order can give: its dedup verdict, sequence number,
+/// interaction id and thread.
+struct Candidate {
+    key: u128,
+    rec: Interaction,
+    message_id: Option<String>,
+    in_reply_to: Option<String>,
+    references: Vec<String>,
+    gmail_thread: Option<String>,
+    correspondent: Option<String>,
+    fallback_id: String,
+    /// Tallied only when the record is not a duplicate.
+    draft: bool,
+    trashed: bool,
+    unknown_direction: bool,
+    no_message_id: bool,
+    plus_addressed: bool,
+}
+
 fn import_source(
     src: &MailSource,
     business: Option<&BusinessSide>,
@@ -435,70 +499,89 @@ fn import_source(
     threader: &mut Threader,
     sink: &mut Sink<'_>,
 ) -> Result<SourceResult, ImportError> {
-    let mut reader = src
+    let reader = src
         .reader(unquote)
         .map_err(|e| ImportError::file(&src.display, format!("cannot read: {e}")))?;
     let mut result = SourceResult::default();
     let mut tally = Tally::default();
-    let mut local_keys: HashSet<u128> = HashSet::new();
-    let mut seq = 0u64;
-    let mut last_progress = 0u64;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<ReadMessage>>(4);
     let display = src.display.as_str();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8);
+    let ctx = MessageContext {
+        src,
+        source_id: sink.source_id.to_string(),
+        business,
+        common,
+    };
+    let ctx = &ctx;
     let preamble = std::thread::scope(|scope| -> Result<Option<(u64, String)>, ImportError> {
-        let producer = scope.spawn(move || -> Result<(MessageReader, u64), ImportError> {
-            let mut batch = Vec::with_capacity(64);
-            let mut batch_bytes = 0usize;
-            loop {
-                if check_interrupt().is_err() {
-                    return Err(ImportError::Interrupted);
-                }
-                let raw = match reader.next() {
-                    Ok(Some(raw)) => raw,
-                    Ok(None) => break,
-                    Err(e) => return Err(ImportError::file(display, format!("read error: {e}"))),
-                };
-                let parsed = message::parse(&raw.bytes);
-                batch_bytes += raw.bytes.len();
-                let read_to = reader.offset();
-                batch.push(ReadMessage { raw, parsed, read_to });
-                if batch.len() >= 64 || batch_bytes > (8 << 20) {
-                    batch_bytes = 0;
-                    if tx.send(std::mem::replace(&mut batch, Vec::with_capacity(64))).is_err() {
-                        break;
+        let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<RawBatch>(BATCHES_IN_FLIGHT);
+        let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<PreparedBatch>(BATCHES_IN_FLIGHT);
+        // The reader takes a token per batch and the importer gives it back once the batch
+        // is stored, so a slow batch cannot make the others pile up in memory.
+        let (token_tx, token_rx) = std::sync::mpsc::sync_channel::<()>(BATCHES_IN_FLIGHT);
+        for _ in 0..BATCHES_IN_FLIGHT {
+            token_tx.send(()).expect("room for every token");
+        }
+        let producer = scope.spawn(move || read_batches(reader, display, work_tx, token_rx));
+        let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
+        let pool: Vec<_> = (0..workers)
+            .map(|_| {
+                let done_tx = done_tx.clone();
+                let work_rx = work_rx.clone();
+                scope.spawn(move || -> Tally {
+                    let mut tally = Tally::default();
+                    loop {
+                        let batch = match work_rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return tally,
+                        };
+                        let Ok(batch) = batch else { return tally };
+                        let messages = batch
+                            .messages
+                            .into_iter()
+                            .map(|raw| prepare(ctx, raw, &mut tally))
+                            .collect();
+                        let out = PreparedBatch {
+                            index: batch.index,
+                            messages,
+                            read_to: batch.read_to,
+                        };
+                        if done_tx.send(out).is_err() {
+                            return tally;
+                        }
                     }
-                }
+                })
+            })
+            .collect();
+        drop((done_tx, work_rx));
+        let mut state = OrderState {
+            seq: 0,
+            local_keys: HashSet::with_hasher(KeyHasher),
+            last_progress: 0,
+        };
+        let mut waiting: std::collections::BTreeMap<u64, PreparedBatch> = Default::default();
+        let mut next = 0u64;
+        for batch in done_rx {
+            waiting.insert(batch.index, batch);
+            while let Some(batch) = waiting.remove(&next) {
+                next += 1;
+                store_batch(ctx, batch, &mut state, threader, sink, &mut result, &mut tally)?;
+                let _ = token_tx.send(());
             }
-            if !batch.is_empty() {
-                let _ = tx.send(batch);
-            }
-            let end = reader.offset();
-            Ok((reader, end))
-        });
-        for batch in rx {
-            for msg in batch {
-                check_interrupt()?;
-                if msg.read_to - last_progress > (4 << 20) {
-                    (sink.progress)(msg.read_to - last_progress);
-                    last_progress = msg.read_to;
-                }
-                let ctx = MessageContext { src, business, common };
-                import_message(
-                    &ctx,
-                    msg,
-                    &mut seq,
-                    threader,
-                    sink,
-                    &mut result,
-                    &mut tally,
-                    &mut local_keys,
-                )?;
-            }
+        }
+        for w in pool {
+            let t = w
+                .join()
+                .map_err(|_| ImportError::Other(anyhow::anyhow!("mail parser thread panicked")))?;
+            tally.add(&t);
         }
         let (reader, end) = producer
             .join()
             .map_err(|_| ImportError::Other(anyhow::anyhow!("mail reader thread panicked")))??;
-        (sink.progress)(end.saturating_sub(last_progress));
+        if !waiting.is_empty() {
+            return Err(ImportError::Other(anyhow::anyhow!("mail parser stopped early")));
+        }
+        (sink.progress)(end.saturating_sub(state.last_progress));
         Ok(reader.preamble())
     })?;
     if let Some((line, raw)) = preamble {
@@ -516,6 +599,177 @@ fn import_source(
     }
     push_notes(&mut result, &tally);
     Ok(result)
+}
+
+/// Reader thread: cuts the source into messages and hands them out in numbered batches.
+fn read_batches(
+    mut reader: MessageReader,
+    display: &str,
+    work_tx: std::sync::mpsc::SyncSender<RawBatch>,
+    token_rx: std::sync::mpsc::Receiver<()>,
+) -> Result<(MessageReader, u64), ImportError> {
+    let mut index = 0u64;
+    let mut done = false;
+    while !done {
+        if token_rx.recv().is_err() {
+            break;
+        }
+        let mut messages = Vec::with_capacity(BATCH_MESSAGES);
+        let mut bytes = 0usize;
+        while messages.len() < BATCH_MESSAGES && bytes < BATCH_BYTES {
+            if check_interrupt().is_err() {
+                return Err(ImportError::Interrupted);
+            }
+            match reader.next() {
+                Ok(Some(raw)) => {
+                    bytes += raw.bytes.len();
+                    messages.push(raw);
+                }
+                Ok(None) => {
+                    done = true;
+                    break;
+                }
+                Err(e) => return Err(ImportError::file(display, format!("read error: {e}"))),
+            }
+        }
+        if messages.is_empty() {
+            break;
+        }
+        let batch = RawBatch {
+            index,
+            messages,
+            read_to: reader.offset(),
+        };
+        index += 1;
+        if work_tx.send(batch).is_err() {
+            break;
+        }
+    }
+    let end = reader.offset();
+    Ok((reader, end))
+}
+
+/// Dedup keys are already uniform hashes: their low 64 bits are the table hash.
+#[derive(Clone, Copy, Default)]
+struct KeyHasher;
+
+impl std::hash::BuildHasher for KeyHasher {
+    type Hasher = KeyHash;
+    fn build_hasher(&self) -> KeyHash {
+        KeyHash(0)
+    }
+}
+
+#[derive(Default)]
+struct KeyHash(u64);
+
+impl std::hash::Hasher for KeyHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(b);
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.0 ^= v as u64;
+    }
+}
+
+/// What storing in file order carries from one batch to the next.
+struct OrderState {
+    seq: u64,
+    local_keys: HashSet<u128, KeyHasher>,
+    last_progress: u64,
+}
+
+/// Stores a batch in file order: counts, rejects, dedup, threads, ids.
+fn store_batch(
+    ctx: &MessageContext<'_>,
+    batch: PreparedBatch,
+    state: &mut OrderState,
+    threader: &mut Threader,
+    sink: &mut Sink<'_>,
+    result: &mut SourceResult,
+    tally: &mut Tally,
+) -> Result<(), ImportError> {
+    for prepared in batch.messages {
+        check_interrupt()?;
+        let c = match prepared {
+            Prepared::Internal => continue,
+            Prepared::Reject {
+                line,
+                offset,
+                reason,
+                raw,
+            } => {
+                result.counts.read += 1;
+                state.seq += 1;
+                sink.reject(
+                    result,
+                    &Reject {
+                        file: &ctx.src.display,
+                        line: Some(line),
+                        byte_offset: Some(offset),
+                        reason: &reason,
+                        raw: &raw,
+                    },
+                )?;
+                continue;
+            }
+            Prepared::Record(c) => c,
+        };
+        result.counts.read += 1;
+        state.seq += 1;
+        let Candidate {
+            key,
+            mut rec,
+            message_id,
+            in_reply_to,
+            references,
+            gmail_thread,
+            correspondent,
+            fallback_id,
+            draft,
+            trashed,
+            unknown_direction,
+            no_message_id,
+            plus_addressed,
+        } = *c;
+        if !state.local_keys.insert(key) || sink.is_duplicate(key) {
+            result.counts.duplicates += 1;
+            continue;
+        }
+        tally.drafts += u64::from(draft);
+        tally.trashed += u64::from(trashed);
+        tally.unknown_direction += u64::from(unknown_direction);
+        tally.no_message_id += u64::from(no_message_id);
+        tally.plus_addressed += u64::from(plus_addressed);
+        let root = match gmail_thread {
+            Some(thrid) => format!("gmail-thread:{thrid}"),
+            None => threader.root(&ThreadInput {
+                message_id: message_id.as_deref(),
+                in_reply_to: in_reply_to.as_deref(),
+                references: &references,
+                fallback_id: &fallback_id,
+                subject: rec.subject.as_deref(),
+                correspondent: correspondent.as_deref(),
+                ts: rec.ts,
+            }),
+        };
+        rec.interaction_id = interaction_id(&ctx.src.content_hash, state.seq);
+        rec.thread_key = format!("email:{root}");
+        rec.seq = state.seq;
+        sink.push(result, rec)?;
+    }
+    if batch.read_to - state.last_progress > (4 << 20) {
+        (sink.progress)(batch.read_to - state.last_progress);
+        state.last_progress = batch.read_to;
+    }
+    Ok(())
 }
 
 fn push_notes(result: &mut SourceResult, t: &Tally) {
@@ -569,8 +823,10 @@ fn push_notes(result: &mut SourceResult, t: &Tally) {
     }
 }
 
+/// What every worker needs to know about the source.
 struct MessageContext<'a> {
     src: &'a MailSource,
+    source_id: String,
     business: Option<&'a BusinessSide>,
     common: &'a CommonOptions,
 }
@@ -583,62 +839,44 @@ fn position_ref(raw: &RawMessage) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn import_message(
-    ctx: &MessageContext<'_>,
-    msg: ReadMessage,
-    seq: &mut u64,
-    threader: &mut Threader,
-    sink: &mut Sink<'_>,
-    result: &mut SourceResult,
-    tally: &mut Tally,
-    local_keys: &mut HashSet<u128>,
-) -> Result<(), ImportError> {
-    let ReadMessage { raw, parsed, .. } = msg;
-    let reject = |sink: &mut Sink<'_>, result: &mut SourceResult, reason: &str, raw: &RawMessage| {
-        let text = String::from_utf8_lossy(&raw.bytes[..raw.bytes.len().min(64 * 1024)]);
-        let reason = match &raw.maildir_file {
-            Some(f) => format!("{reason} (file {f})"),
-            None => reason.to_string(),
-        };
-        sink.reject(
-            result,
-            &Reject {
-                file: &ctx.src.display,
-                line: Some(raw.line),
-                byte_offset: Some(raw.offset),
-                reason: &reason,
-                raw: &text,
-            },
-        )
+fn rejected(raw: &RawMessage, reason: &str) -> Prepared {
+    let text = String::from_utf8_lossy(&raw.bytes[..raw.bytes.len().min(64 * 1024)]).into_owned();
+    let reason = match &raw.maildir_file {
+        Some(f) => format!("{reason} (file {f})"),
+        None => reason.to_string(),
     };
-    let m = match parsed {
+    Prepared::Reject {
+        line: raw.line,
+        offset: raw.offset,
+        reason,
+        raw: text,
+    }
+}
+
+/// The per-message work that does not depend on earlier messages (runs on a worker).
+fn prepare(ctx: &MessageContext<'_>, raw: RawMessage, tally: &mut Tally) -> Prepared {
+    let m = match message::parse(&raw.bytes) {
         Ok(m) if m.folder_internal => {
             tally.internal_pseudo += 1;
-            return Ok(());
+            return Prepared::Internal;
         }
         Ok(m) => m,
-        Err(ParseFailure(why)) => {
-            result.counts.read += 1;
-            *seq += 1;
-            return reject(sink, result, &why, &raw);
-        }
+        Err(ParseFailure(why)) => return rejected(&raw, &why),
     };
-    result.counts.read += 1;
-    *seq += 1;
-    let this_seq = *seq;
     // Date → Received → From_ line → Maildir delivery time; else rejected.
     let date_broken = m.date_raw.is_some() && m.date_ms.is_none();
-    let envelope_ms = raw
-        .envelope
-        .as_deref()
-        .and_then(|e| dates::parse_envelope(e, ctx.common.tz));
+    // The From_ line date is read only when it is needed.
+    let envelope_ms = || {
+        raw.envelope
+            .as_deref()
+            .and_then(|e| dates::parse_envelope(e, ctx.common.tz))
+    };
     let (ts, ts_raw) = if let Some(ts) = m.date_ms {
         (ts, m.date_raw.clone().unwrap_or_default())
     } else if let Some(ts) = m.received_ms {
         tally.date_from_received += 1;
         (ts, m.date_raw.clone().unwrap_or_default())
-    } else if let Some(ts) = envelope_ms {
+    } else if let Some(ts) = envelope_ms() {
         tally.date_from_envelope += 1;
         (ts, raw.envelope.clone().unwrap_or_default())
     } else if let Some(epoch) = raw.maildir_epoch {
@@ -652,7 +890,7 @@ fn import_message(
             Some(_) => "no usable date: the Date header is empty, and there is no Received stamp or From_ line date".into(),
             None => "no usable date: no Date header, no Received stamp, no From_ line date".into(),
         };
-        return reject(sink, result, &why, &raw);
+        return rejected(&raw, &why);
     };
     if date_broken {
         tally.broken_dates += 1;
@@ -670,57 +908,36 @@ fn import_message(
         m.subject.as_deref().unwrap_or("").as_bytes(),
         m.body.as_bytes(),
     ]);
-    if !local_keys.insert(key) || sink.is_duplicate(key) {
-        result.counts.duplicates += 1;
-        return Ok(());
-    }
     let flags = raw.maildir_flags.as_deref().unwrap_or("");
     let draft = flags.contains('D');
-    tally.drafts += u64::from(draft);
-    tally.trashed += u64::from(flags.contains('T'));
     let sent_hint = !draft
         && (raw.maildir_folder.as_deref().is_some_and(maildir::is_sent_folder)
             || m.gmail_labels
                 .as_deref()
                 .is_some_and(|l| l.split(',').any(|x| x.trim() == "Sent")));
     let sides = sides::decide(&m, ctx.business, sent_hint);
-    if sides.direction == Direction::Unknown && ctx.business.is_some() {
-        tally.unknown_direction += 1;
-    }
-    let source_ref = match &m.message_id {
-        Some(id) => id.clone(),
-        None => {
-            tally.no_message_id += 1;
-            position_ref(&raw)
-        }
-    };
-    let fallback_id = format!("{}:{}", sink.source_id, position_ref(&raw));
-    let correspondent = sides.customer.as_ref().or(m.from.as_ref()).map(|a| a.addr.as_str());
-    let root = match &m.gmail_thread {
-        Some(thrid) => format!("gmail-thread:{thrid}"),
-        None => threader.root(&ThreadInput {
-            message_id: m.message_id.as_deref(),
-            in_reply_to: m.in_reply_to.as_deref(),
-            references: &m.references,
-            fallback_id: &fallback_id,
-            subject: m.subject.as_deref(),
-            correspondent,
-            ts,
-        }),
-    };
+    let unknown_direction = sides.direction == Direction::Unknown && ctx.business.is_some();
+    let position = position_ref(&raw);
+    let no_message_id = m.message_id.is_none();
+    let source_ref = m.message_id.clone().unwrap_or_else(|| position.clone());
+    let fallback_id = format!("{}:{position}", ctx.source_id);
+    let correspondent = sides.customer.as_ref().or(m.from.as_ref()).map(|a| a.addr.clone());
     let split = body::split_reply(&m.body);
-    let mut mention_text = split.new_text.clone();
-    if !split.signature.is_empty() {
+    let mut found = if split.signature.is_empty() {
+        mentions::extract(&split.new_text, ctx.common.region)
+    } else {
+        let mut mention_text = String::with_capacity(split.new_text.len() + split.signature.len() + 1);
+        mention_text.push_str(&split.new_text);
         mention_text.push('\n');
         mention_text.push_str(&split.signature);
-    }
-    let mut found = mentions::extract(&mention_text, ctx.common.region);
+        mentions::extract(&mention_text, ctx.common.region)
+    };
     if let Some(c) = &sides.customer {
         // The customer's own address is the handle, not a mention.
         found.retain(|x| x.strip_prefix("email:") != Some(c.addr.as_str()));
     }
     let mut rec = Interaction::new(
-        sink.source_id,
+        &ctx.source_id,
         Channel::Email,
         sides.direction,
         if m.automated.is_some() {
@@ -730,18 +947,17 @@ fn import_message(
         },
         ts,
     );
-    rec.interaction_id = interaction_id(&ctx.src.content_hash, this_seq);
     rec.source_file = ctx.src.display.clone();
     rec.source_ref = source_ref;
     rec.ts_raw = ts_raw;
-    rec.thread_key = format!("email:{root}");
     rec.thread_title = m
         .subject
         .as_deref()
         .map(|s| thread::strip_prefixes(s).to_string())
         .filter(|s| !s.is_empty());
+    let mut plus_addressed = false;
     if let Some(c) = &sides.customer {
-        tally.plus_addressed += u64::from(c.local().contains('+'));
+        plus_addressed = c.local().contains('+');
         rec.customer_handle = Some(c.addr.clone());
         rec.customer_handle_kind = Some(HandleKind::Email);
         rec.customer_name = c.name.clone();
@@ -752,10 +968,23 @@ fn import_message(
     rec.subject = m.subject;
     rec.attachments = m.attachments;
     rec.mentions = found;
-    rec.seq = this_seq;
     rec.author_raw = m.from_raw;
     rec.dedup_key = format!("{key:032x}");
-    sink.push(result, rec)
+    Prepared::Record(Box::new(Candidate {
+        key,
+        rec,
+        message_id: m.message_id,
+        in_reply_to: m.in_reply_to,
+        references: m.references,
+        gmail_thread: m.gmail_thread,
+        correspondent,
+        fallback_id,
+        draft,
+        trashed: flags.contains('T'),
+        unknown_direction,
+        no_message_id,
+        plus_addressed,
+    }))
 }
 
 #[cfg(test)]
