@@ -4,6 +4,7 @@
 //!
 //! `bench-email [--size-mb N] [--keep] [DIR]` (default 500 MB under ./bench-data; `--keep`
 //! leaves the mbox and workspace for profiling); the `omnitrail` binary must sit next to this one.
+//! `bench-email --phases MBOX` times the per-message steps one by one on one thread.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -113,12 +114,23 @@ fn generate(path: &Path, bytes: u64) -> std::io::Result<u64> {
     Ok(n)
 }
 
-/// Runs a command, returning wall time and peak resident memory (polled from /proc).
-fn measure(cmd: &mut Command) -> std::io::Result<(Duration, u64, bool)> {
+/// What one measured run took.
+struct Measured {
+    wall: Duration,
+    /// User + system CPU seconds (last poll of /proc/PID/stat, 100 ticks a second).
+    cpu: f64,
+    peak: u64,
+    ok: bool,
+}
+
+/// Runs a command, returning wall time, CPU time and peak resident memory (polled from /proc).
+fn measure(cmd: &mut Command) -> std::io::Result<Measured> {
     let started = Instant::now();
     let mut child = cmd.stdout(Stdio::null()).spawn()?;
     let status_path = format!("/proc/{}/status", child.id());
+    let stat_path = format!("/proc/{}/stat", child.id());
     let mut peak_kb = 0u64;
+    let mut ticks = 0u64;
     loop {
         if let Ok(s) = std::fs::read_to_string(&status_path) {
             if let Some(v) = s.lines().find(|l| l.starts_with("VmHWM:")) {
@@ -126,11 +138,73 @@ fn measure(cmd: &mut Command) -> std::io::Result<(Duration, u64, bool)> {
                 peak_kb = peak_kb.max(kb);
             }
         }
+        if let Ok(s) = std::fs::read_to_string(&stat_path) {
+            // Fields after the command name: state is 3rd, utime 14th, stime 15th.
+            if let Some((_, rest)) = s.rsplit_once(')') {
+                let f: Vec<&str> = rest.split_whitespace().collect();
+                let t = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+                ticks = ticks.max(t(11) + t(12));
+            }
+        }
         if let Some(status) = child.try_wait()? {
-            return Ok((started.elapsed(), peak_kb * 1024, status.success()));
+            return Ok(Measured {
+                wall: started.elapsed(),
+                cpu: ticks as f64 / 100.0,
+                peak: peak_kb * 1024,
+                ok: status.success(),
+            });
         }
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// `--phases FILE`: the per-message steps of the import timed one by one on one thread
+/// (no workspace), to see where the time goes.
+fn phases(path: &Path) -> std::io::Result<()> {
+    use omnitrail::import::email::{body, mbox::MboxReader, message};
+    use omnitrail::normalize::{mentions, phone::Region};
+    let region = Region::parse("GB").expect("GB is a region");
+    let size = std::fs::metadata(path)?.len() as f64 / 1e6;
+    let mut reader = MboxReader::new(std::fs::File::open(path)?, true);
+    let mut t = [Duration::ZERO; 5];
+    let mut n = 0u64;
+    let total = Instant::now();
+    loop {
+        let s = Instant::now();
+        let Some(raw) = reader.next_message()? else { break };
+        t[0] += s.elapsed();
+        n += 1;
+        let s = Instant::now();
+        let Ok(m) = message::parse(&raw.bytes) else { continue };
+        t[1] += s.elapsed();
+        let s = Instant::now();
+        let split = body::split_reply(&m.body);
+        t[2] += s.elapsed();
+        let s = Instant::now();
+        let found = mentions::extract(&format!("{}\n{}", split.new_text, split.signature), region);
+        t[3] += s.elapsed();
+        let s = Instant::now();
+        let key =
+            omnitrail::import::pipeline::dedup_key(&[m.body.as_bytes(), m.subject.as_deref().unwrap_or("").as_bytes()]);
+        t[4] += s.elapsed();
+        std::hint::black_box((found, key));
+    }
+    let all = total.elapsed().as_secs_f64();
+    println!("{n} messages, {size:.1} MB, {all:.2} s on one thread");
+    for (name, d) in [
+        "split mbox",
+        "parse (mailparse + fields)",
+        "reply/signature split",
+        "mentions",
+        "dedup key",
+    ]
+    .iter()
+    .zip(t)
+    {
+        let s = d.as_secs_f64();
+        println!("{name:28} {s:7.2} s  {:5.1}%  {:7.0} MB/s", 100.0 * s / all, size / s);
+    }
+    Ok(())
 }
 
 fn main() -> std::io::Result<()> {
@@ -140,7 +214,9 @@ fn main() -> std::io::Result<()> {
     let mut keep = false;
     let mut i = 0;
     while i < args.len() {
-        if args[i] == "--keep" {
+        if args[i] == "--phases" {
+            return phases(Path::new(args.get(i + 1).map_or("", String::as_str)));
+        } else if args[i] == "--keep" {
             keep = true;
             i += 1;
         } else if args[i] == "--size-mb" {
@@ -169,10 +245,10 @@ fn main() -> std::io::Result<()> {
     }
     // Warm the page cache so both commands read from memory.
     let _ = std::fs::read(&mbox)?;
-    let (wc_time, _, _) = measure(Command::new("wc").arg("-l").arg(&mbox))?;
+    let wc = measure(Command::new("wc").arg("-l").arg(&mbox))?;
     let ws = dir.join("bench-workspace");
     let _ = std::fs::remove_dir_all(&ws);
-    let (time, peak, ok) = measure(
+    let run = measure(
         Command::new(&exe)
             .args(["--quiet", "--workspace"])
             .arg(&ws)
@@ -188,27 +264,38 @@ fn main() -> std::io::Result<()> {
             ])
             .arg(&mbox),
     )?;
-    if !ok {
+    if !run.ok {
         eprintln!("import failed");
         std::process::exit(1);
     }
-    let mbs = |d: Duration| size as f64 / 1e6 / d.as_secs_f64();
+    let mbs = |d: f64| size as f64 / 1e6 / d;
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("file            {:.1} MB, {messages} messages", size as f64 / 1e6);
     println!(
         "wc -l           {:.3} s  {:.0} MB/s",
-        wc_time.as_secs_f64(),
-        mbs(wc_time)
+        wc.wall.as_secs_f64(),
+        mbs(wc.wall.as_secs_f64())
+    );
+    let time = run.wall.as_secs_f64();
+    println!(
+        "omnitrail       {time:.3} s  {:.0} MB/s  {:.0} messages/s  peak RSS {:.0} MB",
+        mbs(time),
+        messages as f64 / time,
+        run.peak as f64 / 1e6
     );
     println!(
-        "omnitrail       {:.3} s  {:.0} MB/s  {:.0} messages/s  peak RSS {:.0} MB",
-        time.as_secs_f64(),
-        mbs(time),
-        messages as f64 / time.as_secs_f64(),
-        peak as f64 / 1e6
+        "omnitrail CPU   {:.1} s user+system ({:.0} MB per CPU second, {:.2} cores busy)",
+        run.cpu,
+        mbs(run.cpu),
+        run.cpu / time
     );
     println!(
         "ratio           omnitrail takes {:.1}x the time of wc -l",
-        time.as_secs_f64() / wc_time.as_secs_f64()
+        time / wc.wall.as_secs_f64()
+    );
+    println!(
+        "load average    {}",
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     );
     if !keep {
         let _ = std::fs::remove_dir_all(&ws);

@@ -3,6 +3,8 @@
 
 use super::phone::{to_e164, Region};
 use regex::Regex;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 struct Patterns {
@@ -28,6 +30,37 @@ fn patterns() -> &'static Patterns {
             r"(?i)(?-u:\b)(?:order|ticket|invoice|case|ref|reference|booking|bestellung|auftrag|pedido|commande|ordine|bestelling)\s*(?:no\.?|nr\.?|number|num|n[º°]|#)?\s*(?:is|ist|es|est|:)?\s*(\d{4,12})(?-u:\b)",
         )
         .unwrap(),
+    })
+}
+
+/// Numbers already normalised on this thread, for one region: signatures repeat the same
+/// numbers message after message, and libphonenumber's parsing is the dearest step.
+struct E164Memo {
+    region: Region,
+    known: HashMap<String, Option<String>>,
+}
+
+/// Entries kept before the memo starts afresh (a few MB at most).
+const MEMO_ENTRIES: usize = 50_000;
+
+thread_local! {
+    static MEMO: RefCell<E164Memo> = RefCell::new(E164Memo { region: Region::none(), known: HashMap::new() });
+}
+
+/// [`to_e164`], remembered per thread.
+fn to_e164_memo(raw: &str, region: Region) -> Option<String> {
+    MEMO.with(|memo| {
+        let mut memo = memo.borrow_mut();
+        if memo.region != region || memo.known.len() >= MEMO_ENTRIES {
+            memo.region = region;
+            memo.known.clear();
+        }
+        if let Some(known) = memo.known.get(raw) {
+            return known.clone();
+        }
+        let e164 = to_e164(raw, region);
+        memo.known.insert(raw.to_string(), e164.clone());
+        e164
     })
 }
 
@@ -57,7 +90,7 @@ pub fn extract(text: &str, region: Region) -> Vec<String> {
     }
     if digits >= 7 {
         for m in p.phone.find_iter(text) {
-            if let Some(e164) = to_e164(m.as_str(), region) {
+            if let Some(e164) = to_e164_memo(m.as_str(), region) {
                 push(format!("phone:{e164}"));
             }
         }

@@ -88,9 +88,24 @@ pub const MAIL_HEADERS: &[&str] = &[
 ];
 
 fn has_mail_header(mail: &ParsedMail<'_>) -> bool {
-    mail.headers
-        .iter()
-        .any(|h| MAIL_HEADERS.contains(&h.get_key_ref().trim().to_ascii_lowercase().as_str()))
+    // Raw ASCII keys first (no allocation); the decoded, Unicode-trimmed reading only when
+    // that finds nothing (a name padded with a Latin-1 no-break space).
+    let ascii = mail.headers.iter().any(|h| {
+        let k = h.get_key_raw().trim_ascii();
+        MAIL_HEADERS.iter().any(|n| k.eq_ignore_ascii_case(n.as_bytes()))
+    });
+    ascii
+        || mail
+            .headers
+            .iter()
+            .any(|h| MAIL_HEADERS.contains(&h.get_key_ref().trim().to_ascii_lowercase().as_str()))
+}
+
+/// True when the header's name is `name` (ASCII, any case). Comparing the raw bytes is the
+/// same as comparing mailparse's Latin-1 decoding (non-ASCII bytes never match an ASCII
+/// name) without decoding every name for every lookup.
+fn is_named(h: &MailHeader<'_>, name: &str) -> bool {
+    h.get_key_raw().eq_ignore_ascii_case(name.as_bytes())
 }
 
 /// Why a message could not be parsed.
@@ -179,14 +194,11 @@ fn header_text(h: &MailHeader<'_>) -> String {
 }
 
 fn first<'a>(mail: &'a ParsedMail<'a>, name: &str) -> Option<&'a MailHeader<'a>> {
-    mail.headers.iter().find(|h| h.get_key_ref().eq_ignore_ascii_case(name))
+    mail.headers.iter().find(|h| is_named(h, name))
 }
 
 fn count(mail: &ParsedMail<'_>, name: &str) -> usize {
-    mail.headers
-        .iter()
-        .filter(|h| h.get_key_ref().eq_ignore_ascii_case(name))
-        .count()
+    mail.headers.iter().filter(|h| is_named(h, name)).count()
 }
 
 fn address_fallback() -> &'static Regex {
@@ -295,18 +307,15 @@ fn from_mail(mail: &ParsedMail<'_>, repaired: bool) -> ParsedMessage {
         .map(|n| count(mail, n).saturating_sub(1))
         .sum();
     for (name, list) in [("To", &mut m.to), ("Cc", &mut m.cc), ("Bcc", &mut m.bcc)] {
-        for h in mail
-            .headers
-            .iter()
-            .filter(|h| h.get_key_ref().eq_ignore_ascii_case(name))
-        {
+        for h in mail.headers.iter().filter(|h| is_named(h, name)) {
             list.extend(addresses(h));
         }
     }
-    for h in mail.headers.iter().filter(|h| {
-        let k = h.get_key_ref();
-        k.eq_ignore_ascii_case("Delivered-To") || k.eq_ignore_ascii_case("X-Original-To")
-    }) {
+    for h in mail
+        .headers
+        .iter()
+        .filter(|h| is_named(h, "Delivered-To") || is_named(h, "X-Original-To"))
+    {
         for a in addresses(h) {
             if !m.delivered_to.contains(&a) {
                 m.delivered_to.push(a);

@@ -556,7 +556,7 @@ fn import_source(
         drop((done_tx, work_rx));
         let mut state = OrderState {
             seq: 0,
-            local_keys: HashSet::with_hasher(KeyHasher),
+            local_keys: HashSet::with_hasher(thread::PrehashedKey),
             last_progress: 0,
         };
         let mut waiting: std::collections::BTreeMap<u64, PreparedBatch> = Default::default();
@@ -649,40 +649,10 @@ fn read_batches(
     Ok((reader, end))
 }
 
-/// Dedup keys are already uniform hashes: their low 64 bits are the table hash.
-#[derive(Clone, Copy, Default)]
-struct KeyHasher;
-
-impl std::hash::BuildHasher for KeyHasher {
-    type Hasher = KeyHash;
-    fn build_hasher(&self) -> KeyHash {
-        KeyHash(0)
-    }
-}
-
-#[derive(Default)]
-struct KeyHash(u64);
-
-impl std::hash::Hasher for KeyHash {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(b);
-        }
-    }
-    fn write_u128(&mut self, v: u128) {
-        self.0 ^= v as u64;
-    }
-}
-
 /// What storing in file order carries from one batch to the next.
 struct OrderState {
     seq: u64,
-    local_keys: HashSet<u128, KeyHasher>,
+    local_keys: HashSet<u128, thread::PrehashedKey>,
     last_progress: u64,
 }
 

@@ -12,13 +12,46 @@ fn key(s: &str) -> u64 {
     u64::from_le_bytes(h.as_bytes()[..8].try_into().expect("8 bytes"))
 }
 
+/// The keys are already BLAKE3 hashes: used as they are instead of hashed again.
+#[derive(Clone, Copy, Default)]
+pub struct PrehashedKey;
+
+impl std::hash::BuildHasher for PrehashedKey {
+    type Hasher = Prehashed;
+    fn build_hasher(&self) -> Prehashed {
+        Prehashed(0)
+    }
+}
+
+/// Hasher of [`PrehashedKey`]: keeps the (last) integer written.
+#[derive(Default)]
+pub struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by integer keys; a plain mix keeps it correct for anything else.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.0 = v as u64 ^ (v >> 64) as u64;
+    }
+}
+
 /// Remembers thread roots across every message of one import.
 #[derive(Default)]
 pub struct Threader {
     roots: Vec<String>,
-    by_id: HashMap<u64, u32>,
+    by_id: HashMap<u64, u32, PrehashedKey>,
     /// (subject root, correspondent) → (thread root, last time seen)
-    by_subject: HashMap<u64, (u32, i64)>,
+    by_subject: HashMap<u64, (u32, i64), PrehashedKey>,
 }
 
 /// What the threader needs of a message.
