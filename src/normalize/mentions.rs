@@ -64,6 +64,16 @@ fn to_e164_memo(raw: &str, region: Region) -> Option<String> {
     })
 }
 
+/// The lines of `text` that may hold an order code or a phone number: at least `min_digits`
+/// ASCII digits, or a non-ASCII character (`\d` also matches other scripts' digits). Neither
+/// pattern can match across a line break and `\n` is not a word character, so searching
+/// these lines finds exactly what searching the whole text finds, in the same order, while
+/// the regex engine skips the long lines of prose.
+fn number_lines(text: &str, min_digits: usize) -> impl Iterator<Item = &str> {
+    text.split('\n')
+        .filter(move |line| !line.is_ascii() || line.bytes().filter(u8::is_ascii_digit).count() >= min_digits)
+}
+
 /// Extracts mentions as `kind:value` strings, deduplicated: emails, then order numbers, then phones.
 pub fn extract(text: &str, region: Region) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -80,7 +90,7 @@ pub fn extract(text: &str, region: Region) -> Vec<String> {
     }
     let digits = text.bytes().filter(u8::is_ascii_digit).count();
     if digits >= 4 {
-        for m in p.order_code.find_iter(text) {
+        for m in number_lines(text, 4).flat_map(|line| p.order_code.find_iter(line)) {
             let code = m.as_str().trim_start_matches('#');
             push(format!("order:{}", code.to_ascii_uppercase()));
         }
@@ -89,7 +99,7 @@ pub fn extract(text: &str, region: Region) -> Vec<String> {
         }
     }
     if digits >= 7 {
-        for m in p.phone.find_iter(text) {
+        for m in number_lines(text, 2).flat_map(|line| p.phone.find_iter(line)) {
             if let Some(e164) = to_e164_memo(m.as_str(), region) {
                 push(format!("phone:{e164}"));
             }

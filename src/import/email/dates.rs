@@ -41,7 +41,12 @@ pub fn parse_date_header(raw: &str) -> Option<i64> {
         return None;
     }
     // `GMT-0800`, `UTC+0100`: the offset is what counts.
-    for prefix in ["GMT+", "GMT-", "UTC+", "UTC-", "UT+", "UT-"] {
+    // Most dates have no `GMT+hhmm` form: two searches rule all six out.
+    let has_offset_name = text.contains("GMT") || text.contains("UT");
+    for prefix in ["GMT+", "GMT-", "UTC+", "UTC-", "UT+", "UT-"]
+        .into_iter()
+        .filter(|_| has_offset_name)
+    {
         if let Some(i) = text.find(prefix) {
             let sign_at = i + prefix.len() - 1;
             text = format!("{}{}", &text[..i], &text[sign_at..]);
