@@ -3,9 +3,8 @@
 
 use super::phone::{to_e164, Region};
 use regex::Regex;
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 struct Patterns {
     email: Regex,
@@ -33,8 +32,9 @@ fn patterns() -> &'static Patterns {
     })
 }
 
-/// Numbers already normalised on this thread, for one region: signatures repeat the same
-/// numbers message after message, and libphonenumber's parsing is the dearest step.
+/// Numbers already normalised, for one region: signatures repeat the same numbers message
+/// after message, and libphonenumber's parsing is the dearest step of mention extraction.
+/// One memo for every thread, so parallel importers do not each pay for the same number.
 struct E164Memo {
     region: Region,
     known: HashMap<String, Option<String>>,
@@ -43,25 +43,32 @@ struct E164Memo {
 /// Entries kept before the memo starts afresh (a few MB at most).
 const MEMO_ENTRIES: usize = 50_000;
 
-thread_local! {
-    static MEMO: RefCell<E164Memo> = RefCell::new(E164Memo { region: Region::none(), known: HashMap::new() });
-}
+static MEMO: Mutex<Option<E164Memo>> = Mutex::new(None);
 
-/// [`to_e164`], remembered per thread.
+/// [`to_e164`], remembered. The lock is not held while a new number is parsed.
 fn to_e164_memo(raw: &str, region: Region) -> Option<String> {
-    MEMO.with(|memo| {
-        let mut memo = memo.borrow_mut();
+    if let Ok(memo) = MEMO.lock() {
+        if let Some(known) = memo
+            .as_ref()
+            .filter(|m| m.region == region)
+            .and_then(|m| m.known.get(raw))
+        {
+            return known.clone();
+        }
+    }
+    let e164 = to_e164(raw, region);
+    if let Ok(mut memo) = MEMO.lock() {
+        let memo = memo.get_or_insert_with(|| E164Memo {
+            region,
+            known: HashMap::new(),
+        });
         if memo.region != region || memo.known.len() >= MEMO_ENTRIES {
             memo.region = region;
             memo.known.clear();
         }
-        if let Some(known) = memo.known.get(raw) {
-            return known.clone();
-        }
-        let e164 = to_e164(raw, region);
         memo.known.insert(raw.to_string(), e164.clone());
-        e164
-    })
+    }
+    e164
 }
 
 /// The lines of `text` that may hold an order code or a phone number: at least `min_digits`
