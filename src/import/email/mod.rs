@@ -1,8 +1,12 @@
 //! Mailboxes: mbox (mboxo/mboxrd, Gmail Takeout, Thunderbird), MMDF, Maildir folders and
 //! single messages (.eml), parsed with `mailparse` into one [`Interaction`] per message.
 //!
-//! Reading and MIME parsing run on a reader thread; sides, threads, dedup and record
-//! building on the calling thread; Parquet encoding on the batch writer's thread.
+//! Threads: a reader cuts the source into messages and hands them out in numbered batches;
+//! a pool of workers (one per core) does everything that does not depend on earlier
+//! messages (MIME parsing, dates, sides, reply/signature split, mentions, dedup key, the
+//! record itself); the calling thread takes the batches back in file order and does what
+//! does (sequence numbers, duplicates, threads, interaction ids) before the batch writer's
+//! thread encodes Parquet. Batches in flight are bounded, so memory stays flat.
 
 pub mod body;
 pub mod dates;
