@@ -186,6 +186,11 @@ impl TruthWriter {
     pub fn create(root: &Path) -> anyhow::Result<TruthWriter> {
         let dir = root.join("truth");
         std::fs::create_dir_all(&dir)?;
+        // `audit DIR` walks the whole output: the answers must not be imported as data.
+        std::fs::write(
+            dir.join(crate::import::IGNORE_MARKER),
+            "omnitrail skips this folder when it walks a parent folder (ground truth, not an export)\n",
+        )?;
         Ok(TruthWriter {
             identities: csv_file(&dir, "identities.csv", &["identity_id", "customer_id"])?,
             interactions_csv: csv_file(
