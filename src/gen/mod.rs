@@ -9,6 +9,7 @@ pub mod behaviour;
 pub mod calls;
 pub mod contacts;
 pub mod email;
+pub mod oracle;
 pub mod population;
 pub mod truth;
 pub mod whatsapp;
