@@ -5,6 +5,8 @@
 //! `bench-report-truth GEN_DIR WORKSPACE [--json]` — WORKSPACE must be imported and matched
 //! (e.g. `omnitrail --workspace WS audit GEN_DIR --business-file GEN_DIR/business.toml`).
 //! The matcher's files are moved aside while the oracle's are in place, then restored.
+//! `--write-oracle` only writes the true clustering into WORKSPACE (replacing the matcher's
+//! files) and exits, to look at the detail reports with true customers.
 
 use anyhow::{bail, Context, Result};
 use omnitrail::gen::oracle::{shared_figures, write_truth_clustering};
@@ -51,6 +53,11 @@ fn main() -> Result<()> {
     let [gen_dir, root] = paths.as_slice() else {
         bail!("usage: bench-report-truth GEN_DIR WORKSPACE [--json]");
     };
+    if args.iter().any(|a| a == "--write-oracle") {
+        let counts = write_truth_clustering(gen_dir, &Workspace::open_existing(root)?)?;
+        eprintln!("{counts:?}");
+        return Ok(());
+    }
     let truth_path = gen_dir.join("truth/summary.json");
     let truth: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(&truth_path).with_context(|| format!("cannot read {}", truth_path.display()))?,
