@@ -171,8 +171,8 @@ pub fn switches(events: &[&Event], contacts: &[Contact]) -> Vec<Switch> {
     for (n, c) in contacts.iter().enumerate() {
         if n > 0 && contacts[n - 1].channel != c.channel {
             let mut repeated: Vec<(usize, String, Channel)> = Vec::new();
-            for i in c.first..=c.last {
-                for o in &events[i].orders {
+            for (i, e) in events.iter().enumerate().take(c.last + 1).skip(c.first) {
+                for o in &e.orders {
                     let earlier = given.iter().find(|(g, _)| *g == o.as_str());
                     if let Some(&first) = earlier.and_then(|(_, chans)| chans.iter().find(|&&ch| ch != c.channel)) {
                         if !repeated.iter().any(|(_, r, _)| r == o) {
@@ -188,8 +188,8 @@ pub fn switches(events: &[&Event], contacts: &[Contact]) -> Vec<Switch> {
                 repeated,
             });
         }
-        for i in c.first..=c.last {
-            for o in &events[i].orders {
+        for e in &events[c.first..=c.last] {
+            for o in &e.orders {
                 match given.iter_mut().find(|(g, _)| *g == o.as_str()) {
                     Some((_, chans)) if !chans.contains(&c.channel) => chans.push(c.channel),
                     Some(_) => {}
