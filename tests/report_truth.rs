@@ -139,7 +139,7 @@ fn with_the_matcher_the_figures_stay_within_the_stated_tolerances() {
     ]));
     let truth = truth(&gen);
     // Volumes do not depend on the clustering: exact.
-    for key in ["interactions", "identities", "contacts", "needing_response"] {
+    for key in ["interactions", "identities"] {
         assert_eq!(report[key], truth[key], "{key}");
     }
     for ch in ["whatsapp", "email", "call"] {
@@ -154,6 +154,9 @@ fn with_the_matcher_the_figures_stay_within_the_stated_tolerances() {
     // episodes 1.04, unanswered_unified 1.07, repeat_contacts 0.81, multichannel 0.49,
     // switches 0.47.
     for (key, low, high) in [
+        // Contacts barely depend on it (a split or merge can change which messages group).
+        ("contacts", 0.99, 1.01),
+        ("needing_response", 0.99, 1.01),
         ("customers", 0.95, 1.15),
         ("episodes", 0.95, 1.10),
         ("unanswered_per_channel", 0.98, 1.02),
