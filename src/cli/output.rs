@@ -107,7 +107,9 @@ pub fn print_import_messages(report: &ImportReport, quiet: bool) {
             if s.outcome == "failed" {
                 eprintln!("error: {e}");
             } else if !quiet {
-                eprintln!("skipped {}: {e}", s.path);
+                // Importer errors already start with the file's name.
+                let reason = e.strip_prefix(&format!("{}: ", s.path)).unwrap_or(e);
+                eprintln!("skipped {}: {reason}", s.path);
             }
         }
     }
