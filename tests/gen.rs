@@ -151,7 +151,15 @@ fn truth_counts_agree_with_the_files() {
         .all(|r| r["customer_id"].is_empty() || customers.contains(&r["customer_id"])));
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("truth/summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["interactions"].as_u64().unwrap() as usize, rows.len());
+    // Contact-list rows are identity anchors, not interactions (docs/metrics.md).
+    assert_eq!(
+        summary["interactions"].as_u64().unwrap() as usize,
+        rows.len() - count("contact")
+    );
+    assert_eq!(
+        summary["generated"]["interactions"].as_u64().unwrap() as usize,
+        rows.len()
+    );
     let episodes = read_csv(&out.join("truth/episodes.csv"));
     assert_eq!(summary["episodes"].as_u64().unwrap() as usize, episodes.len());
     let switches = read_csv(&out.join("truth/switches.csv"));
@@ -164,7 +172,7 @@ fn truth_counts_agree_with_the_files() {
     );
     let unanswered = read_csv(&out.join("truth/unanswered.csv"));
     assert_eq!(
-        summary["unanswered_per_channel_total"].as_u64().unwrap() as usize,
+        summary["unanswered_per_channel"].as_u64().unwrap() as usize,
         unanswered.len()
     );
     let unified = unanswered.iter().filter(|u| u["unanswered_unified"] == "true").count();

@@ -680,6 +680,45 @@ fn a_switch_without_restated_details_is_not_context_lost() {
 }
 
 #[test]
+fn a_phone_number_in_a_signature_after_a_switch_is_not_context_lost() {
+    // Ann wrote her number on WhatsApp; her e-mail signature carries it again. Only the order
+    // number she has to repeat is a restated detail (docs/metrics.md).
+    let dir = tempfile::tempdir().unwrap();
+    let ws = ann_and_ben(
+        dir.path(),
+        vec![
+            r("a1", "2026-04-01T09:00:00Z", Wa, In)
+                .phone(ANN)
+                .mentions(&["phone:+447700900001", "order:X-1"]),
+            r("a2", "2026-04-01T12:00:00Z", Email, In)
+                .email("ann@example.com")
+                .mentions(&["phone:+447700900001"]),
+            r("a3", "2026-04-01T15:00:00Z", Wa, In)
+                .phone(ANN)
+                .mentions(&["order:X-1"]),
+        ],
+    );
+    let j = summary_json(&ws, &ReportSettings::default());
+    assert_eq!(j["channel_switches"], 2);
+    assert_eq!(j["switches_with_repeated_details"], 0);
+    let ws2 = ann_and_ben(
+        &dir.path().join("b"),
+        vec![
+            r("a1", "2026-04-01T09:00:00Z", Wa, In)
+                .phone(ANN)
+                .mentions(&["order:X-1"]),
+            r("a2", "2026-04-01T12:00:00Z", Email, In)
+                .email("ann@example.com")
+                .mentions(&["phone:+447700900001", "order:X-1"]),
+        ],
+    );
+    assert_eq!(
+        summary_json(&ws2, &ReportSettings::default())["switches_with_repeated_details"],
+        1
+    );
+}
+
+#[test]
 fn agent_handoffs_within_an_episode_are_counted_across_channels() {
     let dir = tempfile::tempdir().unwrap();
     let ws = ann_and_ben(

@@ -7,32 +7,17 @@
 //! Usage: bench-export [ROWS] [DIR] [FORMATS]
 //!   e.g. bench-export 10000000 /tmp/export-bench parquet,csv,jsonl,hubspot,zendesk
 
+use omnitrail::benchkit::{measure, SplitMix64};
 use omnitrail::identity::identity_id;
 use omnitrail::model::{CallStatus, Channel, Direction, HandleKind, Interaction, Kind};
 use omnitrail::workspace::{Counts, SourceEntry, Workspace};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// SplitMix64: deterministic synthetic data.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 const WORDS: &[&str] = &[
     "hello", "order", "delivery", "flowers", "tomorrow", "please", "thanks", "when", "can", "you", "the", "bouquet",
@@ -58,7 +43,7 @@ fn build_workspace(root: &Path, rows: u64) -> anyhow::Result<u64> {
     let customers = (rows / 20).clamp(1, 99_999);
     let mut ws = Workspace::open(root)?;
     let mut txn = ws.begin();
-    let mut rng = Rng(7);
+    let mut rng = SplitMix64(7);
     for (ci, (channel, source)) in [
         (Channel::Whatsapp, "wa-bench"),
         (Channel::Email, "em-bench"),
@@ -87,7 +72,7 @@ fn build_workspace(root: &Path, rows: u64) -> anyhow::Result<u64> {
             r.seq = i + 1;
             r.source_file = format!("{source}.txt");
             r.source_ref = format!("line:{}", i + 1);
-            r.dedup_key = format!("{:032x}", rng.next());
+            r.dedup_key = format!("{:032x}", rng.next_u64());
             r.thread_key = format!("{}:{}", channel.as_str(), c);
             let (kind, handle) = if channel == Channel::Email {
                 (HandleKind::Email, email(c))
@@ -239,26 +224,6 @@ fn write_matcher_files(root: &Path, customers: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs a command, returning wall time, peak resident memory (polled from /proc) and success.
-fn measure(cmd: &mut Command) -> std::io::Result<(Duration, u64, bool)> {
-    let started = Instant::now();
-    let mut child = cmd.stdout(Stdio::null()).spawn()?;
-    let status_path = format!("/proc/{}/status", child.id());
-    let mut peak_kb = 0u64;
-    loop {
-        if let Ok(s) = std::fs::read_to_string(&status_path) {
-            if let Some(v) = s.lines().find(|l| l.starts_with("VmHWM:")) {
-                let kb: u64 = v.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
-                peak_kb = peak_kb.max(kb);
-            }
-        }
-        if let Some(status) = child.try_wait()? {
-            return Ok((started.elapsed(), peak_kb * 1024, status.success()));
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 fn dir_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|rd| {
@@ -308,7 +273,7 @@ fn main() -> anyhow::Result<()> {
     cat.arg("-c")
         .arg(format!("cat {}/interactions/*.parquet > /dev/null", ws.display()));
     let _ = measure(&mut cat)?; // warm the page cache
-    let (cat_time, _, _) = measure(&mut cat)?;
+    let cat_time = measure(&mut cat)?.elapsed;
     println!(
         "workspace       {rows} interactions, {:.1} MB of Parquet",
         input_bytes as f64 / 1e6
@@ -328,8 +293,9 @@ fn main() -> anyhow::Result<()> {
         if redact {
             cmd.args(["--redact", "--redact-key", "bench"]);
         }
-        let (time, peak, ok) = measure(&mut cmd)?;
-        if !ok {
+        let run = measure(&mut cmd)?;
+        let (time, peak) = (run.elapsed, run.peak_rss);
+        if !run.success {
             eprintln!("export --format {format} failed");
             std::process::exit(1);
         }

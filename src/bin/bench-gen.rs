@@ -8,6 +8,7 @@
 //! ```
 //! DIR defaults to a temporary folder under /tmp, removed at the end.
 
+use omnitrail::benchkit::own_peak_rss;
 use omnitrail::gen::{generate, GenOptions};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -15,15 +16,6 @@ use std::time::{Duration, Instant};
 
 /// Customers in the sizing run (bytes per customer per channel are stable well below this).
 const CALIBRATION: u64 = 500;
-
-fn peak_rss_self() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_string))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse::<u64>().ok()))
-        .unwrap_or(0)
-        * 1024
-}
 
 fn files_under(path: &Path) -> Vec<PathBuf> {
     if path.is_file() {
@@ -128,7 +120,7 @@ fn main() -> anyhow::Result<()> {
                 s.bytes as f64 / 1e6 / secs,
                 s.interactions,
                 s.interactions as f64 / secs,
-                peak_rss_self() as f64 / 1e6
+                own_peak_rss() as f64 / 1e6
             );
             if args.get(2).is_none() {
                 std::fs::remove_dir_all(&dir)?;

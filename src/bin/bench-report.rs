@@ -4,6 +4,7 @@
 //!
 //! `bench-report [ROWS] [DIR]` — DIR defaults to /tmp/report-bench (kept for re-runs).
 
+use omnitrail::benchkit::own_peak_rss;
 use omnitrail::identity::identity_id;
 use omnitrail::model::{CallStatus, Channel, Direction, HandleKind, Interaction, Kind};
 use omnitrail::report::scenario::{commit_source, write_identities};
@@ -15,18 +16,6 @@ use std::time::Instant;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
-        })
-        .unwrap_or(0.0)
-        / 1024.0
-}
 
 const PER_CUSTOMER: usize = 20;
 const BATCH_ROWS: usize = 1_000_000;
@@ -133,7 +122,7 @@ fn main() -> anyhow::Result<()> {
         s.customers,
         s.episodes,
         s.interactions as f64 / secs,
-        peak_rss_mb()
+        (own_peak_rss() as f64 / 1048576.0)
     );
     Ok(())
 }

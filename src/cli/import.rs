@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use omnitrail::config::BusinessSettings;
 use omnitrail::import::detect::{group_by_format, Format};
 use omnitrail::import::pipeline::import_whatsapp;
+use omnitrail::import::pipeline::Progress;
 use omnitrail::import::whatsapp::dates::DateOrder;
 use omnitrail::import::whatsapp::WhatsAppOptions;
 use omnitrail::import::{CommonOptions, ImportError, ImportReport};
@@ -304,6 +305,34 @@ pub fn import_detected(
     Ok(Ok(all))
 }
 
+/// What every importer takes and returns (`import_whatsapp`, `import_email`, …).
+pub type Importer<O> =
+    fn(&mut Workspace, &[PathBuf], &O, &CommonOptions, &dyn Progress) -> Result<ImportReport, ImportError>;
+
+/// Resolves the options every importer shares and this importer's own (a bad value is a
+/// usage error: exit 2, nothing imported), then runs `import` into the workspace without printing.
+pub fn run_importer<O>(
+    g: &Globals,
+    paths: &[PathBuf],
+    common: &CommonArgs,
+    own: impl FnOnce(&CommonOptions) -> Result<O, String>,
+    import: Importer<O>,
+) -> anyhow::Result<ImportRun> {
+    let (opts, own) = match common.resolve().and_then(|c| own(&c).map(|o| (c, o))) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("omnitrail: {e}");
+            return Ok(Err(2));
+        }
+    };
+    let mut ws = Workspace::open(&g.workspace)?;
+    let progress = BarProgress::new(g.quiet);
+    match import(&mut ws, paths, &own, &opts, &progress) {
+        Ok(r) => Ok(Ok(r)),
+        Err(e) => interrupted_or(e),
+    }
+}
+
 /// Runs the WhatsApp importer without printing.
 pub fn import_whatsapp_files(
     g: &Globals,
@@ -311,23 +340,13 @@ pub fn import_whatsapp_files(
     common: &CommonArgs,
     wa: &WhatsAppArgs,
 ) -> anyhow::Result<ImportRun> {
-    let opts = match common.resolve() {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("omnitrail: {e}");
-            return Ok(Err(2));
-        }
+    let own = |_: &CommonOptions| {
+        Ok(WhatsAppOptions {
+            business_names: wa.business_names.clone(),
+            date_order: wa.date_order,
+        })
     };
-    let wopts = WhatsAppOptions {
-        business_names: wa.business_names.clone(),
-        date_order: wa.date_order,
-    };
-    let mut ws = Workspace::open(&g.workspace)?;
-    let progress = BarProgress::new(g.quiet);
-    match import_whatsapp(&mut ws, paths, &wopts, &opts, &progress) {
-        Ok(r) => Ok(Ok(r)),
-        Err(e) => interrupted_or(e),
-    }
+    run_importer(g, paths, common, own, import_whatsapp)
 }
 
 /// Maps an importer error: Ctrl-C becomes exit 130 (after saying so), anything else fails.

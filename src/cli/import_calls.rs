@@ -1,13 +1,11 @@
 //! `omnitrail import calls`
 
-use super::import::{interrupted_or, CommonArgs, ImportRun};
-use super::output::BarProgress;
+use super::import::{run_importer, CommonArgs, ImportRun};
 use super::Globals;
 use clap::Args;
 use omnitrail::import::calls::generic::ColumnMap;
 use omnitrail::import::calls::{import_calls, CallOptions, Dialect};
 use omnitrail::normalize::phone::to_e164;
-use omnitrail::workspace::Workspace;
 use std::path::PathBuf;
 
 #[derive(Debug, Args, Clone, Default)]
@@ -55,24 +53,5 @@ pub fn import_call_files(
     common: &CommonArgs,
     args: &CallArgs,
 ) -> anyhow::Result<ImportRun> {
-    let opts = match common.resolve() {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("omnitrail: {e}");
-            return Ok(Err(2));
-        }
-    };
-    let copts = match args.resolve(opts.region) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("omnitrail: {e}");
-            return Ok(Err(2));
-        }
-    };
-    let mut ws = Workspace::open(&g.workspace)?;
-    let progress = BarProgress::new(g.quiet);
-    match import_calls(&mut ws, paths, &copts, &opts, &progress) {
-        Ok(r) => Ok(Ok(r)),
-        Err(e) => interrupted_or(e),
-    }
+    run_importer(g, paths, common, |c| args.resolve(c.region), import_calls)
 }

@@ -1,12 +1,10 @@
 //! `omnitrail import contacts`
 
-use super::import::{interrupted_or, CommonArgs, ImportRun};
-use super::output::BarProgress;
+use super::import::{run_importer, CommonArgs, ImportRun};
 use super::Globals;
 use clap::Args;
 use omnitrail::import::contacts::header::ColumnMap;
 use omnitrail::import::contacts::{import_contacts, ContactOptions};
-use omnitrail::workspace::Workspace;
 use std::path::PathBuf;
 
 #[derive(Debug, Args, Clone, Default)]
@@ -24,24 +22,9 @@ pub fn import_contact_files(
     common: &CommonArgs,
     args: &ContactArgs,
 ) -> anyhow::Result<ImportRun> {
-    let resolved = common.resolve().and_then(|c| {
-        args.contacts_map
-            .as_deref()
-            .map(ColumnMap::parse)
-            .transpose()
-            .map(|m| (c, m))
-    });
-    let (opts, map) = match resolved {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("omnitrail: {e}");
-            return Ok(Err(2));
-        }
+    let own = |_: &_| {
+        let map = args.contacts_map.as_deref().map(ColumnMap::parse).transpose()?;
+        Ok(ContactOptions { map })
     };
-    let mut ws = Workspace::open(&g.workspace)?;
-    let progress = BarProgress::new(g.quiet);
-    match import_contacts(&mut ws, paths, &ContactOptions { map }, &opts, &progress) {
-        Ok(r) => Ok(Ok(r)),
-        Err(e) => interrupted_or(e),
-    }
+    run_importer(g, paths, common, own, import_contacts)
 }

@@ -1,11 +1,9 @@
 //! `omnitrail import email`
 
-use super::import::{interrupted_or, CommonArgs, ImportRun};
-use super::output::BarProgress;
+use super::import::{run_importer, CommonArgs, ImportRun};
 use super::Globals;
 use clap::Args;
 use omnitrail::import::email::{import_email, EmailOptions};
-use omnitrail::workspace::Workspace;
 use std::path::PathBuf;
 
 #[derive(Debug, Args, Clone, Default)]
@@ -28,28 +26,17 @@ pub fn import_email_files(
     common: &CommonArgs,
     args: &EmailArgs,
 ) -> anyhow::Result<ImportRun> {
-    let opts = match common.resolve() {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("omnitrail: {e}");
-            return Ok(Err(2));
+    let own = |_: &_| {
+        if let Some(a) = args.business_addresses.iter().find(|a| !a.contains('@')) {
+            return Err(format!(
+                "--business-address {a:?} is not an e-mail address (expected name@domain)"
+            ));
         }
+        Ok(EmailOptions {
+            business_domains: args.business_domains.clone(),
+            business_addresses: args.business_addresses.clone(),
+            mboxo: args.mboxo,
+        })
     };
-    for a in &args.business_addresses {
-        if !a.contains('@') {
-            eprintln!("omnitrail: --business-address {a:?} is not an e-mail address (expected name@domain)");
-            return Ok(Err(2));
-        }
-    }
-    let eopts = EmailOptions {
-        business_domains: args.business_domains.clone(),
-        business_addresses: args.business_addresses.clone(),
-        mboxo: args.mboxo,
-    };
-    let mut ws = Workspace::open(&g.workspace)?;
-    let progress = BarProgress::new(g.quiet);
-    match import_email(&mut ws, paths, &eopts, &opts, &progress) {
-        Ok(r) => Ok(Ok(r)),
-        Err(e) => interrupted_or(e),
-    }
+    run_importer(g, paths, common, own, import_email)
 }

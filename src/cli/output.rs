@@ -82,7 +82,13 @@ pub fn sources_table<'a>(label: &str, rows: impl IntoIterator<Item = SourceRow<'
 
 /// Prints an import report: a table on stdout, notes on stderr (unless quiet).
 pub fn print_import_report(report: &ImportReport, quiet: bool) {
-    emit(sources_table(
+    emit(import_table(report));
+    print_import_messages(report, quiet);
+}
+
+/// The per-source outcome table of an import.
+pub fn import_table(report: &ImportReport) -> comfy_table::Table {
+    sources_table(
         "outcome",
         report.sources.iter().map(|s| SourceRow {
             path: &s.path,
@@ -91,13 +97,19 @@ pub fn print_import_report(report: &ImportReport, quiet: bool) {
             first: s.first_ts.as_deref(),
             last: s.last_ts.as_deref(),
         }),
-    ));
+    )
+}
+
+/// Errors, skipped files and the importers' decisions, on stderr (notes only without `--quiet`).
+pub fn print_import_messages(report: &ImportReport, quiet: bool) {
     for s in &report.sources {
         if let Some(e) = &s.error {
             if s.outcome == "failed" {
                 eprintln!("error: {e}");
             } else if !quiet {
-                eprintln!("skipped {}: {e}", s.path);
+                // Importer errors already start with the file's name.
+                let reason = e.strip_prefix(&format!("{}: ", s.path)).unwrap_or(e);
+                eprintln!("skipped {}: {reason}", s.path);
             }
         }
     }

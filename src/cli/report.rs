@@ -129,7 +129,7 @@ fn usage(message: impl std::fmt::Display) -> anyhow::Result<u8> {
     Ok(2)
 }
 
-fn parse_tz(tz: Option<&str>) -> Result<Tz, String> {
+pub(super) fn parse_tz(tz: Option<&str>) -> Result<Tz, String> {
     match tz {
         None => Ok(chrono_tz::UTC),
         Some(name) => name

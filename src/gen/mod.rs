@@ -9,6 +9,7 @@ pub mod behaviour;
 pub mod calls;
 pub mod contacts;
 pub mod email;
+pub mod oracle;
 pub mod population;
 pub mod truth;
 pub mod whatsapp;
@@ -125,14 +126,28 @@ impl Event {
         }
     }
 
-    /// A business response in the report's sense: an outbound message, email or call, or a
-    /// call in which the customer spoke with an agent.
+    /// A business response in the report's sense (docs/metrics.md): an outbound message or
+    /// email, an outbound call that connected or left a voicemail, or an inbound call in which
+    /// the customer spoke with an agent. A callback nobody picked up never reached the customer.
     pub fn is_response(&self) -> bool {
         match (&self.body, self.dir) {
+            (Body::Call { outcome, .. }, Direction::Outbound) => {
+                matches!(outcome, CallOutcome::Answered | CallOutcome::Voicemail)
+            }
             (_, Direction::Outbound) => true,
             (Body::Call { outcome, .. }, Direction::Inbound) => *outcome == CallOutcome::Answered,
             _ => false,
         }
+    }
+
+    /// An inbound contact that asks for a response: every inbound message or email, and an
+    /// inbound call nobody answered (an answered call is its own response).
+    pub fn needs_response(&self) -> bool {
+        self.dir == Direction::Inbound && !self.is_response()
+    }
+
+    pub fn is_call(&self) -> bool {
+        matches!(self.body, Body::Call { .. })
     }
 }
 
@@ -269,7 +284,7 @@ pub fn generate(opts: &GenOptions, mut tick: impl FnMut(u64)) -> anyhow::Result<
     summary.contacts = contacts.rows;
     summary.bytes = wa.bytes + mail.finish()? + calls.finish()? + contacts.finish()? + business_toml().len() as u64;
     summary.files = wa.chats + 5;
-    summary.interactions = truth.interactions;
+    summary.interactions = truth.records;
     truth.finish(&summary)?;
     Ok(summary)
 }

@@ -9,14 +9,16 @@ use crate::identity::identity_id;
 use crate::model::{Channel, Direction, HandleKind};
 use crate::normalize::text::clean_name;
 use chrono::{TimeZone, Utc};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-/// Report defaults the truth is computed with.
+/// Report defaults the truth is computed with (docs/metrics.md).
 pub const WINDOW_MS: i64 = 72 * 3_600_000;
 pub const SLA_MS: i64 = 24 * 3_600_000;
+pub const REPEAT_WINDOW_MS: i64 = 7 * 24 * 3_600_000;
+pub const CONTACT_GAP_MS: i64 = 10 * 60_000;
 
 const CHANNELS: [Channel; 3] = [Channel::Whatsapp, Channel::Email, Channel::Call];
 
@@ -38,118 +40,177 @@ fn csv_file(dir: &Path, name: &str, header: &[&str]) -> anyhow::Result<Csv> {
 /// One episode of a customer, as the truth sees it.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Episode {
-    /// Indexes into the customer's (time-sorted) events.
+    /// Indexes into the customer's (time-sorted) events: a contiguous run.
     pub members: Vec<usize>,
 }
 
-/// Splits a customer's events (sorted by time) into episodes: gaps under the window, and
-/// groups that share an order number joined (union-find over the gap groups).
+/// Splits a customer's events (sorted by time) into episodes, as docs/metrics.md defines
+/// them: an event starts a new episode when the gap to the previous event is at least the
+/// window, unless it mentions an order number already mentioned in the current episode.
 pub fn episodes(events: &[&Event]) -> Vec<Episode> {
-    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut out: Vec<Episode> = Vec::new();
+    let mut orders: Vec<&str> = Vec::new();
     for (i, e) in events.iter().enumerate() {
-        match groups.last_mut() {
-            Some(g) if e.ts - events[*g.last().unwrap()].ts < WINDOW_MS => g.push(i),
-            _ => groups.push(vec![i]),
+        let joins = out.last().is_some_and(|ep| {
+            let prev = events[*ep.members.last().unwrap()];
+            e.ts - prev.ts < WINDOW_MS || e.orders.iter().any(|o| orders.contains(&o.as_str()))
+        });
+        if !joins {
+            out.push(Episode::default());
+            orders.clear();
         }
-    }
-    let mut parent: Vec<usize> = (0..groups.len()).collect();
-    fn find(p: &mut [usize], x: usize) -> usize {
-        let mut r = x;
-        while p[r] != r {
-            r = p[r];
-        }
-        p[x] = r;
-        r
-    }
-    let mut first_group: HashMap<&str, usize> = HashMap::new();
-    for (g, members) in groups.iter().enumerate() {
-        for &i in members {
-            for o in &events[i].orders {
-                match first_group.get(o.as_str()) {
-                    Some(&h) => {
-                        let (a, b) = (find(&mut parent, h), find(&mut parent, g));
-                        parent[a.max(b)] = a.min(b);
-                    }
-                    None => {
-                        first_group.insert(o, g);
-                    }
-                }
-            }
-        }
-    }
-    let mut by_root: BTreeMap<usize, Episode> = BTreeMap::new();
-    for (g, members) in groups.into_iter().enumerate() {
-        let r = find(&mut parent, g);
-        by_root.entry(r).or_default().members.extend(members);
-    }
-    by_root.into_values().collect()
-}
-
-/// A channel switch inside an episode, and the order numbers restated after it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Switch {
-    /// Index of the inbound event on the new channel.
-    pub at: usize,
-    pub from: Channel,
-    pub to: Channel,
-    /// (event index, order number, channel it was first given on)
-    pub repeated: Vec<(usize, String, Channel)>,
-}
-
-/// Switches of one episode: an inbound contact on a channel other than the previous inbound
-/// contact's. Repeated details: inbound records from the switch up to the next switch that
-/// mention an order number the customer gave earlier in the episode on another channel.
-pub fn switches(events: &[&Event], episode: &Episode) -> Vec<Switch> {
-    let inbound: Vec<usize> = episode
-        .members
-        .iter()
-        .copied()
-        .filter(|&i| events[i].dir == Direction::Inbound)
-        .collect();
-    let mut given: HashMap<&str, Vec<Channel>> = HashMap::new();
-    let mut out: Vec<Switch> = Vec::new();
-    let mut prev: Option<Channel> = None;
-    for &i in &inbound {
-        let e = events[i];
-        if let Some(p) = prev.filter(|&p| p != e.channel) {
-            out.push(Switch {
-                at: i,
-                from: p,
-                to: e.channel,
-                repeated: vec![],
-            });
-        }
-        prev = Some(e.channel);
+        out.last_mut().unwrap().members.push(i);
         for o in &e.orders {
-            let earlier = given.entry(o.as_str()).or_default();
-            if let (Some(s), Some(&first)) = (out.last_mut(), earlier.iter().find(|&&c| c != e.channel)) {
-                s.repeated.push((i, o.clone(), first));
-            }
-            if !earlier.contains(&e.channel) {
-                earlier.push(e.channel);
+            if !orders.contains(&o.as_str()) {
+                orders.push(o);
             }
         }
     }
     out
 }
 
-/// Whether inbound event `i` got a response within the SLA: `(same channel, any channel)`.
-/// An answered inbound call is its own response.
-pub fn answered(events: &[&Event], i: usize) -> (bool, bool) {
-    let e = events[i];
-    if e.is_response() {
-        return (true, true);
-    }
-    let mut same = false;
-    let mut any = false;
-    for (j, r) in events.iter().enumerate() {
-        if j == i || !r.is_response() || r.ts < e.ts || r.ts - e.ts > SLA_MS {
+/// One approach by the customer (docs/metrics.md "Contacts"): an inbound call, or inbound
+/// messages on one channel each less than the contact gap after the previous one with
+/// nothing of the customer's conversation in between.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contact {
+    /// First and last event (indexes into the customer's events); the contact is every
+    /// event from `first` to `last`.
+    pub first: usize,
+    pub last: usize,
+    pub channel: Channel,
+}
+
+/// The contacts of one episode, in time order.
+pub fn contacts(events: &[&Event], episode: &Episode) -> Vec<Contact> {
+    let mut out: Vec<Contact> = Vec::new();
+    for &i in &episode.members {
+        let e = events[i];
+        if e.dir != Direction::Inbound {
             continue;
         }
-        any = true;
-        same |= r.channel == e.channel;
+        if let Some(c) = out.last_mut() {
+            let prev = events[c.last];
+            if c.last + 1 == i
+                && !e.is_call()
+                && !prev.is_call()
+                && prev.channel == e.channel
+                && e.ts - prev.ts < CONTACT_GAP_MS
+            {
+                c.last = i;
+                continue;
+            }
+        }
+        out.push(Contact {
+            first: i,
+            last: i,
+            channel: e.channel,
+        });
     }
-    (same, any)
+    out
+}
+
+/// How one view judged a contact that needs a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A response within the SLA of the contact's first message.
+    Answered,
+    /// A response later than the SLA: unanswered.
+    Late,
+    /// No response at all: unanswered once the data runs past the SLA, else pending
+    /// (decided when the end of the data is known).
+    NoResponse,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Answered => "answered",
+            Outcome::Late => "late",
+            Outcome::NoResponse => "none",
+        }
+    }
+}
+
+/// The first response after event `after`, on `channel` when given.
+fn next_response(events: &[&Event], after: usize, channel: Option<Channel>) -> Option<usize> {
+    (after + 1..events.len()).find(|&j| events[j].is_response() && channel.is_none_or(|c| events[j].channel == c))
+}
+
+/// `(per channel, unified)` outcomes of a contact that needs a response: the first response
+/// after its last message, on its own channel and on any channel, timed from its first.
+pub fn outcomes(events: &[&Event], c: &Contact) -> (Outcome, Outcome) {
+    let judge = |r: Option<usize>| match r {
+        Some(r) if events[r].ts - events[c.first].ts <= SLA_MS => Outcome::Answered,
+        Some(_) => Outcome::Late,
+        None => Outcome::NoResponse,
+    };
+    (
+        judge(next_response(events, c.last, Some(c.channel))),
+        judge(next_response(events, c.last, None)),
+    )
+}
+
+/// A channel switch inside an episode, and the order numbers restated in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Switch {
+    /// The contact on the new channel (index into the episode's contacts).
+    pub contact: usize,
+    pub from: Channel,
+    pub to: Channel,
+    /// (event index, order number, channel it was first given on)
+    pub repeated: Vec<(usize, String, Channel)>,
+}
+
+/// Switches of one episode: a contact on another channel than the previous contact's.
+/// Repeated details: an order number in the switch's contact that the customer gave in an
+/// earlier contact of the episode on another channel.
+pub fn switches(events: &[&Event], contacts: &[Contact]) -> Vec<Switch> {
+    let mut given: Vec<(&str, Vec<Channel>)> = Vec::new();
+    let mut out: Vec<Switch> = Vec::new();
+    for (n, c) in contacts.iter().enumerate() {
+        if n > 0 && contacts[n - 1].channel != c.channel {
+            let mut repeated: Vec<(usize, String, Channel)> = Vec::new();
+            for (i, e) in events.iter().enumerate().take(c.last + 1).skip(c.first) {
+                for o in &e.orders {
+                    let earlier = given.iter().find(|(g, _)| *g == o.as_str());
+                    if let Some(&first) = earlier.and_then(|(_, chans)| chans.iter().find(|&&ch| ch != c.channel)) {
+                        if !repeated.iter().any(|(_, r, _)| r == o) {
+                            repeated.push((i, o.clone(), first));
+                        }
+                    }
+                }
+            }
+            out.push(Switch {
+                contact: n,
+                from: contacts[n - 1].channel,
+                to: c.channel,
+                repeated,
+            });
+        }
+        for e in &events[c.first..=c.last] {
+            for o in &e.orders {
+                match given.iter_mut().find(|(g, _)| *g == o.as_str()) {
+                    Some((_, chans)) if !chans.contains(&c.channel) => chans.push(c.channel),
+                    Some(_) => {}
+                    None => given.push((o, vec![c.channel])),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether contact `n` of an episode is a repeat contact: it starts within the repeat
+/// window of the end of the previous contact, with no response in between (an answered
+/// call that is itself the contact is not "in between").
+pub fn is_repeat(events: &[&Event], contacts: &[Contact], n: usize) -> bool {
+    let Some(prev) = n.checked_sub(1).map(|p| &contacts[p]) else {
+        return false;
+    };
+    let c = &contacts[n];
+    let answered_between = next_response(events, prev.last, None).is_some_and(|r| r < c.first);
+    !answered_between && events[c.first].ts - events[prev.last].ts <= REPEAT_WINDOW_MS
 }
 
 #[derive(Default, serde::Serialize)]
@@ -158,6 +219,38 @@ struct ChannelFigures {
     customers: u64,
     inbound: u64,
     outbound: u64,
+}
+
+/// Contacts and unanswered contacts of one channel: the report's `unanswered.<channel>`.
+#[derive(Default, serde::Serialize)]
+struct UnansweredFigures {
+    contacts: u64,
+    needing_response: u64,
+    per_channel: u64,
+    unified: u64,
+    pending_per_channel: u64,
+    pending_unified: u64,
+}
+
+/// A contact with no response in some view, waiting for the end of the data to tell
+/// unanswered (the SLA ran out before the data ends) from pending.
+struct Undecided {
+    first_ts: i64,
+    channel: Channel,
+    /// No response on the contact's channel / on any channel.
+    none_per_channel: bool,
+    none_unified: bool,
+    /// The `unanswered.csv` row, written if the per-channel view turns out unanswered.
+    row: [String; 8],
+}
+
+/// A customer's own events (and the identity each carries) waiting to be scored.
+struct Held {
+    index: u64,
+    id: String,
+    events: Vec<(Event, Option<String>)>,
+    /// Identities the customer lists first in `identities.csv`.
+    ids: Vec<String>,
 }
 
 /// Streams the truth files; keeps only counters (and 8-byte hashes of identities).
@@ -171,21 +264,36 @@ pub struct TruthWriter {
     repeats: Csv,
     unanswered: Csv,
     identity_hashes: HashSet<u64>,
-    pub interactions: u64,
+    /// Every record written to `interactions.csv`, contact rows included.
+    pub records: u64,
+    /// Records without contact rows: the report's `interactions`.
+    interactions: u64,
     customers_with_events: u64,
     multichannel: u64,
     episode_count: u64,
+    episodes_with_switch: u64,
     switch_count: u64,
     repeated_switches: u64,
-    unanswered_channel: BTreeMap<&'static str, u64>,
-    unanswered_unified: u64,
+    repeats_same_channel: u64,
+    repeats_cross_channel: u64,
+    unanswered_figures: BTreeMap<&'static str, UnansweredFigures>,
+    undecided: Vec<Undecided>,
+    /// Latest record time so far (contact rows excluded): the data ends no earlier.
+    latest_ts: i64,
     channels: BTreeMap<&'static str, ChannelFigures>,
+    /// The first member of a household, scored once the second is known (docs/gen.md).
+    held: Option<Held>,
 }
 
 impl TruthWriter {
     pub fn create(root: &Path) -> anyhow::Result<TruthWriter> {
         let dir = root.join("truth");
         std::fs::create_dir_all(&dir)?;
+        // `audit DIR` walks the whole output: the answers must not be imported as data.
+        std::fs::write(
+            dir.join(crate::import::IGNORE_MARKER),
+            "omnitrail skips this folder when it walks a parent folder (ground truth, not an export)\n",
+        )?;
         Ok(TruthWriter {
             identities: csv_file(&dir, "identities.csv", &["identity_id", "customer_id"])?,
             interactions_csv: csv_file(
@@ -208,6 +316,8 @@ impl TruthWriter {
                     "switches",
                     "switches_with_repeated_details",
                     "orders",
+                    "contacts",
+                    "repeat_contacts",
                 ],
             )?,
             switches: csv_file(
@@ -250,23 +360,33 @@ impl TruthWriter {
                     "source_ref",
                     "ts",
                     "unanswered_unified",
+                    "per_channel",
+                    "unified",
                 ],
             )?,
             dir,
             identity_hashes: HashSet::new(),
+            records: 0,
             interactions: 0,
             customers_with_events: 0,
             multichannel: 0,
             episode_count: 0,
+            episodes_with_switch: 0,
             switch_count: 0,
             repeated_switches: 0,
-            unanswered_channel: CHANNELS.iter().map(|c| (c.as_str(), 0)).collect(),
-            unanswered_unified: 0,
+            repeats_same_channel: 0,
+            repeats_cross_channel: 0,
+            unanswered_figures: CHANNELS
+                .iter()
+                .map(|c| (c.as_str(), UnansweredFigures::default()))
+                .collect(),
+            undecided: Vec::new(),
+            latest_ts: i64::MIN,
             channels: CHANNELS
                 .iter()
-                .chain([Channel::Contact].iter())
                 .map(|c| (c.as_str(), ChannelFigures::default()))
                 .collect(),
+            held: None,
         })
     }
 
@@ -280,8 +400,13 @@ impl TruthWriter {
     ) -> anyhow::Result<()> {
         self.interactions_csv
             .write_record([channel.as_str(), file, source_ref, customer, &rfc3339(ts)])?;
-        self.interactions += 1;
-        self.channels.get_mut(channel.as_str()).unwrap().interactions += 1;
+        self.records += 1;
+        // Contact-list rows are identity anchors, not interactions: the report leaves them out.
+        if let Some(f) = self.channels.get_mut(channel.as_str()) {
+            f.interactions += 1;
+            self.interactions += 1;
+            self.latest_ts = self.latest_ts.max(ts);
+        }
         Ok(())
     }
 
@@ -317,15 +442,22 @@ impl TruthWriter {
             .write_record([id, &c.full_name(), &c.phones().join(";"), &c.emails().join(";")])?;
         // Interactions and identities.
         let mut ids: Vec<String> = Vec::new();
+        let mut own: Vec<(Event, Option<String>)> = Vec::new();
         for e in events.iter().chain(extra) {
             let owner = if e.customer { id } else { "" };
             self.interaction(e.channel, &e.file, &e.source_ref, owner, e.ts)?;
             if e.customer {
-                if let Some(i) = Self::identity_of(c, e) {
-                    if !ids.contains(&i) {
-                        ids.push(i);
+                let identity = Self::identity_of(c, e);
+                if let Some(i) = &identity {
+                    if !ids.contains(i) {
+                        ids.push(i.clone());
                     }
+                    // The report's `identities`: handles its interactions carry (contact rows left out).
+                    let h = blake3::hash(i.as_bytes());
+                    self.identity_hashes
+                        .insert(u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap()));
                 }
+                own.push((e.clone(), identity));
             }
         }
         if let Some(row) = contact {
@@ -333,58 +465,87 @@ impl TruthWriter {
             if !ids.contains(&row.identity) {
                 ids.push(row.identity.clone());
             }
-            self.channels.get_mut("contact").unwrap().customers += 1;
         }
         for i in &ids {
             self.identities.write_record([i.as_str(), id])?;
-            let h = blake3::hash(i.as_bytes());
-            self.identity_hashes
-                .insert(u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap()));
+        }
+        for e in &own {
+            let f = self.channels.get_mut(e.0.channel.as_str()).unwrap();
+            f.inbound += (e.0.dir == Direction::Inbound) as u64;
+            f.outbound += (e.0.dir == Direction::Outbound) as u64;
         }
 
-        let own: Vec<&Event> = events.iter().filter(|e| e.customer).collect();
-        if own.is_empty() {
+        // A shared family landline is one identity, and an identity belongs to one customer:
+        // the household member listed first (2j) gets the other's calls from it in the figures.
+        let held = Held {
+            index: c.index,
+            id: id.to_string(),
+            events: own,
+            ids,
+        };
+        match self.held.take() {
+            Some(mut first) if first.index + 1 == held.index && first.index % 2 == 0 => {
+                let (moved, kept): (Vec<_>, Vec<_>) = held
+                    .events
+                    .into_iter()
+                    .partition(|(_, i)| i.as_ref().is_some_and(|i| first.ids.contains(i)));
+                first.events.extend(moved);
+                self.score(&first.id, first.events)?;
+                self.score(&held.id, kept)?;
+            }
+            Some(first) => {
+                self.score(&first.id, first.events)?;
+                self.hold_or_score(c, held)?;
+            }
+            None => self.hold_or_score(c, held)?,
+        }
+        Ok(())
+    }
+
+    fn hold_or_score(&mut self, c: &Customer, held: Held) -> anyhow::Result<()> {
+        if c.family_phone.is_some() && c.index % 2 == 0 {
+            self.held = Some(held);
+            Ok(())
+        } else {
+            self.score(&held.id, held.events)
+        }
+    }
+
+    /// The report figures of one customer's own events.
+    fn score(&mut self, id: &str, mut events: Vec<(Event, Option<String>)>) -> anyhow::Result<()> {
+        if events.is_empty() {
             return Ok(());
         }
+        events.sort_by_key(|(e, _)| e.ts);
+        let own: Vec<&Event> = events.iter().map(|(e, _)| e).collect();
         self.customers_with_events += 1;
         let mut used = 0;
         for ch in CHANNELS {
-            let f = self.channels.get_mut(ch.as_str()).unwrap();
-            let mine: Vec<&&Event> = own.iter().filter(|e| e.channel == ch).collect();
-            if !mine.is_empty() {
+            if own.iter().any(|e| e.channel == ch) {
                 used += 1;
-                f.customers += 1;
+                self.channels.get_mut(ch.as_str()).unwrap().customers += 1;
             }
-            f.inbound += mine.iter().filter(|e| e.dir == Direction::Inbound).count() as u64;
-            f.outbound += mine.iter().filter(|e| e.dir == Direction::Outbound).count() as u64;
         }
         if used >= 2 {
             self.multichannel += 1;
         }
 
-        // Unanswered inbound contacts.
-        for (i, e) in own.iter().enumerate().filter(|(_, e)| e.dir == Direction::Inbound) {
-            let (same, any) = answered(&own, i);
-            if !same {
-                *self.unanswered_channel.get_mut(e.channel.as_str()).unwrap() += 1;
-                if !any {
-                    self.unanswered_unified += 1;
-                }
-                self.unanswered.write_record([
-                    id,
-                    e.channel.as_str(),
-                    &e.file,
-                    &e.source_ref,
-                    &rfc3339(e.ts),
-                    if any { "false" } else { "true" },
-                ])?;
-            }
-        }
-
-        // Episodes, switches, repeated details.
         for (n, ep) in episodes(&own).iter().enumerate() {
             let ep_id = format!("{id}-E{}", n + 1);
-            let sw = switches(&own, ep);
+            let cs = contacts(&own, ep);
+            let sw = switches(&own, &cs);
+            let mut repeats = 0;
+            for (k, ct) in cs.iter().enumerate() {
+                if is_repeat(&own, &cs, k) {
+                    repeats += 1;
+                    if cs[k - 1].channel == ct.channel {
+                        self.repeats_same_channel += 1;
+                    } else {
+                        self.repeats_cross_channel += 1;
+                    }
+                }
+                self.contact_outcome(id, &own, ct)?;
+            }
             let first = own[ep.members[0]];
             let last = own[*ep.members.last().unwrap()];
             let mut chans: Vec<&str> = Vec::new();
@@ -413,12 +574,15 @@ impl TruthWriter {
                 &sw.len().to_string(),
                 &with_repeats.to_string(),
                 &orders.join(";"),
+                &cs.len().to_string(),
+                &repeats.to_string(),
             ])?;
             self.episode_count += 1;
+            self.episodes_with_switch += !sw.is_empty() as u64;
             self.switch_count += sw.len() as u64;
             self.repeated_switches += with_repeats as u64;
             for s in &sw {
-                let at = own[s.at];
+                let at = own[cs[s.contact].first];
                 self.switches.write_record([
                     id,
                     &ep_id,
@@ -446,11 +610,99 @@ impl TruthWriter {
                 }
             }
         }
+        self.settle_undecided(false)?;
+        Ok(())
+    }
+
+    /// Counts a contact and, when it needs a response, its outcomes in both views.
+    fn contact_outcome(&mut self, id: &str, own: &[&Event], ct: &Contact) -> anyhow::Result<()> {
+        let first = own[ct.first];
+        let f = self.unanswered_figures.get_mut(ct.channel.as_str()).unwrap();
+        f.contacts += 1;
+        if !first.needs_response() {
+            return Ok(());
+        }
+        f.needing_response += 1;
+        let (per_channel, unified) = outcomes(own, ct);
+        f.per_channel += (per_channel == Outcome::Late) as u64;
+        f.unified += (unified == Outcome::Late) as u64;
+        let row = [
+            id.to_string(),
+            ct.channel.as_str().to_string(),
+            first.file.clone(),
+            first.source_ref.clone(),
+            rfc3339(first.ts),
+            String::new(),
+            per_channel.as_str().to_string(),
+            unified.as_str().to_string(),
+        ];
+        if per_channel == Outcome::NoResponse || unified == Outcome::NoResponse {
+            self.undecided.push(Undecided {
+                first_ts: first.ts,
+                channel: ct.channel,
+                none_per_channel: per_channel == Outcome::NoResponse,
+                none_unified: unified == Outcome::NoResponse,
+                row,
+            });
+        } else if per_channel == Outcome::Late {
+            self.write_unanswered(row, unified == Outcome::Late)?;
+        }
+        Ok(())
+    }
+
+    fn write_unanswered(&mut self, mut row: [String; 8], unified: bool) -> anyhow::Result<()> {
+        row[5] = unified.to_string();
+        self.unanswered.write_record(&row)?;
+        Ok(())
+    }
+
+    /// Decides the contacts without a response whose SLA ran out before the latest record
+    /// seen (the data ends no earlier); at the end (`last`), the rest are pending.
+    fn settle_undecided(&mut self, last: bool) -> anyhow::Result<()> {
+        let end = self.latest_ts;
+        let mut keep = Vec::new();
+        for u in std::mem::take(&mut self.undecided) {
+            let expired = u.first_ts.saturating_add(SLA_MS) <= end;
+            if !expired && !last {
+                keep.push(u);
+                continue;
+            }
+            let f = self.unanswered_figures.get_mut(u.channel.as_str()).unwrap();
+            if u.none_per_channel {
+                if expired {
+                    f.per_channel += 1;
+                } else {
+                    f.pending_per_channel += 1;
+                }
+            }
+            if u.none_unified {
+                if expired {
+                    f.unified += 1;
+                } else {
+                    f.pending_unified += 1;
+                }
+            }
+            // A per-channel outcome `none` is unanswered when expired; `late` was counted already.
+            let per_channel_unanswered = (u.none_per_channel && expired) || u.row[6] == "late";
+            let unified_unanswered = (u.none_unified && expired) || u.row[7] == "late";
+            if per_channel_unanswered {
+                let mut row = u.row;
+                if u.none_unified && !expired {
+                    row[7] = "pending".into();
+                }
+                self.write_unanswered(row, unified_unanswered)?;
+            }
+        }
+        self.undecided = keep;
         Ok(())
     }
 
     /// Flushes the CSVs and writes `summary.json`.
     pub fn finish(mut self, written: &GenSummary) -> anyhow::Result<()> {
+        if let Some(h) = self.held.take() {
+            self.score(&h.id, h.events)?;
+        }
+        self.settle_undecided(true)?;
         for w in [
             &mut self.identities,
             &mut self.interactions_csv,
@@ -462,7 +714,11 @@ impl TruthWriter {
         ] {
             w.flush()?;
         }
-        let total: u64 = self.unanswered_channel.values().sum();
+        let per_channel: u64 = self.unanswered_figures.values().map(|u| u.per_channel).sum();
+        let unified: u64 = self.unanswered_figures.values().map(|u| u.unified).sum();
+        let contacts: u64 = self.unanswered_figures.values().map(|u| u.contacts).sum();
+        let needing: u64 = self.unanswered_figures.values().map(|u| u.needing_response).sum();
+        let repeats = self.repeats_same_channel + self.repeats_cross_channel;
         let summary = serde_json::json!({
             "interactions": self.interactions,
             "customers": self.customers_with_events,
@@ -470,12 +726,18 @@ impl TruthWriter {
             "channels": self.channels,
             "multichannel_customers": self.multichannel,
             "episodes": self.episode_count,
+            "episodes_with_switch": self.episodes_with_switch,
+            "contacts": contacts,
             "channel_switches": self.switch_count,
             "switches_with_repeated_details": self.repeated_switches,
-            "unanswered_per_channel": self.unanswered_channel,
-            "unanswered_per_channel_total": total,
-            "unanswered_unified": self.unanswered_unified,
-            "settings": {"window": "72h", "sla": "24h", "repeat_window": "7d"},
+            "needing_response": needing,
+            "unanswered_per_channel": per_channel,
+            "unanswered_unified": unified,
+            "unanswered": self.unanswered_figures,
+            "repeat_contacts": repeats,
+            "repeat_contacts_same_channel": self.repeats_same_channel,
+            "repeat_contacts_cross_channel": self.repeats_cross_channel,
+            "settings": {"window": "72h", "sla": "24h", "repeat_window": "7d", "contact_gap": "10m"},
             "generated": written,
         });
         std::fs::write(
@@ -531,18 +793,46 @@ mod tests {
     }
 
     #[test]
-    fn episodes_split_on_gaps_and_join_on_orders() {
+    fn episodes_split_on_gaps_and_join_the_current_episode_on_its_orders() {
         let ev = [
             wa(0, Direction::Inbound, &["BS-1"]),
             wa(71 * H, Direction::Inbound, &[]),
-            wa(200 * H, Direction::Inbound, &["BS-2"]),
+            wa(200 * H, Direction::Inbound, &["BS-1"]),
+            wa(300 * H, Direction::Inbound, &["BS-2"]),
             wa(400 * H, Direction::Inbound, &["BS-1"]),
         ];
         let refs: Vec<&Event> = ev.iter().collect();
         let eps = episodes(&refs);
-        assert_eq!(eps.len(), 2);
-        assert_eq!(eps[0].members, vec![0, 1, 3]);
-        assert_eq!(eps[1].members, vec![2]);
+        // BS-1 after 129 h joins the current episode; BS-1 again after BS-2's episode does not
+        // merge back into an earlier episode.
+        let members: Vec<Vec<usize>> = eps.into_iter().map(|e| e.members).collect();
+        assert_eq!(members, vec![vec![0, 1, 2], vec![3], vec![4]]);
+    }
+
+    #[test]
+    fn messages_close_together_are_one_contact_and_calls_are_their_own() {
+        let ev = [
+            wa(0, Direction::Inbound, &[]),
+            wa(5 * 60_000, Direction::Inbound, &[]),
+            wa(16 * 60_000, Direction::Inbound, &[]),
+            call(17 * 60_000, Direction::Inbound, CallOutcome::Missed),
+            call(18 * 60_000, Direction::Inbound, CallOutcome::Missed),
+            wa(19 * 60_000, Direction::Outbound, &[]),
+            wa(20 * 60_000, Direction::Inbound, &[]),
+        ];
+        let refs: Vec<&Event> = ev.iter().collect();
+        let cs = contacts(&refs, &episodes(&refs)[0]);
+        let spans: Vec<(usize, usize)> = cs.iter().map(|c| (c.first, c.last)).collect();
+        assert_eq!(spans, vec![(0, 1), (2, 2), (3, 3), (4, 4), (6, 6)]);
+        // The reply at 19 min answers the calls on WhatsApp only, and every contact unified.
+        assert_eq!(outcomes(&refs, &cs[0]), (Outcome::Answered, Outcome::Answered));
+        assert_eq!(outcomes(&refs, &cs[2]), (Outcome::NoResponse, Outcome::Answered));
+        assert_eq!(outcomes(&refs, &cs[4]), (Outcome::NoResponse, Outcome::NoResponse));
+        // Redialling and writing again with no reply in between are repeat contacts.
+        assert!(!is_repeat(&refs, &cs, 0));
+        assert!(is_repeat(&refs, &cs, 1));
+        assert!(is_repeat(&refs, &cs, 3));
+        assert!(!is_repeat(&refs, &cs, 4));
     }
 
     #[test]
@@ -556,21 +846,30 @@ mod tests {
         ];
         let refs: Vec<&Event> = ev.iter().collect();
         let eps = episodes(&refs);
-        let sw = switches(&refs, &eps[0]);
+        let cs = contacts(&refs, &eps[0]);
+        assert_eq!(cs.len(), 3);
+        let sw = switches(&refs, &cs);
         assert_eq!(sw.len(), 2);
         assert_eq!((sw[0].from, sw[0].to), (Channel::Whatsapp, Channel::Call));
         assert!(sw[0].repeated.is_empty());
         assert_eq!(sw[1].repeated, vec![(3, "BS-1".to_string(), Channel::Whatsapp)]);
         // The WhatsApp message and the missed call got no answer on their channel; the
         // emails' answer (within 24 h) also answers the call and the chat unified.
-        assert_eq!(answered(&refs, 0), (false, true));
-        assert_eq!(answered(&refs, 1), (false, true));
-        assert_eq!(answered(&refs, 2), (true, true));
+        assert_eq!(outcomes(&refs, &cs[0]), (Outcome::NoResponse, Outcome::Answered));
+        assert_eq!(outcomes(&refs, &cs[1]), (Outcome::NoResponse, Outcome::Answered));
+        assert_eq!(outcomes(&refs, &cs[2]), (Outcome::Answered, Outcome::Answered));
         let late = [wa(0, Direction::Inbound, &[]), wa(25 * H, Direction::Outbound, &[])];
         let refs: Vec<&Event> = late.iter().collect();
-        assert_eq!(answered(&refs, 0), (false, false));
-        let picked = [call(0, Direction::Inbound, CallOutcome::Answered)];
-        let refs: Vec<&Event> = picked.iter().collect();
-        assert_eq!(answered(&refs, 0), (true, true));
+        let cs = contacts(&refs, &episodes(&refs)[0]);
+        assert_eq!(outcomes(&refs, &cs[0]), (Outcome::Late, Outcome::Late));
+        // A callback nobody picks up is not a response; an answered inbound call needs none.
+        let missed_callback = [
+            wa(0, Direction::Inbound, &[]),
+            call(H, Direction::Outbound, CallOutcome::Missed),
+        ];
+        let refs: Vec<&Event> = missed_callback.iter().collect();
+        let cs = contacts(&refs, &episodes(&refs)[0]);
+        assert_eq!(outcomes(&refs, &cs[0]).1, Outcome::NoResponse);
+        assert!(!call(0, Direction::Inbound, CallOutcome::Answered).needs_response());
     }
 }

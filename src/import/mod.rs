@@ -127,8 +127,13 @@ impl ImportReport {
     }
 }
 
-/// Expands PATHs: files as given, folders walked recursively (sorted, hidden entries
-/// skipped). A Maildir folder (`cur/` and `new/` inside) is one unit and is not walked.
+/// A file that, inside a sub-folder, keeps the folder out of a walk: `omnitrail gen` puts
+/// one in `truth/`, whose CSVs would otherwise read as a contacts export.
+pub const IGNORE_MARKER: &str = ".omnitrail-ignore";
+
+/// Expands PATHs: files as given, folders walked recursively (sorted, hidden entries and
+/// sub-folders holding an [`IGNORE_MARKER`] skipped). A Maildir folder (`cur/` and `new/`
+/// inside) is one unit and is not walked.
 pub fn expand_paths(paths: &[PathBuf]) -> Vec<(PathBuf, bool)> {
     fn walk(dir: &std::path::Path, out: &mut Vec<(PathBuf, bool)>) {
         let mut entries: Vec<_> = match std::fs::read_dir(dir) {
@@ -142,6 +147,9 @@ pub fn expand_paths(paths: &[PathBuf]) -> Vec<(PathBuf, bool)> {
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.starts_with('.') || n == "__MACOSX");
             if hidden {
+                continue;
+            }
+            if p.is_dir() && p.join(IGNORE_MARKER).exists() {
                 continue;
             }
             if p.is_dir() && !is_maildir(&p) {

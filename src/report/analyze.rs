@@ -295,6 +295,7 @@ fn walk_customer(
         let switched = walk_episode(
             ds,
             settings,
+            is_order,
             customer,
             episode_no,
             start..end,
@@ -328,6 +329,7 @@ fn push_orders(ds: &Dataset, row: usize, is_order: &[bool], out: &mut Vec<u32>) 
 fn walk_episode(
     ds: &Dataset,
     settings: &ReportSettings,
+    is_order: &[bool],
     customer: u32,
     episode_no: u32,
     positions: std::ops::Range<usize>,
@@ -365,6 +367,7 @@ fn walk_episode(
             switched |= close_contact(
                 ds,
                 settings,
+                is_order,
                 customer,
                 episode_no,
                 done,
@@ -391,6 +394,7 @@ fn walk_episode(
         switched |= close_contact(
             ds,
             settings,
+            is_order,
             customer,
             episode_no,
             done,
@@ -424,6 +428,7 @@ fn judge(ds: &Dataset, settings: &ReportSettings, first: usize, response: Option
 fn close_contact(
     ds: &Dataset,
     settings: &ReportSettings,
+    is_order: &[bool],
     customer: u32,
     episode_no: u32,
     c: OpenContact,
@@ -469,11 +474,13 @@ fn close_contact(
             switched = true;
             a.channel_switches += 1;
             fig.switches += 1;
-            // Restated details: mentions the customer already gave on another channel in this episode.
+            // Restated details: order/ticket numbers the customer already gave on another channel
+            // in this episode. Phones and addresses are not counted: signatures carry them into
+            // every message, so they say nothing about lost context (docs/metrics.md).
             let mut repeated = Vec::new();
             let mut first_given_rows = Vec::new();
             for r in c.first..=c.last {
-                for &m in ds.mentions_of(r) {
+                for &m in ds.mentions_of(r).iter().filter(|&&m| is_order[m as usize]) {
                     if let Some(&(mask, given_row)) = s.given.get(&m) {
                         if mask & !channel_bit(c.channel) != 0 && !repeated.contains(&m) {
                             repeated.push(m);

@@ -382,7 +382,7 @@ pub fn metrics(s: &Summary) -> Rows {
     add(
         "switches_with_repeated_details",
         s.switches_with_repeated_details.to_string(),
-        "switches where the customer restates a detail (mention) already given on another channel of the episode",
+        "switches where the customer restates an order or ticket number already given on another channel of the episode",
     );
     add(
         "needing_response",
