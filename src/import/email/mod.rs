@@ -182,7 +182,7 @@ impl MailSource {
 
     fn reader(&self, unquote: bool) -> std::io::Result<MessageReader> {
         Ok(match self.container {
-            Container::Mbox => MessageReader::Mbox(MboxReader::new(File::open(&self.path)?, unquote)),
+            Container::Mbox => MessageReader::Mbox(Box::new(MboxReader::new(File::open(&self.path)?, unquote))),
             Container::Mmdf => MessageReader::Mmdf(MmdfReader::new(BufReader::new(File::open(&self.path)?))),
             Container::Message => MessageReader::Files {
                 root: None,
@@ -202,7 +202,7 @@ impl MailSource {
 
 /// Messages of a source, one at a time.
 enum MessageReader {
-    Mbox(MboxReader<File>),
+    Mbox(Box<MboxReader<File>>),
     Mmdf(MmdfReader<BufReader<File>>),
     Files {
         root: Option<PathBuf>,
