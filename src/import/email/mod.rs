@@ -543,7 +543,7 @@ fn import_source(
                         let messages = batch
                             .messages
                             .into_iter()
-                            .map(|raw| prepare(ctx, raw, &mut tally))
+                            .map(|raw| prepare_guarded(ctx, &raw, &mut tally))
                             .collect();
                         let out = PreparedBatch {
                             index: batch.index,
@@ -827,15 +827,22 @@ fn rejected(raw: &RawMessage, reason: &str) -> Prepared {
     }
 }
 
+/// [`prepare`], with a panic in the parsing crates turned into a rejected message: the
+/// other messages go on, and the pipeline never waits for a batch that will not come.
+fn prepare_guarded(ctx: &MessageContext<'_>, raw: &RawMessage, tally: &mut Tally) -> Prepared {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| prepare(ctx, raw, tally)))
+        .unwrap_or_else(|_| rejected(raw, "this message made the mail parser fail (internal error)"))
+}
+
 /// The per-message work that does not depend on earlier messages (runs on a worker).
-fn prepare(ctx: &MessageContext<'_>, raw: RawMessage, tally: &mut Tally) -> Prepared {
+fn prepare(ctx: &MessageContext<'_>, raw: &RawMessage, tally: &mut Tally) -> Prepared {
     let m = match message::parse(&raw.bytes) {
         Ok(m) if m.folder_internal => {
             tally.internal_pseudo += 1;
             return Prepared::Internal;
         }
         Ok(m) => m,
-        Err(ParseFailure(why)) => return rejected(&raw, &why),
+        Err(ParseFailure(why)) => return rejected(raw, &why),
     };
     // Date → Received → From_ line → Maildir delivery time; else rejected.
     let date_broken = m.date_raw.is_some() && m.date_ms.is_none();
@@ -864,7 +871,7 @@ fn prepare(ctx: &MessageContext<'_>, raw: RawMessage, tally: &mut Tally) -> Prep
             Some(_) => "no usable date: the Date header is empty, and there is no Received stamp or From_ line date".into(),
             None => "no usable date: no Date header, no Received stamp, no From_ line date".into(),
         };
-        return rejected(&raw, &why);
+        return rejected(raw, &why);
     };
     if date_broken {
         tally.broken_dates += 1;
@@ -891,7 +898,7 @@ fn prepare(ctx: &MessageContext<'_>, raw: RawMessage, tally: &mut Tally) -> Prep
                 .is_some_and(|l| l.split(',').any(|x| x.trim() == "Sent")));
     let sides = sides::decide(&m, ctx.business, sent_hint);
     let unknown_direction = sides.direction == Direction::Unknown && ctx.business.is_some();
-    let position = position_ref(&raw);
+    let position = position_ref(raw);
     let no_message_id = m.message_id.is_none();
     let source_ref = m.message_id.clone().unwrap_or_else(|| position.clone());
     let fallback_id = format!("{}:{position}", ctx.source_id);
