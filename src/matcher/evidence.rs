@@ -22,6 +22,8 @@ pub const SHARED_MENTION: f64 = 0.9;
 pub const CONTACT_NAME: f64 = 0.9;
 /// The same, when several contacts carry the name: too ambiguous to link at the default threshold.
 pub const CONTACT_NAME_AMBIGUOUS: f64 = 0.5;
+/// Address-book names shared by more (contact, chat) pairs than this are not compared.
+pub const MAX_CONTACT_NAME_PAIRS: usize = 16;
 /// Name agreement alone, by kind; never reaches the default threshold without corroboration.
 pub const NAME_EXACT: f64 = 0.55;
 pub const NAME_INITIAL: f64 = 0.45;
@@ -83,10 +85,18 @@ impl Link {
 pub fn find_links(c: &Collected) -> Vec<Link> {
     let mut links = Vec::new();
     contact_links(c, &mut links);
+    let n_contact = links.len();
     plus_address_links(c, &mut links);
     mention_links(c, &mut links);
+    let n_mention = links.len();
     let orders = order_index(c);
     name_links(c, &orders, &mut links);
+    if std::env::var_os("OMNITRAIL_TRACE").is_some() {
+        eprintln!(
+            "TRACE links: contact {n_contact}, +mention {n_mention}, total {}",
+            links.len()
+        );
+    }
     links
 }
 
@@ -127,15 +137,21 @@ fn contact_links(c: &Collected, links: &mut Vec<Link>) {
                 }
             }
         }
-        let Some(f) = name.as_deref().and_then(FoldedName::new) else {
+        // WhatsApp shows the name saved in the business phone's address book: a vCard export
+        // of that phone names the chat exactly. A CRM's spelling of a name says no more than
+        // any other display name, and the name rule already compares the row's identity by
+        // the names it goes by (the CRM name included); pairing every CRM row with every
+        // chat of a common name would grow with the square of the namesakes.
+        let phone_book = c.row_field(*row, "source_file").to_ascii_lowercase().ends_with(".vcf");
+        let Some(f) = name.as_deref().and_then(FoldedName::new).filter(|_| phone_book) else {
             continue;
         };
         let key = f.sorted_key();
         let holders = contacts_by_key.get(&key).map_or(1, HashSet::len);
         let shown = names_by_key.get(&key).map_or(0, Vec::len);
-        // WhatsApp shows the name saved in the business phone's address book: a vCard export
-        // of that phone names the chat exactly. A CRM's spelling of a name says much less.
-        let phone_book = c.row_field(*row, "source_file").to_ascii_lowercase().ends_with(".vcf");
+        if holders * shown > MAX_CONTACT_NAME_PAIRS {
+            continue;
+        }
         for &other in names_by_key.get(&key).into_iter().flatten() {
             if other == *ident {
                 continue;
@@ -143,11 +159,11 @@ fn contact_links(c: &Collected, links: &mut Vec<Link>) {
             let literal = name
                 .as_deref()
                 .is_some_and(|n| n.trim() == c.identities[other as usize].value);
-            let (score, why) = if !(phone_book && literal) {
+            let (score, why) = if !literal {
                 (
-                    NAME_EXACT,
+                    CONTACT_NAME_AMBIGUOUS,
                     format!(
-                        "contact name {:?} agrees with the chat name, but the contact is not from the phone's address book: {place}",
+                        "contact name {:?} folds to the chat name but is not written the same: {place}",
                         name.as_deref().unwrap_or("")
                     ),
                 )
