@@ -51,6 +51,8 @@ pub const NEAR_MS: i64 = 2 * 3600 * 1000;
 pub const ORDER_ONLY: f64 = 0.8;
 /// Added to [`ORDER_ONLY`] when the two were active within the episode window.
 pub const ORDER_WINDOW: f64 = 0.1;
+/// Name-based links scoring below both this and the threshold are not recorded.
+pub const LINK_FLOOR: f64 = 0.65;
 /// Name links between namesakes of a common name (a big block) are kept only from this score.
 pub const COMMON_NAME_MIN: f64 = 0.6;
 /// Highest score a name-based link can reach: always below [`super::cluster::STRONG`], so a
@@ -89,7 +91,7 @@ impl Link {
 }
 
 /// Every rule over the collected identities.
-pub fn find_links(c: &Collected) -> Vec<Link> {
+pub fn find_links(c: &Collected, threshold: f64) -> Vec<Link> {
     let mut links = Vec::new();
     contact_links(c, &mut links);
     let n_contact = links.len();
@@ -97,7 +99,7 @@ pub fn find_links(c: &Collected) -> Vec<Link> {
     mention_links(c, &mut links);
     let n_mention = links.len();
     let orders = order_index(c);
-    name_links(c, &orders, &mut links);
+    name_links(c, &orders, threshold.min(LINK_FLOOR), &mut links);
     if std::env::var_os("OMNITRAIL_TRACE").is_some() {
         eprintln!(
             "TRACE links: contact {n_contact}, +mention {n_mention}, total {}",
@@ -312,14 +314,14 @@ fn order_index(c: &Collected) -> OrderIndex {
 
 impl OrderIndex {
     /// A shared order between two identities: (order, row in a, inbound a, row in b, inbound b).
-    fn shared(&self, a: u32, b: u32) -> Option<(&str, u32, bool, u32, bool)> {
+    fn shared(&self, a: u32, b: u32) -> Option<(u32, u32, bool, u32, bool)> {
         let ua = self.by_identity.get(&a)?;
         let ub = self.by_identity.get(&b)?;
         let mut best = None;
         for &(oa, ra, ia) in ua {
             for &(ob, rb, ib) in ub {
                 if oa == ob {
-                    let cand = (self.orders[oa as usize].0.as_str(), ra, ia, rb, ib);
+                    let cand = (oa, ra, ia, rb, ib);
                     if ia && ib {
                         return Some(cand);
                     }
@@ -400,7 +402,7 @@ pub fn names_of(c: &Collected, ix: u32) -> Vec<(FoldedName, bool)> {
     out
 }
 
-fn name_links(c: &Collected, orders: &OrderIndex, links: &mut Vec<Link>) {
+fn name_links(c: &Collected, orders: &OrderIndex, floor: f64, links: &mut Vec<Link>) {
     let names: Vec<Vec<(FoldedName, bool)>> = (0..c.identities.len() as u32).map(|ix| names_of(c, ix)).collect();
     let usable = |ix: u32| {
         !matches!(
@@ -409,27 +411,35 @@ fn name_links(c: &Collected, orders: &OrderIndex, links: &mut Vec<Link>) {
         )
     };
     // How many identities go by each name (sorted-token keys): near in time corroborates
-    // only a name that (almost) nobody else has.
-    let mut holders: HashMap<String, u32> = HashMap::new();
-    for ns in &names {
-        let mut keys: Vec<String> = ns
-            .iter()
-            .flat_map(|(n, _)| n.blocking_keys().into_iter().filter(|k| k.starts_with("k:")))
-            .collect();
-        keys.sort_unstable();
-        keys.dedup();
-        for k in keys {
+    // only a name that nobody else has. Per identity and name, the largest such count.
+    let keys: Vec<Vec<Vec<String>>> = names
+        .iter()
+        .map(|ns| {
+            ns.iter()
+                .map(|(n, _)| n.blocking_keys().into_iter().filter(|k| k.starts_with("k:")).collect())
+                .collect()
+        })
+        .collect();
+    let mut holders: HashMap<&str, u32> = HashMap::new();
+    for per_identity in &keys {
+        let mut mine: Vec<&str> = per_identity.iter().flatten().map(String::as_str).collect();
+        mine.sort_unstable();
+        mine.dedup();
+        for k in mine {
             *holders.entry(k).or_default() += 1;
         }
     }
-    let namesakes = |n: &FoldedName| {
-        n.blocking_keys()
-            .iter()
-            .filter_map(|k| holders.get(k))
-            .copied()
-            .max()
-            .unwrap_or(0)
-    };
+    let namesakes: Vec<Vec<u32>> = keys
+        .iter()
+        .map(|per_identity| {
+            per_identity
+                .iter()
+                .map(|ks| ks.iter().map(|k| holders[k.as_str()]).max().unwrap_or(0))
+                .collect()
+        })
+        .collect();
+    drop(holders);
+    drop(keys);
     let (mut pairs, common) = blocking::candidate_pairs(c, &names);
     let common_only: HashSet<(u32, u32)> = common.difference(&pairs).copied().collect();
     pairs.extend(common);
@@ -447,47 +457,56 @@ fn name_links(c: &Collected, orders: &OrderIndex, links: &mut Vec<Link>) {
         .filter(|&(a, b)| a != b && usable(a) && usable(b))
         .collect();
     pairs.sort_unstable();
-    let scored: Vec<(Link, bool)> = pairs
+    // Score first, describe later: most candidates fall below the floor and never need words.
+    let mut scored: Vec<Candidate> = pairs
         .into_iter()
         .filter_map(|(a, b)| score_pair(c, orders, &names, &namesakes, a, b))
         .collect();
     // Activity close in time only says something when nobody else of that name was active
     // then: count, per identity, the agreeing names it met within the window.
     let mut met = vec![0u32; c.identities.len()];
-    for (l, window) in &scored {
-        if *window && l.rule.starts_with("name") && !l.rule.contains("order") {
-            met[l.a as usize] += 1;
-            met[l.b as usize] += 1;
+    for k in &scored {
+        if k.window.is_some() && k.name.is_some() && k.order.is_none() {
+            met[k.a as usize] += 1;
+            met[k.b as usize] += 1;
         }
     }
-    for (mut l, window) in scored {
-        if window && l.rule.starts_with("name") && !l.rule.contains("order") {
-            let rivals = met[l.a as usize].max(met[l.b as usize]) - 1;
-            if rivals > 0 {
-                let bonus = if l.rule.contains("near") {
-                    WITH_NEAR
-                } else {
-                    WITH_WINDOW
-                };
-                l.score -= bonus - WITH_WINDOW_AMBIGUOUS;
-                l.rule = if l.rule.contains("+near") {
-                    l.rule.replace("+near", "+window_ambiguous")
-                } else {
-                    l.rule.replace("+window", "+window_ambiguous")
-                };
-                l.evidence.push_str(&format!(
-                    " ({rivals} other identity pair(s) with an agreeing name active in the same window)"
-                ));
+    for k in &mut scored {
+        if k.window.is_some() && k.name.is_some() && k.order.is_none() {
+            k.rivals = met[k.a as usize].max(met[k.b as usize]) - 1;
+            if k.rivals > 0 {
+                k.score -= if k.near { WITH_NEAR } else { WITH_WINDOW } - WITH_WINDOW_AMBIGUOUS;
             }
         }
-        l.score = l.score.min(NAME_CAP);
-        // A namesake met in a common-name block with nothing else in common is not worth a
-        // row: millions of them would swamp links.parquet.
-        if l.score < COMMON_NAME_MIN && common_only.contains(&(l.a, l.b)) {
+        k.score = k.score.min(NAME_CAP);
+    }
+    for k in scored {
+        // Below the floor a link is not worth a row: at a million identities there are
+        // millions of namesake pairs with nothing else in common.
+        if k.score < floor || (k.score < COMMON_NAME_MIN && common_only.contains(&(k.a, k.b))) {
             continue;
         }
-        links.push(l);
+        links.push(describe(c, orders, &names, k));
     }
+}
+
+/// A scored candidate pair, before its evidence is put into words.
+struct Candidate {
+    a: u32,
+    b: u32,
+    score: f64,
+    /// Name agreement: (what, index of a's name, index of b's name).
+    name: Option<(&'static str, usize, usize)>,
+    /// Shared order: (order, row in a, row in b).
+    order: Option<(u32, u32, u32)>,
+    /// Closest cross-channel activity within the window: (gap, ts a, ts b).
+    window: Option<(i64, i64, i64)>,
+    near: bool,
+    /// Near in time, but other identities go by the name (how many).
+    crowded: Option<u32>,
+    local: bool,
+    /// Other agreeing pairs active in the same window.
+    rivals: u32,
 }
 
 /// The name-and-corroboration rule for one candidate pair.
@@ -495,15 +514,15 @@ fn score_pair(
     c: &Collected,
     orders: &OrderIndex,
     names: &[Vec<(FoldedName, bool)>],
-    namesakes: &dyn Fn(&FoldedName) -> u32,
+    namesakes: &[Vec<u32>],
     a: u32,
     b: u32,
-) -> Option<(Link, bool)> {
+) -> Option<Candidate> {
     let (ia, ib) = (&c.identities[a as usize], &c.identities[b as usize]);
     // Best name agreement over the names each goes by.
-    let mut best: Option<(f64, &'static str, &FoldedName, &FoldedName)> = None;
-    for (na, from_addr_a) in &names[a as usize] {
-        for (nb, from_addr_b) in &names[b as usize] {
+    let mut best: Option<(f64, &'static str, usize, usize)> = None;
+    for (xa, (na, from_addr_a)) in names[a as usize].iter().enumerate() {
+        for (xb, (nb, from_addr_b)) in names[b as usize].iter().enumerate() {
             if *from_addr_a && *from_addr_b {
                 continue;
             }
@@ -519,82 +538,128 @@ fn score_pair(
                 }
             };
             if best.is_none_or(|x| score > x.0) {
-                best = Some((score, what, na, nb));
+                best = Some((score, what, xa, xb));
             }
         }
     }
     let order = orders.shared(a, b);
     let window = closest_cross_channel(&ia.activity, &ib.activity).filter(|w| w.0 <= WINDOW_MS);
+    let mut k = Candidate {
+        a,
+        b,
+        score: 0.0,
+        name: None,
+        order: order.map(|(o, ra, _, rb, _)| (o, ra, rb)),
+        window,
+        near: false,
+        crowded: None,
+        local: false,
+        rivals: 0,
+    };
+    match best {
+        Some((s, what, xa, xb)) => {
+            k.score = s;
+            k.name = Some((what, xa, xb));
+            let (na, nb) = (&names[a as usize][xa].0, &names[b as usize][xb].0);
+            k.local = s != NAME_FROM_ADDRESS
+                && [(ia, nb), (ib, na)]
+                    .into_iter()
+                    .any(|(ident, n)| ident.kind == HandleKind::Email && local_part_matches(&ident.value, n));
+            if order.is_some() {
+                k.score += WITH_ORDER;
+            }
+            if let Some((gap, _, _)) = window {
+                let others = namesakes[a as usize][xa]
+                    .max(namesakes[b as usize][xb])
+                    .saturating_sub(2);
+                k.near = gap <= NEAR_MS && others <= RARE_NAME_OTHERS;
+                if gap <= NEAR_MS && !k.near {
+                    k.crowded = Some(others);
+                }
+                k.score += if k.near { WITH_NEAR } else { WITH_WINDOW };
+            }
+            if k.local {
+                k.score += WITH_LOCAL_PART;
+            }
+        }
+        None => {
+            let (_, _, ia_in, _, ib_in) = order?;
+            if !(ia_in && ib_in) {
+                return None;
+            }
+            // The order number is the customer's own: the window only needs to confirm it.
+            k.score = ORDER_ONLY + if window.is_some() { ORDER_WINDOW } else { 0.0 };
+        }
+    }
+    Some(k)
+}
+
+/// Puts a scored candidate's evidence into words (rule name and evidence text).
+fn describe(c: &Collected, orders: &OrderIndex, names: &[Vec<(FoldedName, bool)>], k: Candidate) -> Link {
     let mut parts: Vec<String> = Vec::new();
     let mut rule = Vec::new();
-    let mut score;
-    match best {
-        Some((s, what, na, nb)) => {
-            score = s;
+    let window_text = |(gap, ta, tb): (i64, i64, i64)| {
+        format!(
+            "active {} apart on different channels ({} / {})",
+            human_gap(gap),
+            crate::import::ms_to_rfc3339(ta),
+            crate::import::ms_to_rfc3339(tb)
+        )
+    };
+    match k.name {
+        Some((what, xa, xb)) => {
+            let (na, nb) = (&names[k.a as usize][xa].0, &names[k.b as usize][xb].0);
             rule.push("name");
             parts.push(format!("{what}: {:?} / {:?}", na.tokens.join(" "), nb.tokens.join(" ")));
-            let local = [(ia, nb), (ib, na)]
-                .into_iter()
-                .any(|(ident, n)| ident.kind == HandleKind::Email && local_part_matches(&ident.value, n));
-            if let Some((order, ra, _, rb, _)) = order {
-                score += WITH_ORDER;
+            if let Some((o, ra, rb)) = k.order {
                 rule.push("order");
                 parts.push(format!(
-                    "{order} in {} and in {}",
+                    "{} in {} and in {}",
+                    orders.orders[o as usize].0,
                     c.describe_row(ra),
                     c.describe_row(rb)
                 ));
             }
-            if let Some((gap, ta, tb)) = window {
-                let others = namesakes(na).max(namesakes(nb)).saturating_sub(2);
-                let near = gap <= NEAR_MS && others <= RARE_NAME_OTHERS;
-                score += if near { WITH_NEAR } else { WITH_WINDOW };
-                rule.push(if near { "near" } else { "window" });
-                parts.push(format!(
-                    "active {} apart on different channels ({} / {})",
-                    human_gap(gap),
-                    crate::import::ms_to_rfc3339(ta),
-                    crate::import::ms_to_rfc3339(tb)
-                ));
-                if gap <= NEAR_MS && !near {
+            if let Some(w) = k.window {
+                rule.push(if k.rivals > 0 {
+                    "window_ambiguous"
+                } else if k.near {
+                    "near"
+                } else {
+                    "window"
+                });
+                parts.push(window_text(w));
+                if let Some(others) = k.crowded {
                     parts.push(format!("{others} other identities go by that name"));
                 }
             }
-            if local && s != NAME_FROM_ADDRESS {
-                score += WITH_LOCAL_PART;
+            if k.local {
                 rule.push("local_part");
                 parts.push("the address's local part spells the name".into());
             }
-        }
-        None => {
-            let (order, ra, ia_in, rb, ib_in) = order?;
-            if !(ia_in && ib_in) {
-                return None;
-            }
-            score = ORDER_ONLY;
-            rule.push("order");
-            parts.push(format!(
-                "both wrote {order}: {} and {}",
-                c.describe_row(ra),
-                c.describe_row(rb)
-            ));
-            if let Some((gap, ta, tb)) = window {
-                // The order number is the customer's own: the window only needs to confirm it.
-                score += ORDER_WINDOW;
-                rule.push("window");
+            if k.rivals > 0 {
                 parts.push(format!(
-                    "active {} apart on different channels ({} / {})",
-                    human_gap(gap),
-                    crate::import::ms_to_rfc3339(ta),
-                    crate::import::ms_to_rfc3339(tb)
+                    "({} other identity pair(s) with an agreeing name active in the same window)",
+                    k.rivals
                 ));
             }
         }
+        None => {
+            let (o, ra, rb) = k.order.expect("an order-only candidate has an order");
+            rule.push("order");
+            parts.push(format!(
+                "both wrote {}: {} and {}",
+                orders.orders[o as usize].0,
+                c.describe_row(ra),
+                c.describe_row(rb)
+            ));
+            if let Some(w) = k.window {
+                rule.push("window");
+                parts.push(window_text(w));
+            }
+        }
     }
-    Some((
-        Link::new(a, b, &rule.join("+"), score, parts.join("; ")),
-        window.is_some(),
-    ))
+    Link::new(k.a, k.b, &rule.join("+"), k.score, parts.join("; "))
 }
 
 #[cfg(test)]

@@ -93,7 +93,7 @@ pub fn run(ws: &Workspace, opts: &MatchOptions) -> Result<Option<MatchSummary>> 
         Some(path) => overrides::load(path, &collected.index)?,
         None => Vec::new(),
     };
-    let mut links = evidence::find_links(&collected);
+    let mut links = evidence::find_links(&collected, opts.threshold);
     trace("links");
     let roots = cluster::cluster(&collected.identities, &mut links, opts.threshold, &overrides)?;
     trace("clustered");
