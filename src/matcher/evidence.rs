@@ -440,7 +440,17 @@ fn name_links(c: &Collected, orders: &OrderIndex, floor: f64, links: &mut Vec<Li
         .collect();
     drop(holders);
     drop(keys);
+    let started = std::time::Instant::now();
+    let trace = std::env::var_os("OMNITRAIL_TRACE").is_some();
     let (mut pairs, common) = blocking::candidate_pairs(c, &names);
+    if trace {
+        eprintln!(
+            "TRACE {:.2}s blocking: {} small-block pairs, {} common-name pairs",
+            started.elapsed().as_secs_f64(),
+            pairs.len(),
+            common.len()
+        );
+    }
     let common_only: HashSet<(u32, u32)> = common.difference(&pairs).copied().collect();
     pairs.extend(common);
     // Identities that wrote the same order number are compared even when their names do not block together.
@@ -462,6 +472,13 @@ fn name_links(c: &Collected, orders: &OrderIndex, floor: f64, links: &mut Vec<Li
         .into_iter()
         .filter_map(|(a, b)| score_pair(c, orders, &names, &namesakes, a, b))
         .collect();
+    if trace {
+        eprintln!(
+            "TRACE {:.2}s scored {} candidates",
+            started.elapsed().as_secs_f64(),
+            scored.len()
+        );
+    }
     // Activity close in time only says something when nobody else of that name was active
     // then: count, per identity, the agreeing names it met within the window.
     let mut met = vec![0u32; c.identities.len()];
