@@ -312,12 +312,12 @@ fn show_missed(
         }
     }
     let mut v: Vec<_> = by_kinds.into_iter().collect();
-    v.sort_by(|x, y| y.1.cmp(&x.1));
+    v.sort_by_key(|y| std::cmp::Reverse(y.1));
     for ((ka, kb), n) in v {
         eprintln!("missed pairs {ka}—{kb}: {n}");
     }
     let mut v: Vec<_> = by_best.into_iter().collect();
-    v.sort_by(|x, y| y.1.cmp(&x.1));
+    v.sort_by_key(|y| std::cmp::Reverse(y.1));
     for (r, n) in v {
         eprintln!("missed pairs whose best direct link is {r}: {n}");
     }

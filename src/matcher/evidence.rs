@@ -40,10 +40,6 @@ pub const WITH_WINDOW: f64 = 0.15;
 /// Either of the above when either side met other agreeing names in the window.
 pub const WITH_WINDOW_AMBIGUOUS: f64 = 0.05;
 pub const WITH_LOCAL_PART: f64 = 0.05;
-/// "Near" counts only for a name at most this many other identities go by: with dozens of
-/// namesakes (40 given × 70 family names over 100 000 customers) one of them is often active
-/// within two hours of someone else's message (gen data: 22 % of such links were right).
-pub const RARE_NAME_OTHERS: u32 = 0;
 /// "Just now on another channel": the gap that counts as near.
 pub const NEAR_MS: i64 = 2 * 3600 * 1000;
 /// Both wrote the same order number inbound, names unknown or not agreeing: an order number
@@ -589,7 +585,10 @@ fn score_pair(
                 let others = namesakes[a as usize][xa]
                     .max(namesakes[b as usize][xb])
                     .saturating_sub(2);
-                k.near = gap <= NEAR_MS && others <= RARE_NAME_OTHERS;
+                // "Near" counts only for a name no other identity goes by: with dozens of
+                // namesakes (40 given × 70 family names over 100 000 customers) one of them is
+                // often active within two hours of someone else (gen data: 22 % right).
+                k.near = gap <= NEAR_MS && others == 0;
                 if gap <= NEAR_MS && !k.near {
                     k.crowded = Some(others);
                 }
