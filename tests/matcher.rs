@@ -550,3 +550,72 @@ fn match_on_an_empty_workspace_says_so() {
     let json = omnitrail(dir.path(), &["match", "--threshold", "2"]);
     assert_eq!(json.status.code(), Some(2));
 }
+
+#[test]
+fn near_in_time_links_a_name_only_when_nobody_else_goes_by_it() {
+    use Channel::*;
+    use Direction::*;
+    use HandleKind::{Email as E, Name as N};
+    // Lena e-mails, then writes on WhatsApp 7 minutes later; `extra` adds a namesake who
+    // wrote months earlier from another address.
+    let build = |root: &Path, extra: bool| {
+        let mut ws = Workspace::open(root).unwrap();
+        let mut mails = vec![record(
+            Email,
+            Inbound,
+            "2026-03-16T10:02:45Z",
+            Some((E, "lena.vogt@post.example")),
+            Some("Lena Vogt"),
+            Some("support@bloomandstem.example"),
+            &[],
+            "m1@post.example",
+        )];
+        if extra {
+            mails.push(record(
+                Email,
+                Inbound,
+                "2025-11-02T09:00:00Z",
+                Some((E, "lv1990@mail.example")),
+                Some("Lena Vogt"),
+                Some("support@bloomandstem.example"),
+                &[],
+                "m2@mail.example",
+            ));
+        }
+        write_source(
+            &mut ws,
+            "support.mbox",
+            "email",
+            serde_json::json!({"business_domains": ["bloomandstem.example"]}),
+            mails,
+        );
+        write_source(
+            &mut ws,
+            "WhatsApp Chat with Lena Vogt.txt",
+            "whatsapp",
+            serde_json::json!({"business_names": ["Bloom & Stem"]}),
+            vec![record(
+                Whatsapp,
+                Inbound,
+                "2026-03-16T10:09:45Z",
+                Some((N, "Lena Vogt")),
+                Some("Lena Vogt"),
+                None,
+                &[],
+                "line:2",
+            )],
+        );
+    };
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), false);
+    run_ok(dir.path(), &["match"]);
+    let ids = identities(dir.path());
+    assert_eq!(ids["name:whatsapp:Lena Vogt"].0, ids["email:lena.vogt@post.example"].0);
+
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), true);
+    run_ok(dir.path(), &["match"]);
+    let ids = identities(dir.path());
+    assert_ne!(ids["name:whatsapp:Lena Vogt"].0, ids["email:lena.vogt@post.example"].0);
+    assert_ne!(ids["name:whatsapp:Lena Vogt"].0, ids["email:lv1990@mail.example"].0);
+}

@@ -126,7 +126,7 @@ fn show_errors(ws: &Path, truth_csv: &Path, examples: usize) -> Result<()> {
         .iter()
         .map(|v| v.unwrap_or(false))
         .collect();
-    let mut by_rule: HashMap<&str, (u64, u64, u64)> = HashMap::new();
+    let mut by_rule: HashMap<&str, (u64, u64, u64, u64)> = HashMap::new();
     let mut shown = 0;
     for i in 0..a.len() {
         let (Some(ta), Some(tb)) = (truth.get(&a[i]), truth.get(&b[i])) else {
@@ -147,9 +147,179 @@ fn show_errors(ws: &Path, truth_csv: &Path, examples: usize) -> Result<()> {
         if acc[i] && same {
             e.2 += 1;
         }
+        if !acc[i] && !same {
+            e.3 += 1;
+        }
     }
-    for (r, (fp, fnn, tp)) in by_rule {
-        eprintln!("rule {r}: {tp} true and {fp} false links accepted, {fnn} true links not accepted");
+    let mut rules: Vec<_> = by_rule.into_iter().collect();
+    rules.sort_by(|x, y| x.0.cmp(y.0));
+    for (r, (fp, fnn, tp, tn)) in rules {
+        let share = (tp + fnn) as f64 / (tp + fnn + fp + tn).max(1) as f64;
+        eprintln!(
+            "rule {r}: {tp} true and {fp} false links accepted, {fnn} true and {tn} false not accepted ({:.1} % of its candidates true)",
+            share * 100.0
+        );
+    }
+    show_missed(ws, &truth, &a, &b, &rule, &df, examples)
+}
+
+/// The recall an oracle would reach by accepting exactly the true links among the candidates
+/// (all of them, and only those of each score band): the ceiling the evidence allows.
+fn oracle_recall(
+    truth: &HashMap<String, Vec<String>>,
+    predicted: &HashMap<&str, (&str, &str)>,
+    a: &[String],
+    b: &[String],
+    rule: &[String],
+    scores: &[f64],
+) {
+    let ids: Vec<&str> = truth
+        .keys()
+        .map(|s| s.as_str())
+        .filter(|s| predicted.contains_key(s))
+        .collect();
+    let index: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+    let mut truth_pairs = 0u64;
+    let mut by_cust: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, id) in ids.iter().enumerate() {
+        for c in &truth[*id] {
+            by_cust.entry(c.as_str()).or_default().push(i);
+        }
+    }
+    for m in by_cust.values() {
+        let n = m.len() as u64;
+        truth_pairs += n * n.saturating_sub(1) / 2;
+    }
+    for (label, min) in [("all true candidates", 0.0), ("true candidates scoring >= 0.9", 0.9)] {
+        let mut parent: Vec<usize> = (0..ids.len()).collect();
+        fn find(p: &mut [usize], mut x: usize) -> usize {
+            while p[x] != x {
+                p[x] = p[p[x]];
+                x = p[x];
+            }
+            x
+        }
+        for i in 0..a.len() {
+            if scores[i] < min || rule[i] == "never_link" {
+                continue;
+            }
+            let (Some(&x), Some(&y)) = (index.get(a[i].as_str()), index.get(b[i].as_str())) else {
+                continue;
+            };
+            if truth[a[i].as_str()].iter().any(|c| truth[b[i].as_str()].contains(c)) {
+                let (rx, ry) = (find(&mut parent, x), find(&mut parent, y));
+                parent[rx] = ry;
+            }
+        }
+        let mut tp = 0u64;
+        for m in by_cust.values() {
+            for i in 0..m.len() {
+                for j in i + 1..m.len() {
+                    tp += u64::from(find(&mut parent, m[i]) == find(&mut parent, m[j]));
+                }
+            }
+        }
+        eprintln!(
+            "oracle recall ({label}): {:.4} ({tp} of {truth_pairs} true pairs)",
+            tp as f64 / truth_pairs.max(1) as f64
+        );
+    }
+}
+
+/// True pairs the matcher did not join, counted by the kinds of the two identities and by
+/// the best link considered between them (none: no evidence was even a candidate), with
+/// examples of split customers: what recall is lost to.
+fn show_missed(
+    ws: &Path,
+    truth: &HashMap<String, Vec<String>>,
+    a: &[String],
+    b: &[String],
+    rule: &[String],
+    links: &polars::prelude::DataFrame,
+    examples: usize,
+) -> Result<()> {
+    let df = ParquetReader::new(std::fs::File::open(ws.join("identities.parquet"))?).finish()?;
+    let col = |c: &str| -> Result<Vec<String>> {
+        Ok(df
+            .column(c)?
+            .str()?
+            .iter()
+            .map(|v| v.unwrap_or("").to_string())
+            .collect())
+    };
+    let (ids, custs, names) = (col("identity_id")?, col("customer_id")?, col("display_name")?);
+    let predicted: HashMap<&str, (&str, &str)> = ids
+        .iter()
+        .zip(custs.iter().zip(names.iter()))
+        .map(|(i, (c, n))| (i.as_str(), (c.as_str(), n.as_str())))
+        .collect();
+    let scores: Vec<f64> = links.column("score")?.f64()?.iter().map(|v| v.unwrap_or(0.0)).collect();
+    let mut best: HashMap<(&str, &str), (f64, &str)> = HashMap::new();
+    for i in 0..a.len() {
+        let key = if a[i] < b[i] {
+            (a[i].as_str(), b[i].as_str())
+        } else {
+            (b[i].as_str(), a[i].as_str())
+        };
+        let e = best.entry(key).or_insert((-1.0, ""));
+        if scores[i] > e.0 {
+            *e = (scores[i], rule[i].as_str());
+        }
+    }
+    oracle_recall(truth, &predicted, a, b, rule, &scores);
+    let mut members: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (id, cs) in truth {
+        if predicted.contains_key(id.as_str()) {
+            for c in cs {
+                members.entry(c.as_str()).or_default().push(id.as_str());
+            }
+        }
+    }
+    let kind = |id: &str| id.split(':').next().unwrap_or("").to_string();
+    let mut by_kinds: HashMap<(String, String), u64> = HashMap::new();
+    let mut by_best: HashMap<String, u64> = HashMap::new();
+    let mut custs_sorted: Vec<_> = members.into_iter().collect();
+    custs_sorted.sort();
+    let mut shown = 0;
+    for (c, mut ids) in custs_sorted {
+        ids.sort_unstable();
+        let mut split = false;
+        for i in 0..ids.len() {
+            for j in i + 1..ids.len() {
+                if predicted[ids[i]].0 == predicted[ids[j]].0 {
+                    continue;
+                }
+                split = true;
+                let (mut ka, mut kb) = (kind(ids[i]), kind(ids[j]));
+                if ka > kb {
+                    std::mem::swap(&mut ka, &mut kb);
+                }
+                *by_kinds.entry((ka, kb)).or_default() += 1;
+                let r = best
+                    .get(&(ids[i], ids[j]))
+                    .map(|(_, r)| r.to_string())
+                    .unwrap_or_else(|| "none".into());
+                *by_best.entry(r).or_default() += 1;
+            }
+        }
+        if split && shown < examples {
+            shown += 1;
+            eprintln!("MISSED {c}:");
+            for id in &ids {
+                let (pc, name) = predicted[id];
+                eprintln!("    {id}  -> {pc} ({name})");
+            }
+        }
+    }
+    let mut v: Vec<_> = by_kinds.into_iter().collect();
+    v.sort_by_key(|y| std::cmp::Reverse(y.1));
+    for ((ka, kb), n) in v {
+        eprintln!("missed pairs {ka}—{kb}: {n}");
+    }
+    let mut v: Vec<_> = by_best.into_iter().collect();
+    v.sort_by_key(|y| std::cmp::Reverse(y.1));
+    for (r, n) in v {
+        eprintln!("missed pairs whose best direct link is {r}: {n}");
     }
     Ok(())
 }

@@ -13,8 +13,11 @@ pub const SMALL_BLOCK: usize = 32;
 /// In a bigger block, each activity is compared with at most this many neighbours in its bucket.
 pub const NEIGHBOURS: usize = 8;
 
-/// Candidate pairs `(a, b)` with `a < b`: from small blocks, and from common-name blocks.
-pub fn candidate_pairs(c: &Collected, names: &[Vec<(FoldedName, bool)>]) -> (HashSet<(u32, u32)>, HashSet<(u32, u32)>) {
+/// Identity pairs `(a, b)` with `a < b`.
+pub type Pairs = HashSet<(u32, u32)>;
+
+/// Candidate pairs: from small blocks, and from common-name blocks.
+pub fn candidate_pairs(c: &Collected, names: &[Vec<(FoldedName, bool)>]) -> (Pairs, Pairs) {
     let mut blocks: HashMap<String, Vec<u32>> = HashMap::new();
     for (ix, ns) in names.iter().enumerate() {
         for (n, _) in ns {

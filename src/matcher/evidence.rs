@@ -22,6 +22,8 @@ pub const SHARED_MENTION: f64 = 0.9;
 pub const CONTACT_NAME: f64 = 0.9;
 /// The same, when several contacts carry the name: too ambiguous to link at the default threshold.
 pub const CONTACT_NAME_AMBIGUOUS: f64 = 0.5;
+/// Address-book names shared by more (contact, chat) pairs than this are not compared.
+pub const MAX_CONTACT_NAME_PAIRS: usize = 16;
 /// Name agreement alone, by kind; never reaches the default threshold without corroboration.
 pub const NAME_EXACT: f64 = 0.55;
 pub const NAME_INITIAL: f64 = 0.45;
@@ -40,8 +42,13 @@ pub const WITH_WINDOW_AMBIGUOUS: f64 = 0.05;
 pub const WITH_LOCAL_PART: f64 = 0.05;
 /// "Just now on another channel": the gap that counts as near.
 pub const NEAR_MS: i64 = 2 * 3600 * 1000;
-/// Both wrote the same order number, names unknown or not agreeing.
-pub const ORDER_ONLY: f64 = 0.6;
+/// Both wrote the same order number inbound, names unknown or not agreeing: an order number
+/// is one customer's, but a weak link (a gift's recipient may quote it), so it never bridges.
+pub const ORDER_ONLY: f64 = 0.8;
+/// Added to [`ORDER_ONLY`] when the two were active within the episode window.
+pub const ORDER_WINDOW: f64 = 0.1;
+/// Name-based links scoring below both this and the threshold are not recorded.
+pub const LINK_FLOOR: f64 = 0.65;
 /// Name links between namesakes of a common name (a big block) are kept only from this score.
 pub const COMMON_NAME_MIN: f64 = 0.6;
 /// Highest score a name-based link can reach: always below [`super::cluster::STRONG`], so a
@@ -80,13 +87,21 @@ impl Link {
 }
 
 /// Every rule over the collected identities.
-pub fn find_links(c: &Collected) -> Vec<Link> {
+pub fn find_links(c: &Collected, threshold: f64) -> Vec<Link> {
     let mut links = Vec::new();
     contact_links(c, &mut links);
+    let n_contact = links.len();
     plus_address_links(c, &mut links);
     mention_links(c, &mut links);
+    let n_mention = links.len();
     let orders = order_index(c);
-    name_links(c, &orders, &mut links);
+    name_links(c, &orders, threshold.min(LINK_FLOOR), &mut links);
+    if std::env::var_os("OMNITRAIL_TRACE").is_some() {
+        eprintln!(
+            "TRACE links: contact {n_contact}, +mention {n_mention}, total {}",
+            links.len()
+        );
+    }
     links
 }
 
@@ -127,15 +142,21 @@ fn contact_links(c: &Collected, links: &mut Vec<Link>) {
                 }
             }
         }
-        let Some(f) = name.as_deref().and_then(FoldedName::new) else {
+        // WhatsApp shows the name saved in the business phone's address book: a vCard export
+        // of that phone names the chat exactly. A CRM's spelling of a name says no more than
+        // any other display name, and the name rule already compares the row's identity by
+        // the names it goes by (the CRM name included); pairing every CRM row with every
+        // chat of a common name would grow with the square of the namesakes.
+        let phone_book = c.row_field(*row, "source_file").to_ascii_lowercase().ends_with(".vcf");
+        let Some(f) = name.as_deref().and_then(FoldedName::new).filter(|_| phone_book) else {
             continue;
         };
         let key = f.sorted_key();
         let holders = contacts_by_key.get(&key).map_or(1, HashSet::len);
         let shown = names_by_key.get(&key).map_or(0, Vec::len);
-        // WhatsApp shows the name saved in the business phone's address book: a vCard export
-        // of that phone names the chat exactly. A CRM's spelling of a name says much less.
-        let phone_book = c.row_field(*row, "source_file").to_ascii_lowercase().ends_with(".vcf");
+        if holders * shown > MAX_CONTACT_NAME_PAIRS {
+            continue;
+        }
         for &other in names_by_key.get(&key).into_iter().flatten() {
             if other == *ident {
                 continue;
@@ -143,11 +164,11 @@ fn contact_links(c: &Collected, links: &mut Vec<Link>) {
             let literal = name
                 .as_deref()
                 .is_some_and(|n| n.trim() == c.identities[other as usize].value);
-            let (score, why) = if !(phone_book && literal) {
+            let (score, why) = if !literal {
                 (
-                    NAME_EXACT,
+                    CONTACT_NAME_AMBIGUOUS,
                     format!(
-                        "contact name {:?} agrees with the chat name, but the contact is not from the phone's address book: {place}",
+                        "contact name {:?} folds to the chat name but is not written the same: {place}",
                         name.as_deref().unwrap_or("")
                     ),
                 )
@@ -289,14 +310,14 @@ fn order_index(c: &Collected) -> OrderIndex {
 
 impl OrderIndex {
     /// A shared order between two identities: (order, row in a, inbound a, row in b, inbound b).
-    fn shared(&self, a: u32, b: u32) -> Option<(&str, u32, bool, u32, bool)> {
+    fn shared(&self, a: u32, b: u32) -> Option<(u32, u32, bool, u32, bool)> {
         let ua = self.by_identity.get(&a)?;
         let ub = self.by_identity.get(&b)?;
         let mut best = None;
         for &(oa, ra, ia) in ua {
             for &(ob, rb, ib) in ub {
                 if oa == ob {
-                    let cand = (self.orders[oa as usize].0.as_str(), ra, ia, rb, ib);
+                    let cand = (oa, ra, ia, rb, ib);
                     if ia && ib {
                         return Some(cand);
                     }
@@ -377,7 +398,7 @@ pub fn names_of(c: &Collected, ix: u32) -> Vec<(FoldedName, bool)> {
     out
 }
 
-fn name_links(c: &Collected, orders: &OrderIndex, links: &mut Vec<Link>) {
+fn name_links(c: &Collected, orders: &OrderIndex, floor: f64, links: &mut Vec<Link>) {
     let names: Vec<Vec<(FoldedName, bool)>> = (0..c.identities.len() as u32).map(|ix| names_of(c, ix)).collect();
     let usable = |ix: u32| {
         !matches!(
@@ -385,7 +406,47 @@ fn name_links(c: &Collected, orders: &OrderIndex, links: &mut Vec<Link>) {
             Some(Guard::Business) | Some(Guard::Withheld)
         )
     };
+    // How many identities go by each name (sorted-token keys): near in time corroborates
+    // only a name that nobody else has. Per identity and name, the largest such count.
+    let keys: Vec<Vec<Vec<String>>> = names
+        .iter()
+        .map(|ns| {
+            ns.iter()
+                .map(|(n, _)| n.blocking_keys().into_iter().filter(|k| k.starts_with("k:")).collect())
+                .collect()
+        })
+        .collect();
+    let mut holders: HashMap<&str, u32> = HashMap::new();
+    for per_identity in &keys {
+        let mut mine: Vec<&str> = per_identity.iter().flatten().map(String::as_str).collect();
+        mine.sort_unstable();
+        mine.dedup();
+        for k in mine {
+            *holders.entry(k).or_default() += 1;
+        }
+    }
+    let namesakes: Vec<Vec<u32>> = keys
+        .iter()
+        .map(|per_identity| {
+            per_identity
+                .iter()
+                .map(|ks| ks.iter().map(|k| holders[k.as_str()]).max().unwrap_or(0))
+                .collect()
+        })
+        .collect();
+    drop(holders);
+    drop(keys);
+    let started = std::time::Instant::now();
+    let trace = std::env::var_os("OMNITRAIL_TRACE").is_some();
     let (mut pairs, common) = blocking::candidate_pairs(c, &names);
+    if trace {
+        eprintln!(
+            "TRACE {:.2}s blocking: {} small-block pairs, {} common-name pairs",
+            started.elapsed().as_secs_f64(),
+            pairs.len(),
+            common.len()
+        );
+    }
     let common_only: HashSet<(u32, u32)> = common.difference(&pairs).copied().collect();
     pairs.extend(common);
     // Identities that wrote the same order number are compared even when their names do not block together.
@@ -402,47 +463,63 @@ fn name_links(c: &Collected, orders: &OrderIndex, links: &mut Vec<Link>) {
         .filter(|&(a, b)| a != b && usable(a) && usable(b))
         .collect();
     pairs.sort_unstable();
-    let scored: Vec<(Link, bool)> = pairs
+    // Score first, describe later: most candidates fall below the floor and never need words.
+    let mut scored: Vec<Candidate> = pairs
         .into_iter()
-        .filter_map(|(a, b)| score_pair(c, orders, &names, a, b))
+        .filter_map(|(a, b)| score_pair(c, orders, &names, &namesakes, a, b))
         .collect();
+    if trace {
+        eprintln!(
+            "TRACE {:.2}s scored {} candidates",
+            started.elapsed().as_secs_f64(),
+            scored.len()
+        );
+    }
     // Activity close in time only says something when nobody else of that name was active
     // then: count, per identity, the agreeing names it met within the window.
     let mut met = vec![0u32; c.identities.len()];
-    for (l, window) in &scored {
-        if *window && l.rule.starts_with("name") && !l.rule.contains("order") {
-            met[l.a as usize] += 1;
-            met[l.b as usize] += 1;
+    for k in &scored {
+        if k.window.is_some() && k.name.is_some() && k.order.is_none() {
+            met[k.a as usize] += 1;
+            met[k.b as usize] += 1;
         }
     }
-    for (mut l, window) in scored {
-        if window && l.rule.starts_with("name") && !l.rule.contains("order") {
-            let rivals = met[l.a as usize].max(met[l.b as usize]) - 1;
-            if rivals > 0 {
-                let bonus = if l.rule.contains("near") {
-                    WITH_NEAR
-                } else {
-                    WITH_WINDOW
-                };
-                l.score -= bonus - WITH_WINDOW_AMBIGUOUS;
-                l.rule = if l.rule.contains("+near") {
-                    l.rule.replace("+near", "+window_ambiguous")
-                } else {
-                    l.rule.replace("+window", "+window_ambiguous")
-                };
-                l.evidence.push_str(&format!(
-                    " ({rivals} other identity pair(s) with an agreeing name active in the same window)"
-                ));
+    for k in &mut scored {
+        if k.window.is_some() && k.name.is_some() && k.order.is_none() {
+            k.rivals = met[k.a as usize].max(met[k.b as usize]) - 1;
+            if k.rivals > 0 {
+                k.score -= if k.near { WITH_NEAR } else { WITH_WINDOW } - WITH_WINDOW_AMBIGUOUS;
             }
         }
-        l.score = l.score.min(NAME_CAP);
-        // A namesake met in a common-name block with nothing else in common is not worth a
-        // row: millions of them would swamp links.parquet.
-        if l.score < COMMON_NAME_MIN && common_only.contains(&(l.a, l.b)) {
+        k.score = k.score.min(NAME_CAP);
+    }
+    for k in scored {
+        // Below the floor a link is not worth a row: at a million identities there are
+        // millions of namesake pairs with nothing else in common.
+        if k.score < floor || (k.score < COMMON_NAME_MIN && common_only.contains(&(k.a, k.b))) {
             continue;
         }
-        links.push(l);
+        links.push(describe(c, orders, &names, k));
     }
+}
+
+/// A scored candidate pair, before its evidence is put into words.
+struct Candidate {
+    a: u32,
+    b: u32,
+    score: f64,
+    /// Name agreement: (what, index of a's name, index of b's name).
+    name: Option<(&'static str, usize, usize)>,
+    /// Shared order: (order, row in a, row in b).
+    order: Option<(u32, u32, u32)>,
+    /// Closest cross-channel activity within the window: (gap, ts a, ts b).
+    window: Option<(i64, i64, i64)>,
+    near: bool,
+    /// Near in time, but other identities go by the name (how many).
+    crowded: Option<u32>,
+    local: bool,
+    /// Other agreeing pairs active in the same window.
+    rivals: u32,
 }
 
 /// The name-and-corroboration rule for one candidate pair.
@@ -450,14 +527,15 @@ fn score_pair(
     c: &Collected,
     orders: &OrderIndex,
     names: &[Vec<(FoldedName, bool)>],
+    namesakes: &[Vec<u32>],
     a: u32,
     b: u32,
-) -> Option<(Link, bool)> {
+) -> Option<Candidate> {
     let (ia, ib) = (&c.identities[a as usize], &c.identities[b as usize]);
     // Best name agreement over the names each goes by.
-    let mut best: Option<(f64, &'static str, &FoldedName, &FoldedName)> = None;
-    for (na, from_addr_a) in &names[a as usize] {
-        for (nb, from_addr_b) in &names[b as usize] {
+    let mut best: Option<(f64, &'static str, usize, usize)> = None;
+    for (xa, (na, from_addr_a)) in names[a as usize].iter().enumerate() {
+        for (xb, (nb, from_addr_b)) in names[b as usize].iter().enumerate() {
             if *from_addr_a && *from_addr_b {
                 continue;
             }
@@ -473,78 +551,131 @@ fn score_pair(
                 }
             };
             if best.is_none_or(|x| score > x.0) {
-                best = Some((score, what, na, nb));
+                best = Some((score, what, xa, xb));
             }
         }
     }
     let order = orders.shared(a, b);
     let window = closest_cross_channel(&ia.activity, &ib.activity).filter(|w| w.0 <= WINDOW_MS);
+    let mut k = Candidate {
+        a,
+        b,
+        score: 0.0,
+        name: None,
+        order: order.map(|(o, ra, _, rb, _)| (o, ra, rb)),
+        window,
+        near: false,
+        crowded: None,
+        local: false,
+        rivals: 0,
+    };
+    match best {
+        Some((s, what, xa, xb)) => {
+            k.score = s;
+            k.name = Some((what, xa, xb));
+            let (na, nb) = (&names[a as usize][xa].0, &names[b as usize][xb].0);
+            k.local = s != NAME_FROM_ADDRESS
+                && [(ia, nb), (ib, na)]
+                    .into_iter()
+                    .any(|(ident, n)| ident.kind == HandleKind::Email && local_part_matches(&ident.value, n));
+            if order.is_some() {
+                k.score += WITH_ORDER;
+            }
+            if let Some((gap, _, _)) = window {
+                let others = namesakes[a as usize][xa]
+                    .max(namesakes[b as usize][xb])
+                    .saturating_sub(2);
+                // "Near" counts only for a name no other identity goes by: with dozens of
+                // namesakes (40 given × 70 family names over 100 000 customers) one of them is
+                // often active within two hours of someone else (gen data: 22 % right).
+                k.near = gap <= NEAR_MS && others == 0;
+                if gap <= NEAR_MS && !k.near {
+                    k.crowded = Some(others);
+                }
+                k.score += if k.near { WITH_NEAR } else { WITH_WINDOW };
+            }
+            if k.local {
+                k.score += WITH_LOCAL_PART;
+            }
+        }
+        None => {
+            let (_, _, ia_in, _, ib_in) = order?;
+            if !(ia_in && ib_in) {
+                return None;
+            }
+            // The order number is the customer's own: the window only needs to confirm it.
+            k.score = ORDER_ONLY + if window.is_some() { ORDER_WINDOW } else { 0.0 };
+        }
+    }
+    Some(k)
+}
+
+/// Puts a scored candidate's evidence into words (rule name and evidence text).
+fn describe(c: &Collected, orders: &OrderIndex, names: &[Vec<(FoldedName, bool)>], k: Candidate) -> Link {
     let mut parts: Vec<String> = Vec::new();
     let mut rule = Vec::new();
-    let mut score;
-    match best {
-        Some((s, what, na, nb)) => {
-            score = s;
+    let window_text = |(gap, ta, tb): (i64, i64, i64)| {
+        format!(
+            "active {} apart on different channels ({} / {})",
+            human_gap(gap),
+            crate::import::ms_to_rfc3339(ta),
+            crate::import::ms_to_rfc3339(tb)
+        )
+    };
+    match k.name {
+        Some((what, xa, xb)) => {
+            let (na, nb) = (&names[k.a as usize][xa].0, &names[k.b as usize][xb].0);
             rule.push("name");
             parts.push(format!("{what}: {:?} / {:?}", na.tokens.join(" "), nb.tokens.join(" ")));
-            let local = [(ia, nb), (ib, na)]
-                .into_iter()
-                .any(|(ident, n)| ident.kind == HandleKind::Email && local_part_matches(&ident.value, n));
-            if let Some((order, ra, _, rb, _)) = order {
-                score += WITH_ORDER;
+            if let Some((o, ra, rb)) = k.order {
                 rule.push("order");
                 parts.push(format!(
-                    "{order} in {} and in {}",
+                    "{} in {} and in {}",
+                    orders.orders[o as usize].0,
                     c.describe_row(ra),
                     c.describe_row(rb)
                 ));
             }
-            if let Some((gap, ta, tb)) = window {
-                let near = gap <= NEAR_MS;
-                score += if near { WITH_NEAR } else { WITH_WINDOW };
-                rule.push(if near { "near" } else { "window" });
-                parts.push(format!(
-                    "active {} apart on different channels ({} / {})",
-                    human_gap(gap),
-                    crate::import::ms_to_rfc3339(ta),
-                    crate::import::ms_to_rfc3339(tb)
-                ));
+            if let Some(w) = k.window {
+                rule.push(if k.rivals > 0 {
+                    "window_ambiguous"
+                } else if k.near {
+                    "near"
+                } else {
+                    "window"
+                });
+                parts.push(window_text(w));
+                if let Some(others) = k.crowded {
+                    parts.push(format!("{others} other identities go by that name"));
+                }
             }
-            if local && s != NAME_FROM_ADDRESS {
-                score += WITH_LOCAL_PART;
+            if k.local {
                 rule.push("local_part");
                 parts.push("the address's local part spells the name".into());
             }
-        }
-        None => {
-            let (order, ra, ia_in, rb, ib_in) = order?;
-            if !(ia_in && ib_in) {
-                return None;
-            }
-            score = ORDER_ONLY;
-            rule.push("order");
-            parts.push(format!(
-                "both wrote {order}: {} and {}",
-                c.describe_row(ra),
-                c.describe_row(rb)
-            ));
-            if let Some((gap, ta, tb)) = window {
-                // The order number is the customer's own: the window only needs to confirm it.
-                score += WITH_NEAR;
-                rule.push("window");
+            if k.rivals > 0 {
                 parts.push(format!(
-                    "active {} apart on different channels ({} / {})",
-                    human_gap(gap),
-                    crate::import::ms_to_rfc3339(ta),
-                    crate::import::ms_to_rfc3339(tb)
+                    "({} other identity pair(s) with an agreeing name active in the same window)",
+                    k.rivals
                 ));
             }
         }
+        None => {
+            let (o, ra, rb) = k.order.expect("an order-only candidate has an order");
+            rule.push("order");
+            parts.push(format!(
+                "both wrote {}: {} and {}",
+                orders.orders[o as usize].0,
+                c.describe_row(ra),
+                c.describe_row(rb)
+            ));
+            if let Some(w) = k.window {
+                rule.push("window");
+                parts.push(window_text(w));
+            }
+        }
     }
-    Some((
-        Link::new(a, b, &rule.join("+"), score, parts.join("; ")),
-        window.is_some(),
-    ))
+    Link::new(k.a, k.b, &rule.join("+"), k.score, parts.join("; "))
 }
 
 #[cfg(test)]

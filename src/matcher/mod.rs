@@ -73,18 +73,33 @@ pub struct MatchSummary {
 /// Runs the matcher on the workspace and writes its three files. `None` when the workspace
 /// holds no interactions.
 pub fn run(ws: &Workspace, opts: &MatchOptions) -> Result<Option<MatchSummary>> {
+    let t0 = std::time::Instant::now();
+    let trace = |what: &str| {
+        if std::env::var_os("OMNITRAIL_TRACE").is_some() {
+            let rss = std::fs::read_to_string("/proc/self/status")
+                .ok()
+                .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_string))
+                .unwrap_or_default();
+            eprintln!("TRACE {:>8.2}s {what} {rss}", t0.elapsed().as_secs_f64());
+        }
+    };
     let Some(mut collected) = identities::collect(ws)? else {
         return Ok(None);
     };
+    trace("collected");
     guards::detect(&mut collected, ws, opts.region);
+    trace("guards");
     let overrides = match &opts.overrides {
         Some(path) => overrides::load(path, &collected.index)?,
         None => Vec::new(),
     };
-    let mut links = evidence::find_links(&collected);
+    let mut links = evidence::find_links(&collected, opts.threshold);
+    trace("links");
     let roots = cluster::cluster(&collected.identities, &mut links, opts.threshold, &overrides)?;
+    trace("clustered");
     let customers = output::customers(&collected, &roots);
     let (mut cdf, mut idf, mut ldf) = output::frames(&collected, &customers, &links)?;
+    trace("frames");
     output::write_all(
         ws.root(),
         [

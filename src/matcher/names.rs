@@ -371,11 +371,13 @@ impl FoldedName {
 
     /// How this name agrees with another, if it does.
     pub fn agreement(&self, other: &FoldedName) -> Option<NameAgreement> {
-        let (ka, kb) = (self.sorted_key(), other.sorted_key());
-        if ka == kb {
+        let (a, b) = (&self.tokens, &other.tokens);
+        // Same tokens in any order (compared without building the sorted keys: this runs for
+        // every candidate pair).
+        let count = |v: &[String], t: &String| v.iter().filter(|x| *x == t).count();
+        if a.len() == b.len() && a.iter().all(|t| count(a, t) == count(b, t)) {
             return Some(NameAgreement::Exact);
         }
-        let (a, b) = (&self.tokens, &other.tokens);
         // One extra word on one side: a middle name, or a tag the business added to a saved
         // name (`Sarah Jones Leeds`, `Sarah Jones work`).
         let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
