@@ -40,6 +40,8 @@ pub struct Measured {
     pub elapsed: Duration,
     /// Peak resident memory (VmHWM), in bytes, sampled from /proc while it ran.
     pub peak_rss: u64,
+    /// User + system CPU seconds (last sample of /proc/PID/stat).
+    pub cpu_s: f64,
     pub success: bool,
 }
 
@@ -48,15 +50,21 @@ pub fn measure(cmd: &mut Command) -> std::io::Result<Measured> {
     let started = Instant::now();
     let mut child = cmd.stdout(Stdio::null()).spawn()?;
     let status_path = format!("/proc/{}/status", child.id());
+    let stat_path = format!("/proc/{}/stat", child.id());
     let mut peak = 0u64;
+    let mut ticks = 0u64;
     loop {
         if let Ok(s) = std::fs::read_to_string(&status_path) {
             peak = peak.max(vm_hwm(&s).unwrap_or(0));
+        }
+        if let Ok(s) = std::fs::read_to_string(&stat_path) {
+            ticks = ticks.max(cpu_ticks(&s).unwrap_or(0));
         }
         if let Some(status) = child.try_wait()? {
             return Ok(Measured {
                 elapsed: started.elapsed(),
                 peak_rss: peak,
+                cpu_s: ticks as f64 / 100.0,
                 success: status.success(),
             });
         }
@@ -84,6 +92,23 @@ pub fn reset_own_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
+/// The 1, 5 and 15 minute load averages, as /proc/loadavg writes them (figures depend on it).
+pub fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
+
+/// utime + stime, in clock ticks (100 a second), from a /proc/PID/stat line.
+fn cpu_ticks(stat: &str) -> Option<u64> {
+    // The command name may hold spaces: fields are counted after its closing parenthesis,
+    // where utime and stime are the 12th and 13th.
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
 fn vm_hwm(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -108,5 +133,11 @@ mod tests {
     fn peak_memory_is_read_from_proc() {
         assert_eq!(vm_hwm("Name:\tx\nVmHWM:\t  2048 kB\n"), Some(2 * 1024 * 1024));
         assert!(own_peak_rss() > 0);
+    }
+
+    #[test]
+    fn cpu_time_is_read_after_the_command_name() {
+        let stat = "42 (a b) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0";
+        assert_eq!(cpu_ticks(stat), Some(300));
     }
 }

@@ -6,9 +6,10 @@
 //! leaves the mbox and workspace for profiling); the `omnitrail` binary must sit next to this one.
 //! `bench-email --phases MBOX` times the per-message steps one by one on one thread.
 
+use omnitrail::benchkit::{load_average, measure};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Small deterministic generator (xorshift), so every run writes the same file.
@@ -112,50 +113,6 @@ fn generate(path: &Path, bytes: u64) -> std::io::Result<u64> {
     }
     out.flush()?;
     Ok(n)
-}
-
-/// What one measured run took.
-struct Measured {
-    wall: Duration,
-    /// User + system CPU seconds (last poll of /proc/PID/stat, 100 ticks a second).
-    cpu: f64,
-    peak: u64,
-    ok: bool,
-}
-
-/// Runs a command, returning wall time, CPU time and peak resident memory (polled from /proc).
-fn measure(cmd: &mut Command) -> std::io::Result<Measured> {
-    let started = Instant::now();
-    let mut child = cmd.stdout(Stdio::null()).spawn()?;
-    let status_path = format!("/proc/{}/status", child.id());
-    let stat_path = format!("/proc/{}/stat", child.id());
-    let mut peak_kb = 0u64;
-    let mut ticks = 0u64;
-    loop {
-        if let Ok(s) = std::fs::read_to_string(&status_path) {
-            if let Some(v) = s.lines().find(|l| l.starts_with("VmHWM:")) {
-                let kb: u64 = v.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
-                peak_kb = peak_kb.max(kb);
-            }
-        }
-        if let Ok(s) = std::fs::read_to_string(&stat_path) {
-            // Fields after the command name: state is 3rd, utime 14th, stime 15th.
-            if let Some((_, rest)) = s.rsplit_once(')') {
-                let f: Vec<&str> = rest.split_whitespace().collect();
-                let t = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-                ticks = ticks.max(t(11) + t(12));
-            }
-        }
-        if let Some(status) = child.try_wait()? {
-            return Ok(Measured {
-                wall: started.elapsed(),
-                cpu: ticks as f64 / 100.0,
-                peak: peak_kb * 1024,
-                ok: status.success(),
-            });
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 /// `--phases FILE`: the per-message steps of the import timed one by one on one thread
@@ -264,39 +221,35 @@ fn main() -> std::io::Result<()> {
             ])
             .arg(&mbox),
     )?;
-    if !run.ok {
+    if !run.success {
         eprintln!("import failed");
         std::process::exit(1);
     }
     let mbs = |d: f64| size as f64 / 1e6 / d;
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("file            {:.1} MB, {messages} messages", size as f64 / 1e6);
     println!(
         "wc -l           {:.3} s  {:.0} MB/s",
-        wc.wall.as_secs_f64(),
-        mbs(wc.wall.as_secs_f64())
+        wc.elapsed.as_secs_f64(),
+        mbs(wc.elapsed.as_secs_f64())
     );
-    let time = run.wall.as_secs_f64();
+    let time = run.elapsed.as_secs_f64();
     println!(
         "omnitrail       {time:.3} s  {:.0} MB/s  {:.0} messages/s  peak RSS {:.0} MB",
         mbs(time),
         messages as f64 / time,
-        run.peak as f64 / 1e6
+        run.peak_rss as f64 / 1e6
     );
     println!(
         "omnitrail CPU   {:.1} s user+system ({:.0} MB per CPU second, {:.2} cores busy)",
-        run.cpu,
-        mbs(run.cpu),
-        run.cpu / time
+        run.cpu_s,
+        mbs(run.cpu_s),
+        run.cpu_s / time
     );
     println!(
         "ratio           omnitrail takes {:.1}x the time of wc -l",
-        time / wc.wall.as_secs_f64()
+        time / wc.elapsed.as_secs_f64()
     );
-    println!(
-        "load average    {}",
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
-    );
+    println!("load average    {}", load_average());
     if !keep {
         let _ = std::fs::remove_dir_all(&ws);
         let _ = std::fs::remove_file(&mbox);

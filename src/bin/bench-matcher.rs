@@ -12,6 +12,7 @@
 //! `--omnitrail PATH` picks the binary (default: `omnitrail` beside this one).
 
 use anyhow::{bail, Context, Result};
+use omnitrail::benchkit::measure;
 use omnitrail::import::pipeline::{interaction_id, stage_source, NoProgress, SourcePlan, SourceResult};
 use omnitrail::model::{CallStatus, Channel, Direction, HandleKind, Interaction, Kind};
 use omnitrail::workspace::Workspace;
@@ -78,28 +79,15 @@ fn main() -> Result<()> {
 
 /// Runs `omnitrail match` and samples the child's VmHWM.
 fn run_measured(bin: &Path, ws: &Path, threshold: &str) -> Result<(Duration, u64, bool)> {
-    let started = Instant::now();
-    let mut child = Command::new(bin)
-        .arg("--workspace")
-        .arg(ws)
-        .args(["--quiet", "--json", "match", "--threshold", threshold])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .with_context(|| format!("cannot run {}", bin.display()))?;
-    let status_path = format!("/proc/{}/status", child.id());
-    let mut peak_kb = 0u64;
-    loop {
-        if let Ok(s) = std::fs::read_to_string(&status_path) {
-            if let Some(v) = s.lines().find(|l| l.starts_with("VmHWM:")) {
-                let kb: u64 = v.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
-                peak_kb = peak_kb.max(kb);
-            }
-        }
-        if let Some(status) = child.try_wait()? {
-            return Ok((started.elapsed(), peak_kb * 1024, status.success()));
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let run = measure(Command::new(bin).arg("--workspace").arg(ws).args([
+        "--quiet",
+        "--json",
+        "match",
+        "--threshold",
+        threshold,
+    ]))
+    .with_context(|| format!("cannot run {}", bin.display()))?;
+    Ok((run.elapsed, run.peak_rss, run.success))
 }
 
 /// Accepted links between identities of different true customers, counted by rule, with
@@ -432,26 +420,7 @@ fn score(ws: &Path, truth_csv: &Path) -> Result<Score> {
 mod synth {
     use super::*;
 
-    /// SplitMix64.
-    pub struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-        fn chance(&mut self, p: f64) -> bool {
-            (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-        }
-        fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
-            &v[self.below(v.len() as u64) as usize]
-        }
-    }
+    use omnitrail::benchkit::SplitMix64 as Rng;
 
     const GIVEN: &[(&str, &[&str])] = &[
         ("Robert", &["Bob", "Rob"]),
