@@ -3,13 +3,15 @@
 
 use crate::model::{CallStatus, Kind};
 use crate::normalize::text;
+use std::borrow::Cow;
 
 /// The classification of one message body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Body {
+pub struct Body<'a> {
     pub kind: Kind,
-    /// Text left after placeholders and markers are removed (a media caption, say).
-    pub text: Option<String>,
+    /// Text left after placeholders and markers are removed (a media caption, say);
+    /// borrowed from the body when nothing was removed (the common case).
+    pub text: Option<Cow<'a, str>>,
     pub attachments: Vec<String>,
     pub edited: bool,
     pub call_status: Option<CallStatus>,
@@ -290,18 +292,18 @@ fn attachment(line: &str) -> Option<String> {
 }
 
 /// Classifies a message body (all its lines, `\n`-joined).
-pub fn classify(body: String) -> Body {
-    if !special_hint().is_match(&body) && !body.starts_with('<') {
+pub fn classify(body: &str) -> Body<'_> {
+    if !body.starts_with('<') && !special_hint().is_match(body) {
         return Body {
             kind: Kind::Message,
-            text: Some(body),
+            text: Some(Cow::Borrowed(body)),
             attachments: Vec::new(),
             edited: false,
             call_status: None,
             duration_s: None,
         };
     }
-    let mut text = body;
+    let mut text = body.to_string();
     let mut edited = false;
     {
         let lower = text.to_lowercase();
@@ -352,10 +354,13 @@ pub fn classify(body: String) -> Body {
     if let Some(name) = attachment(first).or(placeholder).or(suffix) {
         out.kind = Kind::Media;
         out.attachments.push(name);
-        out.text = rest.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+        out.text = rest
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty())
+            .map(Cow::Owned);
         return out;
     }
-    out.text = Some(text);
+    out.text = Some(if edited { Cow::Owned(text) } else { Cow::Borrowed(body) });
     out
 }
 
@@ -365,28 +370,28 @@ mod tests {
 
     #[test]
     fn media_calls_deleted_edited() {
-        let b = classify("\u{200E}<attached: 00000010-PHOTO-2020-11-02-21-49-51.jpg>".to_string());
+        let b = classify("\u{200E}<attached: 00000010-PHOTO-2020-11-02-21-49-51.jpg>");
         assert_eq!(
             (b.kind, b.attachments[0].as_str()),
             (Kind::Media, "00000010-PHOTO-2020-11-02-21-49-51.jpg")
         );
-        let b = classify("IMG-20210428-WA0001.jpg (file attached)\nHappy Easter".to_string());
+        let b = classify("IMG-20210428-WA0001.jpg (file attached)\nHappy Easter");
         assert_eq!((b.kind, b.text.as_deref()), (Kind::Media, Some("Happy Easter")));
-        assert_eq!(classify("<Media omitted>".to_string()).kind, Kind::Media);
-        assert_eq!(classify("\u{200E}image omitted".to_string()).kind, Kind::Media);
-        assert_eq!(classify("This message was deleted.".to_string()).kind, Kind::Deleted);
-        let b = classify("\u{200E}Voice call. 12 min".to_string());
+        assert_eq!(classify("<Media omitted>").kind, Kind::Media);
+        assert_eq!(classify("\u{200E}image omitted").kind, Kind::Media);
+        assert_eq!(classify("This message was deleted.").kind, Kind::Deleted);
+        let b = classify("\u{200E}Voice call. 12 min");
         assert_eq!(
             (b.kind, b.call_status, b.duration_s),
             (Kind::Call, Some(CallStatus::Answered), Some(720))
         );
         assert_eq!(
-            classify("Missed voice call. Tap to call back".to_string()).call_status,
+            classify("Missed voice call. Tap to call back").call_status,
             Some(CallStatus::Missed)
         );
-        let b = classify("See you then <This message was edited>".to_string());
+        let b = classify("See you then <This message was edited>");
         assert_eq!((b.edited, b.text.as_deref()), (true, Some("See you then")));
-        assert_eq!(classify("I added milk".to_string()).kind, Kind::Message);
+        assert_eq!(classify("I added milk").kind, Kind::Message);
     }
 
     #[test]
