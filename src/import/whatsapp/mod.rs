@@ -204,6 +204,8 @@ struct ShapeStats {
     dates: DateEvidence,
     /// raw author text → (header lines, whether a non-system line was seen)
     authors: HashMap<String, (u64, bool)>,
+    /// Authors known to be people, with header lines counted since (added to `authors` at the end).
+    recent: Vec<(String, u64)>,
 }
 
 /// What the first pass learned about a chat.
@@ -224,6 +226,7 @@ pub struct ChatScan {
 
 const MAX_SHAPES: usize = 32;
 const MAX_AUTHORS: usize = 10_000;
+const RECENT_AUTHORS: usize = 4;
 
 /// First author candidate of a header line's body: text before the first `": "`.
 fn author_candidate(body: &str) -> Option<&str> {
@@ -237,8 +240,11 @@ fn author_candidate(body: &str) -> Option<&str> {
 pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, ImportError> {
     let display = input.display();
     let mut reader = LineReader::new(input.reader()?, true);
-    let mut shapes: HashMap<Shape, ShapeStats> = HashMap::new();
+    // Few shapes per file (usually one): a list searched from the last one used is faster
+    // than hashing the shape on every header line.
+    let mut shape_list: Vec<(Shape, ShapeStats)> = Vec::new();
     let mut last_shape: Option<Shape> = None;
+    let mut last_index = 0usize;
     let mut headers = 0u64;
     let mut nonblank = 0u64;
     let mut first_nonblank: Option<String> = None;
@@ -258,7 +264,10 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
                 ),
             ));
         }
-        let lossy = String::from_utf8_lossy(line.bytes);
+        let lossy = match std::str::from_utf8(line.bytes) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(line.bytes),
+        };
         let view = text::matching_view(&lossy);
         if view.trim().is_empty() {
             continue;
@@ -281,14 +290,25 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
             continue;
         };
         headers += 1;
-        if !shapes.contains_key(&h.shape) && shapes.len() >= MAX_SHAPES {
+        let index = if shape_list.get(last_index).is_some_and(|(s, _)| *s == h.shape) {
+            last_index
+        } else if let Some(i) = shape_list.iter().position(|(s, _)| *s == h.shape) {
+            i
+        } else if shape_list.len() >= MAX_SHAPES {
             continue;
-        }
-        let st = shapes.entry(h.shape).or_insert_with(|| ShapeStats {
-            first_line: line.number,
-            dates: DateEvidence::new(h.shape.year4_at),
-            ..Default::default()
-        });
+        } else {
+            shape_list.push((
+                h.shape,
+                ShapeStats {
+                    first_line: line.number,
+                    dates: DateEvidence::new(h.shape.year4_at),
+                    ..Default::default()
+                },
+            ));
+            shape_list.len() - 1
+        };
+        last_index = index;
+        let st = &mut shape_list[index].1;
         st.count += 1;
         st.run = if last_shape == Some(h.shape) { st.run + 1 } else { 1 };
         st.max_run = st.max_run.max(st.run);
@@ -297,10 +317,18 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
         let body = &view[h.body_start..];
         if let Some(a) = author_candidate(body) {
             // An author is a person once one of their lines is not a system event; after
-            // that their lines are only counted, not classified again.
+            // that their lines are only counted, not classified again (the last few such
+            // authors are counted aside, without a hash lookup).
+            if let Some(r) = st.recent.iter_mut().find(|(n, _)| n == a) {
+                r.1 += 1;
+                continue;
+            }
             let known = st.authors.get_mut(a);
             if let Some((lines, true)) = known {
                 *lines += 1;
+                if st.recent.len() < RECENT_AUTHORS {
+                    st.recent.push((a.to_string(), 0));
+                }
             } else if known.is_some() || st.authors.len() < MAX_AUTHORS {
                 let rest = body[a.len()..].trim_start_matches(':').trim_start();
                 let person = !classify::is_system_text(rest, Some(a), rest.starts_with('\u{200E}'));
@@ -309,6 +337,15 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
                 entry.1 |= person;
             }
         }
+    }
+    let mut shapes: HashMap<Shape, ShapeStats> = HashMap::new();
+    for (shape, mut st) in shape_list {
+        for (name, lines) in std::mem::take(&mut st.recent) {
+            if let Some(entry) = st.authors.get_mut(&name) {
+                entry.0 += lines;
+            }
+        }
+        shapes.insert(shape, st);
     }
     let size = reader.bytes_read();
     let content_hash = reader.hash_hex().unwrap_or_default();
