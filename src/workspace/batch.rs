@@ -282,8 +282,11 @@ impl BatchWriter {
             // The Parquet encoder issues many small writes (page headers, footer fields):
             // buffered, they cost a few syscalls per row group instead of thousands per file.
             let out = BufWriter::with_capacity(1 << 20, file);
+            // Encoded on this thread alone: the importer keeps the other core busy, and the
+            // shared thread pool only adds hand-offs (and spinning) for small row groups.
             let mut writer = ParquetWriter::new(out)
                 .with_compression(ParquetCompression::Lz4Raw)
+                .set_parallel(false)
                 .batched(&schema)?;
             let mut rows = 0u64;
             for df in rx {
