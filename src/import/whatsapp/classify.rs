@@ -131,29 +131,52 @@ const EDITED: &[&str] = &[
     "<mensagem editada>",
 ];
 
-/// One case-insensitive alternation of literal phrases (compiled to a multi-literal
-/// searcher, so a body is scanned once instead of once per phrase).
-fn phrase_regex(phrases: &[&str]) -> regex::Regex {
-    let alternation: Vec<String> = phrases.iter().map(|p| regex::escape(p)).collect();
-    regex::Regex::new(&format!("(?i){}", alternation.join("|"))).expect("literal alternation")
+/// Case-insensitive search for any of a list of literal phrases. ASCII text (most
+/// messages) goes through an Aho-Corasick automaton with ASCII case folding, which is
+/// exact there: the Unicode case folds of `(?i)` differ only on non-ASCII text, which
+/// takes the regex.
+struct Phrases {
+    ascii: aho_corasick::AhoCorasick,
+    unicode: regex::Regex,
 }
 
-fn system_always() -> &'static regex::Regex {
-    static R: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    R.get_or_init(|| phrase_regex(SYSTEM_ALWAYS))
+impl Phrases {
+    fn new(phrases: &[&str]) -> Phrases {
+        let alternation: Vec<String> = phrases.iter().map(|p| regex::escape(p)).collect();
+        Phrases {
+            ascii: aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(phrases)
+                .expect("literal phrases"),
+            unicode: regex::Regex::new(&format!("(?i){}", alternation.join("|"))).expect("literal alternation"),
+        }
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        if text.is_ascii() {
+            self.ascii.is_match(text)
+        } else {
+            self.unicode.is_match(text)
+        }
+    }
 }
 
-fn system_weak() -> &'static regex::Regex {
-    static R: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    R.get_or_init(|| phrase_regex(SYSTEM_WEAK))
+fn system_always() -> &'static Phrases {
+    static R: std::sync::OnceLock<Phrases> = std::sync::OnceLock::new();
+    R.get_or_init(|| Phrases::new(SYSTEM_ALWAYS))
+}
+
+fn system_weak() -> &'static Phrases {
+    static R: std::sync::OnceLock<Phrases> = std::sync::OnceLock::new();
+    R.get_or_init(|| Phrases::new(SYSTEM_WEAK))
 }
 
 /// Words that appear in every special body (media, deleted, edited, call); a body
 /// without any of them is a plain message and skips the detailed checks.
-fn special_hint() -> &'static regex::Regex {
-    static R: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+fn special_hint() -> &'static Phrases {
+    static R: std::sync::OnceLock<Phrases> = std::sync::OnceLock::new();
     R.get_or_init(|| {
-        phrase_regex(&[
+        Phrases::new(&[
             "omit",
             "weggelassen",
             "ausgeschlossen",
@@ -408,5 +431,30 @@ mod tests {
             Some("~ Carol"),
             false
         ));
+    }
+
+    #[test]
+    fn phrase_search_matches_the_case_insensitive_regex() {
+        let texts = [
+            "Messages and calls are END-TO-END ENCRYPTED.",
+            "ENDE-ZU-ENDE-VERSCHLÜSSELT",
+            "Ende-zu-Ende-verschlüsselt",
+            "you were ADDED",
+            "plain words only",
+            "Missed Voice CALL",
+            "Bild WEGGELASSEN",
+            "\u{200E}image omitted",
+            "a K\u{212A} kelvin",
+            "",
+        ];
+        let sets: [&[&str]; 2] = [SYSTEM_ALWAYS, SYSTEM_WEAK];
+        for phrases in sets {
+            let p = Phrases::new(phrases);
+            for t in texts {
+                assert_eq!(p.is_match(t), p.unicode.is_match(t), "{t:?}");
+            }
+        }
+        assert!(system_always().is_match("Ende-zu-Ende-verschlüsselt"));
+        assert!(special_hint().is_match("MISSED VOICE CALL"));
     }
 }

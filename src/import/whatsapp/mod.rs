@@ -17,6 +17,7 @@ use crate::model::{Channel, Direction, HandleKind, Kind};
 use crate::normalize::{mentions, phone, text};
 use crate::workspace::{InteractionRow, Reject};
 use chrono::{LocalResult, NaiveDate, TimeZone};
+use polars::prelude::{PlHashMap, PlHashSet};
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
 use std::ops::Range;
@@ -170,6 +171,17 @@ impl ChatInput {
     }
 }
 
+/// [`text::matching_view`] with a byte-level shortcut: every mark it removes or maps
+/// (and the tab) is encoded with a lead byte of 0xC2, 0xE2 or 0xEF, or is `\t`, so a
+/// line without those bytes is its own view (most lines, emoji included).
+fn matching_view(line: &str) -> std::borrow::Cow<'_, str> {
+    let b = line.as_bytes();
+    if memchr::memchr3(0xC2, 0xE2, 0xEF, b).is_none() && memchr::memchr(b'\t', b).is_none() {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    text::matching_view(line)
+}
+
 /// Extracts the chat name from a WhatsApp export file name, in the languages seen.
 pub fn chat_title(stem: &str) -> Option<String> {
     const PREFIXES: &[&str] = &[
@@ -203,7 +215,7 @@ struct ShapeStats {
     first_line: u64,
     dates: DateEvidence,
     /// raw author text → (header lines, whether a non-system line was seen)
-    authors: HashMap<String, (u64, bool)>,
+    authors: PlHashMap<String, (u64, bool)>,
     /// Authors known to be people, with header lines counted since (added to `authors` at the end).
     recent: Vec<(String, u64)>,
 }
@@ -268,7 +280,7 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
             Ok(s) => std::borrow::Cow::Borrowed(s),
             Err(_) => String::from_utf8_lossy(line.bytes),
         };
-        let view = text::matching_view(&lossy);
+        let view = matching_view(&lossy);
         if view.trim().is_empty() {
             continue;
         }
@@ -607,12 +619,12 @@ struct ChatContext<'a> {
     chat_customer: Option<(String, String, HandleKind)>,
     /// Known authors containing ':', longest first (the only ones a prefix search can find).
     known_authors: Vec<String>,
-    known_set: HashSet<String>,
+    known_set: PlHashSet<String>,
     /// Raw author texts seen in this chat (authors repeat on every line).
     authors: Vec<Author>,
-    author_index: HashMap<String, usize>,
+    author_index: PlHashMap<String, usize>,
     last_author: usize,
-    occurrence: (i64, HashMap<u128, u32>),
+    occurrence: (i64, PlHashMap<u128, u32>),
     dst_notes: (u64, u64),
     /// 12-hour times with hour 0 or 13+ (hand-edited files), read as 24-hour.
     odd_twelve_hour: u64,
@@ -743,9 +755,9 @@ pub fn import(
         known_set: known_authors.iter().cloned().collect(),
         known_authors: known_authors.into_iter().filter(|k| k.contains(':')).collect(),
         authors: Vec::new(),
-        author_index: HashMap::new(),
+        author_index: PlHashMap::default(),
         last_author: 0,
-        occurrence: (i64::MIN, HashMap::new()),
+        occurrence: (i64::MIN, PlHashMap::default()),
         dst_notes: (0, 0),
         odd_twelve_hour: 0,
         segment_keys: (scan.accepted.len() > 1).then(|| vec![HashSet::new(); scan.accepted.len()]),
@@ -858,7 +870,7 @@ fn read_items(
             line.too_long
                 .then(|| format!("line {} is longer than 1 MiB", line.number))
         });
-        let view = text::matching_view(&raw);
+        let view = matching_view(&raw);
         let header = header::parse(&view).filter(|h| accepted.iter().any(|(s, _)| *s == h.shape));
         match header {
             Some(h) => {
