@@ -265,41 +265,51 @@ impl Columns {
 }
 
 /// Streams interactions into one Parquet file, a row group per chunk. Rows go straight
-/// into column builders; full chunks are encoded on a background thread.
+/// into column builders; full chunks are encoded on a background thread, started with the
+/// first full chunk, so that a small source (most chats, most mailboxes) is written on the
+/// calling thread without any hand-off.
 pub struct BatchWriter {
     pending: Columns,
-    tx: Option<SyncSender<DataFrame>>,
-    worker: Option<JoinHandle<Result<u64>>>,
+    output: Output,
     rows: u64,
+}
+
+enum Output {
+    /// No chunk is full yet: the file is still ours.
+    Idle(File),
+    Worker {
+        tx: Option<SyncSender<DataFrame>>,
+        worker: Option<JoinHandle<Result<u64>>>,
+    },
+    Done,
+}
+
+/// Writes frames into `file` as Parquet row groups.
+fn write_frames(file: File, frames: impl IntoIterator<Item = DataFrame>) -> Result<u64> {
+    // The Parquet encoder issues many small writes (page headers, footer fields):
+    // buffered, they cost a few syscalls per row group instead of thousands per file.
+    let out = BufWriter::with_capacity(1 << 20, file);
+    // Encoded on one thread: the importer keeps the other core busy, and the shared
+    // thread pool only adds hand-offs (and spinning) for small row groups.
+    let mut writer = ParquetWriter::new(out)
+        .with_compression(ParquetCompression::Lz4Raw)
+        .set_parallel(false)
+        .batched(&interactions_schema())?;
+    let mut rows = 0u64;
+    for df in frames {
+        rows += df.height() as u64;
+        writer.write_batch(&df)?;
+    }
+    writer.finish()?;
+    Ok(rows)
 }
 
 impl BatchWriter {
     pub fn create(path: &Path) -> Result<BatchWriter> {
         let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-        let schema = interactions_schema();
-        let (tx, rx) = sync_channel::<DataFrame>(2);
-        let worker = std::thread::spawn(move || -> Result<u64> {
-            // The Parquet encoder issues many small writes (page headers, footer fields):
-            // buffered, they cost a few syscalls per row group instead of thousands per file.
-            let out = BufWriter::with_capacity(1 << 20, file);
-            // Encoded on this thread alone: the importer keeps the other core busy, and the
-            // shared thread pool only adds hand-offs (and spinning) for small row groups.
-            let mut writer = ParquetWriter::new(out)
-                .with_compression(ParquetCompression::Lz4Raw)
-                .set_parallel(false)
-                .batched(&schema)?;
-            let mut rows = 0u64;
-            for df in rx {
-                rows += df.height() as u64;
-                writer.write_batch(&df)?;
-            }
-            writer.finish()?;
-            Ok(rows)
-        });
         Ok(BatchWriter {
             pending: Columns::new(FIRST_CHUNK),
-            tx: Some(tx),
-            worker: Some(worker),
+            output: Output::Idle(file),
             rows: 0,
         })
     }
@@ -322,13 +332,28 @@ impl BatchWriter {
         self.rows
     }
 
+    /// Hands the pending chunk to the writer thread (starting it if needed).
     fn flush(&mut self) -> Result<()> {
         if self.pending.rows == 0 {
             return Ok(());
         }
+        if let Output::Idle(_) = self.output {
+            let Output::Idle(file) = std::mem::replace(&mut self.output, Output::Done) else {
+                unreachable!()
+            };
+            let (tx, rx) = sync_channel::<DataFrame>(2);
+            let worker = std::thread::spawn(move || write_frames(file, rx));
+            self.output = Output::Worker {
+                tx: Some(tx),
+                worker: Some(worker),
+            };
+        }
         let chunk = std::mem::replace(&mut self.pending, Columns::new(ROWS_PER_CHUNK));
         let df = chunk.finish()?;
-        let sent = self.tx.as_ref().map(|tx| tx.send(df).is_ok()).unwrap_or(false);
+        let sent = match &self.output {
+            Output::Worker { tx: Some(tx), .. } => tx.send(df).is_ok(),
+            _ => false,
+        };
         if !sent {
             // The worker stopped early: its error explains why.
             return Err(self.join().err().unwrap_or_else(|| anyhow!("parquet writer stopped")));
@@ -337,15 +362,33 @@ impl BatchWriter {
     }
 
     fn join(&mut self) -> Result<u64> {
-        self.tx.take();
-        match self.worker.take() {
-            Some(h) => h.join().map_err(|_| anyhow!("parquet writer thread panicked"))?,
-            None => Ok(self.rows),
+        match &mut self.output {
+            Output::Worker { tx, worker } => {
+                tx.take();
+                match worker.take() {
+                    Some(h) => h.join().map_err(|_| anyhow!("parquet writer thread panicked"))?,
+                    None => Ok(self.rows),
+                }
+            }
+            _ => Ok(self.rows),
         }
     }
 
     /// Writes what is pending and closes the file; returns the row count.
     pub fn finish(mut self) -> Result<u64> {
+        if let Output::Idle(_) = self.output {
+            // Everything fits in one chunk: written here, no thread needed.
+            let Output::Idle(file) = std::mem::replace(&mut self.output, Output::Done) else {
+                unreachable!()
+            };
+            let chunk = std::mem::replace(&mut self.pending, Columns::new(0));
+            let frames = if chunk.rows > 0 {
+                vec![chunk.finish()?]
+            } else {
+                Vec::new()
+            };
+            return write_frames(file, frames);
+        }
         self.flush()?;
         self.join()
     }
@@ -437,5 +480,21 @@ mod tests {
         assert_eq!(w.finish().unwrap(), 2);
         let back = ParquetReader::new(File::open(&path).unwrap()).finish().unwrap();
         assert!(back.equals_missing(&df), "{back:?}\n{df:?}");
+    }
+
+    #[test]
+    fn many_rows_go_through_the_writer_thread() {
+        let rows = sample();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.parquet");
+        let mut w = BatchWriter::create(&path).unwrap();
+        let n = ROWS_PER_CHUNK * 2 + 3;
+        for i in 0..n {
+            w.push_row(&InteractionRow::of(&rows[i % 2])).unwrap();
+        }
+        assert_eq!(w.finish().unwrap(), n as u64);
+        let back = ParquetReader::new(File::open(&path).unwrap()).finish().unwrap();
+        assert_eq!(back.height(), n);
+        assert!(back.slice(0, 2).equals_missing(&to_frame(&rows).unwrap()));
     }
 }

@@ -239,6 +239,8 @@ pub struct ChatScan {
 const MAX_SHAPES: usize = 32;
 const MAX_AUTHORS: usize = 10_000;
 const RECENT_AUTHORS: usize = 4;
+/// Chats up to this size are read on the importing thread (no reader thread).
+const SMALL_CHAT: u64 = 1 << 20;
 
 /// First author candidate of a header line's body: text before the first `": "`.
 fn author_candidate(body: &str) -> Option<&str> {
@@ -764,45 +766,63 @@ pub fn import(
         id_prefix,
     };
     let mut result = SourceResult::default();
-    // Reading and header recognition run on one thread, message building on this one,
-    // Parquet encoding on a third: the work of one file spreads over both cores.
     let input = scan.input.reader()?;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
     let mut seq = 0u64;
     let mut last_progress = 0u64;
     let mut orphan_lines = 0u64;
     let accepted = &scan.accepted;
     let display_ref = display.as_str();
-    let total_bytes = std::thread::scope(|scope| -> Result<u64, ImportError> {
-        let producer = scope.spawn(move || read_items(input, accepted, display_ref, tx));
-        for batch in rx {
-            for p in &batch.items {
-                if p.header.is_none() {
-                    orphan_lines += 1;
-                    result.counts.read += 1;
-                    result.counts.rejected += 1;
-                    sink.rejects
-                        .write(&Reject {
-                            file: &display,
-                            line: Some(p.line),
-                            byte_offset: Some(p.offset),
-                            reason: "text before the first message header",
-                            raw: &batch.text[p.body.clone()],
-                        })
-                        .map_err(ImportError::Other)?;
-                    continue;
-                }
-                if p.offset - last_progress > (4 << 20) {
-                    (sink.progress)(p.offset - last_progress);
-                    last_progress = p.offset;
-                }
-                finish(p, &batch.text, &display, &mut ctx, &mut seq, sink, &mut result)?;
+    let mut handle = |batch: Batch, sink: &mut Sink<'_>, result: &mut SourceResult| -> Result<(), ImportError> {
+        for p in &batch.items {
+            if p.header.is_none() {
+                orphan_lines += 1;
+                result.counts.read += 1;
+                result.counts.rejected += 1;
+                sink.rejects
+                    .write(&Reject {
+                        file: display_ref,
+                        line: Some(p.line),
+                        byte_offset: Some(p.offset),
+                        reason: "text before the first message header",
+                        raw: &batch.text[p.body.clone()],
+                    })
+                    .map_err(ImportError::Other)?;
+                continue;
             }
+            if p.offset - last_progress > (4 << 20) {
+                (sink.progress)(p.offset - last_progress);
+                last_progress = p.offset;
+            }
+            finish(p, &batch.text, display_ref, &mut ctx, &mut seq, sink, result)?;
         }
-        producer
-            .join()
-            .map_err(|_| ImportError::Other(anyhow::anyhow!("reader thread panicked")))?
-    })?;
+        Ok(())
+    };
+    let total_bytes = if scan.size <= SMALL_CHAT {
+        // A small chat is read and built on this thread: starting a reader thread and
+        // handing batches over would cost more than reading it.
+        let mut batches = Vec::new();
+        let total = read_items(input, accepted, display_ref, &mut |b| {
+            batches.push(b);
+            true
+        })?;
+        for batch in batches {
+            handle(batch, sink, &mut result)?;
+        }
+        total
+    } else {
+        // Reading and header recognition run on one thread, message building on this
+        // one, Parquet encoding on a third: the work of one file spreads over both cores.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+        std::thread::scope(|scope| -> Result<u64, ImportError> {
+            let producer = scope.spawn(move || read_items(input, accepted, display_ref, &mut |b| tx.send(b).is_ok()));
+            for batch in rx {
+                handle(batch, sink, &mut result)?;
+            }
+            producer
+                .join()
+                .map_err(|_| ImportError::Other(anyhow::anyhow!("reader thread panicked")))?
+        })?
+    };
     (sink.progress)(total_bytes.saturating_sub(last_progress));
     if orphan_lines > 0 {
         result.notes.push(format!(
@@ -841,7 +861,7 @@ fn read_items(
     input: Box<dyn BufRead + Send>,
     accepted: &[(Shape, Decision)],
     display: &str,
-    tx: std::sync::mpsc::SyncSender<Batch>,
+    send: &mut dyn FnMut(Batch) -> bool,
 ) -> Result<u64, ImportError> {
     const BATCH: usize = 4096;
     let mut reader = LineReader::new(input, false);
@@ -877,7 +897,7 @@ fn read_items(
                 // A full batch is sent before a new message starts, never in the middle of one.
                 if batch.items.len() >= BATCH {
                     let full = std::mem::replace(&mut batch, Batch::with_capacity(BATCH));
-                    if tx.send(full).is_err() {
+                    if !send(full) {
                         return Ok(reader.bytes_read());
                     }
                 }
@@ -930,7 +950,7 @@ fn read_items(
             }
         }
     }
-    let _ = tx.send(batch);
+    send(batch);
     Ok(reader.bytes_read())
 }
 
