@@ -328,7 +328,8 @@ pub fn classify(body: &str) -> Body<'_> {
     }
     let mut text = body.to_string();
     let mut edited = false;
-    {
+    // Every edit marker ends with `>` (lower-casing never makes one).
+    if text.trim_end().ends_with('>') {
         let lower = text.to_lowercase();
         for marker in EDITED {
             if lower.trim_end().ends_with(marker) {
@@ -340,7 +341,12 @@ pub fn classify(body: &str) -> Body<'_> {
             }
         }
     }
-    let clean = strip_invisible(&text);
+    // Invisible marks are all outside ASCII.
+    let clean: Cow<'_, str> = if text.is_ascii() {
+        Cow::Borrowed(&text)
+    } else {
+        Cow::Owned(strip_invisible(&text))
+    };
     let lower = clean.trim().to_lowercase();
     let mut out = Body {
         kind: Kind::Message,
@@ -363,7 +369,7 @@ pub fn classify(body: &str) -> Body<'_> {
     // Media: the first line is a placeholder or an attachment; following lines are a caption.
     let (first, rest) = match clean.split_once('\n') {
         Some((f, r)) => (f, Some(r)),
-        None => (clean.as_str(), None),
+        None => (&*clean, None),
     };
     let first_lower = first.trim().to_lowercase();
     let placeholder = MEDIA_PLACEHOLDERS
