@@ -2,7 +2,8 @@
 //! `wc -l` and `omnitrail import whatsapp` on the same file in the same run
 //! (throughput, records/s, peak memory). See docs/benchmarks.md.
 //!
-//! Usage: cargo run --release --bin omnitrail-bench -- [SIZE_MB] [DIR]
+//! Usage: cargo run --release --bin omnitrail-bench -- [SIZE_MB] [DIR] [OMNITRAIL_BINARY]
+//! (the binary defaults to `omnitrail` next to this one).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -103,6 +104,23 @@ fn measure(cmd: &mut Command) -> std::io::Result<(Duration, u64, bool)> {
     }
 }
 
+/// CPU seconds (user, system) used so far by this process's waited-for children
+/// (`cutime`, `cstime` in /proc/self/stat), to tell CPU cost from waiting on a busy machine.
+fn children_cpu() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; cutime and cstime are fields 16 and 17.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
+    (ticks(13), ticks(14))
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let mb: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(200);
@@ -118,7 +136,10 @@ fn main() -> std::io::Result<()> {
         size as f64 / 1e6,
         gen_started.elapsed()
     );
-    let exe = std::env::current_exe()?.with_file_name("omnitrail");
+    let exe = match args.get(3) {
+        Some(p) => PathBuf::from(p),
+        None => std::env::current_exe()?.with_file_name("omnitrail"),
+    };
     if !exe.exists() {
         eprintln!("build the omnitrail binary first: cargo build --release");
         std::process::exit(2);
@@ -128,6 +149,8 @@ fn main() -> std::io::Result<()> {
     let (wc_time, _, _) = measure(Command::new("wc").arg("-l").arg(&chat))?;
     let ws = dir.join("bench-workspace");
     let _ = std::fs::remove_dir_all(&ws);
+    let load_before = load_average();
+    let cpu_before = children_cpu();
     let (time, peak, ok) = measure(
         Command::new(&exe)
             .args(["--quiet", "--workspace"])
@@ -144,6 +167,8 @@ fn main() -> std::io::Result<()> {
             ])
             .arg(&chat),
     )?;
+    let cpu_after = children_cpu();
+    let (user, system) = (cpu_after.0 - cpu_before.0, cpu_after.1 - cpu_before.1);
     if !ok {
         eprintln!("import failed");
         std::process::exit(1);
@@ -163,9 +188,14 @@ fn main() -> std::io::Result<()> {
         peak as f64 / 1e6
     );
     println!(
+        "cpu             {user:.2} s user + {system:.2} s system ({:.0} MB per CPU second)",
+        size as f64 / 1e6 / (user + system).max(0.01)
+    );
+    println!(
         "ratio           omnitrail takes {:.1}x the time of wc -l",
         time.as_secs_f64() / wc_time.as_secs_f64()
     );
+    println!("load average    {load_before} before, {} after", load_average());
     let _ = std::fs::remove_dir_all(&ws);
     Ok(())
 }

@@ -1,10 +1,11 @@
 //! Interaction batches as Parquet, written through polars on a background thread so that
 //! parsing (one core) and encoding (the other) overlap.
 
-use crate::model::Interaction;
+use crate::model::{CallStatus, Channel, Direction, HandleKind, Interaction, Kind};
 use anyhow::{anyhow, Context, Result};
 use polars::prelude::*;
 use std::fs::File;
+use std::io::BufWriter;
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
@@ -40,6 +41,8 @@ pub const INTERACTION_COLUMNS: &[&str] = &[
 ];
 
 const ROWS_PER_CHUNK: usize = 16_384;
+/// Builders of the first chunk start small: most sources (one chat, one mailbox) are short.
+const FIRST_CHUNK: usize = 256;
 
 /// The Parquet schema of interaction batches.
 pub fn interactions_schema() -> Schema {
@@ -60,44 +63,266 @@ pub fn interactions_schema() -> Schema {
         .collect()
 }
 
-/// Streams interactions into one Parquet file, a row group per chunk.
+/// One interaction with borrowed fields, for importers that build records without
+/// allocating (the WhatsApp importer); [`BatchWriter::push_row`] copies it into columns.
+#[derive(Debug, Clone, Copy)]
+pub struct InteractionRow<'a> {
+    pub interaction_id: &'a str,
+    pub source_id: &'a str,
+    pub source_file: &'a str,
+    pub source_ref: &'a str,
+    pub channel: Channel,
+    pub direction: Direction,
+    pub ts: i64,
+    pub ts_raw: &'a str,
+    pub thread_key: &'a str,
+    pub customer_handle: Option<&'a str>,
+    pub customer_handle_kind: Option<HandleKind>,
+    pub customer_name: Option<&'a str>,
+    pub agent: Option<&'a str>,
+    pub text: Option<&'a str>,
+    pub body_full: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    pub attachments: &'a [String],
+    pub duration_s: Option<i64>,
+    pub status: Option<CallStatus>,
+    pub mentions: &'a [String],
+    pub kind: Kind,
+    pub seq: u64,
+    pub author_raw: Option<&'a str>,
+    pub thread_title: Option<&'a str>,
+    pub edited: bool,
+    pub dedup_key: &'a str,
+}
+
+impl<'a> InteractionRow<'a> {
+    /// Borrows every field of `r`.
+    pub fn of(r: &'a Interaction) -> InteractionRow<'a> {
+        InteractionRow {
+            interaction_id: &r.interaction_id,
+            source_id: &r.source_id,
+            source_file: &r.source_file,
+            source_ref: &r.source_ref,
+            channel: r.channel,
+            direction: r.direction,
+            ts: r.ts,
+            ts_raw: &r.ts_raw,
+            thread_key: &r.thread_key,
+            customer_handle: r.customer_handle.as_deref(),
+            customer_handle_kind: r.customer_handle_kind,
+            customer_name: r.customer_name.as_deref(),
+            agent: r.agent.as_deref(),
+            text: r.text.as_deref(),
+            body_full: r.body_full.as_deref(),
+            subject: r.subject.as_deref(),
+            attachments: &r.attachments,
+            duration_s: r.duration_s,
+            status: r.status,
+            mentions: &r.mentions,
+            kind: r.kind,
+            seq: r.seq,
+            author_raw: r.author_raw.as_deref(),
+            thread_title: r.thread_title.as_deref(),
+            edited: r.edited,
+            dedup_key: &r.dedup_key,
+        }
+    }
+}
+
+/// Column builders for one chunk of rows: records are appended field by field, so no
+/// per-record structure is kept and the frame is ready as soon as the chunk is full.
+struct Columns {
+    rows: usize,
+    interaction_id: StringChunkedBuilder,
+    source_id: StringChunkedBuilder,
+    source_file: StringChunkedBuilder,
+    source_ref: StringChunkedBuilder,
+    channel: StringChunkedBuilder,
+    direction: StringChunkedBuilder,
+    ts: Vec<i64>,
+    ts_raw: StringChunkedBuilder,
+    thread_key: StringChunkedBuilder,
+    customer_handle: StringChunkedBuilder,
+    customer_handle_kind: StringChunkedBuilder,
+    customer_name: StringChunkedBuilder,
+    agent: StringChunkedBuilder,
+    text: StringChunkedBuilder,
+    body_full: StringChunkedBuilder,
+    subject: StringChunkedBuilder,
+    attachments: ListStringChunkedBuilder,
+    duration_s: PrimitiveChunkedBuilder<Int64Type>,
+    status: StringChunkedBuilder,
+    mentions: ListStringChunkedBuilder,
+    kind: StringChunkedBuilder,
+    seq: Vec<u64>,
+    author_raw: StringChunkedBuilder,
+    thread_title: StringChunkedBuilder,
+    edited: Vec<bool>,
+    dedup_key: StringChunkedBuilder,
+}
+
+impl Columns {
+    fn new(capacity: usize) -> Columns {
+        let s = |name: &str| StringChunkedBuilder::new(name.into(), capacity);
+        Columns {
+            rows: 0,
+            interaction_id: s("interaction_id"),
+            source_id: s("source_id"),
+            source_file: s("source_file"),
+            source_ref: s("source_ref"),
+            channel: s("channel"),
+            direction: s("direction"),
+            ts: Vec::with_capacity(capacity),
+            ts_raw: s("ts_raw"),
+            thread_key: s("thread_key"),
+            customer_handle: s("customer_handle"),
+            customer_handle_kind: s("customer_handle_kind"),
+            customer_name: s("customer_name"),
+            agent: s("agent"),
+            text: s("text"),
+            body_full: s("body_full"),
+            subject: s("subject"),
+            attachments: ListStringChunkedBuilder::new("attachments".into(), capacity, 16),
+            duration_s: PrimitiveChunkedBuilder::new("duration_s".into(), capacity),
+            status: s("status"),
+            mentions: ListStringChunkedBuilder::new("mentions".into(), capacity, 16),
+            kind: s("kind"),
+            seq: Vec::with_capacity(capacity),
+            author_raw: s("author_raw"),
+            thread_title: s("thread_title"),
+            edited: Vec::with_capacity(capacity),
+            dedup_key: s("dedup_key"),
+        }
+    }
+
+    fn push(&mut self, r: &InteractionRow<'_>) {
+        self.rows += 1;
+        self.interaction_id.append_value(r.interaction_id);
+        self.source_id.append_value(r.source_id);
+        self.source_file.append_value(r.source_file);
+        self.source_ref.append_value(r.source_ref);
+        self.channel.append_value(r.channel.as_str());
+        self.direction.append_value(r.direction.as_str());
+        self.ts.push(r.ts);
+        self.ts_raw.append_value(r.ts_raw);
+        self.thread_key.append_value(r.thread_key);
+        self.customer_handle.append_option(r.customer_handle);
+        self.customer_handle_kind
+            .append_option(r.customer_handle_kind.map(HandleKind::as_str));
+        self.customer_name.append_option(r.customer_name);
+        self.agent.append_option(r.agent);
+        self.text.append_option(r.text);
+        self.body_full.append_option(r.body_full);
+        self.subject.append_option(r.subject);
+        self.attachments
+            .append_values_iter(r.attachments.iter().map(String::as_str));
+        self.duration_s.append_option(r.duration_s);
+        self.status.append_option(r.status.map(CallStatus::as_str));
+        self.mentions.append_values_iter(r.mentions.iter().map(String::as_str));
+        self.kind.append_value(r.kind.as_str());
+        self.seq.push(r.seq);
+        self.author_raw.append_option(r.author_raw);
+        self.thread_title.append_option(r.thread_title);
+        self.edited.push(r.edited);
+        self.dedup_key.append_value(r.dedup_key);
+    }
+
+    /// The frame of the rows pushed so far, with [`interactions_schema`].
+    fn finish(mut self) -> Result<DataFrame> {
+        let ts = Int64Chunked::from_vec("ts".into(), self.ts)
+            .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
+            .into_column();
+        let columns = vec![
+            self.interaction_id.finish().into_column(),
+            self.source_id.finish().into_column(),
+            self.source_file.finish().into_column(),
+            self.source_ref.finish().into_column(),
+            self.channel.finish().into_column(),
+            self.direction.finish().into_column(),
+            ts,
+            self.ts_raw.finish().into_column(),
+            self.thread_key.finish().into_column(),
+            self.customer_handle.finish().into_column(),
+            self.customer_handle_kind.finish().into_column(),
+            self.customer_name.finish().into_column(),
+            self.agent.finish().into_column(),
+            self.text.finish().into_column(),
+            self.body_full.finish().into_column(),
+            self.subject.finish().into_column(),
+            self.attachments.finish().into_column(),
+            self.duration_s.finish().into_column(),
+            self.status.finish().into_column(),
+            self.mentions.finish().into_column(),
+            self.kind.finish().into_column(),
+            UInt64Chunked::from_vec("seq".into(), self.seq).into_column(),
+            self.author_raw.finish().into_column(),
+            self.thread_title.finish().into_column(),
+            BooleanChunked::from_slice("edited".into(), &self.edited).into_column(),
+            self.dedup_key.finish().into_column(),
+        ];
+        Ok(DataFrame::new(self.rows, columns)?)
+    }
+}
+
+/// Streams interactions into one Parquet file, a row group per chunk. Rows go straight
+/// into column builders; full chunks are encoded on a background thread, started with the
+/// first full chunk, so that a small source (most chats, most mailboxes) is written on the
+/// calling thread without any hand-off.
 pub struct BatchWriter {
-    pending: Vec<Interaction>,
-    tx: Option<SyncSender<Vec<Interaction>>>,
-    worker: Option<JoinHandle<Result<u64>>>,
+    pending: Columns,
+    output: Output,
     rows: u64,
+}
+
+enum Output {
+    /// No chunk is full yet: the file is still ours.
+    Idle(File),
+    Worker {
+        tx: Option<SyncSender<DataFrame>>,
+        worker: Option<JoinHandle<Result<u64>>>,
+    },
+    Done,
+}
+
+/// Writes frames into `file` as Parquet row groups.
+fn write_frames(file: File, frames: impl IntoIterator<Item = DataFrame>) -> Result<u64> {
+    // The Parquet encoder issues many small writes (page headers, footer fields):
+    // buffered, they cost a few syscalls per row group instead of thousands per file.
+    let out = BufWriter::with_capacity(1 << 20, file);
+    // Encoded on one thread: the importer keeps the other core busy, and the shared
+    // thread pool only adds hand-offs (and spinning) for small row groups.
+    let mut writer = ParquetWriter::new(out)
+        .with_compression(ParquetCompression::Lz4Raw)
+        .set_parallel(false)
+        .batched(&interactions_schema())?;
+    let mut rows = 0u64;
+    for df in frames {
+        rows += df.height() as u64;
+        writer.write_batch(&df)?;
+    }
+    writer.finish()?;
+    Ok(rows)
 }
 
 impl BatchWriter {
     pub fn create(path: &Path) -> Result<BatchWriter> {
         let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-        let schema = interactions_schema();
-        let (tx, rx) = sync_channel::<Vec<Interaction>>(2);
-        let worker = std::thread::spawn(move || -> Result<u64> {
-            let mut writer = ParquetWriter::new(file)
-                .with_compression(ParquetCompression::Lz4Raw)
-                .batched(&schema)?;
-            let mut rows = 0u64;
-            for chunk in rx {
-                rows += chunk.len() as u64;
-                let df = to_frame(&chunk)?;
-                writer.write_batch(&df)?;
-            }
-            writer.finish()?;
-            Ok(rows)
-        });
         Ok(BatchWriter {
-            pending: Vec::with_capacity(ROWS_PER_CHUNK),
-            tx: Some(tx),
-            worker: Some(worker),
+            pending: Columns::new(FIRST_CHUNK),
+            output: Output::Idle(file),
             rows: 0,
         })
     }
 
     pub fn push(&mut self, interaction: Interaction) -> Result<()> {
-        self.pending.push(interaction);
+        self.push_row(&InteractionRow::of(&interaction))
+    }
+
+    /// Appends one record given by reference (nothing of it is kept).
+    pub fn push_row(&mut self, row: &InteractionRow<'_>) -> Result<()> {
+        self.pending.push(row);
         self.rows += 1;
-        if self.pending.len() >= ROWS_PER_CHUNK {
+        if self.pending.rows >= ROWS_PER_CHUNK {
             self.flush()?;
         }
         Ok(())
@@ -107,12 +332,28 @@ impl BatchWriter {
         self.rows
     }
 
+    /// Hands the pending chunk to the writer thread (starting it if needed).
     fn flush(&mut self) -> Result<()> {
-        if self.pending.is_empty() {
+        if self.pending.rows == 0 {
             return Ok(());
         }
-        let chunk = std::mem::replace(&mut self.pending, Vec::with_capacity(ROWS_PER_CHUNK));
-        let sent = self.tx.as_ref().map(|tx| tx.send(chunk).is_ok()).unwrap_or(false);
+        if let Output::Idle(_) = self.output {
+            let Output::Idle(file) = std::mem::replace(&mut self.output, Output::Done) else {
+                unreachable!()
+            };
+            let (tx, rx) = sync_channel::<DataFrame>(2);
+            let worker = std::thread::spawn(move || write_frames(file, rx));
+            self.output = Output::Worker {
+                tx: Some(tx),
+                worker: Some(worker),
+            };
+        }
+        let chunk = std::mem::replace(&mut self.pending, Columns::new(ROWS_PER_CHUNK));
+        let df = chunk.finish()?;
+        let sent = match &self.output {
+            Output::Worker { tx: Some(tx), .. } => tx.send(df).is_ok(),
+            _ => false,
+        };
         if !sent {
             // The worker stopped early: its error explains why.
             return Err(self.join().err().unwrap_or_else(|| anyhow!("parquet writer stopped")));
@@ -121,15 +362,33 @@ impl BatchWriter {
     }
 
     fn join(&mut self) -> Result<u64> {
-        self.tx.take();
-        match self.worker.take() {
-            Some(h) => h.join().map_err(|_| anyhow!("parquet writer thread panicked"))?,
-            None => Ok(self.rows),
+        match &mut self.output {
+            Output::Worker { tx, worker } => {
+                tx.take();
+                match worker.take() {
+                    Some(h) => h.join().map_err(|_| anyhow!("parquet writer thread panicked"))?,
+                    None => Ok(self.rows),
+                }
+            }
+            _ => Ok(self.rows),
         }
     }
 
     /// Writes what is pending and closes the file; returns the row count.
     pub fn finish(mut self) -> Result<u64> {
+        if let Output::Idle(_) = self.output {
+            // Everything fits in one chunk: written here, no thread needed.
+            let Output::Idle(file) = std::mem::replace(&mut self.output, Output::Done) else {
+                unreachable!()
+            };
+            let chunk = std::mem::replace(&mut self.pending, Columns::new(0));
+            let frames = if chunk.rows > 0 {
+                vec![chunk.finish()?]
+            } else {
+                Vec::new()
+            };
+            return write_frames(file, frames);
+        }
         self.flush()?;
         self.join()
     }
@@ -141,61 +400,13 @@ impl Drop for BatchWriter {
     }
 }
 
-fn str_col<'a>(name: &str, rows: &'a [Interaction], f: impl Fn(&'a Interaction) -> Option<&'a str>) -> Column {
-    let ca: StringChunked = rows.iter().map(f).collect();
-    ca.with_name(name.into()).into_column()
-}
-
-fn list_col(name: &str, rows: &[Interaction], f: impl Fn(&Interaction) -> &Vec<String>) -> Column {
-    let values: usize = rows.iter().map(|r| f(r).len()).sum();
-    let mut b = ListStringChunkedBuilder::new(name.into(), rows.len(), values.max(1));
-    for r in rows {
-        b.append_values_iter(f(r).iter().map(String::as_str));
-    }
-    b.finish().into_column()
-}
-
 /// Converts interactions into a frame with [`interactions_schema`].
 pub fn to_frame(rows: &[Interaction]) -> Result<DataFrame> {
-    let ts: Int64Chunked = rows.iter().map(|r| Some(r.ts)).collect();
-    let ts = ts
-        .with_name("ts".into())
-        .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
-        .into_column();
-    let duration: Int64Chunked = rows.iter().map(|r| r.duration_s).collect();
-    let seq: UInt64Chunked = rows.iter().map(|r| Some(r.seq)).collect();
-    let edited: BooleanChunked = rows.iter().map(|r| Some(r.edited)).collect();
-    let columns = vec![
-        str_col("interaction_id", rows, |r| Some(&r.interaction_id)),
-        str_col("source_id", rows, |r| Some(&r.source_id)),
-        str_col("source_file", rows, |r| Some(&r.source_file)),
-        str_col("source_ref", rows, |r| Some(&r.source_ref)),
-        str_col("channel", rows, |r| Some(r.channel.as_str())),
-        str_col("direction", rows, |r| Some(r.direction.as_str())),
-        ts,
-        str_col("ts_raw", rows, |r| Some(&r.ts_raw)),
-        str_col("thread_key", rows, |r| Some(&r.thread_key)),
-        str_col("customer_handle", rows, |r| r.customer_handle.as_deref()),
-        str_col("customer_handle_kind", rows, |r| {
-            r.customer_handle_kind.map(|k| k.as_str())
-        }),
-        str_col("customer_name", rows, |r| r.customer_name.as_deref()),
-        str_col("agent", rows, |r| r.agent.as_deref()),
-        str_col("text", rows, |r| r.text.as_deref()),
-        str_col("body_full", rows, |r| r.body_full.as_deref()),
-        str_col("subject", rows, |r| r.subject.as_deref()),
-        list_col("attachments", rows, |r| &r.attachments),
-        duration.with_name("duration_s".into()).into_column(),
-        str_col("status", rows, |r| r.status.map(|s| s.as_str())),
-        list_col("mentions", rows, |r| &r.mentions),
-        str_col("kind", rows, |r| Some(r.kind.as_str())),
-        seq.with_name("seq".into()).into_column(),
-        str_col("author_raw", rows, |r| r.author_raw.as_deref()),
-        str_col("thread_title", rows, |r| r.thread_title.as_deref()),
-        edited.with_name("edited".into()).into_column(),
-        str_col("dedup_key", rows, |r| Some(&r.dedup_key)),
-    ];
-    Ok(DataFrame::new(rows.len(), columns)?)
+    let mut columns = Columns::new(rows.len());
+    for r in rows {
+        columns.push(&InteractionRow::of(r));
+    }
+    columns.finish()
 }
 
 /// Reads selected columns of every batch file given (relative to `root`).
@@ -226,4 +437,64 @@ pub fn scan_batches(root: &Path, batches: &[String]) -> Result<Option<LazyFrame>
         .collect::<PolarsResult<_>>()?;
     let lf = LazyFrame::scan_parquet_files(paths.into_iter().collect(), ScanArgsParquet::default())?;
     Ok(Some(lf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CallStatus, Channel, Direction, HandleKind, Kind};
+
+    fn sample() -> Vec<Interaction> {
+        let mut a = Interaction::new(
+            "s-1",
+            Channel::Whatsapp,
+            Direction::Inbound,
+            Kind::Media,
+            1_700_000_000_000,
+        );
+        a.interaction_id = "id-a".into();
+        a.customer_handle = Some("+447700900123".into());
+        a.customer_handle_kind = Some(HandleKind::Phone);
+        a.attachments = vec!["IMG-1.jpg".into(), "a much longer attachment file name.pdf".into()];
+        a.mentions = vec!["order:BS-10442".into()];
+        a.duration_s = Some(12);
+        a.status = Some(CallStatus::Answered);
+        a.edited = true;
+        a.seq = 7;
+        let mut b = Interaction::new("s-1", Channel::Email, Direction::System, Kind::System, -5);
+        b.text = Some("a text longer than twelve bytes".into());
+        vec![a, b]
+    }
+
+    #[test]
+    fn frames_have_the_schema_and_survive_parquet() {
+        let rows = sample();
+        let df = to_frame(&rows).unwrap();
+        assert_eq!(df.schema().as_ref(), &interactions_schema());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.parquet");
+        let mut w = BatchWriter::create(&path).unwrap();
+        for r in &rows {
+            w.push_row(&InteractionRow::of(r)).unwrap();
+        }
+        assert_eq!(w.finish().unwrap(), 2);
+        let back = ParquetReader::new(File::open(&path).unwrap()).finish().unwrap();
+        assert!(back.equals_missing(&df), "{back:?}\n{df:?}");
+    }
+
+    #[test]
+    fn many_rows_go_through_the_writer_thread() {
+        let rows = sample();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.parquet");
+        let mut w = BatchWriter::create(&path).unwrap();
+        let n = ROWS_PER_CHUNK * 2 + 3;
+        for i in 0..n {
+            w.push_row(&InteractionRow::of(&rows[i % 2])).unwrap();
+        }
+        assert_eq!(w.finish().unwrap(), n as u64);
+        let back = ParquetReader::new(File::open(&path).unwrap()).finish().unwrap();
+        assert_eq!(back.height(), n);
+        assert!(back.slice(0, 2).equals_missing(&to_frame(&rows).unwrap()));
+    }
 }

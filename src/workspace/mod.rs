@@ -5,7 +5,9 @@
 mod batch;
 mod manifest;
 
-pub use batch::{interactions_schema, read_columns, scan_batches, to_frame, BatchWriter, INTERACTION_COLUMNS};
+pub use batch::{
+    interactions_schema, read_columns, scan_batches, to_frame, BatchWriter, InteractionRow, INTERACTION_COLUMNS,
+};
 pub use manifest::{Counts, Manifest, SourceEntry, SCHEMA_VERSION};
 
 use anyhow::{Context, Result};

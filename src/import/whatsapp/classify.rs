@@ -3,13 +3,15 @@
 
 use crate::model::{CallStatus, Kind};
 use crate::normalize::text;
+use std::borrow::Cow;
 
 /// The classification of one message body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Body {
+pub struct Body<'a> {
     pub kind: Kind,
-    /// Text left after placeholders and markers are removed (a media caption, say).
-    pub text: Option<String>,
+    /// Text left after placeholders and markers are removed (a media caption, say);
+    /// borrowed from the body when nothing was removed (the common case).
+    pub text: Option<Cow<'a, str>>,
     pub attachments: Vec<String>,
     pub edited: bool,
     pub call_status: Option<CallStatus>,
@@ -129,29 +131,52 @@ const EDITED: &[&str] = &[
     "<mensagem editada>",
 ];
 
-/// One case-insensitive alternation of literal phrases (compiled to a multi-literal
-/// searcher, so a body is scanned once instead of once per phrase).
-fn phrase_regex(phrases: &[&str]) -> regex::Regex {
-    let alternation: Vec<String> = phrases.iter().map(|p| regex::escape(p)).collect();
-    regex::Regex::new(&format!("(?i){}", alternation.join("|"))).expect("literal alternation")
+/// Case-insensitive search for any of a list of literal phrases. ASCII text (most
+/// messages) goes through an Aho-Corasick automaton with ASCII case folding, which is
+/// exact there: the Unicode case folds of `(?i)` differ only on non-ASCII text, which
+/// takes the regex.
+struct Phrases {
+    ascii: aho_corasick::AhoCorasick,
+    unicode: regex::Regex,
 }
 
-fn system_always() -> &'static regex::Regex {
-    static R: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    R.get_or_init(|| phrase_regex(SYSTEM_ALWAYS))
+impl Phrases {
+    fn new(phrases: &[&str]) -> Phrases {
+        let alternation: Vec<String> = phrases.iter().map(|p| regex::escape(p)).collect();
+        Phrases {
+            ascii: aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(phrases)
+                .expect("literal phrases"),
+            unicode: regex::Regex::new(&format!("(?i){}", alternation.join("|"))).expect("literal alternation"),
+        }
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        if text.is_ascii() {
+            self.ascii.is_match(text)
+        } else {
+            self.unicode.is_match(text)
+        }
+    }
 }
 
-fn system_weak() -> &'static regex::Regex {
-    static R: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    R.get_or_init(|| phrase_regex(SYSTEM_WEAK))
+fn system_always() -> &'static Phrases {
+    static R: std::sync::OnceLock<Phrases> = std::sync::OnceLock::new();
+    R.get_or_init(|| Phrases::new(SYSTEM_ALWAYS))
+}
+
+fn system_weak() -> &'static Phrases {
+    static R: std::sync::OnceLock<Phrases> = std::sync::OnceLock::new();
+    R.get_or_init(|| Phrases::new(SYSTEM_WEAK))
 }
 
 /// Words that appear in every special body (media, deleted, edited, call); a body
 /// without any of them is a plain message and skips the detailed checks.
-fn special_hint() -> &'static regex::Regex {
-    static R: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+fn special_hint() -> &'static Phrases {
+    static R: std::sync::OnceLock<Phrases> = std::sync::OnceLock::new();
     R.get_or_init(|| {
-        phrase_regex(&[
+        Phrases::new(&[
             "omit",
             "weggelassen",
             "ausgeschlossen",
@@ -290,20 +315,21 @@ fn attachment(line: &str) -> Option<String> {
 }
 
 /// Classifies a message body (all its lines, `\n`-joined).
-pub fn classify(body: String) -> Body {
-    if !special_hint().is_match(&body) && !body.starts_with('<') {
+pub fn classify(body: &str) -> Body<'_> {
+    if !body.starts_with('<') && !special_hint().is_match(body) {
         return Body {
             kind: Kind::Message,
-            text: Some(body),
+            text: Some(Cow::Borrowed(body)),
             attachments: Vec::new(),
             edited: false,
             call_status: None,
             duration_s: None,
         };
     }
-    let mut text = body;
+    let mut text = body.to_string();
     let mut edited = false;
-    {
+    // Every edit marker ends with `>` (lower-casing never makes one).
+    if text.trim_end().ends_with('>') {
         let lower = text.to_lowercase();
         for marker in EDITED {
             if lower.trim_end().ends_with(marker) {
@@ -315,7 +341,12 @@ pub fn classify(body: String) -> Body {
             }
         }
     }
-    let clean = strip_invisible(&text);
+    // Invisible marks are all outside ASCII.
+    let clean: Cow<'_, str> = if text.is_ascii() {
+        Cow::Borrowed(&text)
+    } else {
+        Cow::Owned(strip_invisible(&text))
+    };
     let lower = clean.trim().to_lowercase();
     let mut out = Body {
         kind: Kind::Message,
@@ -338,7 +369,7 @@ pub fn classify(body: String) -> Body {
     // Media: the first line is a placeholder or an attachment; following lines are a caption.
     let (first, rest) = match clean.split_once('\n') {
         Some((f, r)) => (f, Some(r)),
-        None => (clean.as_str(), None),
+        None => (&*clean, None),
     };
     let first_lower = first.trim().to_lowercase();
     let placeholder = MEDIA_PLACEHOLDERS
@@ -352,10 +383,13 @@ pub fn classify(body: String) -> Body {
     if let Some(name) = attachment(first).or(placeholder).or(suffix) {
         out.kind = Kind::Media;
         out.attachments.push(name);
-        out.text = rest.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+        out.text = rest
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty())
+            .map(Cow::Owned);
         return out;
     }
-    out.text = Some(text);
+    out.text = Some(if edited { Cow::Owned(text) } else { Cow::Borrowed(body) });
     out
 }
 
@@ -365,28 +399,28 @@ mod tests {
 
     #[test]
     fn media_calls_deleted_edited() {
-        let b = classify("\u{200E}<attached: 00000010-PHOTO-2020-11-02-21-49-51.jpg>".to_string());
+        let b = classify("\u{200E}<attached: 00000010-PHOTO-2020-11-02-21-49-51.jpg>");
         assert_eq!(
             (b.kind, b.attachments[0].as_str()),
             (Kind::Media, "00000010-PHOTO-2020-11-02-21-49-51.jpg")
         );
-        let b = classify("IMG-20210428-WA0001.jpg (file attached)\nHappy Easter".to_string());
+        let b = classify("IMG-20210428-WA0001.jpg (file attached)\nHappy Easter");
         assert_eq!((b.kind, b.text.as_deref()), (Kind::Media, Some("Happy Easter")));
-        assert_eq!(classify("<Media omitted>".to_string()).kind, Kind::Media);
-        assert_eq!(classify("\u{200E}image omitted".to_string()).kind, Kind::Media);
-        assert_eq!(classify("This message was deleted.".to_string()).kind, Kind::Deleted);
-        let b = classify("\u{200E}Voice call. 12 min".to_string());
+        assert_eq!(classify("<Media omitted>").kind, Kind::Media);
+        assert_eq!(classify("\u{200E}image omitted").kind, Kind::Media);
+        assert_eq!(classify("This message was deleted.").kind, Kind::Deleted);
+        let b = classify("\u{200E}Voice call. 12 min");
         assert_eq!(
             (b.kind, b.call_status, b.duration_s),
             (Kind::Call, Some(CallStatus::Answered), Some(720))
         );
         assert_eq!(
-            classify("Missed voice call. Tap to call back".to_string()).call_status,
+            classify("Missed voice call. Tap to call back").call_status,
             Some(CallStatus::Missed)
         );
-        let b = classify("See you then <This message was edited>".to_string());
+        let b = classify("See you then <This message was edited>");
         assert_eq!((b.edited, b.text.as_deref()), (true, Some("See you then")));
-        assert_eq!(classify("I added milk".to_string()).kind, Kind::Message);
+        assert_eq!(classify("I added milk").kind, Kind::Message);
     }
 
     #[test]
@@ -403,5 +437,30 @@ mod tests {
             Some("~ Carol"),
             false
         ));
+    }
+
+    #[test]
+    fn phrase_search_matches_the_case_insensitive_regex() {
+        let texts = [
+            "Messages and calls are END-TO-END ENCRYPTED.",
+            "ENDE-ZU-ENDE-VERSCHLÜSSELT",
+            "Ende-zu-Ende-verschlüsselt",
+            "you were ADDED",
+            "plain words only",
+            "Missed Voice CALL",
+            "Bild WEGGELASSEN",
+            "\u{200E}image omitted",
+            "a K\u{212A} kelvin",
+            "",
+        ];
+        let sets: [&[&str]; 2] = [SYSTEM_ALWAYS, SYSTEM_WEAK];
+        for phrases in sets {
+            let p = Phrases::new(phrases);
+            for t in texts {
+                assert_eq!(p.is_match(t), p.unicode.is_match(t), "{t:?}");
+            }
+        }
+        assert!(system_always().is_match("Ende-zu-Ende-verschlüsselt"));
+        assert!(special_hint().is_match("MISSED VOICE CALL"));
     }
 }

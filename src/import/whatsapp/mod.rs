@@ -13,12 +13,14 @@ use self::header::{Header, Shape};
 use super::lines::LineReader;
 use super::pipeline::{Sink, SourceResult};
 use super::{check_interrupt, CommonOptions, ImportError};
-use crate::model::{Channel, Direction, HandleKind, Interaction, Kind};
+use crate::model::{Channel, Direction, HandleKind, Kind};
 use crate::normalize::{mentions, phone, text};
-use crate::workspace::Reject;
+use crate::workspace::{InteractionRow, Reject};
 use chrono::{LocalResult, NaiveDate, TimeZone};
+use polars::prelude::{PlHashMap, PlHashSet};
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// Options of `import whatsapp`.
@@ -169,6 +171,17 @@ impl ChatInput {
     }
 }
 
+/// [`text::matching_view`] with a byte-level shortcut: every mark it removes or maps
+/// (and the tab) is encoded with a lead byte of 0xC2, 0xE2 or 0xEF, or is `\t`, so a
+/// line without those bytes is its own view (most lines, emoji included).
+fn matching_view(line: &str) -> std::borrow::Cow<'_, str> {
+    let b = line.as_bytes();
+    if memchr::memchr3(0xC2, 0xE2, 0xEF, b).is_none() && memchr::memchr(b'\t', b).is_none() {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    text::matching_view(line)
+}
+
 /// Extracts the chat name from a WhatsApp export file name, in the languages seen.
 pub fn chat_title(stem: &str) -> Option<String> {
     const PREFIXES: &[&str] = &[
@@ -202,7 +215,9 @@ struct ShapeStats {
     first_line: u64,
     dates: DateEvidence,
     /// raw author text → (header lines, whether a non-system line was seen)
-    authors: HashMap<String, (u64, bool)>,
+    authors: PlHashMap<String, (u64, bool)>,
+    /// Authors known to be people, with header lines counted since (added to `authors` at the end).
+    recent: Vec<(String, u64)>,
 }
 
 /// What the first pass learned about a chat.
@@ -223,6 +238,9 @@ pub struct ChatScan {
 
 const MAX_SHAPES: usize = 32;
 const MAX_AUTHORS: usize = 10_000;
+const RECENT_AUTHORS: usize = 4;
+/// Chats up to this size are read on the importing thread (no reader thread).
+const SMALL_CHAT: u64 = 1 << 20;
 
 /// First author candidate of a header line's body: text before the first `": "`.
 fn author_candidate(body: &str) -> Option<&str> {
@@ -236,8 +254,11 @@ fn author_candidate(body: &str) -> Option<&str> {
 pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, ImportError> {
     let display = input.display();
     let mut reader = LineReader::new(input.reader()?, true);
-    let mut shapes: HashMap<Shape, ShapeStats> = HashMap::new();
+    // Few shapes per file (usually one): a list searched from the last one used is faster
+    // than hashing the shape on every header line.
+    let mut shape_list: Vec<(Shape, ShapeStats)> = Vec::new();
     let mut last_shape: Option<Shape> = None;
+    let mut last_index = 0usize;
     let mut headers = 0u64;
     let mut nonblank = 0u64;
     let mut first_nonblank: Option<String> = None;
@@ -257,8 +278,11 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
                 ),
             ));
         }
-        let lossy = String::from_utf8_lossy(line.bytes);
-        let view = text::matching_view(&lossy);
+        let lossy = match std::str::from_utf8(line.bytes) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(line.bytes),
+        };
+        let view = matching_view(&lossy);
         if view.trim().is_empty() {
             continue;
         }
@@ -280,14 +304,25 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
             continue;
         };
         headers += 1;
-        if !shapes.contains_key(&h.shape) && shapes.len() >= MAX_SHAPES {
+        let index = if shape_list.get(last_index).is_some_and(|(s, _)| *s == h.shape) {
+            last_index
+        } else if let Some(i) = shape_list.iter().position(|(s, _)| *s == h.shape) {
+            i
+        } else if shape_list.len() >= MAX_SHAPES {
             continue;
-        }
-        let st = shapes.entry(h.shape).or_insert_with(|| ShapeStats {
-            first_line: line.number,
-            dates: DateEvidence::new(h.shape.year4_at),
-            ..Default::default()
-        });
+        } else {
+            shape_list.push((
+                h.shape,
+                ShapeStats {
+                    first_line: line.number,
+                    dates: DateEvidence::new(h.shape.year4_at),
+                    ..Default::default()
+                },
+            ));
+            shape_list.len() - 1
+        };
+        last_index = index;
+        let st = &mut shape_list[index].1;
         st.count += 1;
         st.run = if last_shape == Some(h.shape) { st.run + 1 } else { 1 };
         st.max_run = st.max_run.max(st.run);
@@ -296,10 +331,18 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
         let body = &view[h.body_start..];
         if let Some(a) = author_candidate(body) {
             // An author is a person once one of their lines is not a system event; after
-            // that their lines are only counted, not classified again.
+            // that their lines are only counted, not classified again (the last few such
+            // authors are counted aside, without a hash lookup).
+            if let Some(r) = st.recent.iter_mut().find(|(n, _)| n == a) {
+                r.1 += 1;
+                continue;
+            }
             let known = st.authors.get_mut(a);
             if let Some((lines, true)) = known {
                 *lines += 1;
+                if st.recent.len() < RECENT_AUTHORS {
+                    st.recent.push((a.to_string(), 0));
+                }
             } else if known.is_some() || st.authors.len() < MAX_AUTHORS {
                 let rest = body[a.len()..].trim_start_matches(':').trim_start();
                 let person = !classify::is_system_text(rest, Some(a), rest.starts_with('\u{200E}'));
@@ -308,6 +351,15 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
                 entry.1 |= person;
             }
         }
+    }
+    let mut shapes: HashMap<Shape, ShapeStats> = HashMap::new();
+    for (shape, mut st) in shape_list {
+        for (name, lines) in std::mem::take(&mut st.recent) {
+            if let Some(entry) = st.authors.get_mut(&name) {
+                entry.0 += lines;
+            }
+        }
+        shapes.insert(shape, st);
     }
     let size = reader.bytes_read();
     let content_hash = reader.hash_hex().unwrap_or_default();
@@ -505,15 +557,35 @@ fn handle_key(name: &str) -> String {
     }
 }
 
+/// One message (or an orphan line) as the reader thread found it. Its text lives in the
+/// batch's shared buffer: `view` is the matching view of the first line, `body` the raw
+/// text after the header followed by every continuation line, each after a `\n`.
 struct Pending {
-    header: Header,
-    view_first: String,
-    raw_first: String,
-    extra: Vec<String>,
+    /// `None` for an orphan line (text before the first header).
+    header: Option<Header>,
+    view: Range<usize>,
+    body: Range<usize>,
+    /// End of the first line within `body`.
+    first_end: usize,
     line: u64,
     offset: u64,
     bad: Option<String>,
-    raw_for_reject: String,
+}
+
+/// Messages read by the reader thread, with their text in one buffer (one allocation per
+/// batch instead of several per message).
+struct Batch {
+    text: String,
+    items: Vec<Pending>,
+}
+
+impl Batch {
+    fn with_capacity(items: usize) -> Batch {
+        Batch {
+            text: String::with_capacity(items * 96),
+            items: Vec::with_capacity(items),
+        }
+    }
 }
 
 /// The byte index in `raw` that corresponds to byte `view_idx` of its matching view.
@@ -530,53 +602,78 @@ fn raw_index(raw: &str, view_idx: usize) -> usize {
     raw.len()
 }
 
+/// What is known about one raw author text of a chat, worked out once.
+struct Author {
+    raw: String,
+    /// Cleaned name; `None` when nothing is left after cleaning.
+    clean: Option<String>,
+    /// Handle of the cleaned name, when it is used as the customer.
+    handle: Option<(String, HandleKind)>,
+    is_business: bool,
+}
+
 struct ChatContext<'a> {
     scan: &'a ChatScan,
     common: &'a CommonOptions,
     business: Option<&'a BusinessSide>,
     thread_key: String,
-    /// The single customer of a 1:1 chat.
-    chat_customer: Option<String>,
+    /// The single customer of a 1:1 chat, with its handle.
+    chat_customer: Option<(String, String, HandleKind)>,
     /// Known authors containing ':', longest first (the only ones a prefix search can find).
     known_authors: Vec<String>,
-    known_set: HashSet<String>,
-    handles: HashMap<String, (String, HandleKind)>,
-    occurrence: (i64, HashMap<u128, u32>),
+    known_set: PlHashSet<String>,
+    /// Raw author texts seen in this chat (authors repeat on every line).
+    authors: Vec<Author>,
+    author_index: PlHashMap<String, usize>,
+    last_author: usize,
+    occurrence: (i64, PlHashMap<u128, u32>),
     dst_notes: (u64, u64),
     /// 12-hour times with hour 0 or 13+ (hand-edited files), read as 24-hour.
     odd_twelve_hour: u64,
     /// Keys per header layout, kept only for files that switch layout (concatenated
     /// exports), where the overlap between the parts is a duplicate.
     segment_keys: Option<Vec<HashSet<u128>>>,
-    display: String,
-    /// Raw author text → cleaned name (authors repeat on every line).
-    clean_names: HashMap<String, Option<String>>,
+    /// BLAKE3 state after the file's content hash and `:`; a record's id adds its position.
+    id_prefix: blake3::Hasher,
+}
+
+/// The customer handle of a name: E.164 for phone-number authors, else the name itself.
+fn handle_of(name: &str, common: &CommonOptions) -> (String, HandleKind) {
+    if phone::looks_like_phone(name) {
+        if let Some(e) = phone::to_e164(name, common.region) {
+            return (e, HandleKind::Phone);
+        }
+    }
+    (name.to_string(), HandleKind::Name)
 }
 
 impl ChatContext<'_> {
-    fn clean_author(&mut self, raw: &str) -> Option<String> {
-        if let Some(c) = self.clean_names.get(raw) {
-            return c.clone();
-        }
-        let c = Some(text::clean_name(raw)).filter(|a| !a.is_empty());
-        self.clean_names.insert(raw.to_string(), c.clone());
-        c
-    }
-
-    fn handle(&mut self, name: &str) -> (String, HandleKind) {
-        if let Some(h) = self.handles.get(name) {
-            return h.clone();
-        }
-        let h = if phone::looks_like_phone(name) {
-            match phone::to_e164(name, self.common.region) {
-                Some(e) => (e, HandleKind::Phone),
-                None => (name.to_string(), HandleKind::Name),
+    /// Index of the author entry for this raw author text, creating it on first sight.
+    fn author(&mut self, raw: &str) -> usize {
+        if let Some(a) = self.authors.get(self.last_author) {
+            if a.raw == raw {
+                return self.last_author;
             }
-        } else {
-            (name.to_string(), HandleKind::Name)
+        }
+        let i = match self.author_index.get(raw) {
+            Some(&i) => i,
+            None => {
+                let clean = Some(text::clean_name(raw)).filter(|a| !a.is_empty());
+                let is_business = clean
+                    .as_ref()
+                    .is_some_and(|c| self.business.is_some_and(|b| b.names.contains(c)));
+                self.authors.push(Author {
+                    raw: raw.to_string(),
+                    clean,
+                    handle: None,
+                    is_business,
+                });
+                self.author_index.insert(raw.to_string(), self.authors.len() - 1);
+                self.authors.len() - 1
+            }
         };
-        self.handles.insert(name.to_string(), h.clone());
-        h
+        self.last_author = i;
+        i
     }
 
     fn utc_millis(&mut self, date: NaiveDate, h: &Header) -> Result<i64, String> {
@@ -638,12 +735,19 @@ pub fn import(
         (Some(_), [one]) => Some((*one).clone()),
         (Some(_), []) => scan.title.clone(),
         _ => None,
-    };
+    }
+    .map(|name| {
+        let (handle, kind) = handle_of(&name, common);
+        (name, handle, kind)
+    });
     let mut known_authors: Vec<String> = scan.authors.keys().cloned().collect();
     if let Some(b) = business {
         known_authors.extend(b.names.iter().cloned());
     }
     known_authors.sort_by_key(|a| std::cmp::Reverse(a.len()));
+    let mut id_prefix = blake3::Hasher::new();
+    id_prefix.update(scan.content_hash.as_bytes());
+    id_prefix.update(b":");
     let mut ctx = ChatContext {
         scan,
         common,
@@ -652,57 +756,73 @@ pub fn import(
         chat_customer,
         known_set: known_authors.iter().cloned().collect(),
         known_authors: known_authors.into_iter().filter(|k| k.contains(':')).collect(),
-        handles: HashMap::new(),
-        occurrence: (i64::MIN, HashMap::new()),
+        authors: Vec::new(),
+        author_index: PlHashMap::default(),
+        last_author: 0,
+        occurrence: (i64::MIN, PlHashMap::default()),
         dst_notes: (0, 0),
         odd_twelve_hour: 0,
-        display: scan.input.display(),
-        clean_names: HashMap::new(),
         segment_keys: (scan.accepted.len() > 1).then(|| vec![HashSet::new(); scan.accepted.len()]),
+        id_prefix,
     };
     let mut result = SourceResult::default();
-    // Reading and header recognition run on one thread, message building on this one,
-    // Parquet encoding on a third: the work of one file spreads over both cores.
     let input = scan.input.reader()?;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(8);
     let mut seq = 0u64;
     let mut last_progress = 0u64;
     let mut orphan_lines = 0u64;
     let accepted = &scan.accepted;
     let display_ref = display.as_str();
-    let total_bytes = std::thread::scope(|scope| -> Result<u64, ImportError> {
-        let producer = scope.spawn(move || read_items(input, accepted, display_ref, tx));
-        for batch in rx {
-            for item in batch {
-                match item {
-                    Item::Message(p) => {
-                        if p.offset - last_progress > (4 << 20) {
-                            (sink.progress)(p.offset - last_progress);
-                            last_progress = p.offset;
-                        }
-                        finish(p, &mut ctx, &mut seq, sink, &mut result)?;
-                    }
-                    Item::Orphan { line, offset, raw } => {
-                        orphan_lines += 1;
-                        result.counts.read += 1;
-                        result.counts.rejected += 1;
-                        sink.rejects
-                            .write(&Reject {
-                                file: &display,
-                                line: Some(line),
-                                byte_offset: Some(offset),
-                                reason: "text before the first message header",
-                                raw: &raw,
-                            })
-                            .map_err(ImportError::Other)?;
-                    }
-                }
+    let mut handle = |batch: Batch, sink: &mut Sink<'_>, result: &mut SourceResult| -> Result<(), ImportError> {
+        for p in &batch.items {
+            if p.header.is_none() {
+                orphan_lines += 1;
+                result.counts.read += 1;
+                result.counts.rejected += 1;
+                sink.rejects
+                    .write(&Reject {
+                        file: display_ref,
+                        line: Some(p.line),
+                        byte_offset: Some(p.offset),
+                        reason: "text before the first message header",
+                        raw: &batch.text[p.body.clone()],
+                    })
+                    .map_err(ImportError::Other)?;
+                continue;
             }
+            if p.offset - last_progress > (4 << 20) {
+                (sink.progress)(p.offset - last_progress);
+                last_progress = p.offset;
+            }
+            finish(p, &batch.text, display_ref, &mut ctx, &mut seq, sink, result)?;
         }
-        producer
-            .join()
-            .map_err(|_| ImportError::Other(anyhow::anyhow!("reader thread panicked")))?
-    })?;
+        Ok(())
+    };
+    let total_bytes = if scan.size <= SMALL_CHAT {
+        // A small chat is read and built on this thread: starting a reader thread and
+        // handing batches over would cost more than reading it.
+        let mut batches = Vec::new();
+        let total = read_items(input, accepted, display_ref, &mut |b| {
+            batches.push(b);
+            true
+        })?;
+        for batch in batches {
+            handle(batch, sink, &mut result)?;
+        }
+        total
+    } else {
+        // Reading and header recognition run on one thread, message building on this
+        // one, Parquet encoding on a third: the work of one file spreads over both cores.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+        std::thread::scope(|scope| -> Result<u64, ImportError> {
+            let producer = scope.spawn(move || read_items(input, accepted, display_ref, &mut |b| tx.send(b).is_ok()));
+            for batch in rx {
+                handle(batch, sink, &mut result)?;
+            }
+            producer
+                .join()
+                .map_err(|_| ImportError::Other(anyhow::anyhow!("reader thread panicked")))?
+        })?
+    };
     (sink.progress)(total_bytes.saturating_sub(last_progress));
     if orphan_lines > 0 {
         result.notes.push(format!(
@@ -735,23 +855,19 @@ pub fn import(
     Ok(result)
 }
 
-enum Item {
-    Message(Pending),
-    Orphan { line: u64, offset: u64, raw: String },
-}
-
 /// Splits a chat into messages: a header of an accepted layout starts one, other lines
 /// continue it. Sends them in batches; returns the bytes read.
 fn read_items(
     input: Box<dyn BufRead + Send>,
     accepted: &[(Shape, Decision)],
     display: &str,
-    tx: std::sync::mpsc::SyncSender<Vec<Item>>,
+    send: &mut dyn FnMut(Batch) -> bool,
 ) -> Result<u64, ImportError> {
     const BATCH: usize = 4096;
     let mut reader = LineReader::new(input, false);
-    let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
-    let mut pending: Option<Pending> = None;
+    let mut batch = Batch::with_capacity(BATCH);
+    // Index in `batch.items` of the message that continuation lines extend.
+    let mut open = false;
     while let Some(line) = reader
         .next_line()
         .map_err(|e| ImportError::file(display, format!("read error: {e}")))?
@@ -774,70 +890,82 @@ fn read_items(
             line.too_long
                 .then(|| format!("line {} is longer than 1 MiB", line.number))
         });
-        let view = text::matching_view(&raw);
+        let view = matching_view(&raw);
         let header = header::parse(&view).filter(|h| accepted.iter().any(|(s, _)| *s == h.shape));
         match header {
             Some(h) => {
-                if let Some(p) = pending.take() {
-                    batch.push(Item::Message(p));
-                    if batch.len() >= BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                        if tx.send(full).is_err() {
-                            return Ok(reader.bytes_read());
-                        }
+                // A full batch is sent before a new message starts, never in the middle of one.
+                if batch.items.len() >= BATCH {
+                    let full = std::mem::replace(&mut batch, Batch::with_capacity(BATCH));
+                    if !send(full) {
+                        return Ok(reader.bytes_read());
                     }
                 }
-                let body_raw = raw_index(&raw, h.body_start);
-                pending = Some(Pending {
-                    view_first: view.into_owned(),
-                    raw_first: raw[body_raw..].to_string(),
-                    header: h,
-                    extra: Vec::new(),
+                let start = batch.text.len();
+                batch.text.push_str(&view);
+                let view_range = start..batch.text.len();
+                let body = match &view {
+                    // The view is the raw line: the body is its tail.
+                    std::borrow::Cow::Borrowed(_) => start + h.body_start..batch.text.len(),
+                    std::borrow::Cow::Owned(_) => {
+                        let tail = &raw[raw_index(&raw, h.body_start)..];
+                        let body_start = batch.text.len();
+                        batch.text.push_str(tail);
+                        body_start..batch.text.len()
+                    }
+                };
+                batch.items.push(Pending {
+                    header: Some(h),
+                    view: view_range,
+                    first_end: body.end,
+                    body,
                     line: line.number,
                     offset: line.offset,
                     bad,
-                    raw_for_reject: String::new(),
                 });
+                open = true;
             }
-            None => match pending.as_mut() {
-                Some(p) => {
-                    if p.bad.is_none() {
-                        p.bad = bad;
-                    }
-                    p.extra.push(raw.into_owned());
+            None if open => {
+                let p = batch.items.last_mut().expect("an open message");
+                if p.bad.is_none() {
+                    p.bad = bad;
                 }
-                None if view.trim().is_empty() => {}
-                None => batch.push(Item::Orphan {
+                batch.text.push('\n');
+                batch.text.push_str(&raw);
+                p.body.end = batch.text.len();
+            }
+            None if view.trim().is_empty() => {}
+            None => {
+                let start = batch.text.len();
+                batch.text.push_str(&raw);
+                batch.items.push(Pending {
+                    header: None,
+                    view: start..start,
+                    body: start..batch.text.len(),
+                    first_end: batch.text.len(),
                     line: line.number,
                     offset: line.offset,
-                    raw: raw.into_owned(),
-                }),
-            },
+                    bad: None,
+                });
+            }
         }
     }
-    if let Some(p) = pending.take() {
-        batch.push(Item::Message(p));
-    }
-    let _ = tx.send(batch);
+    send(batch);
     Ok(reader.bytes_read())
 }
 
 fn reject(
     p: &Pending,
+    text: &str,
     reason: &str,
     display: &str,
     sink: &mut Sink<'_>,
     result: &mut SourceResult,
 ) -> Result<(), ImportError> {
     result.counts.rejected += 1;
-    let mut raw = p.raw_for_reject.clone();
-    if raw.is_empty() {
-        raw = p.view_first.clone();
-        for l in &p.extra {
-            raw.push('\n');
-            raw.push_str(l);
-        }
-    }
+    // The first line's matching view, then the continuation lines as read.
+    let mut raw = text[p.view.clone()].to_string();
+    raw.push_str(&text[p.first_end..p.body.end]);
     sink.rejects
         .write(&Reject {
             file: display,
@@ -849,20 +977,31 @@ fn reject(
         .map_err(ImportError::Other)
 }
 
+/// Lower-case hex of `bytes` into `out` (ids and keys are written per record: no allocation).
+fn hex_into<'a>(bytes: &[u8], out: &'a mut [u8]) -> &'a str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 15)];
+    }
+    std::str::from_utf8(&out[..2 * bytes.len()]).expect("hex digits are ASCII")
+}
+
 fn finish(
-    p: Pending,
+    p: &Pending,
+    text: &str,
+    display: &str,
     ctx: &mut ChatContext<'_>,
     seq: &mut u64,
     sink: &mut Sink<'_>,
     result: &mut SourceResult,
 ) -> Result<(), ImportError> {
-    let display = ctx.display.clone();
     result.counts.read += 1;
     *seq += 1;
     if let Some(bad) = &p.bad {
-        return reject(&p, bad, &display, sink, result);
+        return reject(p, text, bad, display, sink, result);
     }
-    let h = &p.header;
+    let h = p.header.as_ref().expect("a message has a header");
     let decision = ctx
         .scan
         .accepted
@@ -872,34 +1011,36 @@ fn finish(
     let Some(date) = decision.and_then(|o| o.date(h.fields)) else {
         let order = decision.map(|o| o.to_string()).unwrap_or_default();
         return reject(
-            &p,
+            p,
+            text,
             &format!("impossible date for the file's {order} order"),
-            &display,
+            display,
             sink,
             result,
         );
     };
     let ts = match ctx.utc_millis(date, h) {
         Ok(ts) => ts,
-        Err(e) => return reject(&p, &e, &display, sink, result),
+        Err(e) => return reject(p, text, &e, display, sink, result),
     };
-    let ts_raw = p.view_first[usize::from(h.shape.bracketed)..h.ts_end].to_string();
+    let view_first = &text[p.view.clone()];
+    let ts_raw = &view_first[usize::from(h.shape.bracketed)..h.ts_end];
     // Author and text: split at ": ", preferring the longest known author.
-    let body_view = &p.view_first[h.body_start..];
-    let mut author: Option<String> = None;
+    let body_view = &view_first[h.body_start..];
+    let mut author: Option<&str> = None;
     let mut text_view_start = body_view.len();
     // Only authors that themselves contain ':' can be longer than the first-colon split,
     // so only those are tried by prefix; the rest is a set lookup.
     let first_split = body_view.find(':').map(|p| &body_view[..p]);
     if let Some(a) = first_split.filter(|a| ctx.known_set.contains(*a)) {
-        author = Some(a.to_string());
+        author = Some(a);
         text_view_start = a.len() + 1;
     }
     for known in &ctx.known_authors {
         if let Some(rest) = body_view.strip_prefix(known.as_str()) {
             // `Name:.` (a view-once message) and `Name:text` (CJK exports) follow a known author.
             if rest.starts_with(':') {
-                author = Some(known.clone());
+                author = Some(&body_view[..known.len()]);
                 text_view_start = known.len() + 1;
                 break;
             }
@@ -907,39 +1048,39 @@ fn finish(
     }
     if author.is_none() {
         if let Some(a) = author_candidate(body_view) {
-            author = Some(a.to_string());
+            author = Some(a);
             text_view_start = a.len() + 1;
         } else {
             text_view_start = 0;
         }
     }
-    let raw_body = &p.raw_first;
+    let raw_first = &text[p.body.start..p.first_end];
     // Map the view offset (relative to body) into the raw body.
-    let text_raw_start = raw_index(raw_body, text_view_start);
-    let mut text_first = &raw_body[text_raw_start..];
+    let text_raw_start = if p.view.end == p.first_end {
+        text_view_start.min(raw_first.len())
+    } else {
+        raw_index(raw_first, text_view_start)
+    };
+    let mut text_first = &raw_first[text_raw_start..];
     if author.is_some() {
         text_first = text_first.strip_prefix(' ').unwrap_or(text_first);
     }
-    let mut body_text = text_first.to_string();
-    for l in &p.extra {
-        body_text.push('\n');
-        body_text.push_str(l);
-    }
-    let author_clean = author.as_deref().and_then(|a| ctx.clean_author(a));
+    let author_id = author.map(|a| ctx.author(a));
+    let author_entry = author_id.map(|i| &ctx.authors[i]).filter(|a| a.clean.is_some());
+    let author_clean = author_entry.and_then(|a| a.clean.as_deref());
     let strong = author_clean.is_none()
         || text_first.starts_with('\u{200E}')
-        || author_clean
-            .as_ref()
-            .is_some_and(|a| ctx.scan.title.as_deref() == Some(a.as_str()) && ctx.scan.authors.len() > 2);
-    let is_system = author_clean.is_none() || classify::is_system_text(text_first, author_clean.as_deref(), strong);
-    // An Android line without an author is a system line; its whole body is the text.
-    if author_clean.is_none() {
-        body_text = raw_body.trim_start().to_string();
-        for l in &p.extra {
-            body_text.push('\n');
-            body_text.push_str(l);
-        }
-    }
+        || author_clean.is_some_and(|a| ctx.scan.title.as_deref() == Some(a) && ctx.scan.authors.len() > 2);
+    let is_system = author_clean.is_none() || classify::is_system_text(text_first, author_clean, strong);
+    // The text is the first line's tail and the continuation lines; an Android line
+    // without an author is a system line, and its whole body is the text.
+    let body_text = if author_clean.is_none() {
+        let skip = raw_first.len() - raw_first.trim_start().len();
+        &text[p.body.start + skip..p.body.end]
+    } else {
+        let start = p.first_end - text_first.len();
+        &text[start..p.body.end]
+    };
     // Dedup key: the same message seen in an overlapping export of the same chat.
     // Minute precision because Android exports have no seconds; invisible marks ignored.
     let minute = ts.div_euclid(60_000);
@@ -947,62 +1088,19 @@ fn finish(
     hasher.update(ctx.thread_key.as_bytes());
     hasher.update(&[0]);
     hasher.update(&minute.to_le_bytes());
-    hasher.update(author_clean.as_deref().unwrap_or("").as_bytes());
+    hasher.update(author_clean.unwrap_or("").as_bytes());
     hasher.update(&[0]);
     let trimmed = body_text.trim();
-    if trimmed.chars().any(text::is_invisible) {
+    if !trimmed.is_ascii() && trimmed.chars().any(text::is_invisible) {
         let visible: String = trimmed.chars().filter(|c| !text::is_invisible(*c)).collect();
         hasher.update(visible.trim().as_bytes());
     } else {
         hasher.update(trimmed.as_bytes());
     }
-    let body = if is_system {
-        classify::Body {
-            kind: Kind::System,
-            text: Some(body_text),
-            attachments: vec![],
-            edited: false,
-            call_status: None,
-            duration_s: None,
-        }
-    } else {
-        classify::classify(body_text)
-    };
-    let is_business = |a: &str| ctx.business.is_some_and(|b| b.names.contains(a));
-    let direction = if is_system {
-        Direction::System
-    } else {
-        match (ctx.business, author_clean.as_deref()) {
-            (Some(_), Some(a)) if is_business(a) => Direction::Outbound,
-            (Some(_), Some(_)) => Direction::Inbound,
-            _ => Direction::Unknown,
-        }
-    };
-    let customer = match direction {
-        Direction::System => None,
-        Direction::Outbound => ctx.chat_customer.clone(),
-        Direction::Inbound => ctx.chat_customer.clone().or_else(|| author_clean.clone()),
-        _ => author_clean.clone(),
-    };
-    let (customer_handle, customer_handle_kind, customer_name) = match customer {
-        Some(c) => {
-            let (handle, kind) = ctx.handle(&c);
-            (Some(handle), Some(kind), Some(c))
-        }
-        None => (None, None, None),
-    };
-    let agent = if direction == Direction::Outbound {
-        author_clean.clone()
-    } else {
-        None
-    };
-    let mentions = match (&body.text, body.kind) {
-        (Some(t), Kind::Message | Kind::Media) => mentions::extract(t, ctx.common.region),
-        _ => Vec::new(),
-    };
     let base = u128::from_le_bytes(hasher.finalize().as_bytes()[..16].try_into().unwrap());
     if ctx.occurrence.0 != minute {
-        ctx.occurrence = (minute, HashMap::new());
+        ctx.occurrence.0 = minute;
+        ctx.occurrence.1.clear();
     }
     let occ = ctx.occurrence.1.entry(base).or_insert(0);
     *occ += 1;
@@ -1023,44 +1121,112 @@ fn finish(
     if let Some(keys) = sink.new_keys.as_mut() {
         keys.push(key);
     }
-    let id = {
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(ctx.scan.content_hash.as_bytes());
-        hasher.update(b":");
-        hasher.update(&seq.to_le_bytes());
-        hasher.finalize().to_hex()[..32].to_string()
+    let body = if is_system {
+        classify::Body {
+            kind: Kind::System,
+            text: Some(std::borrow::Cow::Borrowed(body_text)),
+            attachments: vec![],
+            edited: false,
+            call_status: None,
+            duration_s: None,
+        }
+    } else {
+        classify::classify(body_text)
     };
-    let interaction = Interaction {
-        interaction_id: id,
-        source_id: sink.source_id.to_string(),
-        source_file: display.clone(),
-        source_ref: format!("line:{}", p.line),
+    let is_business = author_entry.is_some_and(|a| a.is_business);
+    let direction = if is_system {
+        Direction::System
+    } else {
+        match (ctx.business, author_clean) {
+            (Some(_), Some(_)) if is_business => Direction::Outbound,
+            (Some(_), Some(_)) => Direction::Inbound,
+            _ => Direction::Unknown,
+        }
+    };
+    // The customer is the chat's single customer, else the author; its handle is worked
+    // out once per name.
+    let use_author = match direction {
+        Direction::System => false,
+        Direction::Outbound => false,
+        Direction::Inbound => ctx.chat_customer.is_none(),
+        _ => true,
+    };
+    let use_chat = matches!(direction, Direction::Outbound | Direction::Inbound) && ctx.chat_customer.is_some();
+    if use_author {
+        if let Some(i) = author_id.filter(|_| author_clean.is_some()) {
+            if ctx.authors[i].handle.is_none() {
+                let h = handle_of(ctx.authors[i].clean.as_deref().unwrap_or(""), ctx.common);
+                ctx.authors[i].handle = Some(h);
+            }
+        }
+    }
+    let author_entry = author_id.map(|i| &ctx.authors[i]).filter(|a| a.clean.is_some());
+    let author_clean = author_entry.and_then(|a| a.clean.as_deref());
+    let (customer_handle, customer_handle_kind, customer_name) = if use_chat {
+        let (name, handle, kind) = ctx.chat_customer.as_ref().expect("checked");
+        (Some(handle.as_str()), Some(*kind), Some(name.as_str()))
+    } else if use_author && author_entry.is_some() {
+        let a = author_entry.expect("checked");
+        let (handle, kind) = a.handle.as_ref().expect("computed above");
+        (Some(handle.as_str()), Some(*kind), a.clean.as_deref())
+    } else {
+        (None, None, None)
+    };
+    let agent = if direction == Direction::Outbound {
+        author_clean
+    } else {
+        None
+    };
+    let mentions = match (&body.text, body.kind) {
+        (Some(t), Kind::Message | Kind::Media) => mentions::extract(t, ctx.common.region),
+        _ => Vec::new(),
+    };
+    let mut id_hasher = ctx.id_prefix.clone();
+    id_hasher.update(&seq.to_le_bytes());
+    let id_hash = id_hasher.finalize();
+    let mut id_buf = [0u8; 32];
+    let interaction_id = hex_into(&id_hash.as_bytes()[..16], &mut id_buf);
+    let mut key_buf = [0u8; 32];
+    let dedup_key = hex_into(&key.to_be_bytes(), &mut key_buf);
+    let mut ref_buf = [0u8; 32];
+    let source_ref = {
+        use std::io::Write;
+        let mut cursor = std::io::Cursor::new(&mut ref_buf[..]);
+        write!(cursor, "line:{}", p.line).expect("fits");
+        let n = cursor.position() as usize;
+        std::str::from_utf8(&ref_buf[..n]).expect("ASCII")
+    };
+    let row = InteractionRow {
+        interaction_id,
+        source_id: sink.source_id,
+        source_file: display,
+        source_ref,
         channel: Channel::Whatsapp,
         direction,
         ts,
         ts_raw,
-        thread_key: ctx.thread_key.clone(),
+        thread_key: &ctx.thread_key,
         customer_handle,
         customer_handle_kind,
         customer_name,
         agent,
-        text: body.text,
+        text: body.text.as_deref(),
         body_full: None,
         subject: None,
-        attachments: body.attachments,
+        attachments: &body.attachments,
         duration_s: body.duration_s,
         status: body.call_status,
-        mentions,
+        mentions: &mentions,
         kind: body.kind,
         seq: *seq,
         author_raw: author_clean,
-        thread_title: ctx.scan.title.clone(),
+        thread_title: ctx.scan.title.as_deref(),
         edited: body.edited,
-        dedup_key: format!("{key:032x}"),
+        dedup_key,
     };
     result.first_ms = Some(result.first_ms.map_or(ts, |f| f.min(ts)));
     result.last_ms = Some(result.last_ms.map_or(ts, |l| l.max(ts)));
     result.counts.imported += 1;
-    sink.batch.push(interaction).map_err(ImportError::Other)?;
+    sink.batch.push_row(&row).map_err(ImportError::Other)?;
     Ok(())
 }
