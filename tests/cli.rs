@@ -50,7 +50,6 @@ fn unknown_commands_exit_2() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-command"));
 }
 
-
 #[test]
 fn a_file_that_is_not_a_chat_fails_with_its_name_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
