@@ -3,7 +3,8 @@
 //! same run measures `wc -l` on it and the whole import (parse, phones, leg grouping,
 //! direction, Parquet workspace) with throughput and peak memory. See docs/benchmarks.md.
 //!
-//! Usage: bench-calls [--rows N] [--dir DIR]   (defaults: 1 000 000 rows, /tmp/bench-calls)
+//! Usage: bench-calls [--rows N] [--dir DIR] [--keep]   (defaults: 1 000 000 rows, /tmp/bench-calls)
+//! `--keep` keeps the generated file (and reuses it on the next run with the same row count).
 
 use omnitrail::import::calls::{import_calls, CallOptions};
 use omnitrail::import::pipeline::NoProgress;
@@ -234,9 +235,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rows: u64 = arg("--rows").and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
     let dir = PathBuf::from(arg("--dir").unwrap_or_else(|| "/tmp/bench-calls".into()));
     std::fs::create_dir_all(&dir)?;
+    let keep = args.iter().any(|a| a == "--keep");
     let cdr = dir.join("Master.csv");
+    let counts_file = dir.join(format!("Master.csv.{rows}.counts"));
     let started = Instant::now();
-    let (written, calls) = generate(&cdr, rows)?;
+    let reused = keep
+        .then(|| std::fs::read_to_string(&counts_file).ok())
+        .flatten()
+        .and_then(|s| {
+            s.split_once(' ')
+                .and_then(|(w, c)| Some((w.parse().ok()?, c.trim().parse().ok()?)))
+        });
+    let (written, calls) = match reused {
+        Some(counts) if cdr.exists() => counts,
+        _ => {
+            let counts = generate(&cdr, rows)?;
+            std::fs::write(&counts_file, format!("{} {}", counts.0, counts.1))?;
+            counts
+        }
+    };
     let size = std::fs::metadata(&cdr)?.len();
     eprintln!(
         "generated {} ({:.1} MB, {written} rows, {calls} calls) in {:.1?}",
@@ -302,6 +319,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("expected {calls} calls, imported {}", c.imported);
         std::process::exit(1);
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    if keep {
+        let _ = std::fs::remove_dir_all(&ws_dir);
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     Ok(())
 }

@@ -71,11 +71,19 @@ pub fn clid_name(clid: &str, number: &str) -> Option<String> {
         (Some(a), Some(b)) if b > a => &t[a + 1..b],
         _ => t.split('<').next().unwrap_or("").trim(),
     };
+    let number = number.trim();
+    // The usual `"07700900123" <07700900123>`: cleaning cannot change plain digits.
+    if name == number && name.bytes().all(|b| b.is_ascii_digit() || b == b'+') {
+        return None;
+    }
     let name = crate::normalize::text::clean_name(name);
-    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<Vec<char>>();
     if name.is_empty()
-        || name == number.trim()
-        || (!digits(&name).is_empty() && digits(&name) == digits(number) && name.chars().all(|c| !c.is_alphabetic()))
+        || name == number
+        || (name.chars().all(|c| !c.is_alphabetic()) && {
+            let d = digits(&name);
+            !d.is_empty() && d == digits(number)
+        })
     {
         None
     } else {
@@ -83,17 +91,20 @@ pub fn clid_name(clid: &str, number: &str) -> Option<String> {
     }
 }
 
+/// ASCII case-insensitive substring test, without allocating.
+fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
 /// Direction hint from the dialplan context: trunk contexts bring calls in.
 fn context_hint(context: &str, dst: &str) -> Option<Direction> {
-    let c = context.to_ascii_lowercase();
-    if c.contains("pstn")
-        || c.contains("trunk")
-        || c.contains("from-did")
-        || c.contains("inbound")
-        || c.contains("incoming")
-    {
+    let has = |needle: &str| contains_ignore_case(context, needle);
+    if has("pstn") || has("trunk") || has("from-did") || has("inbound") || has("incoming") {
         Some(Direction::Inbound)
-    } else if (c.contains("internal") || c.contains("outbound") || c.contains("outgoing"))
+    } else if (has("internal") || has("outbound") || has("outgoing"))
         && dst.bytes().filter(u8::is_ascii_digit).count() >= 7
     {
         Some(Direction::Outbound)
@@ -155,13 +166,19 @@ pub fn leg(rec: &ByteRecord, line: u64, ctx: &mut RowCtx) -> Result<Leg, String>
     } else {
         None
     };
+    // Only a row without a call id is its own call and needs its own reference.
+    let own_ref = if group.is_none() {
+        format!("line:{line}")
+    } else {
+        String::new()
+    };
     let channel = endpoint(&field(rec, CHANNEL));
     let caller_is_device = channel.as_deref().is_some_and(is_device);
     let context = field(rec, DCONTEXT);
     Ok(Leg {
         line,
         group,
-        own_ref: format!("line:{line}"),
+        own_ref,
         start_ms,
         ts_raw: start.trim().to_string(),
         name: clid_name(&field(rec, CLID), &src),

@@ -3,39 +3,63 @@
 
 use super::leg::{CallLegs, Leg};
 use crate::model::Direction;
-use crate::normalize::phone::{to_e164, Region};
+use crate::normalize::phone::{digits_key, to_e164, Region};
 use std::collections::{HashMap, HashSet};
 
-/// Phone normalisation with a memo: `phonenumber` parsing is slow and a call log repeats
-/// the same few thousand numbers. Bounded so memory stays flat.
+/// Phone normalisation with a memo: a call log repeats the same few thousand numbers.
+/// Numbers of the common shapes are keyed by their digits (no allocation); the rest by
+/// their text. Bounded so memory stays flat.
 pub struct PhoneCache {
     region: Region,
-    memo: HashMap<String, Option<String>>,
+    by_digits: HashMap<u128, Option<String>>,
+    by_text: HashMap<String, Option<String>>,
 }
+
+/// Entries kept per memo before it is emptied.
+const PHONE_MEMO_ENTRIES: usize = 200_000;
 
 impl PhoneCache {
     pub fn new(region: Region) -> PhoneCache {
         PhoneCache {
             region,
-            memo: HashMap::new(),
+            by_digits: HashMap::new(),
+            by_text: HashMap::new(),
         }
     }
 
     /// E.164 for a raw number, `None` when it is not a valid phone number.
     pub fn e164(&mut self, raw: &str) -> Option<String> {
-        if let Some(v) = self.memo.get(raw) {
-            return v.clone();
-        }
-        let v = if raw.bytes().any(|b| b.is_ascii_digit()) {
-            to_e164(raw, self.region)
-        } else {
-            None
+        self.e164_ref(raw).map(str::to_string)
+    }
+
+    /// [`PhoneCache::e164`] without the copy.
+    pub fn e164_ref(&mut self, raw: &str) -> Option<&str> {
+        let region = self.region;
+        let compute = || {
+            if raw.bytes().any(|b| b.is_ascii_digit()) {
+                to_e164(raw, region)
+            } else {
+                None
+            }
         };
-        if self.memo.len() >= 200_000 {
-            self.memo.clear();
+        match digits_key(raw) {
+            Some(key) => {
+                if self.by_digits.len() >= PHONE_MEMO_ENTRIES && !self.by_digits.contains_key(&key) {
+                    self.by_digits.clear();
+                }
+                self.by_digits.entry(key).or_insert_with(compute).as_deref()
+            }
+            None => {
+                if self.by_text.len() >= PHONE_MEMO_ENTRIES && !self.by_text.contains_key(raw) {
+                    self.by_text.clear();
+                }
+                if !self.by_text.contains_key(raw) {
+                    let v = compute();
+                    self.by_text.insert(raw.to_string(), v);
+                }
+                self.by_text.get(raw).and_then(|v| v.as_deref())
+            }
         }
-        self.memo.insert(raw.to_string(), v.clone());
-        v
     }
 }
 
@@ -56,24 +80,29 @@ pub enum End {
 
 /// Caller values that mean "no number".
 pub fn is_withheld(raw: &str) -> bool {
-    let t = raw.trim().to_ascii_lowercase();
-    matches!(
-        t.as_str(),
-        "" | "-1"
-            | "-2"
-            | "-3"
-            | "-4"
-            | "anonymous"
-            | "unknown"
-            | "withheld"
-            | "private"
-            | "restricted"
-            | "unavailable"
-            | "blocked"
-            | "payphone"
-            | "no caller id"
-            | "(unknown)"
-    )
+    const WITHHELD: &[&str] = &[
+        "",
+        "-1",
+        "-2",
+        "-3",
+        "-4",
+        "anonymous",
+        "unknown",
+        "withheld",
+        "private",
+        "restricted",
+        "unavailable",
+        "blocked",
+        "payphone",
+        "no caller id",
+        "(unknown)",
+    ];
+    let t = raw.trim();
+    // Phone numbers and extensions start with a digit or `+`: skip the list for them.
+    if t.len() > 2 && t.as_bytes()[0].is_ascii_digit() {
+        return false;
+    }
+    WITHHELD.iter().any(|w| t.eq_ignore_ascii_case(w))
 }
 
 /// A short internal number (`201`, `700`, `s`) or a named SIP peer/client (`client:alice`).
@@ -109,9 +138,9 @@ impl BusinessNumbers {
         if is_extension(raw) {
             return End::Extension;
         }
-        match phones.e164(raw) {
-            Some(n) if self.contains(&n) => End::Business,
-            Some(n) => End::External(n),
+        match phones.e164_ref(raw) {
+            Some(n) if self.contains(n) => End::Business,
+            Some(n) => End::External(n.to_string()),
             None => End::Invalid,
         }
     }

@@ -65,7 +65,7 @@ pub struct Leg {
 }
 
 /// The legs of one call, in file order, ready to be turned into one interaction.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct CallLegs {
     pub source_ref: String,
     pub legs: Vec<Leg>,
@@ -87,19 +87,19 @@ impl CallLegs {
     /// The leg a person answered. Prefers a real device over a Local channel half, and
     /// Twilio child legs (the agent) over the parent.
     pub fn answered_leg(&self) -> Option<&Leg> {
-        let person = |l: &&Leg| l.outcome == LegOutcome::Person;
         let has_children = self.legs.iter().any(|l| l.child);
-        let candidates: Vec<&Leg> = self
+        let mut first = None;
+        for l in self
             .legs
             .iter()
-            .filter(person)
-            .filter(|l| !has_children || l.child)
-            .collect();
-        candidates
-            .iter()
-            .find(|l| !l.callee_endpoint.as_deref().is_some_and(|e| e.starts_with("Local/")))
-            .or(candidates.first())
-            .copied()
+            .filter(|l| l.outcome == LegOutcome::Person && (!has_children || l.child))
+        {
+            if !l.callee_endpoint.as_deref().is_some_and(|e| e.starts_with("Local/")) {
+                return Some(l);
+            }
+            first = first.or(Some(l));
+        }
+        first
     }
 
     /// Outcome of the whole call: answered when a person answered any leg; voicemail when a
@@ -110,16 +110,14 @@ impl CallLegs {
         }
         // Twilio: a parent with children is decided by its children (who the caller tried to reach).
         let has_children = self.legs.iter().any(|l| l.child);
-        let legs: Vec<&Leg> = self.legs.iter().filter(|l| !has_children || l.child).collect();
-        let all = |o: LegOutcome| legs.iter().all(|l| l.outcome == o);
-        if legs.iter().any(|l| l.outcome == LegOutcome::Voicemail) {
+        let legs = || self.legs.iter().filter(move |l| !has_children || l.child);
+        let all = |o: LegOutcome| legs().all(|l| l.outcome == o);
+        if legs().any(|l| l.outcome == LegOutcome::Voicemail) {
             Some(CallStatus::Voicemail)
         } else if all(LegOutcome::Unknown) {
             None
-        } else if legs.iter().any(|l| l.outcome == LegOutcome::Busy)
-            && legs
-                .iter()
-                .all(|l| matches!(l.outcome, LegOutcome::Busy | LegOutcome::Failed))
+        } else if legs().any(|l| l.outcome == LegOutcome::Busy)
+            && legs().all(|l| matches!(l.outcome, LegOutcome::Busy | LegOutcome::Failed))
         {
             Some(CallStatus::Busy)
         } else if all(LegOutcome::Failed) {
@@ -131,31 +129,36 @@ impl CallLegs {
 
     /// Every endpoint rung, with what happened there, for the record's leg summary.
     pub fn leg_summary(&self) -> Option<String> {
+        use std::fmt::Write;
         if self.legs.len() < 2 {
             return None;
         }
-        let parts: Vec<String> = self
-            .legs
-            .iter()
-            .map(|l| {
-                let who = l
-                    .callee_endpoint
-                    .as_deref()
-                    .filter(|e| !e.is_empty())
-                    .unwrap_or(l.to.as_str());
-                let what = match l.outcome {
-                    LegOutcome::Person => "answered",
-                    LegOutcome::Machine => "answered by the system",
-                    LegOutcome::NoAnswer => "no answer",
-                    LegOutcome::Busy => "busy",
-                    LegOutcome::Failed => "failed",
-                    LegOutcome::Voicemail => "voicemail",
-                    LegOutcome::Unknown => "unknown",
-                };
-                format!("{} ({what})", if who.is_empty() { "?" } else { who })
-            })
-            .collect();
-        Some(format!("{} legs: {}", self.legs.len(), parts.join(", ")))
+        let mut out = String::with_capacity(16 + 32 * self.legs.len());
+        let _ = write!(out, "{} legs: ", self.legs.len());
+        for (i, l) in self.legs.iter().enumerate() {
+            let who = l
+                .callee_endpoint
+                .as_deref()
+                .filter(|e| !e.is_empty())
+                .unwrap_or(l.to.as_str());
+            let what = match l.outcome {
+                LegOutcome::Person => "answered",
+                LegOutcome::Machine => "answered by the system",
+                LegOutcome::NoAnswer => "no answer",
+                LegOutcome::Busy => "busy",
+                LegOutcome::Failed => "failed",
+                LegOutcome::Voicemail => "voicemail",
+                LegOutcome::Unknown => "unknown",
+            };
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(if who.is_empty() { "?" } else { who });
+            out.push_str(" (");
+            out.push_str(what);
+            out.push(')');
+        }
+        Some(out)
     }
 }
 
@@ -166,8 +169,8 @@ pub const WINDOW_ROWS: u64 = 50_000;
 /// Groups legs by call id, releasing calls that have seen no leg for [`WINDOW_ROWS`] rows.
 #[derive(Default)]
 pub struct LegGrouper {
-    open: HashMap<String, CallLegs>,
-    last_seen: HashMap<String, u64>,
+    /// Open calls by call id, with the row count when their last leg arrived.
+    open: HashMap<String, (CallLegs, u64)>,
     /// Hashes of call ids already released, to catch a leg that arrives too late.
     closed: HashSet<u64>,
     rows: u64,
@@ -197,31 +200,29 @@ impl LegGrouper {
     }
 
     /// Adds a leg; completed calls are appended to `out`.
-    pub fn feed(&mut self, leg: Leg, out: &mut Vec<CallLegs>) -> Fed {
+    pub fn feed(&mut self, mut leg: Leg, out: &mut Vec<CallLegs>) -> Fed {
         self.rows += 1;
-        match leg.group.clone() {
+        match leg.group.as_deref() {
             None => out.push(CallLegs {
-                source_ref: leg.own_ref.clone(),
+                source_ref: std::mem::take(&mut leg.own_ref),
                 legs: vec![leg],
                 rows: 1,
             }),
             Some(id) => {
-                if let Some(call) = self.open.get_mut(&id) {
+                if let Some((call, last)) = self.open.get_mut(id) {
                     call.legs.push(leg);
                     call.rows += 1;
-                    self.last_seen.insert(id, self.rows);
-                } else if self.closed.contains(&id_hash(&id)) {
+                    *last = self.rows;
+                } else if self.closed.contains(&id_hash(id)) {
                     return Fed::Late(Box::new(leg));
                 } else {
-                    self.last_seen.insert(id.clone(), self.rows);
-                    self.open.insert(
-                        id.clone(),
-                        CallLegs {
-                            source_ref: id,
-                            legs: vec![leg],
-                            rows: 1,
-                        },
-                    );
+                    let id = id.to_string();
+                    let call = CallLegs {
+                        source_ref: id.clone(),
+                        legs: vec![leg],
+                        rows: 1,
+                    };
+                    self.open.insert(id, (call, self.rows));
                 }
             }
         }
@@ -239,20 +240,16 @@ impl LegGrouper {
     }
 
     fn release(&mut self, done: impl Fn(u64) -> bool, out: &mut Vec<CallLegs>) {
-        let ids: Vec<String> = self
-            .last_seen
-            .iter()
-            .filter(|(_, &last)| done(last))
-            .map(|(id, _)| id.clone())
-            .collect();
-        let mut calls: Vec<CallLegs> = Vec::with_capacity(ids.len());
-        for id in ids {
-            self.last_seen.remove(&id);
-            self.closed.insert(id_hash(&id));
-            if let Some(call) = self.open.remove(&id) {
-                calls.push(call);
+        let mut calls: Vec<CallLegs> = Vec::new();
+        let closed = &mut self.closed;
+        self.open.retain(|id, (call, last)| {
+            if !done(*last) {
+                return true;
             }
-        }
+            closed.insert(id_hash(id));
+            calls.push(std::mem::take(call));
+            false
+        });
         calls.sort_by_key(|c| c.legs[0].line);
         out.extend(calls);
     }

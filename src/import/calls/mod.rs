@@ -324,7 +324,10 @@ pub fn read_file(
         columns = Some((cols, flavor));
     }
     let mut saw_unanswered = false;
-    let mut pending: Option<(csv::ByteRecord, u64, u64)> = None;
+    // The row before the current one is processed only once the next is read, so that a
+    // last row cut off inside a quoted field can be told apart. Two records, swapped.
+    let mut prev = csv::ByteRecord::new();
+    let mut pending: Option<(u64, u64)> = None;
     let mut last_progress = 0u64;
     let process = |rec: &csv::ByteRecord,
                    line: u64,
@@ -351,8 +354,8 @@ pub fn read_file(
             }),
         }
     };
+    let mut next = csv::ByteRecord::new();
     loop {
-        let mut next = csv::ByteRecord::new();
         if !reader.read_byte_record(&mut next).map_err(io)? {
             break;
         }
@@ -361,9 +364,10 @@ pub fn read_file(
             continue;
         }
         info.rows += 1;
-        if let Some((prev, line, offset)) = pending.replace((next, pos.line(), pos.byte())) {
+        if let Some((line, offset)) = pending.replace((pos.line(), pos.byte())) {
             process(&prev, line, offset, &mut ctx, &mut saw_unanswered, emit)?;
         }
+        std::mem::swap(&mut prev, &mut next);
         if pos.byte() - last_progress >= 1 << 20 {
             emit(RowEvent::Progress(pos.byte() - last_progress))?;
             last_progress = pos.byte();
@@ -373,7 +377,7 @@ pub fn read_file(
             break;
         }
     }
-    if let Some((prev, line, offset)) = pending.take() {
+    if let Some((line, offset)) = pending.take() {
         if limit.is_none() && tail.ends_inside_quotes(offset) {
             emit(RowEvent::Reject {
                 line: Some(line),
@@ -412,7 +416,8 @@ struct CallWriter<'a> {
 }
 
 impl CallWriter<'_> {
-    fn interaction(&mut self, call: &CallLegs, source_id: &str) -> Interaction {
+    /// The call as an interaction, with its dedup key.
+    fn interaction(&mut self, call: &CallLegs, source_id: &str) -> (Interaction, u128) {
         let p = call.primary();
         let from_end = if p.from.is_empty() && p.caller_is_device {
             End::Extension
@@ -426,14 +431,12 @@ impl CallWriter<'_> {
         };
         let direction = direction::decide(p, &from_end, &to_end);
         let (customer_raw, customer_end) = match direction {
-            Direction::Inbound => (Some(&p.from), from_end.clone()),
-            Direction::Outbound => (Some(&p.to), to_end.clone()),
+            Direction::Inbound => (Some(&p.from), from_end),
+            Direction::Outbound => (Some(&p.to), to_end),
             Direction::Internal | Direction::System => (None, End::Extension),
             Direction::Unknown => match (&from_end, &to_end) {
-                (End::External(_) | End::Invalid, _) | (_, End::Extension | End::Business) => {
-                    (Some(&p.from), from_end.clone())
-                }
-                _ => (Some(&p.to), to_end.clone()),
+                (End::External(_) | End::Invalid, _) | (_, End::Extension | End::Business) => (Some(&p.from), from_end),
+                _ => (Some(&p.to), to_end),
             },
         };
         let idx = match direction {
@@ -444,8 +447,8 @@ impl CallWriter<'_> {
             Direction::Unknown => 4,
         };
         self.direction_counts[idx] += 1;
-        let handle = match &customer_end {
-            End::External(n) => Some(n.clone()),
+        let handle = match customer_end {
+            End::External(n) => Some(n),
             End::Invalid => {
                 self.invalid_numbers += 1;
                 None
@@ -474,24 +477,6 @@ impl CallWriter<'_> {
         };
         self.legs_merged += call.rows.saturating_sub(1);
         let seq = call.legs.iter().map(|l| l.line).min().unwrap_or(p.line);
-        let mut it = Interaction::new(source_id, Channel::Call, direction, Kind::Call, p.start_ms);
-        it.interaction_id = interaction_id(&self.file.content_hash, seq);
-        it.source_file = self.file.display.clone();
-        it.source_ref = call.source_ref.clone();
-        it.ts_raw = p.ts_raw.clone();
-        it.thread_key = format!("call:{}", call.source_ref);
-        it.customer_handle_kind = handle.as_ref().map(|_| HandleKind::Phone);
-        it.customer_handle = handle;
-        it.customer_name = customer_name;
-        it.agent = agent;
-        it.status = status;
-        it.duration_s = Some(match status {
-            Some(CallStatus::Answered) => answered.and_then(|a| a.talk_s).unwrap_or(0),
-            _ => 0,
-        });
-        it.body_full = call.leg_summary();
-        it.author_raw = Some(p.from.clone()).filter(|f| !f.is_empty());
-        it.seq = seq;
         let start = p.start_ms.to_le_bytes();
         let key = if p.group.is_some() {
             dedup_key(&[b"call", call.source_ref.as_bytes(), &start])
@@ -505,8 +490,29 @@ impl CallWriter<'_> {
                 p.dedup_extra.as_bytes(),
             ])
         };
+        let mut it = Interaction::new(source_id, Channel::Call, direction, Kind::Call, p.start_ms);
+        it.interaction_id = interaction_id(&self.file.content_hash, seq);
+        it.source_file = self.file.display.clone();
+        it.source_ref = call.source_ref.clone();
+        it.ts_raw = p.ts_raw.clone();
+        let mut thread_key = String::with_capacity(5 + call.source_ref.len());
+        thread_key.push_str("call:");
+        thread_key.push_str(&call.source_ref);
+        it.thread_key = thread_key;
+        it.customer_handle_kind = handle.as_ref().map(|_| HandleKind::Phone);
+        it.customer_handle = handle;
+        it.customer_name = customer_name;
+        it.agent = agent;
+        it.status = status;
+        it.duration_s = Some(match status {
+            Some(CallStatus::Answered) => answered.and_then(|a| a.talk_s).unwrap_or(0),
+            _ => 0,
+        });
+        it.body_full = call.leg_summary();
+        it.author_raw = Some(p.from.clone()).filter(|f| !f.is_empty());
+        it.seq = seq;
         it.dedup_key = format!("{key:032x}");
-        it
+        (it, key)
     }
 
     fn notes(&self) -> Vec<String> {
@@ -669,8 +675,7 @@ fn write_call(
     result: &mut SourceResult,
 ) -> Result<(), ImportError> {
     result.counts.read += 1;
-    let it = writer.interaction(call, sink.source_id);
-    let key = u128::from_str_radix(&it.dedup_key, 16).unwrap_or_default();
+    let (it, key) = writer.interaction(call, sink.source_id);
     let without_id = call.legs[0].group.is_none();
     if sink.is_duplicate(key) || (without_id && !writer.own_keys.insert(key)) {
         result.counts.duplicates += 1;

@@ -11,6 +11,8 @@ use std::collections::HashMap;
 pub struct LocalClock {
     tz: Tz,
     offsets: HashMap<i64, i64>,
+    /// The last hour looked up and its offset: rows come in time order.
+    last: Option<(i64, i64)>,
     /// Wall-clock times that occur twice (autumn change): the first occurrence is used.
     pub ambiguous: u64,
     /// Wall-clock times that do not exist (spring change): read one hour later.
@@ -22,6 +24,7 @@ impl LocalClock {
         LocalClock {
             tz,
             offsets: HashMap::new(),
+            last: None,
             ambiguous: 0,
             nonexistent: 0,
         }
@@ -31,7 +34,12 @@ impl LocalClock {
     pub fn to_utc_ms(&mut self, naive: NaiveDateTime) -> Result<i64, String> {
         let local_s = naive.and_utc().timestamp();
         let hour = local_s.div_euclid(3600);
-        if let Some(off) = self.offsets.get(&hour) {
+        let cached = match self.last {
+            Some((h, off)) if h == hour => Some(off),
+            _ => self.offsets.get(&hour).copied(),
+        };
+        if let Some(off) = cached {
+            self.last = Some((hour, off));
             return Ok((local_s - off) * 1000 + i64::from(naive.and_utc().timestamp_subsec_millis()));
         }
         let dt = match self.tz.from_local_datetime(&naive) {
