@@ -137,9 +137,14 @@ fn truth_counts_agree_with_the_files() {
         .map(|r| r["source_ref"].clone())
         .collect();
     assert_eq!(truth_calls, linked.union(&parents).cloned().collect());
-    // Contacts: one per CSV record, at its line.
+    // Contacts: one per CSV record, at its line, and one per address-book card.
     let contacts = read_csv(&out.join("contacts/crm-contacts.csv"));
-    assert_eq!(count("contact"), contacts.len());
+    let cards = std::fs::read_to_string(out.join("contacts/phone-book.vcf"))
+        .unwrap()
+        .matches("BEGIN:VCARD")
+        .count();
+    assert!(cards > 0);
+    assert_eq!(count("contact"), contacts.len() + cards);
     // Every customer-side record's customer exists; summary agrees with the rows.
     let customers: BTreeSet<String> = read_csv(&out.join("truth/customers.csv"))
         .into_iter()
@@ -381,7 +386,10 @@ fn crm_leads_are_contact_only_customers() {
     assert_eq!(o.status.code(), Some(0));
     let contacts = read_csv(&out.join("contacts/crm-contacts.csv"));
     let rows = read_csv(&out.join("truth/interactions.csv"));
-    let contact_rows: Vec<&HashMap<String, String>> = rows.iter().filter(|r| r["channel"] == "contact").collect();
+    let contact_rows: Vec<&HashMap<String, String>> = rows
+        .iter()
+        .filter(|r| r["file"] == "contacts/crm-contacts.csv")
+        .collect();
     assert_eq!(contact_rows.len(), contacts.len());
     assert!(contacts.len() >= 40);
     assert_eq!(read_csv(&out.join("truth/customers.csv")).len(), 60);
@@ -415,4 +423,79 @@ fn the_benchmark_runs_at_small_scale() {
         .find(|l| l.starts_with("| whatsapp |"))
         .unwrap_or_else(|| panic!("{stdout}"));
     assert!(row.contains("MB/s") && row.contains("×"), "{row}");
+}
+
+/// The business phone's address book: one card per saved chat name (its `FN` is the name the
+/// chat shows, its key the customer's mobile), none for unsaved chats; imported with the
+/// truth's card references and identities.
+#[test]
+fn the_phone_book_names_every_saved_chat_and_imports_with_the_truths_cards() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gen(dir.path(), 120, 3);
+    let ws = dir.path().join("ws");
+    let o = omnitrail(&[
+        "--workspace",
+        ws.to_str().unwrap(),
+        "--quiet",
+        "import",
+        "contacts",
+        out.join("contacts/phone-book.vcf").to_str().unwrap(),
+        "--business-file",
+        out.join("business.toml").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let ws = Workspace::open_existing(&ws).unwrap();
+    for s in &ws.manifest().sources {
+        assert_eq!(s.counts.rejected, 0, "{} rejected records", s.path);
+        assert_eq!(s.counts.duplicates, 0, "{} duplicates", s.path);
+    }
+    let df = common::interactions(&ws, &["source_ref", "ts", "customer_handle", "customer_name"]);
+    let ts = common::ts_strings(&df);
+    let refs = common::strings(&df, "source_ref");
+    let handle = common::strings(&df, "customer_handle");
+    let name = common::strings(&df, "customer_name");
+    let truth: HashMap<String, HashMap<String, String>> = read_csv(&out.join("truth/interactions.csv"))
+        .into_iter()
+        .filter(|r| r["file"] == "contacts/phone-book.vcf")
+        .map(|r| (r["source_ref"].clone(), r))
+        .collect();
+    assert_eq!(truth.len(), df.height());
+    let identities: BTreeSet<(String, String)> = read_csv(&out.join("truth/identities.csv"))
+        .into_iter()
+        .map(|r| (r["identity_id"].clone(), r["customer_id"].clone()))
+        .collect();
+    // customer → card name
+    let mut card_names: HashMap<String, String> = HashMap::new();
+    for i in 0..df.height() {
+        let r = refs[i].clone().unwrap();
+        let t = truth.get(&r).unwrap_or_else(|| panic!("{r} not in the truth"));
+        assert_eq!(&t["ts"][..19], ts[i], "{r}");
+        let id = identity_id(HandleKind::Phone, handle[i].as_deref().unwrap(), Channel::Contact);
+        assert!(
+            identities.contains(&(id.clone(), t["customer_id"].clone())),
+            "{r}: {id} is not {}'s",
+            t["customer_id"]
+        );
+        assert!(card_names
+            .insert(t["customer_id"].clone(), name[i].clone().unwrap())
+            .is_none());
+    }
+    let saved: Vec<(String, String)> = identities
+        .iter()
+        .filter_map(|(id, c)| id.strip_prefix("name:whatsapp:").map(|n| (n.to_string(), c.clone())))
+        .collect();
+    assert!(saved.len() > 20);
+    for (n, c) in &saved {
+        assert_eq!(card_names.get(c), Some(n), "{c}'s card does not carry the chat name");
+    }
+    // Unsaved chats (the file names the number) have no card; some callers have one.
+    let chats = read_csv(&out.join("truth/interactions.csv"));
+    let unsaved: BTreeSet<&String> = chats
+        .iter()
+        .filter(|r| r["channel"] == "whatsapp" && r["file"].contains("+44") && !r["customer_id"].is_empty())
+        .map(|r| &r["customer_id"])
+        .collect();
+    assert!(!unsaved.is_empty());
+    assert!(unsaved.iter().all(|c| !card_names.contains_key(*c)));
+    assert!(card_names.len() > saved.len());
 }

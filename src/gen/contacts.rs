@@ -19,6 +19,8 @@ const HEADER: &[&str] = &[
 
 /// What the contact record will be keyed on after import, and where it is.
 pub struct ContactRow {
+    /// The contacts file, relative to the output folder.
+    pub file: &'static str,
     pub source_ref: String,
     /// `phone:+44…` or `email:…`: the record's identity.
     pub identity: String,
@@ -84,6 +86,7 @@ impl ContactsWriter {
         self.line += 1;
         self.rows += 1;
         Ok(Some(ContactRow {
+            file: CONTACTS,
             source_ref: format!("line:{}", self.line),
             identity,
         }))

@@ -10,6 +10,7 @@ pub mod calls;
 pub mod contacts;
 pub mod email;
 pub mod oracle;
+pub mod phonebook;
 pub mod population;
 pub mod truth;
 pub mod whatsapp;
@@ -243,6 +244,7 @@ pub fn generate(opts: &GenOptions, mut tick: impl FnMut(u64)) -> anyhow::Result<
     let mut mail = email::MboxWriter::create(root, opts.seed)?;
     let mut calls = calls::CallWriters::create(root, opts.seed)?;
     let mut contacts = contacts::ContactsWriter::create(root)?;
+    let mut book = phonebook::PhoneBookWriter::create(root)?;
     let mut truth = truth::TruthWriter::create(root)?;
     for k in 0..opts.customers {
         crate::import::check_interrupt()?;
@@ -256,6 +258,7 @@ pub fn generate(opts: &GenOptions, mut tick: impl FnMut(u64)) -> anyhow::Result<
             }
         }
         events.sort_by_key(|e| e.ts);
+        let card = phonebook::plan(&c, &mut events, &mut phonebook::rng(opts.seed, k));
         let mut extra = Vec::new();
         if let Some(sys) = wa.write_chat(&c, &mut events)? {
             extra.push(sys);
@@ -265,8 +268,11 @@ pub fn generate(opts: &GenOptions, mut tick: impl FnMut(u64)) -> anyhow::Result<
         extra.extend(internal_events(opts.seed, k, &c, &mut rng));
         mail.write_internal(&mut extra)?;
         calls.write_internal(&mut extra)?;
-        let contact = contacts.write_customer(&c, &mut rng)?;
-        truth.write_customer(&c, &events, &extra, contact.as_ref())?;
+        let mut rows: Vec<contacts::ContactRow> = contacts.write_customer(&c, &mut rng)?.into_iter().collect();
+        if let Some(card) = &card {
+            rows.push(book.write(card)?);
+        }
+        truth.write_customer(&c, &events, &extra, &rows)?;
         tick(k + 1);
     }
     for k in opts.customers..opts.customers + opts.crm_leads {
@@ -274,16 +280,22 @@ pub fn generate(opts: &GenOptions, mut tick: impl FnMut(u64)) -> anyhow::Result<
         let mut lead = population::customer(opts.seed, k, &mut reg);
         lead.in_crm = true;
         let contact = contacts.write_customer(&lead, &mut rng_for(opts.seed, k * 2 + 1))?;
-        truth.write_customer(&lead, &[], &[], contact.as_ref())?;
+        let rows: Vec<contacts::ContactRow> = contact.into_iter().collect();
+        truth.write_customer(&lead, &[], &[], &rows)?;
     }
     summary.whatsapp_chats = wa.chats;
     summary.whatsapp_messages = wa.messages;
     summary.emails = mail.messages;
     summary.calls = calls.calls;
     summary.call_rows = calls.rows;
-    summary.contacts = contacts.rows;
-    summary.bytes = wa.bytes + mail.finish()? + calls.finish()? + contacts.finish()? + business_toml().len() as u64;
-    summary.files = wa.chats + 5;
+    summary.contacts = contacts.rows + book.cards;
+    summary.bytes = wa.bytes
+        + mail.finish()?
+        + calls.finish()?
+        + contacts.finish()?
+        + book.finish()?
+        + business_toml().len() as u64;
+    summary.files = wa.chats + 6;
     summary.interactions = truth.records;
     truth.finish(&summary)?;
     Ok(summary)

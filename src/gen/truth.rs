@@ -2,7 +2,7 @@
 //! figures (episodes, channel switches, repeated details, unanswered contacts) computed on
 //! the true customers with the design's definitions and default settings (docs/gen.md).
 
-use super::contacts::{ContactRow, CONTACTS};
+use super::contacts::ContactRow;
 use super::population::{Customer, WaContact};
 use super::{Body, Event, GenSummary, MailKind, CONTACTS_MTIME_MS};
 use crate::identity::identity_id;
@@ -435,7 +435,7 @@ impl TruthWriter {
         c: &Customer,
         events: &[Event],
         extra: &[Event],
-        contact: Option<&ContactRow>,
+        contacts: &[ContactRow],
     ) -> anyhow::Result<()> {
         let id = c.id.as_str();
         self.customers
@@ -460,8 +460,9 @@ impl TruthWriter {
                 own.push((e.clone(), identity));
             }
         }
-        if let Some(row) = contact {
-            self.interaction(Channel::Contact, CONTACTS, &row.source_ref, id, CONTACTS_MTIME_MS)?;
+        // Contact rows (CRM row, address-book card) anchor their key identity.
+        for row in contacts {
+            self.interaction(Channel::Contact, row.file, &row.source_ref, id, CONTACTS_MTIME_MS)?;
             if !ids.contains(&row.identity) {
                 ids.push(row.identity.clone());
             }
