@@ -619,3 +619,79 @@ fn near_in_time_links_a_name_only_when_nobody_else_goes_by_it() {
     assert_ne!(ids["name:whatsapp:Lena Vogt"].0, ids["email:lena.vogt@post.example"].0);
     assert_ne!(ids["name:whatsapp:Lena Vogt"].0, ids["email:lv1990@mail.example"].0);
 }
+
+#[test]
+fn a_phone_book_card_named_exactly_as_the_chat_links_it_unless_another_card_is_too() {
+    use Channel::*;
+    use Direction::*;
+    use HandleKind::{Email as E, Name as N, Phone as P};
+    let card = |phone: &str, name: &str, line: &str| {
+        record(
+            Contact,
+            System,
+            "2026-04-01T00:00:00Z",
+            Some((P, phone)),
+            Some(name),
+            None,
+            &[&format!("phone:{phone}")],
+            line,
+        )
+    };
+    // `twin` saves a second, different Fatima Adeyemi in the phone book under the same name.
+    let build = |root: &Path, twin: bool| {
+        let mut ws = Workspace::open(root).unwrap();
+        let mut cards = vec![card("+447700900501", "Fatima Adeyemi", "line:1")];
+        if twin {
+            cards.push(card("+447700900502", "Fatima Adeyemi", "line:9"));
+        }
+        write_source(&mut ws, "phone-book.vcf", "contact", serde_json::Value::Null, cards);
+        // Another Fatima Adeyemi in the CRM, spelled the CRM's way, with her own address.
+        write_source(
+            &mut ws,
+            "crm.csv",
+            "contact",
+            serde_json::Value::Null,
+            vec![record(
+                Contact,
+                System,
+                "2026-04-01T00:00:00Z",
+                Some((E, "f.adeyemi@mail.example")),
+                Some("ADEYEMI, Fatima"),
+                None,
+                &["email:f.adeyemi@mail.example"],
+                "line:2",
+            )],
+        );
+        write_source(
+            &mut ws,
+            "WhatsApp Chat with Fatima Adeyemi.txt",
+            "whatsapp",
+            serde_json::json!({"business_names": ["Bloom & Stem"]}),
+            vec![record(
+                Whatsapp,
+                Inbound,
+                "2026-03-16T10:09:45Z",
+                Some((N, "Fatima Adeyemi")),
+                Some("Fatima Adeyemi"),
+                None,
+                &[],
+                "line:2",
+            )],
+        );
+    };
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), false);
+    run_ok(dir.path(), &["match"]);
+    let ids = identities(dir.path());
+    let chat = &ids["name:whatsapp:Fatima Adeyemi"].0;
+    assert_eq!(chat, &ids["phone:+447700900501"].0);
+    assert_ne!(chat, &ids["email:f.adeyemi@mail.example"].0);
+
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), true);
+    run_ok(dir.path(), &["match"]);
+    let ids = identities(dir.path());
+    let chat = &ids["name:whatsapp:Fatima Adeyemi"].0;
+    assert_ne!(chat, &ids["phone:+447700900501"].0);
+    assert_ne!(chat, &ids["phone:+447700900502"].0);
+}

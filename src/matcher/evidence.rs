@@ -18,11 +18,12 @@ pub const PLUS_ADDRESS: f64 = 0.95;
 /// Two identities wrote the same number or address, which is not itself an identity.
 pub const SHARED_MENTION: f64 = 0.9;
 /// A contact from a phone's address book (vCard) whose full name is exactly the name a
-/// WhatsApp chat shows (the saved name), and no other contact or chat has that name.
+/// WhatsApp chat shows (the saved name), and no other phone-book card is written the same.
 pub const CONTACT_NAME: f64 = 0.9;
-/// The same, when several contacts carry the name: too ambiguous to link at the default threshold.
+/// The same, when several cards carry the name or it is spelled differently: too ambiguous
+/// to link at the default threshold.
 pub const CONTACT_NAME_AMBIGUOUS: f64 = 0.5;
-/// Address-book names shared by more (contact, chat) pairs than this are not compared.
+/// Differently spelled names shared by more (contact, chat) pairs than this are not compared.
 pub const MAX_CONTACT_NAME_PAIRS: usize = 16;
 /// Name agreement alone, by kind; never reaches the default threshold without corroboration.
 pub const NAME_EXACT: f64 = 0.55;
@@ -120,12 +121,29 @@ fn contact_links(c: &Collected, links: &mut Vec<Link>) {
         }
     }
     let mut contacts_by_key: HashMap<String, HashSet<u32>> = HashMap::new();
-    for (ident, _, name) in &c.contact_rows {
-        if let Some(f) = name.as_deref().and_then(FoldedName::new) {
+    // Phone-book cards by their full name exactly as written: WhatsApp shows that string.
+    let mut cards_by_literal: HashMap<&str, HashSet<u32>> = HashMap::new();
+    let is_phone_book = |row: u32| {
+        c.row_field(row, "source_file")
+            .to_ascii_lowercase()
+            .ends_with(".vcf")
+    };
+    let mut phone_book_rows = Vec::new();
+    for (ident, row, name) in &c.contact_rows {
+        let Some(n) = name.as_deref() else { continue };
+        if let Some(f) = FoldedName::new(n) {
             contacts_by_key.entry(f.sorted_key()).or_default().insert(*ident);
         }
+        // WhatsApp shows the name saved in the business phone's address book: a vCard export
+        // of that phone names the chat exactly. A CRM's spelling of a name says no more than
+        // any other display name, and the name rule already compares the row's identity by
+        // the names it goes by (the CRM name included).
+        if is_phone_book(*row) {
+            cards_by_literal.entry(n.trim()).or_default().insert(*ident);
+            phone_book_rows.push((*ident, *row, n));
+        }
     }
-    for (ident, row, name) in &c.contact_rows {
+    for (ident, row, _) in &c.contact_rows {
         let place = c.describe_row(*row);
         if let Some(values) = by_row.get(row) {
             for v in values {
@@ -142,54 +160,42 @@ fn contact_links(c: &Collected, links: &mut Vec<Link>) {
                 }
             }
         }
-        // WhatsApp shows the name saved in the business phone's address book: a vCard export
-        // of that phone names the chat exactly. A CRM's spelling of a name says no more than
-        // any other display name, and the name rule already compares the row's identity by
-        // the names it goes by (the CRM name included); pairing every CRM row with every
-        // chat of a common name would grow with the square of the namesakes.
-        let phone_book = c.row_field(*row, "source_file").to_ascii_lowercase().ends_with(".vcf");
-        let Some(f) = name.as_deref().and_then(FoldedName::new).filter(|_| phone_book) else {
-            continue;
-        };
+    }
+    for (ident, row, name) in phone_book_rows {
+        let Some(f) = FoldedName::new(name) else { continue };
+        let place = c.describe_row(row);
+        let literal = name.trim();
         let key = f.sorted_key();
-        let holders = contacts_by_key.get(&key).map_or(1, HashSet::len);
-        let shown = names_by_key.get(&key).map_or(0, Vec::len);
-        if holders * shown > MAX_CONTACT_NAME_PAIRS {
-            continue;
-        }
-        for &other in names_by_key.get(&key).into_iter().flatten() {
-            if other == *ident {
+        let shown = names_by_key.get(&key).map_or(&[][..], Vec::as_slice);
+        // Only the card whose name is written exactly as the chat shows it can be the saved
+        // name; other spellings folding to the same key are other people's cards or CRM rows,
+        // and pairing all of them would grow with the square of the namesakes.
+        let folded_pairs = contacts_by_key.get(&key).map_or(1, HashSet::len) * shown.len();
+        for &other in shown {
+            if other == ident {
                 continue;
             }
-            let literal = name
-                .as_deref()
-                .is_some_and(|n| n.trim() == c.identities[other as usize].value);
-            let (score, why) = if !literal {
-                (
-                    CONTACT_NAME_AMBIGUOUS,
-                    format!(
-                        "contact name {:?} folds to the chat name but is not written the same: {place}",
-                        name.as_deref().unwrap_or("")
-                    ),
-                )
-            } else if holders == 1 && shown == 1 {
+            let is_literal = c.identities[other as usize].value == literal;
+            let cards = cards_by_literal.get(literal).map_or(1, HashSet::len);
+            let (score, why) = if is_literal && cards == 1 {
                 (
                     CONTACT_NAME,
-                    format!(
-                        "contact name {:?} is the name the chat shows: {place}",
-                        name.as_deref().unwrap_or("")
-                    ),
+                    format!("the only phone-book card named {name:?}, the name the chat shows: {place}"),
                 )
-            } else {
+            } else if is_literal {
                 (
                     CONTACT_NAME_AMBIGUOUS,
-                    format!(
-                        "contact name {:?} matches, but {holders} contacts carry it: {place}",
-                        name.as_deref().unwrap_or("")
-                    ),
+                    format!("contact name {name:?} matches, but {cards} phone-book cards carry it: {place}"),
                 )
+            } else if folded_pairs <= MAX_CONTACT_NAME_PAIRS {
+                (
+                    CONTACT_NAME_AMBIGUOUS,
+                    format!("contact name {name:?} folds to the chat name but is not written the same: {place}"),
+                )
+            } else {
+                continue;
             };
-            links.push(Link::new(*ident, other, "contact_name", score, why));
+            links.push(Link::new(ident, other, "contact_name", score, why));
         }
     }
 }
