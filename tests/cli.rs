@@ -116,6 +116,16 @@ fn audit_runs_the_whole_pipeline_on_the_demo_and_status_accounts_for_every_recor
         };
         assert!(recorded, "business side inferred and recorded: {s}");
     }
+    // One Parquet batch per import (the three chats share one), each stored file referenced.
+    let whatsapp_batches: std::collections::BTreeSet<&str> = sources
+        .iter()
+        .filter(|s| s["channel"] == "whatsapp")
+        .filter_map(|s| s["batch"].as_str())
+        .collect();
+    assert_eq!(whatsapp_batches.len(), 1, "{whatsapp_batches:?}");
+    let referenced: std::collections::BTreeSet<&str> = sources.iter().filter_map(|s| s["batch"].as_str()).collect();
+    let stored = std::fs::read_dir(dir.path().join("interactions")).unwrap().count();
+    assert_eq!(stored, referenced.len());
     // Same files again: nothing added.
     let before = std::fs::read(dir.path().join("manifest.json")).unwrap();
     omnitrail(

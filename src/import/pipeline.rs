@@ -117,8 +117,9 @@ pub struct SourcePlan {
     pub notes: Vec<String>,
 }
 
-/// Writes one source inside `txn`: opens its batch and rejects files, lets `fill` push
-/// records through a [`Sink`], drops empty files, and stages the manifest entry.
+/// Writes one source inside `txn`: opens its rejects file, lets `fill` push records
+/// through a [`Sink`] into the import's shared batch, drops an empty rejects file, and
+/// stages the manifest entry.
 /// `seen` gains this source's dedup keys when `more_follow` (later sources need them).
 pub fn stage_source(
     txn: &mut Transaction<'_>,
@@ -129,14 +130,14 @@ pub fn stage_source(
     fill: impl FnOnce(&mut Sink<'_>) -> Result<SourceResult, ImportError>,
 ) -> Result<SourceOutcome, ImportError> {
     let source_id = format!("{}-{}", plan.id_prefix, &plan.content_hash[..16]);
-    let (mut batch, batch_rel) = txn.batch_writer(&source_id)?;
     let (mut rejects, rejects_rel) = txn.rejects_writer(&source_id)?;
+    let (batch, batch_rel) = txn.shared_batch(&source_id)?;
     let mut new_keys = Vec::new();
     let advance = |n: u64| progress.advance(n);
     let result = {
         let mut sink = Sink {
             source_id: &source_id,
-            batch: &mut batch,
+            batch,
             rejects: &mut rejects,
             seen,
             new_keys: more_follow.then_some(&mut new_keys),
@@ -144,17 +145,11 @@ pub fn stage_source(
         };
         fill(&mut sink)?
     };
-    batch.finish()?;
     let rejected = rejects.finish()?;
     seen.extend(new_keys);
     debug_assert_eq!(rejected, result.counts.rejected);
     let mut drop_files = Vec::new();
-    let batch = if result.counts.imported > 0 {
-        Some(batch_rel.clone())
-    } else {
-        drop_files.push(batch_rel);
-        None
-    };
+    let batch = (result.counts.imported > 0).then_some(batch_rel);
     let rejects = if rejected > 0 {
         Some(rejects_rel)
     } else {
@@ -203,13 +198,7 @@ impl Progress for NoProgress {
 
 /// Dedup keys of the records already stored for a channel.
 pub fn existing_keys(ws: &Workspace, channel: &str) -> Result<HashSet<u128>> {
-    let batches: Vec<String> = ws
-        .manifest()
-        .sources
-        .iter()
-        .filter(|s| s.channel == channel)
-        .filter_map(|s| s.batch.clone())
-        .collect();
+    let batches = ws.interaction_batches(Some(channel));
     let mut keys = HashSet::new();
     for df in read_columns(ws.root(), &batches, &["dedup_key"])? {
         let col = df.column("dedup_key")?.str()?.clone();

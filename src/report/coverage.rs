@@ -37,8 +37,13 @@ fn call_logs_without_unanswered(ws: &Workspace) -> Result<Vec<(String, u64)>> {
         let Some(lf) = crate::workspace::scan_batches(ws.root(), std::slice::from_ref(&rel))? else {
             continue;
         };
+        // The sources of one import share a batch.
         let df = lf
-            .filter(col("direction").eq(lit("inbound")))
+            .filter(
+                col("source_id")
+                    .eq(lit(s.source_id.as_str()))
+                    .and(col("direction").eq(lit("inbound"))),
+            )
             .select([
                 len().alias("inbound"),
                 col("status").neq(lit("answered")).sum().alias("not_answered"),

@@ -19,7 +19,9 @@ pub fn commit_source(ws: &mut Workspace, name: &str, rows: Vec<Interaction>) -> 
     let n = rows.len() as u64;
     let mut txn = ws.begin();
     let (mut batch, rel) = txn.batch_writer(name)?;
-    for r in rows {
+    for mut r in rows {
+        // As importers do: a row names its source (batches can hold several).
+        r.source_id = name.to_string();
         batch.push(r)?;
     }
     batch.finish()?;

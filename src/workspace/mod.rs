@@ -96,17 +96,26 @@ impl Workspace {
             ws: self,
             staged: Vec::new(),
             new_sources: Vec::new(),
+            shared: None,
         }
     }
 
     /// The source already imported with this content hash, if any.
     /// Interaction batch files of every source, relative to the root (optionally one channel only).
     pub fn interaction_batches(&self, channel: Option<&str>) -> Vec<String> {
+        self.batches_of(|s| channel.is_none_or(|c| s.channel == c))
+    }
+
+    /// The batch files holding the sources `keep` selects, each named once (the sources of
+    /// one import share a batch), in manifest order.
+    pub fn batches_of(&self, keep: impl Fn(&SourceEntry) -> bool) -> Vec<String> {
+        let mut seen = std::collections::HashSet::new();
         self.manifest
             .sources
             .iter()
-            .filter(|s| channel.is_none_or(|c| s.channel == c))
+            .filter(|s| keep(s))
             .filter_map(|s| s.batch.clone())
+            .filter(|b| seen.insert(b.clone()))
             .collect()
     }
 
@@ -126,6 +135,8 @@ pub struct Transaction<'a> {
     /// (staged path, final path relative to root)
     staged: Vec<(PathBuf, String)>,
     new_sources: Vec<SourceEntry>,
+    /// The batch every source of this change writes into, once the first one asked for it.
+    shared: Option<(BatchWriter, String)>,
 }
 
 impl Transaction<'_> {
@@ -136,6 +147,18 @@ impl Transaction<'_> {
         let writer = BatchWriter::create(&staged)?;
         self.staged.push((staged, rel.clone()));
         Ok((writer, rel))
+    }
+
+    /// The Parquet writer all sources of this change share: one batch per import, so that
+    /// thousands of small chats make one file (with full row groups), not thousands.
+    /// It is named after the source that first asks for it; [`Transaction::commit`] closes it.
+    pub fn shared_batch(&mut self, first_source_id: &str) -> Result<(&mut BatchWriter, String)> {
+        if self.shared.is_none() {
+            let (writer, rel) = self.batch_writer(first_source_id)?;
+            self.shared = Some((writer, rel));
+        }
+        let (writer, rel) = self.shared.as_mut().expect("just set");
+        Ok((writer, rel.clone()))
     }
 
     /// A JSON-lines writer for one batch's rejected records, staged until commit.
@@ -179,6 +202,11 @@ impl Transaction<'_> {
     /// manifest is replaced atomically. A crash before the manifest rename leaves only
     /// unreferenced files, which the next [`Workspace::open`] removes.
     pub fn commit(mut self) -> Result<()> {
+        if let Some((writer, rel)) = self.shared.take() {
+            if writer.finish()? == 0 {
+                self.discard_files(&[rel]);
+            }
+        }
         for (path, _) in &self.staged {
             File::open(path)?.sync_all()?;
         }
@@ -198,6 +226,8 @@ impl Transaction<'_> {
 
 impl Drop for Transaction<'_> {
     fn drop(&mut self) {
+        // The shared writer's thread must stop before its file goes.
+        drop(self.shared.take());
         for (path, _) in &self.staged {
             let _ = fs::remove_file(path);
         }

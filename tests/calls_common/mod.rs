@@ -56,7 +56,7 @@ pub fn import(
 }
 
 pub fn calls(ws: &Workspace) -> Vec<Call> {
-    let batches: Vec<String> = ws.manifest().sources.iter().filter_map(|s| s.batch.clone()).collect();
+    let batches = ws.interaction_batches(None);
     let cols = [
         "source_ref",
         "ts",

@@ -37,7 +37,7 @@ pub fn import(
 
 /// Every interaction in the workspace, as one frame.
 pub fn interactions(ws: &Workspace, columns: &[&str]) -> DataFrame {
-    let batches: Vec<String> = ws.manifest().sources.iter().filter_map(|s| s.batch.clone()).collect();
+    let batches = ws.interaction_batches(None);
     let frames = read_columns(ws.root(), &batches, columns).unwrap();
     let mut out: Option<DataFrame> = None;
     for f in frames {
