@@ -7,6 +7,7 @@ use super::identities::{Collected, Guard};
 use super::names::{local_part_matches, name_from_local_part, FoldedName, NameAgreement};
 use crate::model::HandleKind;
 use crate::normalize::phone::looks_like_phone;
+use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 
 /// A contact row lists both identities.
@@ -466,8 +467,9 @@ fn name_links(c: &Collected, orders: &OrderIndex, floor: f64, links: &mut Vec<Li
         .collect();
     pairs.sort_unstable();
     // Score first, describe later: most candidates fall below the floor and never need words.
+    // Pairs are independent: scored on every core, collected in pair order.
     let mut scored: Vec<Candidate> = pairs
-        .into_iter()
+        .into_par_iter()
         .filter_map(|(a, b)| score_pair(c, orders, &names, &namesakes, a, b))
         .collect();
     if trace {
@@ -495,14 +497,10 @@ fn name_links(c: &Collected, orders: &OrderIndex, floor: f64, links: &mut Vec<Li
         }
         k.score = k.score.min(NAME_CAP);
     }
-    for k in scored {
-        // Below the floor a link is not worth a row: at a million identities there are
-        // millions of namesake pairs with nothing else in common.
-        if k.score < floor || (k.score < COMMON_NAME_MIN && common_only.contains(&(k.a, k.b))) {
-            continue;
-        }
-        links.push(describe(c, orders, &names, k));
-    }
+    // Below the floor a link is not worth a row: at a million identities there are
+    // millions of namesake pairs with nothing else in common.
+    scored.retain(|k| !(k.score < floor || (k.score < COMMON_NAME_MIN && common_only.contains(&(k.a, k.b)))));
+    links.par_extend(scored.into_par_iter().map(|k| describe(c, orders, &names, k)));
 }
 
 /// A scored candidate pair, before its evidence is put into words.
