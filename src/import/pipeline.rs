@@ -134,16 +134,32 @@ pub fn stage_source(
     let (batch, batch_rel) = txn.shared_batch(&source_id)?;
     let mut new_keys = Vec::new();
     let advance = |n: u64| progress.advance(n);
+    let rows_before = batch.rows();
     let result = {
         let mut sink = Sink {
             source_id: &source_id,
-            batch,
+            batch: &mut *batch,
             rejects: &mut rejects,
             seen,
             new_keys: more_follow.then_some(&mut new_keys),
             progress: &advance,
         };
-        fill(&mut sink)?
+        fill(&mut sink)
+    };
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let wrote = batch.rows() > rows_before;
+            txn.discard_files(&[rejects_rel]);
+            return Err(match e {
+                // Its records are already in the batch the other sources share: the caller
+                // must not commit, so this file cannot fail alone.
+                ImportError::File { path, message } if wrote => ImportError::Other(anyhow::anyhow!(
+                    "{path}: {message} (after some of its records were read; nothing was imported: fix or leave out this file)"
+                )),
+                e => e,
+            });
+        }
     };
     let rejected = rejects.finish()?;
     seen.extend(new_keys);
@@ -370,5 +386,63 @@ pub fn import_whatsapp(
 impl From<PolarsError> for ImportError {
     fn from(e: PolarsError) -> Self {
         ImportError::Other(e.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Channel, Direction, Kind};
+
+    fn plan(name: &str) -> SourcePlan {
+        SourcePlan {
+            id_prefix: "cl",
+            display: name.into(),
+            size: 1,
+            content_hash: blake3::hash(name.as_bytes()).to_hex().to_string(),
+            format: "test".into(),
+            channel: "call".into(),
+            options: serde_json::Value::Null,
+            notes: vec![],
+        }
+    }
+
+    fn push_one(sink: &mut Sink<'_>, result: &mut SourceResult) -> Result<(), ImportError> {
+        let mut r = Interaction::new(sink.source_id, Channel::Call, Direction::Inbound, Kind::Call, 0);
+        r.interaction_id = format!("{}-0", sink.source_id);
+        result.counts.read += 1;
+        sink.push(result, r)
+    }
+
+    #[test]
+    fn a_file_failing_after_writing_to_the_shared_batch_fails_the_whole_import() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = Workspace::open(dir.path()).unwrap();
+        let mut seen = HashSet::new();
+        let mut txn = ws.begin();
+        let fine = stage_source(&mut txn, &mut seen, true, plan("a.csv"), &NoProgress, |sink| {
+            let mut result = SourceResult::default();
+            push_one(sink, &mut result)?;
+            Ok(result)
+        });
+        assert!(fine.is_ok());
+        // Failing before any record: only this file fails, the import goes on.
+        let early = stage_source(&mut txn, &mut seen, true, plan("b.csv"), &NoProgress, |_| {
+            Err(ImportError::file("b.csv", "not a call log"))
+        });
+        assert!(matches!(early, Err(ImportError::File { .. })));
+        // Failing midway: its record is in the shared batch, so the import cannot commit.
+        let late = stage_source(&mut txn, &mut seen, false, plan("c.csv"), &NoProgress, |sink| {
+            let mut result = SourceResult::default();
+            push_one(sink, &mut result)?;
+            Err(ImportError::file("c.csv", "broken at line 2"))
+        });
+        match late {
+            Err(ImportError::Other(e)) => assert!(e.to_string().contains("c.csv: broken at line 2"), "{e}"),
+            other => panic!("expected a fatal error, got {other:?}"),
+        }
+        drop(txn);
+        assert!(ws.manifest().sources.is_empty());
+        assert_eq!(std::fs::read_dir(dir.path().join("interactions")).unwrap().count(), 0);
     }
 }
