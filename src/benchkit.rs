@@ -1,10 +1,20 @@
 //! What the benchmark binaries (`src/bin/bench-*.rs`, `omnitrail-bench`) share: a
-//! deterministic generator of synthetic data, timing a child process with its peak memory,
-//! and this process's own peak memory. Not used by the tool itself.
+//! deterministic generator of synthetic data, timing a child process with its peak memory
+//! and CPU time, the `wc -l` floor, and this process's own peak memory and CPU time. Not
+//! used by the tool itself.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// Prints `usage` and exits when the command line asks for help (`-h`, `--help`): the benches
+/// read their arguments by position, so the flag would otherwise start a full-size run.
+pub fn exit_on_help(usage: &str) {
+    if std::env::args().skip(1).any(|a| a == "-h" || a == "--help") {
+        println!("{usage}");
+        std::process::exit(0);
+    }
+}
 
 /// SplitMix64: deterministic, fast, and good enough to vary synthetic data.
 pub struct SplitMix64(pub u64);
@@ -40,31 +50,51 @@ pub struct Measured {
     pub elapsed: Duration,
     /// Peak resident memory (VmHWM), in bytes, sampled from /proc while it ran.
     pub peak_rss: u64,
-    /// User + system CPU seconds (last sample of /proc/PID/stat).
+    /// User + system CPU seconds (`user_s + system_s`).
     pub cpu_s: f64,
+    /// User CPU seconds: what the kernel accounted to the child (and the children it waited
+    /// for) when it was reaped, or the last sample of /proc/PID/stat if that cannot be read.
+    /// Another child this process reaps meanwhile (from another thread) would be counted too.
+    pub user_s: f64,
+    /// System CPU seconds, likewise.
+    pub system_s: f64,
     pub success: bool,
 }
 
-/// Runs `cmd` (stdout discarded), sampling its VmHWM every few milliseconds.
+/// Runs `cmd` (stdout discarded), sampling its VmHWM and CPU time every few milliseconds.
+/// Elapsed time is as fine as the sampling (5 ms); [`warm_and_time_wc_l`] times short commands.
 pub fn measure(cmd: &mut Command) -> std::io::Result<Measured> {
+    let reaped_before = own_stat_ticks(CHILDREN_TICKS);
     let started = Instant::now();
     let mut child = cmd.stdout(Stdio::null()).spawn()?;
     let status_path = format!("/proc/{}/status", child.id());
     let stat_path = format!("/proc/{}/stat", child.id());
     let mut peak = 0u64;
-    let mut ticks = 0u64;
+    let (mut user, mut system) = (0u64, 0u64);
     loop {
         if let Ok(s) = std::fs::read_to_string(&status_path) {
             peak = peak.max(vm_hwm(&s).unwrap_or(0));
         }
-        if let Ok(s) = std::fs::read_to_string(&stat_path) {
-            ticks = ticks.max(cpu_ticks(&s).unwrap_or(0));
+        if let Some((u, s)) = std::fs::read_to_string(&stat_path)
+            .ok()
+            .and_then(|s| stat_ticks(&s, OWN_TICKS))
+        {
+            (user, system) = (user.max(u), system.max(s));
         }
         if let Some(status) = child.try_wait()? {
+            let elapsed = started.elapsed();
+            // Reaping added the child's whole CPU time to this process's cutime and cstime.
+            if let (Some(before), Some(after)) = (reaped_before, own_stat_ticks(CHILDREN_TICKS)) {
+                user = user.max(after.0.saturating_sub(before.0));
+                system = system.max(after.1.saturating_sub(before.1));
+            }
+            let (user_s, system_s) = (user as f64 / 100.0, system as f64 / 100.0);
             return Ok(Measured {
-                elapsed: started.elapsed(),
+                elapsed,
                 peak_rss: peak,
-                cpu_s: ticks as f64 / 100.0,
+                cpu_s: user_s + system_s,
+                user_s,
+                system_s,
                 success: status.success(),
             });
         }
@@ -72,11 +102,30 @@ pub fn measure(cmd: &mut Command) -> std::io::Result<Measured> {
     }
 }
 
-/// Reads `path` once so that the timed commands after it read from the page cache, then times
-/// `wc -l` on it: the floor every import is compared with.
+/// Reads `path` once (streamed, not held in memory) so that the timed commands after it read
+/// from the page cache, then times `wc -l` on it: the floor every import is compared with.
 pub fn warm_and_time_wc_l(path: &Path) -> std::io::Result<Duration> {
-    let _ = std::fs::read(path)?;
-    Ok(measure(Command::new("wc").arg("-l").arg(path))?.elapsed)
+    std::io::copy(&mut std::fs::File::open(path)?, &mut std::io::sink())?;
+    let started = Instant::now();
+    let status = Command::new("wc").arg("-l").arg(path).stdout(Stdio::null()).status()?;
+    let elapsed = started.elapsed();
+    if !status.success() {
+        return Err(std::io::Error::other(format!("wc -l {} failed", path.display())));
+    }
+    Ok(elapsed)
+}
+
+/// Reports on stderr the input a bench has just written, `generated PATH (X MB, WHAT) in T`
+/// (`started`: when the writing began), and returns its size in bytes.
+pub fn report_generated(path: &Path, what: &str, started: Instant) -> std::io::Result<u64> {
+    let size = std::fs::metadata(path)?.len();
+    eprintln!(
+        "generated {} ({:.1} MB, {what}) in {:.1?}",
+        path.display(),
+        size as f64 / 1e6,
+        started.elapsed()
+    );
+    Ok(size)
 }
 
 /// This process's peak resident memory (VmHWM), in bytes.
@@ -98,15 +147,30 @@ pub fn load_average() -> String {
     text.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
-/// utime + stime, in clock ticks (100 a second), from a /proc/PID/stat line.
-fn cpu_ticks(stat: &str) -> Option<u64> {
-    // The command name may hold spaces: fields are counted after its closing parenthesis,
-    // where utime and stime are the 12th and 13th.
+/// User and system CPU seconds this process has used so far (for benches that run the work
+/// in-process).
+pub fn own_cpu_s() -> f64 {
+    own_stat_ticks(OWN_TICKS).map_or(0.0, |(u, s)| (u + s) as f64 / 100.0)
+}
+
+/// Where utime and stime (this process) and cutime and cstime (its reaped children) stand
+/// among the fields after the command name of a /proc/PID/stat line.
+const OWN_TICKS: usize = 11;
+const CHILDREN_TICKS: usize = 13;
+
+fn own_stat_ticks(first: usize) -> Option<(u64, u64)> {
+    stat_ticks(&std::fs::read_to_string("/proc/self/stat").ok()?, first)
+}
+
+/// A pair of CPU times, in clock ticks (100 a second), from a /proc/PID/stat line: the
+/// `first` and next fields after the command name.
+fn stat_ticks(stat: &str, first: usize) -> Option<(u64, u64)> {
+    // The command name may hold spaces: fields are counted after its closing parenthesis.
     let (_, rest) = stat.rsplit_once(')')?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(utime + stime)
+    let mut fields = rest.split_whitespace().skip(first);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some((user, system))
 }
 
 fn vm_hwm(status: &str) -> Option<u64> {
@@ -137,7 +201,17 @@ mod tests {
 
     #[test]
     fn cpu_time_is_read_after_the_command_name() {
-        let stat = "42 (a b) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0";
-        assert_eq!(cpu_ticks(stat), Some(300));
+        let stat = "42 (a b) S 1 2 3 4 5 6 7 8 9 10 250 50 7 3 20 0";
+        assert_eq!(stat_ticks(stat, OWN_TICKS), Some((250, 50)));
+        assert_eq!(stat_ticks(stat, CHILDREN_TICKS), Some((7, 3)));
+    }
+
+    #[test]
+    fn a_childs_cpu_time_is_counted_once_it_is_reaped() {
+        let busy = "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done";
+        let run = measure(Command::new("sh").args(["-c", busy])).unwrap();
+        assert!(run.success);
+        assert!(run.cpu_s > 0.0, "{run:?}");
+        assert!((run.cpu_s - run.user_s - run.system_s).abs() < 1e-9);
     }
 }

@@ -6,6 +6,9 @@
 //! Usage: bench-calls [--rows N] [--dir DIR] [--keep]   (defaults: 1 000 000 rows, /tmp/bench-calls)
 //! `--keep` keeps the generated file (and reuses it on the next run with the same row count).
 
+use omnitrail::benchkit::{
+    exit_on_help, load_average, own_cpu_s, own_peak_rss, report_generated, warm_and_time_wc_l, SplitMix64,
+};
 use omnitrail::import::calls::{import_calls, CallOptions};
 use omnitrail::import::pipeline::NoProgress;
 use omnitrail::import::CommonOptions;
@@ -14,28 +17,14 @@ use omnitrail::workspace::Workspace;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+const USAGE: &str = "usage: bench-calls [--rows N] [--dir DIR] [--keep]   (defaults: 1 000 000 rows, /tmp/bench-calls)
+--keep keeps the generated file (and reuses it on the next run with the same row count).";
 
 // Same allocator as the omnitrail binary, so the figures are the CLI's.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// SplitMix64: deterministic variety without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 #[allow(clippy::too_many_arguments)]
 fn row(
@@ -70,7 +59,7 @@ fn row(
 /// Writes `rows` CDR rows; returns (rows, calls).
 fn generate(path: &Path, rows: u64) -> std::io::Result<(u64, u64)> {
     let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
-    let mut rng = Rng(7);
+    let mut rng = SplitMix64(7);
     let base = chrono::NaiveDate::from_ymd_opt(2025, 1, 6)
         .unwrap()
         .and_hms_opt(8, 0, 0)
@@ -200,31 +189,8 @@ fn generate(path: &Path, rows: u64) -> std::io::Result<(u64, u64)> {
     Ok((written, calls))
 }
 
-fn peak_rss() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse::<u64>().ok()))
-        })
-        .unwrap_or(0)
-        * 1024
-}
-
-/// CPU seconds (user + system) this process has used, from /proc/self/stat (clock ticks of 1/100 s).
-fn cpu_seconds() -> f64 {
-    std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            let rest = s.rsplit_once(')')?.1;
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
-        })
-        .unwrap_or(0.0)
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    exit_on_help(USAGE);
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| {
         args.iter()
@@ -254,18 +220,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             counts
         }
     };
-    let size = std::fs::metadata(&cdr)?.len();
-    eprintln!(
-        "generated {} ({:.1} MB, {written} rows, {calls} calls) in {:.1?}",
-        cdr.display(),
-        size as f64 / 1e6,
-        started.elapsed()
-    );
-    // Warm the page cache for both measurements, without holding the file in memory.
-    std::io::copy(&mut File::open(&cdr)?, &mut std::io::sink())?;
-    let wc_started = Instant::now();
-    Command::new("wc").arg("-l").arg(&cdr).stdout(Stdio::null()).status()?;
-    let wc = wc_started.elapsed();
+    let size = report_generated(&cdr, &format!("{written} rows, {calls} calls"), started)?;
+    let wc = warm_and_time_wc_l(&cdr)?;
     let ws_dir = dir.join("workspace");
     let _ = std::fs::remove_dir_all(&ws_dir);
     let mut ws = Workspace::open(&ws_dir)?;
@@ -279,12 +235,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         business_numbers: vec!["+44 20 7946 0100".into()],
         ..Default::default()
     };
-    let rss_before = peak_rss();
-    let cpu_before = cpu_seconds();
+    let rss_before = own_peak_rss();
+    let cpu_before = own_cpu_s();
     let import_started = Instant::now();
     let report = import_calls(&mut ws, std::slice::from_ref(&cdr), &opts, &common, &NoProgress)?;
     let took = import_started.elapsed();
-    let cpu = cpu_seconds() - cpu_before;
+    let cpu = own_cpu_s() - cpu_before;
     let c = report.sources[0].counts;
     let mbs = |d: Duration| size as f64 / 1e6 / d.as_secs_f64();
     println!("file       {:.1} MB, {written} rows, {calls} calls", size as f64 / 1e6);
@@ -295,17 +251,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         mbs(took),
         written as f64 / took.as_secs_f64(),
         c.imported as f64 / took.as_secs_f64(),
-        peak_rss() as f64 / 1e6,
+        own_peak_rss() as f64 / 1e6,
         rss_before as f64 / 1e6
     );
     println!(
         "cpu        {cpu:.2} s user+system ({:.0}% of one core over the wall time; load average {})",
         100.0 * cpu / took.as_secs_f64(),
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .split_whitespace()
-            .next()
-            .unwrap_or("?")
+        load_average()
     );
     println!(
         "counts     read {} imported {} rejected {} duplicates {}",

@@ -5,6 +5,10 @@
 //!
 //! Usage: cargo run --release --bin bench-contacts -- [SIZE_MB] [DIR]
 
+use omnitrail::benchkit::{
+    exit_on_help, load_average, own_cpu_s, own_peak_rss, report_generated, reset_own_peak_rss, warm_and_time_wc_l,
+    SplitMix64,
+};
 use omnitrail::import::contacts::{import_contacts, ContactOptions};
 use omnitrail::import::pipeline::NoProgress;
 use omnitrail::import::CommonOptions;
@@ -13,24 +17,9 @@ use omnitrail::workspace::Workspace;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
-/// SplitMix64: deterministic and good enough to vary synthetic rows.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+const USAGE: &str = "usage: bench-contacts [SIZE_MB] [DIR]   (defaults: 110, bench-data)";
 
 const FIRST: &[&str] = &[
     "Sarah", "Mark", "Émilie", "Olu", "Kate", "Helen", "Ravi", "Ling", "Amir", "Jörg", "Zoé", "Lucía", "João",
@@ -67,7 +56,7 @@ fn generate(path: &Path, bytes: u64) -> std::io::Result<u64> {
     let header = "Record ID,First Name,Last Name,Email,Phone Number,Mobile Phone Number,Company Name,Contact owner,Lead Status,Create Date\n";
     out.write_all(header.as_bytes())?;
     let mut written = header.len() as u64;
-    let mut rng = Rng(7);
+    let mut rng = SplitMix64(7);
     let mut rows = 0u64;
     let mut last = String::new();
     let mut row = String::with_capacity(256);
@@ -81,10 +70,7 @@ fn generate(path: &Path, bytes: u64) -> std::io::Result<u64> {
                 "{rows},,,,,,Unknown Ltd,owner@bloomandstem.example,New,2026-01-01 09:00\n"
             ));
         } else {
-            let (f, l) = (
-                FIRST[rng.below(FIRST.len() as u64) as usize],
-                LAST[rng.below(LAST.len() as u64) as usize],
-            );
+            let (f, l) = (*rng.pick(FIRST), *rng.pick(LAST));
             let office = rng.below(5000);
             let mobile = if rng.below(500) == 0 {
                 format!("{}E+11", 4.477 + rng.below(1000) as f64 / 1e6)
@@ -114,19 +100,8 @@ fn generate(path: &Path, bytes: u64) -> std::io::Result<u64> {
     Ok(rows)
 }
 
-fn vm_hwm_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse::<u64>().ok()))
-        })
-        .unwrap_or(0)
-        * 1024
-}
-
 fn main() -> anyhow::Result<()> {
+    exit_on_help(USAGE);
     let args: Vec<String> = std::env::args().collect();
     let mb: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(110);
     let dir = PathBuf::from(args.get(2).cloned().unwrap_or_else(|| "bench-data".into()));
@@ -134,31 +109,21 @@ fn main() -> anyhow::Result<()> {
     let csv = dir.join(format!("contacts-{mb}MB.csv"));
     let started = Instant::now();
     let rows = generate(&csv, mb << 20)?;
-    let size = std::fs::metadata(&csv)?.len();
-    eprintln!(
-        "generated {} ({:.1} MB, {rows} rows) in {:.1?}",
-        csv.display(),
-        size as f64 / 1e6,
-        started.elapsed()
-    );
-    // Warm the page cache so both measurements read from memory.
-    drop(std::fs::read(&csv)?);
-    let wc_started = Instant::now();
-    let wc = Command::new("wc").arg("-l").arg(&csv).stdout(Stdio::null()).status()?;
-    let wc_time = wc_started.elapsed();
-    anyhow::ensure!(wc.success(), "wc -l failed");
+    let size = report_generated(&csv, &format!("{rows} rows"), started)?;
+    let wc_time = warm_and_time_wc_l(&csv)?;
 
     let ws_dir = dir.join("bench-workspace");
     let _ = std::fs::remove_dir_all(&ws_dir);
     // Reset the peak-RSS mark so VmHWM measures the import alone.
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let rss_before = vm_hwm_bytes();
+    reset_own_peak_rss();
+    let rss_before = own_peak_rss();
     let common = CommonOptions {
         tz: chrono_tz::UTC,
         tz_origin: "bench".into(),
         region: Region::parse("GB").map_err(anyhow::Error::msg)?,
         region_code: Some("GB".into()),
     };
+    let cpu_before = own_cpu_s();
     let import_started = Instant::now();
     let mut ws = Workspace::open(&ws_dir)?;
     let report = import_contacts(
@@ -169,7 +134,8 @@ fn main() -> anyhow::Result<()> {
         &NoProgress,
     )?;
     let time = import_started.elapsed();
-    let peak = vm_hwm_bytes();
+    let cpu = own_cpu_s() - cpu_before;
+    let peak = own_peak_rss();
     let c = report.sources[0].counts;
     anyhow::ensure!(report.failed() == 0, "import failed: {:?}", report.sources[0].error);
     let secs = time.as_secs_f64();
@@ -182,6 +148,11 @@ fn main() -> anyhow::Result<()> {
         c.read as f64 / secs
     );
     println!(
+        "cpu             {cpu:.2} s user+system ({:.1} MB per CPU second, {:.2} cores busy)",
+        size as f64 / 1e6 / cpu.max(0.01),
+        cpu / secs
+    );
+    println!(
         "accounting      read {} = imported {} + rejected {} + duplicates {}",
         c.read, c.imported, c.rejected, c.duplicates
     );
@@ -191,6 +162,7 @@ fn main() -> anyhow::Result<()> {
         rss_before as f64 / 1e6
     );
     println!("ratio to wc -l  {:.0}x", secs / wc_time.as_secs_f64());
+    println!("load average    {}", load_average());
     for n in &report.sources[0].notes {
         println!("note            {n}");
     }

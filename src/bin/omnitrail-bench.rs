@@ -5,27 +5,15 @@
 //! Usage: cargo run --release --bin omnitrail-bench -- [SIZE_MB] [DIR] [OMNITRAIL_BINARY]
 //! (the binary defaults to `omnitrail` next to this one).
 
+use omnitrail::benchkit::{exit_on_help, load_average, measure, report_generated, warm_and_time_wc_l, SplitMix64};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// SplitMix64: deterministic and good enough to vary synthetic text.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+const USAGE: &str = "usage: omnitrail-bench [SIZE_MB] [DIR] [OMNITRAIL_BINARY]   (defaults: 200, bench-data,
+the omnitrail binary next to this one)";
 
 const WORDS: &[&str] = &[
     "hello", "order", "delivery", "flowers", "tomorrow", "please", "thanks", "when", "can", "you", "the", "bouquet",
@@ -37,7 +25,7 @@ const WORDS: &[&str] = &[
 /// Writes an Android-layout export of at least `bytes` bytes; returns the message count.
 fn generate(path: &Path, bytes: u64) -> std::io::Result<u64> {
     let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
-    let mut rng = Rng(42);
+    let mut rng = SplitMix64(42);
     let mut written = 0u64;
     let mut messages = 0u64;
     let mut minute: i64 = 0;
@@ -71,7 +59,8 @@ fn generate(path: &Path, bytes: u64) -> std::io::Result<u64> {
                     if i > 0 {
                         buf.push(if rng.below(25) == 0 { '\n' } else { ' ' });
                     }
-                    buf.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
+                    let &word = rng.pick(WORDS);
+                    buf.push_str(word);
                 }
             }
         }
@@ -84,44 +73,8 @@ fn generate(path: &Path, bytes: u64) -> std::io::Result<u64> {
     Ok(messages + 1)
 }
 
-/// Runs a command, returning wall time and peak resident memory (polled from /proc).
-fn measure(cmd: &mut Command) -> std::io::Result<(Duration, u64, bool)> {
-    let started = Instant::now();
-    let mut child = cmd.stdout(Stdio::null()).spawn()?;
-    let status_path = format!("/proc/{}/status", child.id());
-    let mut peak_kb = 0u64;
-    loop {
-        if let Ok(s) = std::fs::read_to_string(&status_path) {
-            if let Some(v) = s.lines().find(|l| l.starts_with("VmHWM:")) {
-                let kb: u64 = v.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
-                peak_kb = peak_kb.max(kb);
-            }
-        }
-        if let Some(status) = child.try_wait()? {
-            return Ok((started.elapsed(), peak_kb * 1024, status.success()));
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// CPU seconds (user, system) used so far by this process's waited-for children
-/// (`cutime`, `cstime` in /proc/self/stat), to tell CPU cost from waiting on a busy machine.
-fn children_cpu() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the parenthesised command name; cutime and cstime are fields 16 and 17.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
-    (ticks(13), ticks(14))
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
 fn main() -> std::io::Result<()> {
+    exit_on_help(USAGE);
     let args: Vec<String> = std::env::args().collect();
     let mb: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(200);
     let dir = PathBuf::from(args.get(2).cloned().unwrap_or_else(|| "bench-data".into()));
@@ -129,13 +82,7 @@ fn main() -> std::io::Result<()> {
     let chat = dir.join(format!("WhatsApp Chat with Bench {mb}MB.txt"));
     let gen_started = Instant::now();
     let messages = generate(&chat, mb << 20)?;
-    let size = std::fs::metadata(&chat)?.len();
-    eprintln!(
-        "generated {} ({:.1} MB, {messages} messages) in {:.1?}",
-        chat.display(),
-        size as f64 / 1e6,
-        gen_started.elapsed()
-    );
+    let size = report_generated(&chat, &format!("{messages} messages"), gen_started)?;
     let exe = match args.get(3) {
         Some(p) => PathBuf::from(p),
         None => std::env::current_exe()?.with_file_name("omnitrail"),
@@ -144,14 +91,11 @@ fn main() -> std::io::Result<()> {
         eprintln!("build the omnitrail binary first: cargo build --release");
         std::process::exit(2);
     }
-    // Warm the page cache so both commands read from memory.
-    let _ = std::fs::read(&chat)?;
-    let (wc_time, _, _) = measure(Command::new("wc").arg("-l").arg(&chat))?;
+    let wc_time = warm_and_time_wc_l(&chat)?;
     let ws = dir.join("bench-workspace");
     let _ = std::fs::remove_dir_all(&ws);
     let load_before = load_average();
-    let cpu_before = children_cpu();
-    let (time, peak, ok) = measure(
+    let run = measure(
         Command::new(&exe)
             .args(["--quiet", "--workspace"])
             .arg(&ws)
@@ -167,9 +111,8 @@ fn main() -> std::io::Result<()> {
             ])
             .arg(&chat),
     )?;
-    let cpu_after = children_cpu();
-    let (user, system) = (cpu_after.0 - cpu_before.0, cpu_after.1 - cpu_before.1);
-    if !ok {
+    let (time, peak, user, system) = (run.elapsed, run.peak_rss, run.user_s, run.system_s);
+    if !run.success {
         eprintln!("import failed");
         std::process::exit(1);
     }
