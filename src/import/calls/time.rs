@@ -463,7 +463,10 @@ impl DateReading {
                             "{field} cannot be a month: the date does not fit --date-order {order}"
                         ))
                     }
-                    None => Err(format!("not a calendar date when read {order}")),
+                    None => Err(format!(
+                        "not a calendar date read {}",
+                        self.rule.order.map(order_shape).unwrap_or_default()
+                    )),
                 }
             }
             WrittenDate::ShortYear(f, len) => {
