@@ -484,3 +484,246 @@ fn cli_usage_errors_exit_2() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
 }
+
+// Day/month order of a/b/yyyy dates: decided once per file, never per row.
+
+fn with_order(order: &str) -> CallOptions {
+    CallOptions {
+        date_order: Some(omnitrail::import::whatsapp::dates::DateOrder::parse(order).unwrap()),
+        ..with_business()
+    }
+}
+
+fn times(calls: &[Call]) -> Vec<&str> {
+    calls.iter().map(|c| c.ts.as_str()).collect()
+}
+
+fn reasons(dir: &tempfile::TempDir, ws: &omnitrail::workspace::Workspace) -> Vec<(u64, String)> {
+    rejects(dir, ws)
+        .iter()
+        .map(|v| (v["line"].as_u64().unwrap(), v["reason"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[test]
+fn slashed_dates_are_read_day_first_when_a_first_field_is_over_twelve() {
+    let (report, calls, _dir) = import(&[fixture("calls/dates_day_first.csv")], &with_business(), &gb());
+    assert_eq!(counts(&report), (5, 5, 0, 0));
+    assert_eq!(report.sources[0].format.as_deref(), Some("calls/cdr-csv"));
+    // Europe/London is on BST from 29 March
+    assert_eq!(
+        times(&calls),
+        [
+            "2026-04-03T08:15:00Z",
+            "2026-04-05T09:00:00Z",
+            "2026-04-13T10:30:00Z",
+            "2026-04-14T07:00:00Z",
+            "2026-04-28T15:45:00Z"
+        ]
+    );
+    let note = report.sources[0]
+        .notes
+        .iter()
+        .find(|n| n.starts_with("dates read"))
+        .unwrap_or_else(|| panic!("{:?}", report.sources[0].notes));
+    assert!(
+        note.contains("day-first")
+            && note.contains("2 of 4")
+            && note.contains("first field over 12")
+            && note.contains("line 4"),
+        "{note}"
+    );
+}
+
+#[test]
+fn slashed_dates_are_read_month_first_in_a_mapped_csv() {
+    let opts = CallOptions {
+        map: Some(
+            omnitrail::import::calls::generic::ColumnMap::parse(
+                "ts=Start,from=Caller,to=Callee,duration=Seconds,status=Result",
+            )
+            .unwrap(),
+        ),
+        ..with_business()
+    };
+    let (report, calls, _dir) = import(&[fixture("calls/dates_month_first.csv")], &opts, &gb());
+    assert_eq!(counts(&report), (4, 4, 0, 0));
+    assert_eq!(
+        times(&calls),
+        [
+            "2026-04-03T08:15:00Z",
+            "2026-04-04T11:00:00Z",
+            "2026-04-05T13:00:00Z",
+            "2026-04-17T10:30:00Z"
+        ]
+    );
+    assert!(
+        report.sources[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("month-first") && n.contains("second field over 12")),
+        "{:?}",
+        report.sources[0].notes
+    );
+}
+
+#[test]
+fn undecidable_slashed_dates_are_rejected_unless_date_order_is_given() {
+    let (report, dir, ws) = import_keep("calls/dates_undecidable.csv", &with_business());
+    assert_eq!(counts(&report), (5, 1, 4, 0));
+    let got = reasons(&dir, &ws);
+    assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), [2, 3, 5, 6]);
+    for (line, why) in &got[..3] {
+        assert!(
+            why.contains("ambiguous") && why.contains("--date-order dmy or mdy"),
+            "{line}: {why}"
+        );
+    }
+    assert!(got[3].1.contains("two-digit year"), "{got:?}");
+    let notes = &report.sources[0].notes;
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("3 row(s) rejected") && n.contains("--date-order")),
+        "{notes:?}"
+    );
+    assert!(notes.iter().any(|n| n.contains("two-digit year")), "{notes:?}");
+
+    let (report, calls, _dir) = import(&[fixture("calls/dates_undecidable.csv")], &with_order("dmy"), &gb());
+    assert_eq!(counts(&report), (5, 5, 0, 0));
+    assert_eq!(
+        times(&calls),
+        [
+            "2026-04-03T08:15:00Z",
+            "2026-04-03T14:00:00Z",
+            "2026-04-05T09:00:00Z",
+            "2026-04-06T10:00:00Z",
+            "2026-08-07T11:00:00Z"
+        ]
+    );
+    assert!(report.sources[0]
+        .notes
+        .iter()
+        .any(|n| n.contains("day-first") && n.contains("--date-order dmy")));
+
+    let (report, calls, _dir) = import(&[fixture("calls/dates_undecidable.csv")], &with_order("mdy"), &gb());
+    assert_eq!(counts(&report), (5, 5, 0, 0));
+    assert_eq!(
+        times(&calls),
+        [
+            "2026-03-04T09:15:00Z",
+            "2026-03-04T15:00:00Z",
+            "2026-04-06T10:00:00Z",
+            "2026-05-04T09:00:00Z",
+            "2026-07-08T11:00:00Z"
+        ]
+    );
+}
+
+#[test]
+fn contradictory_dates_fail_the_file_naming_a_line_of_each_kind() {
+    let (report, calls, _dir) = import(&[fixture("calls/dates_contradictory.csv")], &with_business(), &gb());
+    assert!(calls.is_empty());
+    let s = &report.sources[0];
+    assert_eq!(s.outcome, "failed");
+    let err = s.error.as_deref().unwrap();
+    assert!(err.contains("dates_contradictory.csv"), "{err}");
+    assert!(err.contains("line 3") && err.contains("13/04/2026"), "{err}");
+    assert!(err.contains("line 4") && err.contains("04/14/2026"), "{err}");
+    assert!(err.contains("--date-order"), "{err}");
+
+    // Forced, the rows that do not fit are rejected with the reason.
+    let (report, dir, ws) = import_keep("calls/dates_contradictory.csv", &with_order("dmy"));
+    assert_eq!(counts(&report), (4, 3, 1, 0));
+    let got = reasons(&dir, &ws);
+    assert_eq!(got[0].0, 4);
+    assert!(
+        got[0].1.contains("14 cannot be a month") && got[0].1.contains("--date-order dmy"),
+        "{got:?}"
+    );
+    assert!(report.sources[0]
+        .notes
+        .iter()
+        .any(|n| n.contains("1 date(s) do not fit it")));
+    let (report, _, _) = import(&[fixture("calls/dates_contradictory.csv")], &with_order("ymd"), &gb());
+    assert_eq!(counts(&report), (4, 0, 4, 0));
+}
+
+#[test]
+fn twelve_hour_clock_with_am_pm_and_a_narrow_no_break_space() {
+    let (report, calls, _dir) = import(&[fixture("calls/dates_twelve_hour.csv")], &with_business(), &gb());
+    assert_eq!(counts(&report), (5, 5, 0, 0));
+    assert_eq!(report.sources[0].format.as_deref(), Some("calls/twilio"));
+    // Twilio writes UTC; 12 AM is midnight, 12 PM noon; seconds are optional
+    assert_eq!(
+        times(&calls),
+        [
+            "2026-04-17T14:05:33Z",
+            "2026-04-18T00:10:00Z",
+            "2026-04-18T09:00:00Z",
+            "2026-04-18T12:30:00Z",
+            "2026-04-19T23:59:59Z"
+        ]
+    );
+    assert!(report.sources[0].notes.iter().any(|n| n.contains("month-first")));
+}
+
+#[test]
+fn cli_date_order_is_inferred_with_a_note_or_forced() {
+    let f = |name: &str| fixture(&format!("calls/{name}")).to_str().unwrap().to_string();
+    let base = [
+        "--region",
+        "GB",
+        "--tz",
+        "Europe/London",
+        "--business-number",
+        "020 7946 0100",
+    ];
+    let run = |args: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(base);
+        let out = omnitrail_cli(dir.path(), &all);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let day_first = f("dates_day_first.csv");
+    let (code, _, err) = run(&["import", "calls", &day_first]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains(&format!("note: {day_first}: dates read day-first")) && err.contains("first field over 12"),
+        "{err}"
+    );
+
+    let undecidable = f("dates_undecidable.csv");
+    let (code, out, err) = run(&["--json", "import", "calls", &undecidable]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["sources"][0]["counts"]["rejected"], 4);
+    let (code, _, _) = run(&["import", "calls", &undecidable, "--strict"]);
+    assert_eq!(code, Some(1));
+    let (code, out, err) = run(&["--json", "import", "calls", &undecidable, "--date-order", "dmy"]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["sources"][0]["counts"]["imported"], 5);
+    // detected formats share one --date-order
+    let (code, out, err) = run(&["--json", "import", &undecidable, "--date-order", "mdy"]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["sources"][0]["counts"]["imported"], 5, "{v}");
+
+    let contradictory = f("dates_contradictory.csv");
+    let (code, _, err) = run(&["import", "calls", &contradictory]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains(&format!("error: {contradictory}: day/month order contradicts itself")) && err.contains("line 3"),
+        "{err}"
+    );
+    for bad in ["myd", "dd/mm", ""] {
+        let (code, _, _) = run(&["import", "calls", &day_first, "--date-order", bad]);
+        assert_eq!(code, Some(2), "{bad}");
+    }
+}

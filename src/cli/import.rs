@@ -1,6 +1,6 @@
 //! `omnitrail import`
 
-use super::import_calls::{import_call_files, CallArgs};
+use super::import_calls::{import_call_files, parse_date_order, CallArgs};
 use super::import_contacts::{import_contact_files, ContactArgs};
 use super::import_email::{import_email_files, EmailArgs};
 use super::output::{print_import_report, BarProgress};
@@ -65,7 +65,7 @@ pub enum ImportFormat {
     },
     /// Call logs: Asterisk/FreePBX CDR, Twilio CSV, Android XML, or a mapped CSV
     #[command(
-        after_help = "Examples:\n  omnitrail import calls Master.csv --business-number \"+44 20 7946 0000\" --region GB\n  omnitrail import calls log.csv --dialect generic --map ts=Start,from=Caller,to=Callee,duration=Seconds,status=Result,agent=Extension"
+        after_help = "Examples:\n  omnitrail import calls Master.csv --business-number \"+44 20 7946 0000\" --region GB\n  omnitrail import calls log.csv --dialect generic --map ts=Start,from=Caller,to=Callee,duration=Seconds,status=Result,agent=Extension\n  omnitrail import calls export.csv --date-order mdy"
     )]
     Calls {
         #[arg(value_name = "PATH", required = true)]
@@ -74,6 +74,10 @@ pub enum ImportFormat {
         common: CommonArgs,
         #[command(flatten)]
         calls: CallArgs,
+        /// Force the day/month order of a/b/yyyy dates and two-digit years: dmy, mdy or ymd
+        /// (default: inferred per file from dates with a field over 12)
+        #[arg(long, value_name = "ORDER", value_parser = parse_date_order)]
+        date_order: Option<DateOrder>,
     },
     /// Contacts: CRM CSV exports and vCards (.vcf)
     #[command(
@@ -215,7 +219,9 @@ pub fn run(g: &Globals, args: ImportArgs) -> anyhow::Result<u8> {
             paths,
             mut common,
             calls: mut c,
+            date_order,
         }) => {
+            c.date_order = date_order;
             apply_business_settings(g, &mut common, &mut wa, &mut email, &mut c)?;
             (import_call_files(g, &paths, &common, &c)?, common.strict)
         }
@@ -286,7 +292,14 @@ pub fn import_detected(
         let run = match format {
             Format::WhatsApp => import_whatsapp_files(g, files, common, wa)?,
             Format::Email => import_email_files(g, files, common, email)?,
-            Format::Calls => import_call_files(g, files, common, calls)?,
+            Format::Calls => {
+                // One `--date-order` for every format when formats are detected.
+                let calls = CallArgs {
+                    date_order: calls.date_order.or(wa.date_order),
+                    ..calls.clone()
+                };
+                import_call_files(g, files, common, &calls)?
+            }
             Format::Contacts => import_contact_files(g, files, common, contacts)?,
         };
         match run {

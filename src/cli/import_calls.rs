@@ -5,6 +5,7 @@ use super::Globals;
 use clap::Args;
 use omnitrail::import::calls::generic::ColumnMap;
 use omnitrail::import::calls::{import_calls, CallOptions, Dialect};
+use omnitrail::import::whatsapp::dates::DateOrder;
 use omnitrail::normalize::phone::to_e164;
 use std::path::PathBuf;
 
@@ -19,6 +20,19 @@ pub struct CallArgs {
     /// Column mapping for generic CSVs, e.g. ts=Start,from=Caller,to=Callee,duration=Seconds,status=Result,agent=Extension
     #[arg(long, value_name = "MAPPING")]
     pub map: Option<String>,
+    /// Day/month order of a/b/yyyy dates and two-digit years: set by `import calls
+    /// --date-order` (see [`parse_date_order`]) or, when formats are detected, by the shared
+    /// `--date-order`; inferred per file when absent.
+    #[arg(skip)]
+    pub date_order: Option<DateOrder>,
+}
+
+/// `--date-order` of `import calls`: the orders a call-log date can have.
+pub fn parse_date_order(s: &str) -> Result<DateOrder, String> {
+    match DateOrder::parse(s)? {
+        o @ (DateOrder::Dmy | DateOrder::Mdy | DateOrder::Ymd) => Ok(o),
+        _ => Err(format!("unknown date order {s:?}: expected dmy, mdy or ymd")),
+    }
 }
 
 impl CallArgs {
@@ -42,6 +56,7 @@ impl CallArgs {
             business_numbers: self.business_numbers.clone(),
             dialect,
             map,
+            date_order: self.date_order,
         })
     }
 }

@@ -152,9 +152,9 @@ pub fn leg(rec: &ByteRecord, line: u64, cols: &Columns, flavor: Flavor, ctx: &mu
     let get = |c: Option<usize>| c.map(|i| field(rec, i).trim().to_string()).unwrap_or_default();
     let ts_raw = get(cols.ts);
     let (start_ms, _basis) = if flavor == Flavor::Twilio {
-        super::time::parse_any(&ts_raw, &mut ctx.utc_clock)?
+        super::time::parse_any(&ts_raw, &mut ctx.utc_clock, &mut ctx.dates)?
     } else {
-        super::time::parse_any(&ts_raw, &mut ctx.clock)?
+        super::time::parse_any(&ts_raw, &mut ctx.clock, &mut ctx.dates)?
     };
     let from = get(cols.from);
     let to = get(cols.to);

@@ -22,11 +22,12 @@ use self::direction::{BusinessNumbers, End, PhoneCache};
 use self::generic::ColumnMap;
 use self::leg::{CallLegs, Fed, Leg, LegGrouper, LegOutcome};
 use self::mapped::{norm_header, Columns, Flavor};
-use self::time::LocalClock;
+use self::time::{DateReading, LocalClock, SlashEvidence, SlashRule};
 use super::pipeline::{
     already_imported, dedup_key, existing_keys, interaction_id, stage_source, Progress, Sink, SourcePlan, SourceResult,
 };
 use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
+use crate::import::whatsapp::dates::DateOrder;
 use crate::model::{CallStatus, Channel, Direction, HandleKind, Interaction, Kind};
 use crate::normalize::phone::{to_e164, Region};
 use crate::workspace::{Reject, Workspace};
@@ -83,6 +84,9 @@ pub struct CallOptions {
     pub dialect: Option<Dialect>,
     /// Column names for generic CSVs.
     pub map: Option<ColumnMap>,
+    /// Day/month order of `a/b/yyyy` dates and two-digit years (`--date-order`); inferred
+    /// per file when absent.
+    pub date_order: Option<DateOrder>,
 }
 
 /// Asterisk CEL event types: a CEL file is one row per channel event, not per call.
@@ -161,6 +165,8 @@ pub struct RowCtx {
     /// The file shows signs of a spreadsheet round trip (`;`, UTF-16, scientific notation).
     pub spreadsheet: bool,
     pub unknown_status: u64,
+    /// The file's day/month order and what reading dates under it met.
+    pub dates: DateReading,
 }
 
 /// One thing read from a file, in order.
@@ -191,6 +197,8 @@ struct CallFile {
     size: u64,
     content_hash: String,
     dialect: Dialect,
+    /// Day/month order of its `a/b/yyyy` dates: forced, inferred by a pre-scan, or undecided.
+    dates: SlashRule,
 }
 
 fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
@@ -224,12 +232,84 @@ fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(head)
 }
 
+/// Reads the header row of a header CSV and finds its columns; `None` for an empty file.
+fn header_columns(
+    reader: &mut csv::Reader<Box<dyn Read + Send>>,
+    dialect: Dialect,
+    map: Option<&ColumnMap>,
+    display: &str,
+) -> Result<Option<(Columns, Flavor)>, ImportError> {
+    let mut rec = csv::ByteRecord::new();
+    if !reader
+        .read_byte_record(&mut rec)
+        .map_err(|e| ImportError::file(display, format!("cannot read CSV: {e}")))?
+    {
+        return Ok(None);
+    }
+    let headers: Vec<String> = rec.iter().map(|h| norm_header(&String::from_utf8_lossy(h))).collect();
+    let (cols, flavor) = match dialect {
+        Dialect::Twilio => (twilio::columns(&headers), Flavor::Twilio),
+        Dialect::CdrCsv => (cdr_csv::columns(&headers), Flavor::Cdr),
+        _ => {
+            let map = map.ok_or_else(|| {
+                ImportError::file(display, "a generic CSV needs --map ts=COLUMN,from=COLUMN,to=COLUMN[,…]")
+            })?;
+            (
+                map.columns(&headers).map_err(|e| ImportError::file(display, e))?,
+                Flavor::Generic,
+            )
+        }
+    };
+    if cols.ts.is_none() || cols.from.is_none() || cols.to.is_none() {
+        return Err(ImportError::file(
+            display,
+            "the header has no start time, caller or callee column: pass --dialect generic --map ts=…,from=…,to=…",
+        ));
+    }
+    Ok(Some((cols, flavor)))
+}
+
+/// Decides the day/month order of a header CSV's `a/b/yyyy` dates for the whole file, from
+/// a pre-scan of its start-time column only (constant memory: the rows are streamed later).
+/// Other dialects have no such dates.
+fn scan_dates(path: &Path, dialect: Dialect, map: Option<&ColumnMap>) -> Result<SlashRule, ImportError> {
+    if !matches!(dialect, Dialect::CdrCsv | Dialect::Twilio | Dialect::Generic) {
+        return Ok(SlashRule::default());
+    }
+    let display = path.display().to_string();
+    let (mut reader, _) = CsvInput::open(path)?.into_csv();
+    let Some((Columns { ts: Some(ts), .. }, _)) = header_columns(&mut reader, dialect, map, &display)? else {
+        return Ok(SlashRule::default());
+    };
+    let mut evidence = SlashEvidence::default();
+    let mut rec = csv::ByteRecord::new();
+    let mut rows = 0u64;
+    while reader
+        .read_byte_record(&mut rec)
+        .map_err(|e| ImportError::file(&display, format!("cannot read CSV: {e}")))?
+    {
+        rows += 1;
+        if rows % 65_536 == 0 {
+            check_interrupt()?;
+        }
+        match rec.get(ts) {
+            Some(f) if f.contains(&b'/') => {
+                let line = rec.position().map_or(0, csv::Position::line);
+                evidence.add(&String::from_utf8_lossy(f), line);
+            }
+            _ => {}
+        }
+    }
+    evidence.decide().map_err(|why| ImportError::file(&display, why))
+}
+
 /// Reads a file's rows as legs and rejects, in file order, stopping after `limit` rows.
 /// Runs on a worker thread during an import; `emit` sends batches to the writer.
 pub fn read_file(
     path: &Path,
     dialect: Dialect,
     map: Option<&ColumnMap>,
+    dates: &SlashRule,
     common: &CommonOptions,
     limit: Option<u64>,
     emit: &mut dyn FnMut(RowEvent) -> Result<(), ImportError>,
@@ -290,38 +370,15 @@ pub fn read_file(
         region: common.region,
         spreadsheet,
         unknown_status: 0,
+        dates: DateReading::new(dates.clone()),
     };
     let io = |e: csv::Error| ImportError::file(&display, format!("cannot read CSV: {e}"));
-    let mut rec = csv::ByteRecord::new();
     let mut columns: Option<(Columns, Flavor)> = None;
     if dialect != Dialect::Asterisk {
-        if !reader.read_byte_record(&mut rec).map_err(io)? {
-            return Ok(info);
+        match header_columns(&mut reader, dialect, map, &display)? {
+            Some(c) => columns = Some(c),
+            None => return Ok(info),
         }
-        let headers: Vec<String> = rec.iter().map(|h| norm_header(&String::from_utf8_lossy(h))).collect();
-        let (cols, flavor) = match dialect {
-            Dialect::Twilio => (twilio::columns(&headers), Flavor::Twilio),
-            Dialect::CdrCsv => (cdr_csv::columns(&headers), Flavor::Cdr),
-            _ => {
-                let map = map.ok_or_else(|| {
-                    ImportError::file(
-                        &display,
-                        "a generic CSV needs --map ts=COLUMN,from=COLUMN,to=COLUMN[,…]",
-                    )
-                })?;
-                (
-                    map.columns(&headers).map_err(|e| ImportError::file(&display, e))?,
-                    Flavor::Generic,
-                )
-            }
-        };
-        if cols.ts.is_none() || cols.from.is_none() || cols.to.is_none() {
-            return Err(ImportError::file(
-                &display,
-                "the header has no start time, caller or callee column: pass --dialect generic --map ts=…,from=…,to=…",
-            ));
-        }
-        columns = Some((cols, flavor));
     }
     let mut saw_unanswered = false;
     // The row before the current one is processed only once the next is read, so that a
@@ -390,6 +447,7 @@ pub fn read_file(
         }
     }
     let _ = field;
+    info.notes.extend(ctx.dates.notes());
     info.notes.extend(ctx.clock.notes());
     if ctx.unknown_status > 0 {
         info.notes.push(format!(
@@ -569,14 +627,22 @@ fn import_file(
         let reader = scope.spawn(|| {
             let mut batch = Vec::with_capacity(4096);
             let tx = tx;
-            let info = read_file(&file.path, file.dialect, opts.map.as_ref(), common, None, &mut |ev| {
-                batch.push(ev);
-                if batch.len() >= 4096 {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(4096));
-                    tx.send(full).map_err(|_| ImportError::Interrupted)?;
-                }
-                Ok(())
-            });
+            let info = read_file(
+                &file.path,
+                file.dialect,
+                opts.map.as_ref(),
+                &file.dates,
+                common,
+                None,
+                &mut |ev| {
+                    batch.push(ev);
+                    if batch.len() >= 4096 {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(4096));
+                        tx.send(full).map_err(|_| ImportError::Interrupted)?;
+                    }
+                    Ok(())
+                },
+            );
             if !batch.is_empty() {
                 let _ = tx.send(batch);
             }
@@ -694,12 +760,20 @@ fn infer_business_numbers(
     for f in files.iter().filter(|f| f.dialect != Dialect::AndroidXml) {
         let mut grouper = LegGrouper::new();
         let mut out = Vec::new();
-        read_file(&f.path, f.dialect, opts.map.as_ref(), common, Some(20_000), &mut |ev| {
-            if let RowEvent::Leg(l) = ev {
-                let _ = grouper.feed(*l, &mut out);
-            }
-            Ok(())
-        })?;
+        read_file(
+            &f.path,
+            f.dialect,
+            opts.map.as_ref(),
+            &f.dates,
+            common,
+            Some(20_000),
+            &mut |ev| {
+                if let RowEvent::Leg(l) = ev {
+                    let _ = grouper.feed(*l, &mut out);
+                }
+                Ok(())
+            },
+        )?;
         grouper.finish(&mut out);
         sample.extend(out);
     }
@@ -771,12 +845,24 @@ pub fn import_calls(
             outcomes.push(o);
             continue;
         }
+        let dates = match opts.date_order {
+            Some(order) => SlashRule::forced(order),
+            None => match scan_dates(&path, dialect, opts.map.as_ref()) {
+                Ok(rule) => rule,
+                Err(ImportError::File { path, message }) => {
+                    outcomes.push(SourceOutcome::failed(&display, format!("{path}: {message}")));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            },
+        };
         files.push(CallFile {
             path,
             display,
             size,
             content_hash,
             dialect,
+            dates,
         });
     }
     let mut notes = vec![format!("time zone {} ({})", common.tz.name(), common.tz_origin)];
@@ -820,6 +906,8 @@ pub fn import_calls(
             "region": common.region_code,
             "business_numbers": all_numbers,
             "map": opts.map.as_ref().map(|m| m.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")),
+            "date_order": file.dates.order.map(time::order_flag),
+            "date_order_origin": file.dates.order.map(|_| if file.dates.forced { "--date-order" } else { "inferred" }),
         });
         let plan = SourcePlan {
             id_prefix: "cl",
