@@ -154,7 +154,7 @@ pub struct WhatsAppArgs {
     /// Display name of the business in WhatsApp chats (repeatable)
     #[arg(long = "business-name", value_name = "NAME")]
     pub business_names: Vec<String>,
-    /// Force the day/month order of WhatsApp dates: dmy, mdy or ymd
+    /// Force the day/month order of dates: dmy, mdy or ymd (WhatsApp chats and, with `import PATH…`/`audit`, call logs; default: inferred per file)
     #[arg(long, value_name = "ORDER", value_parser = DateOrder::parse)]
     pub date_order: Option<DateOrder>,
 }
