@@ -104,6 +104,8 @@ pub fn find_links(c: &Collected, threshold: f64) -> Vec<Link> {
             links.len()
         );
     }
+    // Some rules walk hash maps: a fixed order makes links.parquet the same on every run.
+    links.par_sort_unstable_by(|x, y| (x.a, x.b, &x.rule, &x.evidence).cmp(&(y.a, y.b, &y.rule, &y.evidence)));
     links
 }
 
@@ -295,6 +297,9 @@ fn order_index(c: &Collected) -> OrderIndex {
     }
     let mut orders = Vec::new();
     let mut by_identity: HashMap<u32, Vec<(u32, u32, bool)>> = HashMap::new();
+    // In value order: the order cited in a link's evidence must not depend on hashing.
+    let mut by_value: Vec<(&str, Vec<(u32, u32, bool)>)> = by_value.into_iter().collect();
+    by_value.sort_unstable_by_key(|v| v.0);
     for (value, mut uses) in by_value {
         // One entry per identity; prefer the customer's own (inbound) mention.
         uses.sort_by_key(|u| (u.0, !u.2, u.1));
