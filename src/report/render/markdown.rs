@@ -9,8 +9,11 @@ fn cell(s: &str) -> String {
 /// Sections as a Markdown document.
 pub fn sections(title: &str, sections: &[Section]) -> String {
     let mut out = format!("# {}\n\n", cell(title));
-    for s in sections {
-        out.push_str(&format!("## {}\n\n", cell(&s.title)));
+    for (i, s) in sections.iter().enumerate() {
+        // A detail report's only table is titled like the document: one heading is enough.
+        if i > 0 || s.title != title {
+            out.push_str(&format!("## {}\n\n", cell(&s.title)));
+        }
         out.push_str(&format!(
             "| {} |\n",
             s.headers.iter().map(|h| cell(h)).collect::<Vec<_>>().join(" | ")
@@ -28,4 +31,29 @@ pub fn sections(title: &str, sections: &[Section]) -> String {
         }
     }
     out.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(title: &str) -> Section {
+        Section {
+            title: title.into(),
+            headers: vec!["a|b".into()],
+            rows: vec![vec!["x\ny".into()]],
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn one_heading_per_title_and_cells_escaped() {
+        let md = sections(
+            "Channel switches: 4",
+            &[section("Channel switches: 4"), section("Coverage")],
+        );
+        assert_eq!(md.matches("Channel switches: 4").count(), 1, "{md}");
+        assert!(md.contains("## Coverage"));
+        assert!(md.contains("| a\\|b |") && md.contains("| x y |"), "{md}");
+    }
 }
