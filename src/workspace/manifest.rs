@@ -73,9 +73,11 @@ impl Manifest {
         }
     }
 
-    pub fn to_json(&self) -> Result<Vec<u8>> {
-        let mut v = serde_json::to_vec_pretty(self)?;
-        v.push(b'\n');
-        Ok(v)
+    /// Writes the manifest as pretty JSON, streamed (a workspace of 100 000 chats has a
+    /// manifest of over 100 MB).
+    pub fn write_json(&self, mut out: impl std::io::Write) -> Result<()> {
+        serde_json::to_writer_pretty(&mut out, self)?;
+        out.write_all(b"\n")?;
+        Ok(())
     }
 }

@@ -215,11 +215,15 @@ impl Transaction<'_> {
             fs::rename(path, &dest).with_context(|| format!("cannot move {} into place", dest.display()))?;
         }
         self.staged.clear();
-        let mut manifest = self.ws.manifest.clone();
-        manifest.sources.append(&mut self.new_sources);
-        write_atomic(&self.ws.root.join("manifest.json"), &manifest.to_json()?)?;
+        // Appended in place and streamed out: no copy of a large manifest in memory.
+        let before = self.ws.manifest.sources.len();
+        self.ws.manifest.sources.append(&mut self.new_sources);
+        let manifest = &self.ws.manifest;
+        if let Err(e) = write_atomic_with(&self.ws.root.join("manifest.json"), |out| manifest.write_json(out)) {
+            self.ws.manifest.sources.truncate(before);
+            return Err(e);
+        }
         sync_dir(&self.ws.root);
-        self.ws.manifest = manifest;
         Ok(())
     }
 }
@@ -270,10 +274,17 @@ impl RejectWriter {
 
 /// Writes `bytes` to `path` through a temporary sibling, fsync and rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |out| Ok(out.write_all(bytes)?))
+}
+
+/// Like [`write_atomic`], with the content streamed by `write`.
+pub fn write_atomic_with(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
     let tmp = path.with_extension("tmp-write");
     {
-        let mut f = File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-        f.write_all(bytes)?;
+        let f = File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        let mut out = BufWriter::with_capacity(1 << 16, f);
+        write(&mut out).with_context(|| format!("cannot write {}", tmp.display()))?;
+        let f = out.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
     }
     fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
