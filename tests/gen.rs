@@ -33,6 +33,26 @@ fn gen(dir: &Path, customers: u64, seed: u64) -> PathBuf {
     out
 }
 
+/// Imports the generated folders or files `parts` (relative to `out`) with the generated
+/// business settings into `ws`; `clean` asserts that nothing was rejected or a duplicate.
+fn import_generated(ws: &Path, out: &Path, parts: &[&str], clean: bool) -> Workspace {
+    let paths: Vec<PathBuf> = parts.iter().map(|p| out.join(p)).collect();
+    let business = out.join("business.toml");
+    let mut args = vec!["--workspace", ws.to_str().unwrap(), "--quiet", "import"];
+    args.extend(paths.iter().map(|p| p.to_str().unwrap()));
+    args.extend(["--business-file", business.to_str().unwrap()]);
+    let o = omnitrail(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let ws = Workspace::open_existing(ws).unwrap();
+    if clean {
+        for s in &ws.manifest().sources {
+            assert_eq!(s.counts.rejected, 0, "{} rejected records", s.path);
+            assert_eq!(s.counts.duplicates, 0, "{} duplicates", s.path);
+        }
+    }
+    ws
+}
+
 /// Every file under `dir` (relative path → bytes hash).
 fn tree_hash(dir: &Path) -> BTreeMap<String, String> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
@@ -192,23 +212,7 @@ fn truth_counts_agree_with_the_files() {
 fn whatsapp_exports_import_with_the_truths_line_references_and_identities() {
     let dir = tempfile::tempdir().unwrap();
     let out = gen(dir.path(), 120, 3);
-    let ws = dir.path().join("ws");
-    let o = omnitrail(&[
-        "--workspace",
-        ws.to_str().unwrap(),
-        "--quiet",
-        "import",
-        "whatsapp",
-        out.join("whatsapp").to_str().unwrap(),
-        "--business-file",
-        out.join("business.toml").to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let ws = Workspace::open_existing(&ws).unwrap();
-    for s in &ws.manifest().sources {
-        assert_eq!(s.counts.rejected, 0, "{} rejected records", s.path);
-        assert_eq!(s.counts.duplicates, 0, "{} duplicates", s.path);
-    }
+    let ws = import_generated(&dir.path().join("ws"), &out, &["whatsapp"], true);
     let df = common::interactions(
         &ws,
         &[
@@ -432,23 +436,7 @@ fn the_benchmark_runs_at_small_scale() {
 fn the_phone_book_names_every_saved_chat_and_imports_with_the_truths_cards() {
     let dir = tempfile::tempdir().unwrap();
     let out = gen(dir.path(), 120, 3);
-    let ws = dir.path().join("ws");
-    let o = omnitrail(&[
-        "--workspace",
-        ws.to_str().unwrap(),
-        "--quiet",
-        "import",
-        "contacts",
-        out.join("contacts/phone-book.vcf").to_str().unwrap(),
-        "--business-file",
-        out.join("business.toml").to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let ws = Workspace::open_existing(&ws).unwrap();
-    for s in &ws.manifest().sources {
-        assert_eq!(s.counts.rejected, 0, "{} rejected records", s.path);
-        assert_eq!(s.counts.duplicates, 0, "{} duplicates", s.path);
-    }
+    let ws = import_generated(&dir.path().join("ws"), &out, &["contacts/phone-book.vcf"], true);
     let df = common::interactions(&ws, &["source_ref", "ts", "customer_handle", "customer_name"]);
     let ts = common::ts_strings(&df);
     let refs = common::strings(&df, "source_ref");
@@ -507,17 +495,8 @@ fn matching_generated_data_gives_the_same_files_on_every_run() {
     let dir = tempfile::tempdir().unwrap();
     let out = gen(dir.path(), 1000, 1);
     let ws = dir.path().join("ws");
+    import_generated(&ws, &out, &["whatsapp", "email", "calls", "contacts"], false);
     let ws = ws.to_str().unwrap();
-    let folders: Vec<String> = ["whatsapp", "email", "calls", "contacts"]
-        .iter()
-        .map(|f| out.join(f).to_str().unwrap().to_string())
-        .collect();
-    let business = out.join("business.toml");
-    let mut args = vec!["--quiet", "--workspace", ws, "import"];
-    args.extend(folders.iter().map(String::as_str));
-    args.extend(["--business-file", business.to_str().unwrap()]);
-    let o = omnitrail(&args);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let files = ["customers.parquet", "identities.parquet", "links.parquet"];
     let run = || {
         let o = omnitrail(&["--quiet", "--workspace", ws, "match"]);
