@@ -8,7 +8,7 @@ use super::names::{local_part_matches, name_from_local_part, FoldedName, NameAgr
 use crate::model::HandleKind;
 use crate::normalize::phone::looks_like_phone;
 use rayon::prelude::*;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A contact row lists both identities.
 pub const CONTACT: f64 = 0.97;
@@ -284,7 +284,8 @@ pub struct OrderIndex {
 }
 
 fn order_index(c: &Collected) -> OrderIndex {
-    let mut by_value: HashMap<&str, Vec<(u32, u32, bool)>> = HashMap::new();
+    // In value order: the order cited in a link's evidence must not depend on hashing.
+    let mut by_value: BTreeMap<&str, Vec<OrderUse>> = BTreeMap::new();
     for m in c
         .mentions
         .iter()
@@ -297,9 +298,6 @@ fn order_index(c: &Collected) -> OrderIndex {
     }
     let mut orders = Vec::new();
     let mut by_identity: HashMap<u32, Vec<(u32, u32, bool)>> = HashMap::new();
-    // In value order: the order cited in a link's evidence must not depend on hashing.
-    let mut by_value: Vec<(&str, Vec<(u32, u32, bool)>)> = by_value.into_iter().collect();
-    by_value.sort_unstable_by_key(|v| v.0);
     for (value, mut uses) in by_value {
         // One entry per identity; prefer the customer's own (inbound) mention.
         uses.sort_by_key(|u| (u.0, !u.2, u.1));
