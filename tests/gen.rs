@@ -508,3 +508,33 @@ fn matching_generated_data_gives_the_same_files_on_every_run() {
         assert!(run() == first, "match output changed between runs");
     }
 }
+
+/// An import of many files prints one table row per format and outcome and each shared
+/// note once, not a row and notes per chat; `status --json` keeps every file.
+#[test]
+fn an_import_of_many_chats_is_summarised() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = gen(dir.path(), 120, 3);
+    let ws = dir.path().join("ws");
+    let o = omnitrail(&[
+        "--workspace",
+        ws.to_str().unwrap(),
+        "import",
+        out.join("whatsapp").to_str().unwrap(),
+        "--business-file",
+        out.join("business.toml").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let chats = Workspace::open_existing(&ws).unwrap().manifest().sources.len();
+    assert!(chats > 25, "{chats} chats");
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains(&format!("{chats} whatsapp files")), "{table}");
+    assert!(table.contains(&format!("{chats} files in all")), "{table}");
+    assert!(table.lines().count() < 12, "{table}");
+    let notes = String::from_utf8_lossy(&o.stderr);
+    assert!(notes.lines().count() <= 25, "{notes}");
+    assert!(
+        notes.contains(&format!("note: {chats} files (e.g. ")) && notes.contains("business side"),
+        "{notes}"
+    );
+}

@@ -2,8 +2,9 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 use omnitrail::import::pipeline::Progress;
-use omnitrail::import::ImportReport;
+use omnitrail::import::{ImportReport, SourceOutcome};
 use omnitrail::workspace::Counts;
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 
 /// A byte progress bar on stderr, shown only when stderr is a terminal and not `--quiet`.
@@ -86,18 +87,68 @@ pub fn print_import_report(report: &ImportReport, quiet: bool) {
     print_import_messages(report, quiet);
 }
 
+/// Imports of more files than this are summarised: one table row per format and outcome
+/// (files that failed or were skipped still get their own), notes shared by files printed
+/// once. `omnitrail status` and `--json` keep every file.
+const MANY_SOURCES: usize = 25;
+/// Distinct notes printed at most, in a summarised import.
+const MAX_NOTES: usize = 20;
+
+fn outcome_row(s: &SourceOutcome) -> SourceRow<'_> {
+    SourceRow {
+        path: &s.path,
+        label: &s.outcome,
+        counts: s.counts,
+        first: s.first_ts.as_deref(),
+        last: s.last_ts.as_deref(),
+    }
+}
+
 /// The per-source outcome table of an import.
 pub fn import_table(report: &ImportReport) -> comfy_table::Table {
-    sources_table(
-        "outcome",
-        report.sources.iter().map(|s| SourceRow {
-            path: &s.path,
-            label: &s.outcome,
-            counts: s.counts,
-            first: s.first_ts.as_deref(),
-            last: s.last_ts.as_deref(),
-        }),
-    )
+    if report.sources.len() <= MANY_SOURCES {
+        return sources_table("outcome", report.sources.iter().map(outcome_row));
+    }
+    let mut groups: BTreeMap<(&str, &str), (usize, Counts, Option<&str>, Option<&str>)> = BTreeMap::new();
+    let mut singles = Vec::new();
+    for s in &report.sources {
+        if s.error.is_some() {
+            singles.push(s);
+            continue;
+        }
+        let g = groups
+            .entry((s.format.as_deref().unwrap_or("?"), s.outcome.as_str()))
+            .or_default();
+        g.0 += 1;
+        g.1.read += s.counts.read;
+        g.1.imported += s.counts.imported;
+        g.1.rejected += s.counts.rejected;
+        g.1.duplicates += s.counts.duplicates;
+        g.2 = g.2.into_iter().chain(s.first_ts.as_deref()).min();
+        g.3 = g.3.into_iter().chain(s.last_ts.as_deref()).max();
+    }
+    let labels: Vec<String> = groups
+        .iter()
+        .map(|((format, _), g)| format!("{} {format} file{}", g.0, if g.0 == 1 { "" } else { "s" }))
+        .collect();
+    let mut rows: Vec<SourceRow<'_>> = groups
+        .iter()
+        .zip(&labels)
+        .map(|(((_, outcome), g), label)| SourceRow {
+            path: label,
+            label: outcome,
+            counts: g.1,
+            first: g.2,
+            last: g.3,
+        })
+        .collect();
+    rows.extend(singles.into_iter().map(outcome_row));
+    let mut table = sources_table("outcome", rows);
+    table.add_row([format!(
+        "{} files in all; per file: omnitrail status (or --json)",
+        report.sources.len()
+    )]);
+    table
 }
 
 /// Errors, skipped files and the importers' decisions, on stderr (notes only without `--quiet`).
@@ -119,10 +170,37 @@ pub fn print_import_messages(report: &ImportReport, quiet: bool) {
     for n in &report.notes {
         eprintln!("note: {n}");
     }
+    if report.sources.len() <= MANY_SOURCES {
+        for s in &report.sources {
+            for n in &s.notes {
+                eprintln!("note: {}: {n}", s.path);
+            }
+        }
+        return;
+    }
+    // Many files: a note shared by several is said once, with how many files and an
+    // example; the most common first, and only so many.
+    let mut by_note: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for s in &report.sources {
         for n in &s.notes {
-            eprintln!("note: {}: {n}", s.path);
+            by_note.entry(n).or_default().push(&s.path);
         }
+    }
+    let mut notes: Vec<(&str, Vec<&str>)> = by_note.into_iter().collect();
+    notes.sort_by_key(|(_, files)| std::cmp::Reverse(files.len()));
+    for (note, files) in notes.iter().take(MAX_NOTES) {
+        match files.len() {
+            1 => eprintln!("note: {}: {note}", files[0]),
+            n => eprintln!("note: {n} files (e.g. {}): {note}", files[0]),
+        }
+    }
+    if notes.len() > MAX_NOTES {
+        let rest = &notes[MAX_NOTES..];
+        eprintln!(
+            "note: {} more distinct notes ({} in all): `omnitrail status --json` lists every file's notes",
+            rest.len(),
+            rest.iter().map(|(_, f)| f.len()).sum::<usize>()
+        );
     }
 }
 
