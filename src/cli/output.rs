@@ -94,6 +94,15 @@ const MANY_SOURCES: usize = 25;
 /// Distinct notes printed at most, in a summarised import.
 const MAX_NOTES: usize = 20;
 
+/// The files of one format and outcome, added up.
+#[derive(Default)]
+struct FileGroup<'a> {
+    files: usize,
+    counts: Counts,
+    first: Option<&'a str>,
+    last: Option<&'a str>,
+}
+
 fn outcome_row(s: &SourceOutcome) -> SourceRow<'_> {
     SourceRow {
         path: &s.path,
@@ -109,7 +118,7 @@ pub fn import_table(report: &ImportReport) -> comfy_table::Table {
     if report.sources.len() <= MANY_SOURCES {
         return sources_table("outcome", report.sources.iter().map(outcome_row));
     }
-    let mut groups: BTreeMap<(&str, &str), (usize, Counts, Option<&str>, Option<&str>)> = BTreeMap::new();
+    let mut groups: BTreeMap<(&str, &str), FileGroup<'_>> = BTreeMap::new();
     let mut singles = Vec::new();
     for s in &report.sources {
         if s.error.is_some() {
@@ -119,17 +128,17 @@ pub fn import_table(report: &ImportReport) -> comfy_table::Table {
         let g = groups
             .entry((s.format.as_deref().unwrap_or("?"), s.outcome.as_str()))
             .or_default();
-        g.0 += 1;
-        g.1.read += s.counts.read;
-        g.1.imported += s.counts.imported;
-        g.1.rejected += s.counts.rejected;
-        g.1.duplicates += s.counts.duplicates;
-        g.2 = g.2.into_iter().chain(s.first_ts.as_deref()).min();
-        g.3 = g.3.into_iter().chain(s.last_ts.as_deref()).max();
+        g.files += 1;
+        g.counts.read += s.counts.read;
+        g.counts.imported += s.counts.imported;
+        g.counts.rejected += s.counts.rejected;
+        g.counts.duplicates += s.counts.duplicates;
+        g.first = g.first.into_iter().chain(s.first_ts.as_deref()).min();
+        g.last = g.last.into_iter().chain(s.last_ts.as_deref()).max();
     }
     let labels: Vec<String> = groups
         .iter()
-        .map(|((format, _), g)| format!("{} {format} file{}", g.0, if g.0 == 1 { "" } else { "s" }))
+        .map(|((format, _), g)| format!("{} {format} file{}", g.files, if g.files == 1 { "" } else { "s" }))
         .collect();
     let mut rows: Vec<SourceRow<'_>> = groups
         .iter()
@@ -137,9 +146,9 @@ pub fn import_table(report: &ImportReport) -> comfy_table::Table {
         .map(|(((_, outcome), g), label)| SourceRow {
             path: label,
             label: outcome,
-            counts: g.1,
-            first: g.2,
-            last: g.3,
+            counts: g.counts,
+            first: g.first,
+            last: g.last,
         })
         .collect();
     rows.extend(singles.into_iter().map(outcome_row));
