@@ -192,8 +192,9 @@ mod fast {
         }
     }
 
+    /// A match starting at 0 (the regexes are compiled anchored, see [`compile`]).
     fn starts(re: &Regex, value: &str) -> bool {
-        re.find(value).is_some_and(|m| m.start() == 0)
+        re.is_match(value)
     }
 
     /// Compiled copies of one metadata entry's regexes (same source, same options).
@@ -208,8 +209,16 @@ mod fast {
         leading_digits: Option<Regex>,
     }
 
+    /// Compiles a metadata regex anchored at the start: every use here asks for a match
+    /// starting at 0 (the crate's `find(..).start() == 0`). The leftmost-first match that
+    /// starts at 0 is the same with or without the anchor, and an anchored search never
+    /// scans past a mismatch or builds the unanchored automaton's states. The line break
+    /// closes a `#` comment that `ignore_whitespace` would otherwise extend over the `)`.
     fn compile(source: &str) -> Option<Regex> {
-        RegexBuilder::new(source).ignore_whitespace(true).build().ok()
+        RegexBuilder::new(&format!("^(?:{source}\n)"))
+            .ignore_whitespace(true)
+            .build()
+            .ok()
     }
 
     impl Meta {
@@ -344,7 +353,7 @@ mod fast {
                 }
             }
             Some(parsing) => {
-                if let Some(m) = parsing.find(n).filter(|m| m.start() == 0) {
+                if let Some(m) = parsing.find(n) {
                     if meta.meta.national_prefix_transform_rule().is_some() {
                         return None;
                     }
