@@ -4,10 +4,10 @@
 
 use super::header::{ColumnMap, Columns, Role};
 use super::{ContactBuilder, FileContext, PhoneCache, Prepared, RawContact, RecordPlace};
-use crate::normalize::phone::Region;
 use crate::import::check_interrupt;
 use crate::import::pipeline::Sink;
 use crate::import::ImportError;
+use crate::normalize::phone::Region;
 use std::io::BufRead;
 
 /// How a contacts CSV is laid out.
