@@ -21,6 +21,10 @@ use std::time::Instant;
 
 const USAGE: &str = "usage: bench-contacts [SIZE_MB] [DIR]   (defaults: 110, bench-data)";
 
+// Same allocator as the omnitrail binary, so the figures are the CLI's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const FIRST: &[&str] = &[
     "Sarah", "Mark", "Émilie", "Olu", "Kate", "Helen", "Ravi", "Ling", "Amir", "Jörg", "Zoé", "Lucía", "João",
     "Giulia", "Jan", "Priya", "Tom", "Ana", "Mehmet", "Yuki",

@@ -192,8 +192,9 @@ mod fast {
         }
     }
 
+    /// A match starting at 0 (the regexes are compiled anchored, see [`compile`]).
     fn starts(re: &Regex, value: &str) -> bool {
-        re.find(value).is_some_and(|m| m.start() == 0)
+        re.is_match(value)
     }
 
     /// Compiled copies of one metadata entry's regexes (same source, same options).
@@ -208,8 +209,16 @@ mod fast {
         leading_digits: Option<Regex>,
     }
 
+    /// Compiles a metadata regex anchored at the start: every use here asks for a match
+    /// starting at 0 (the crate's `find(..).start() == 0`). The leftmost-first match that
+    /// starts at 0 is the same with or without the anchor, and an anchored search never
+    /// scans past a mismatch or builds the unanchored automaton's states. The line break
+    /// closes a `#` comment that `ignore_whitespace` would otherwise extend over the `)`.
     fn compile(source: &str) -> Option<Regex> {
-        RegexBuilder::new(source).ignore_whitespace(true).build().ok()
+        RegexBuilder::new(&format!("^(?:{source}\n)"))
+            .ignore_whitespace(true)
+            .build()
+            .ok()
     }
 
     impl Meta {
@@ -222,7 +231,11 @@ mod fast {
                 })
             };
             let mut types = Vec::new();
+            // The crate tries these in another order, but only whether any matches counts
+            // here: the common types go first.
             for x in [
+                d.mobile(),
+                d.fixed_line(),
                 d.premium_rate(),
                 d.toll_free(),
                 d.shared_cost(),
@@ -231,8 +244,6 @@ mod fast {
                 d.pager(),
                 d.uan(),
                 d.voicemail(),
-                d.fixed_line(),
-                d.mobile(),
             ]
             .into_iter()
             .flatten()
@@ -295,6 +306,12 @@ mod fast {
     /// entry validates a national number of this country code. `Err` when a regex
     /// could not be compiled here.
     fn source_for(code: u16, national: &str) -> Result<Option<Rc<Meta>>, ()> {
+        source_for_checked(code, national).map(|found| found.map(|(meta, _)| meta))
+    }
+
+    /// [`source_for`], and `true` when finding the entry already showed that the number
+    /// is of a known type in it (`is_known_type` would repeat the same regexes).
+    fn source_for_checked(code: u16, national: &str) -> Result<Option<(Rc<Meta>, bool)>, ()> {
         let Some(regions) = DATABASE.region(&code) else {
             return Ok(None);
         };
@@ -313,19 +330,28 @@ mod fast {
             }
         };
         if regions.len() == 1 {
-            return resolve(regions[0]);
+            return resolve(regions[0]).map(|m| m.map(|m| (m, false)));
         }
         for region in regions {
             let meta = compiled(by_region(region).ok_or(())?).ok_or(())?;
-            let found = match &meta.leading_digits {
-                Some(pattern) => starts(pattern, national),
-                None => meta.is_known_type(national),
+            let (found, known_type) = match &meta.leading_digits {
+                Some(pattern) => (starts(pattern, national), false),
+                None => {
+                    let known = meta.is_known_type(national);
+                    (known, known)
+                }
             };
             if found {
                 if region == "001" {
                     return Err(());
                 }
-                return resolve(region);
+                return resolve(region).map(|resolved| {
+                    resolved.map(|m| {
+                        // The same entry as `meta` (one region id, one entry).
+                        let same = Rc::ptr_eq(&m, &meta);
+                        (m, known_type && same)
+                    })
+                });
             }
         }
         Ok(None)
@@ -344,7 +370,7 @@ mod fast {
                 }
             }
             Some(parsing) => {
-                if let Some(m) = parsing.find(n).filter(|m| m.start() == 0) {
+                if let Some(m) = parsing.find(n) {
                     if meta.meta.national_prefix_transform_rule().is_some() {
                         return None;
                     }
@@ -424,8 +450,9 @@ mod fast {
             return Some(None);
         };
         let national = number.to_string();
-        let valid = match source_for(code, &national).ok()? {
-            Some(meta) => meta.is_known_type(&national),
+        let valid = match source_for_checked(code, &national).ok()? {
+            Some((_, true)) => true,
+            Some((meta, false)) => meta.is_known_type(&national),
             None => false,
         };
         // `plausible` in the parent module.

@@ -3,10 +3,11 @@
 //! `csv` crate.
 
 use super::header::{ColumnMap, Columns, Role};
-use super::{ContactBuilder, RawContact, RecordPlace};
+use super::{ContactBuilder, FileContext, PhoneCache, Prepared, RawContact, RecordPlace};
 use crate::import::check_interrupt;
 use crate::import::pipeline::Sink;
 use crate::import::ImportError;
+use crate::normalize::phone::Region;
 use std::io::BufRead;
 
 /// How a contacts CSV is laid out.
@@ -217,7 +218,167 @@ fn row_place(line: u64, byte: u64, raw: &str) -> RecordPlace<'_> {
     }
 }
 
+/// Rows read per batch. One batch is prepared on the thread pool while the previous one
+/// is committed and the next one read, so at most three are held at a time.
+const BATCH_ROWS: usize = 4096;
+
+/// One CSV row as read, with where it starts and its place among the file's records.
+struct RowIn {
+    record: csv::ByteRecord,
+    line: u64,
+    byte: u64,
+    /// The record's position among the file's records; 0 for an empty row (no record).
+    seq: u64,
+}
+
+/// Rows read in file order; the `RowIn`s (and their buffers) are reused batch after batch.
+#[derive(Default)]
+struct Batch {
+    rows: Vec<RowIn>,
+    len: usize,
+}
+
+/// Reads the rows of one file in batches: header and `sep=` line skipped, line numbers
+/// counted, records numbered.
+struct RowReader<R: std::io::Read> {
+    reader: csv::Reader<LineCounting<R>>,
+    lines: std::rc::Rc<std::cell::RefCell<LineIndex>>,
+    to_skip: usize,
+    rows: u64,
+    records: u64,
+    display: String,
+}
+
+impl<R: std::io::Read> RowReader<R> {
+    /// Fills `batch` with up to [`BATCH_ROWS`] rows; an empty batch at the end of the file.
+    fn fill(&mut self, batch: &mut Batch) -> Result<(), ImportError> {
+        batch.len = 0;
+        while batch.len < BATCH_ROWS {
+            if batch.len == batch.rows.len() {
+                batch.rows.push(RowIn {
+                    record: csv::ByteRecord::new(),
+                    line: 0,
+                    byte: 0,
+                    seq: 0,
+                });
+            }
+            let row = &mut batch.rows[batch.len];
+            let more = self
+                .reader
+                .read_byte_record(&mut row.record)
+                .map_err(|e| ImportError::file(&self.display, format!("CSV read error: {e}")))?;
+            if !more {
+                break;
+            }
+            if self.to_skip > 0 {
+                self.to_skip -= 1;
+                continue;
+            }
+            self.rows += 1;
+            if self.rows % 65_536 == 0 {
+                check_interrupt()?;
+            }
+            row.byte = row.record.position().map_or(0, csv::Position::byte);
+            row.line = self.lines.borrow_mut().line_at(row.byte);
+            row.seq = if row.record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+                0
+            } else {
+                self.records += 1;
+                self.records
+            };
+            batch.len += 1;
+        }
+        Ok(())
+    }
+}
+
+thread_local! {
+    /// Each thread's phone memo (threads of the pool prepare rows of any file).
+    static PHONES: std::cell::RefCell<Option<PhoneCache>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's phone memo for `region`.
+fn with_phones<T>(region: Region, f: impl FnOnce(&mut PhoneCache) -> T) -> T {
+    PHONES.with(|cell| {
+        let mut cache = cell.borrow_mut();
+        if cache.as_ref().map(PhoneCache::region) != Some(region) {
+            *cache = Some(PhoneCache::new(region));
+        }
+        f(cache.as_mut().expect("just set"))
+    })
+}
+
+/// Reads one row into a record, a reject or nothing (an empty row).
+fn prepare_row(row: &RowIn, layout: &CsvLayout, context: &FileContext, phones: &mut PhoneCache) -> Prepared {
+    let (line, record) = (row.line, &row.record);
+    if row.seq == 0 {
+        return Prepared::ignored(line);
+    }
+    let width = layout.header.len();
+    let fields: Vec<&str> = match record.iter().map(std::str::from_utf8).collect::<Result<Vec<_>, _>>() {
+        Ok(f) => f,
+        Err(_) => {
+            let lossy: Vec<String> = record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+            let refs: Vec<&str> = lossy.iter().map(String::as_str).collect();
+            let raw = raw_row(&refs, layout.delimiter);
+            return Prepared::rejected(
+                &row_place(line, row.byte, &raw),
+                row.seq,
+                "invalid UTF-8 in the row".into(),
+            );
+        }
+    };
+    let extra_filled = fields.len() > width && fields[width..].iter().any(|f| !f.trim().is_empty());
+    if fields.len() < width || extra_filled {
+        let place_raw = raw_row(&fields, layout.delimiter);
+        let reason = format!(
+            "expected {width} fields as in the header, found {} (a row cut off, or a delimiter inside an unquoted value)",
+            fields.len()
+        );
+        return Prepared::rejected(&row_place(line, row.byte, &place_raw), row.seq, reason);
+    }
+    let mut contact = RawContact::default();
+    let (mut first, mut middle, mut last) = (None, None, None);
+    for &(i, role) in &layout.columns.roles {
+        let cell = fields.get(i).map(|f| f.trim()).unwrap_or("");
+        if cell.is_empty() {
+            continue;
+        }
+        match role {
+            Role::Name => {
+                if contact.name.is_none() {
+                    contact.name = Some(cell.to_string());
+                }
+            }
+            Role::First => first = first.or(Some(cell)),
+            Role::Middle => middle = middle.or(Some(cell)),
+            Role::Last => last = last.or(Some(cell)),
+            Role::Email => contact.emails.extend(split_values(cell, role).map(str::to_string)),
+            Role::Phone => contact.phones.extend(split_values(cell, role).map(str::to_string)),
+            Role::Company => contact.company = contact.company.or(Some(cell.to_string())),
+            Role::Id => contact.id = contact.id.or(Some(cell.to_string())),
+        }
+    }
+    if contact.name.is_none() {
+        let parts: Vec<&str> = [first, middle, last].into_iter().flatten().collect();
+        if !parts.is_empty() {
+            contact.name = Some(parts.join(" "));
+        }
+    }
+    // Only a row without a name can be rejected from here on; only then is its text needed.
+    let raw = if contact.name.is_none() {
+        raw_row(&fields, layout.delimiter)
+    } else {
+        String::new()
+    };
+    context.prepare(phones, row_place(line, row.byte, &raw), row.seq, contact)
+}
+
 /// Streams the rows of a contacts CSV into `builder`.
+///
+/// Rows are read and committed in file order on this thread; in between, each batch of
+/// rows is normalised on the thread pool (phones, names, emails, dedup keys, records)
+/// while this thread commits the previous batch and reads the next.
 pub fn import(
     input: Box<dyn BufRead + Send>,
     layout: &CsvLayout,
@@ -225,97 +386,62 @@ pub fn import(
     builder: &mut ContactBuilder<'_>,
     sink: &mut Sink<'_>,
 ) -> Result<(), ImportError> {
+    use rayon::prelude::*;
     let lines = std::rc::Rc::new(std::cell::RefCell::new(LineIndex::default()));
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(layout.delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(LineCounting {
-            inner: input,
-            index: lines.clone(),
-        });
-    let mut record = csv::ByteRecord::new();
-    let mut to_skip = 1 + usize::from(layout.sep_line);
-    let width = layout.header.len();
-    let mut rows = 0u64;
-    loop {
-        let more = reader
-            .read_byte_record(&mut record)
-            .map_err(|e| ImportError::file(display, format!("CSV read error: {e}")))?;
-        if !more {
-            break;
-        }
-        if to_skip > 0 {
-            to_skip -= 1;
-            continue;
-        }
-        rows += 1;
-        if rows % 65_536 == 0 {
-            check_interrupt()?;
-        }
-        let pos = record.position().cloned().unwrap_or_else(csv::Position::new);
-        let line = lines.borrow_mut().line_at(pos.byte());
-        if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
-            builder.ignore_line(line);
-            continue;
-        }
-        let fields: Vec<&str> = match record.iter().map(std::str::from_utf8).collect::<Result<Vec<_>, _>>() {
-            Ok(f) => f,
-            Err(_) => {
-                let lossy: Vec<String> = record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
-                let refs: Vec<&str> = lossy.iter().map(String::as_str).collect();
-                let raw = raw_row(&refs, layout.delimiter);
-                builder.reject(sink, &row_place(line, pos.byte(), &raw), "invalid UTF-8 in the row")?;
-                continue;
-            }
-        };
-        let extra_filled = fields.len() > width && fields[width..].iter().any(|f| !f.trim().is_empty());
-        if fields.len() < width || extra_filled {
-            let place_raw = raw_row(&fields, layout.delimiter);
-            let reason = format!(
-                "expected {width} fields as in the header, found {} (a row cut off, or a delimiter inside an unquoted value)",
-                fields.len()
-            );
-            builder.reject(sink, &row_place(line, pos.byte(), &place_raw), &reason)?;
-            continue;
-        }
-        let mut contact = RawContact::default();
-        let (mut first, mut middle, mut last) = (None, None, None);
-        for &(i, role) in &layout.columns.roles {
-            let cell = fields.get(i).map(|f| f.trim()).unwrap_or("");
-            if cell.is_empty() {
-                continue;
-            }
-            match role {
-                Role::Name => {
-                    if contact.name.is_none() {
-                        contact.name = Some(cell.to_string());
-                    }
-                }
-                Role::First => first = first.or(Some(cell)),
-                Role::Middle => middle = middle.or(Some(cell)),
-                Role::Last => last = last.or(Some(cell)),
-                Role::Email => contact.emails.extend(split_values(cell, role).map(str::to_string)),
-                Role::Phone => contact.phones.extend(split_values(cell, role).map(str::to_string)),
-                Role::Company => contact.company = contact.company.or(Some(cell.to_string())),
-                Role::Id => contact.id = contact.id.or(Some(cell.to_string())),
-            }
-        }
-        if contact.name.is_none() {
-            let parts: Vec<&str> = [first, middle, last].into_iter().flatten().collect();
-            if !parts.is_empty() {
-                contact.name = Some(parts.join(" "));
-            }
-        }
-        // Only a row without a name can be rejected from here on; only then is its text needed.
-        let raw = if contact.name.is_none() {
-            raw_row(&fields, layout.delimiter)
-        } else {
-            String::new()
-        };
-        builder.add(sink, &row_place(line, pos.byte(), &raw), contact)?;
+    let mut rows = RowReader {
+        reader: csv::ReaderBuilder::new()
+            .delimiter(layout.delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(LineCounting {
+                inner: input,
+                index: lines.clone(),
+            }),
+        lines,
+        to_skip: 1 + usize::from(layout.sep_line),
+        rows: 0,
+        records: builder.records(),
+        display: display.to_string(),
+    };
+    let context = builder.context(sink);
+    let region = builder.region();
+    let (mut current, mut next) = (Batch::default(), Batch::default());
+    let (mut prepared, mut to_commit): (Vec<Prepared>, Vec<Prepared>) = (Vec::new(), Vec::new());
+    // A read error (or Ctrl-C) ends the reading; the rows read before it are still
+    // committed first, as a row-by-row loop would have.
+    let mut failed: Option<ImportError> = None;
+    if let Err(e) = rows.fill(&mut current) {
+        failed = Some(e);
     }
-    Ok(())
+    while current.len > 0 || !to_commit.is_empty() {
+        let mut committed = Ok(());
+        let mut read = Ok(());
+        rayon::in_place_scope(|scope| {
+            let (rows_now, out, context) = (&current.rows[..current.len], &mut prepared, &context);
+            scope.spawn(move |_| {
+                rows_now
+                    .par_iter()
+                    .with_min_len(256)
+                    .map(|row| with_phones(region, |phones| prepare_row(row, layout, context, phones)))
+                    .collect_into_vec(out);
+            });
+            committed = to_commit.drain(..).try_for_each(|p| builder.commit(sink, p));
+            next.len = 0;
+            if committed.is_ok() && failed.is_none() {
+                read = rows.fill(&mut next);
+            }
+        });
+        committed?;
+        if let Err(e) = read {
+            failed = Some(e);
+        }
+        std::mem::swap(&mut to_commit, &mut prepared);
+        std::mem::swap(&mut current, &mut next);
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -301,8 +301,60 @@ pub enum PhoneValue {
 /// and libphonenumber parsing dominates the cost of a row. Bounded so memory stays flat.
 pub struct PhoneCache {
     region: Region,
-    memo: HashMap<String, PhoneValue>,
+    memo: HashMap<String, PhoneValue, FastHash>,
 }
+
+/// FxHash-style hashing for keys no one chooses to collide: phone strings of a file the
+/// user imports, and dedup keys that are already BLAKE3 hashes. SipHash was a visible
+/// share of a row's cost.
+#[derive(Default, Clone, Copy)]
+pub struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    fn write_u128(&mut self, i: u128) {
+        self.add(i as u64);
+        self.add((i >> 64) as u64);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        // Spread the high bits (which the multiply fills) to the low ones hashbrown uses.
+        self.0 ^ (self.0 >> 29)
+    }
+}
+
+impl FastHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+pub type FastHash = std::hash::BuildHasherDefault<FastHasher>;
 
 const PHONE_CACHE_ENTRIES: usize = 1 << 16;
 
@@ -310,8 +362,12 @@ impl PhoneCache {
     pub fn new(region: Region) -> PhoneCache {
         PhoneCache {
             region,
-            memo: HashMap::new(),
+            memo: HashMap::default(),
         }
+    }
+
+    pub fn region(&self) -> Region {
+        self.region
     }
 
     pub fn normalise(&mut self, raw: &str) -> PhoneValue {
@@ -424,15 +480,220 @@ impl DroppedValues {
     }
 }
 
-/// Turns raw contacts of one file into records: normalises, dedups, counts.
-pub struct ContactBuilder<'a> {
+/// What every record of one file shares; all that [`FileContext::prepare`] needs, so rows
+/// can be prepared on several threads while [`ContactBuilder::commit`] keeps their order.
+#[derive(Debug, Clone)]
+pub struct FileContext {
     content_hash: String,
     display: String,
     thread_key: String,
     ts: i64,
+    source_id: String,
+}
+
+/// A value left out of a record, for the source notes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dropped {
+    Scientific,
+    LeadingZero,
+    NeedsRegion,
+    BadPhone,
+    BadEmail,
+}
+
+/// One row or card, normalised: what [`ContactBuilder::commit`] stores, rejects or counts.
+#[derive(Debug)]
+pub struct Prepared {
+    line: u64,
+    /// The record's position among the file's records (rejected ones included).
+    seq: u64,
+    /// Values left out, in the order met.
+    dropped: Vec<Dropped>,
+    outcome: Outcome,
+}
+
+#[derive(Debug)]
+enum Outcome {
+    /// Not a record: an empty row.
+    Ignored,
+    Rejected {
+        byte_offset: Option<u64>,
+        reason: String,
+        raw: String,
+    },
+    Record {
+        key: u128,
+        record: Box<Interaction>,
+    },
+}
+
+impl Prepared {
+    /// A line that belongs to no record.
+    pub fn ignored(line: u64) -> Prepared {
+        Prepared {
+            line,
+            seq: 0,
+            dropped: Vec::new(),
+            outcome: Outcome::Ignored,
+        }
+    }
+
+    /// A record that could not be read at all.
+    pub fn rejected(place: &RecordPlace<'_>, seq: u64, reason: String) -> Prepared {
+        Prepared {
+            line: place.line,
+            seq,
+            dropped: Vec::new(),
+            outcome: Outcome::Rejected {
+                byte_offset: place.byte_offset,
+                reason,
+                raw: place.raw.to_string(),
+            },
+        }
+    }
+}
+
+/// `prefix` followed by `value`, in one allocation.
+fn prefixed(prefix: &str, value: &str) -> String {
+    let mut s = String::with_capacity(prefix.len() + value.len());
+    s.push_str(prefix);
+    s.push_str(value);
+    s
+}
+
+/// `format!("{key:032x}")` without the formatting machinery.
+fn hex32(key: u128) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes: Vec<u8> = (0..32).rev().map(|i| HEX[((key >> (i * 4)) & 0xf) as usize]).collect();
+    String::from_utf8(bytes).expect("ASCII")
+}
+
+/// The values sorted and joined with line breaks (the dedup key's form).
+fn sorted_lines(values: &[String]) -> String {
+    let mut v: Vec<&str> = values.iter().map(String::as_str).collect();
+    v.sort_unstable();
+    v.join("\n")
+}
+
+impl FileContext {
+    /// Normalises one contact into a record, or a reject. `seq` is the record's position
+    /// among the file's records; `phones` may be any cache for the same region.
+    pub fn prepare(&self, phones: &mut PhoneCache, place: RecordPlace<'_>, seq: u64, raw: RawContact) -> Prepared {
+        let line = place.line;
+        let mut dropped = Vec::new();
+        let name = raw.name.as_deref().map(clean_name).filter(|n| !n.is_empty());
+        let mut e164s: Vec<String> = Vec::with_capacity(raw.phones.len());
+        let mut why_no_phone: Option<&str> = None;
+        for p in &raw.phones {
+            match phones.normalise(p) {
+                PhoneValue::E164(e) => {
+                    if !e164s.contains(&e) {
+                        e164s.push(e);
+                    }
+                }
+                PhoneValue::Scientific => {
+                    dropped.push(Dropped::Scientific);
+                    why_no_phone = Some("its phone is in scientific notation (a spreadsheet turned it into a number and may have lost digits)");
+                }
+                PhoneValue::LeadingZeroLost => {
+                    dropped.push(Dropped::LeadingZero);
+                    why_no_phone = Some("its phone lost its leading 0 (a spreadsheet turned it into a number)");
+                }
+                PhoneValue::NeedsRegion => {
+                    dropped.push(Dropped::NeedsRegion);
+                    why_no_phone = Some("its phone is a national number and no --region was given");
+                }
+                PhoneValue::Invalid => {
+                    dropped.push(Dropped::BadPhone);
+                    why_no_phone = Some("its phone is not a valid number");
+                }
+            }
+        }
+        for w in &raw.whatsapp_ids {
+            if let PhoneValue::E164(e) = phones.normalise(&prefixed("+", w.trim_start_matches('+'))) {
+                if !e164s.contains(&e) {
+                    e164s.push(e);
+                }
+            }
+        }
+        let phones = e164s;
+        let mut emails: Vec<String> = Vec::with_capacity(raw.emails.len());
+        for e in &raw.emails {
+            match clean_email(e) {
+                Some(e) if !emails.contains(&e) => emails.push(e),
+                Some(_) => {}
+                None => dropped.push(Dropped::BadEmail),
+            }
+        }
+        let (handle, kind) = match (phones.first(), emails.first(), &name) {
+            (Some(p), _, _) => (p.clone(), HandleKind::Phone),
+            (None, Some(e), _) => (e.clone(), HandleKind::Email),
+            (None, None, Some(n)) => (n.clone(), HandleKind::Name),
+            (None, None, None) => {
+                let reason = match why_no_phone {
+                    Some(why) => format!("no name or email, and {why}"),
+                    None => "no name, phone or email".to_string(),
+                };
+                let mut prepared = Prepared::rejected(&place, seq, reason);
+                prepared.dropped = dropped;
+                return prepared;
+            }
+        };
+        let company = raw.company.as_deref().map(clean_name).filter(|c| !c.is_empty());
+        let extid = raw.id.as_deref().map(str::trim).filter(|c| !c.is_empty());
+        let key = {
+            let lower = name.as_deref().map(str::to_lowercase).unwrap_or_default();
+            dedup_key(&[
+                b"contact",
+                lower.as_bytes(),
+                sorted_lines(&phones).as_bytes(),
+                sorted_lines(&emails).as_bytes(),
+            ])
+        };
+        let mut mentions: Vec<String> = Vec::with_capacity(phones.len() + emails.len() + 2);
+        mentions.extend(phones.iter().map(|p| prefixed("phone:", p)));
+        mentions.extend(emails.iter().map(|e| prefixed("email:", e)));
+        if let Some(id) = extid {
+            mentions.push(prefixed("extid:", id));
+        }
+        if let Some(c) = &company {
+            mentions.push(prefixed("company:", c));
+        }
+        let mut record = Interaction::new(
+            &self.source_id,
+            Channel::Contact,
+            Direction::System,
+            Kind::Contact,
+            self.ts,
+        );
+        record.interaction_id = interaction_id(&self.content_hash, seq);
+        record.source_file = self.display.clone();
+        record.source_ref = place.source_ref;
+        record.thread_key = self.thread_key.clone();
+        record.customer_handle = Some(handle);
+        record.customer_handle_kind = Some(kind);
+        record.customer_name = name;
+        record.mentions = mentions;
+        record.seq = seq;
+        record.dedup_key = hex32(key);
+        Prepared {
+            line,
+            seq,
+            dropped,
+            outcome: Outcome::Record {
+                key,
+                record: Box::new(record),
+            },
+        }
+    }
+}
+
+/// Turns raw contacts of one file into records: normalises, dedups, counts.
+pub struct ContactBuilder<'a> {
+    context: FileContext,
     phones: &'a mut PhoneCache,
     /// Dedup keys seen earlier in this file.
-    in_file: HashSet<u128>,
+    in_file: HashSet<u128, FastHash>,
     seq: u64,
     result: SourceResult,
     scientific: DroppedValues,
@@ -458,12 +719,15 @@ impl<'a> ContactBuilder<'a> {
     /// A builder for one file (its content hash, display path, base name and mtime).
     pub fn for_file(content_hash: &str, display: &str, file_name: &str, ts: i64, phones: &'a mut PhoneCache) -> Self {
         ContactBuilder {
-            content_hash: content_hash.to_string(),
-            display: display.to_string(),
-            thread_key: format!("contacts:{file_name}"),
-            ts,
+            context: FileContext {
+                content_hash: content_hash.to_string(),
+                display: display.to_string(),
+                thread_key: format!("contacts:{file_name}"),
+                ts,
+                source_id: String::new(),
+            },
             phones,
-            in_file: HashSet::new(),
+            in_file: HashSet::default(),
             seq: 0,
             result: SourceResult::default(),
             scientific: DroppedValues::default(),
@@ -475,6 +739,24 @@ impl<'a> ContactBuilder<'a> {
         }
     }
 
+    /// What preparing this file's rows needs, for the sink's source.
+    pub fn context(&self, sink: &Sink<'_>) -> FileContext {
+        FileContext {
+            source_id: sink.source_id.to_string(),
+            ..self.context.clone()
+        }
+    }
+
+    /// The region phone values are read in.
+    pub fn region(&self) -> Region {
+        self.phones.region()
+    }
+
+    /// The number of records committed so far.
+    pub fn records(&self) -> u64 {
+        self.seq
+    }
+
     /// Notes a line that belongs to no record.
     pub fn ignore_line(&mut self, line: u64) {
         self.ignored_lines.add(line);
@@ -482,130 +764,71 @@ impl<'a> ContactBuilder<'a> {
 
     /// Rejects a record that could not be read at all.
     pub fn reject(&mut self, sink: &mut Sink<'_>, place: &RecordPlace<'_>, reason: &str) -> Result<(), ImportError> {
-        self.result.counts.read += 1;
-        self.seq += 1;
-        sink.reject(
-            &mut self.result,
-            &Reject {
-                file: &self.display,
-                line: Some(place.line),
-                byte_offset: place.byte_offset,
-                reason,
-                raw: place.raw,
-            },
-        )
+        let prepared = Prepared::rejected(place, self.seq + 1, reason.to_string());
+        self.commit(sink, prepared)
     }
 
     /// Normalises one contact and stores it, or rejects it, or counts it as a duplicate.
     pub fn add(&mut self, sink: &mut Sink<'_>, place: &RecordPlace<'_>, raw: RawContact) -> Result<(), ImportError> {
-        let line = place.line;
-        let name = raw.name.as_deref().map(clean_name).filter(|n| !n.is_empty());
-        let mut phones: Vec<String> = Vec::new();
-        let mut why_no_phone: Option<&str> = None;
-        for p in &raw.phones {
-            match self.phones.normalise(p) {
-                PhoneValue::E164(e) => {
-                    if !phones.contains(&e) {
-                        phones.push(e);
-                    }
-                }
-                PhoneValue::Scientific => {
-                    self.scientific.add(line);
-                    why_no_phone = Some("its phone is in scientific notation (a spreadsheet turned it into a number and may have lost digits)");
-                }
-                PhoneValue::LeadingZeroLost => {
-                    self.leading_zero.add(line);
-                    why_no_phone = Some("its phone lost its leading 0 (a spreadsheet turned it into a number)");
-                }
-                PhoneValue::NeedsRegion => {
-                    self.needs_region.add(line);
-                    why_no_phone = Some("its phone is a national number and no --region was given");
-                }
-                PhoneValue::Invalid => {
-                    self.bad_phone.add(line);
-                    why_no_phone = Some("its phone is not a valid number");
-                }
-            }
-        }
-        for w in &raw.whatsapp_ids {
-            if let PhoneValue::E164(e) = self.phones.normalise(&format!("+{}", w.trim_start_matches('+'))) {
-                if !phones.contains(&e) {
-                    phones.push(e);
-                }
-            }
-        }
-        let mut emails: Vec<String> = Vec::new();
-        for e in &raw.emails {
-            match clean_email(e) {
-                Some(e) if !emails.contains(&e) => emails.push(e),
-                Some(_) => {}
-                None => self.bad_email.add(line),
-            }
-        }
-        let company = raw.company.as_deref().map(clean_name).filter(|c| !c.is_empty());
-        let extid = raw
-            .id
-            .as_deref()
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .map(str::to_string);
-        let (handle, kind) = match (phones.first(), emails.first(), &name) {
-            (Some(p), _, _) => (p.clone(), HandleKind::Phone),
-            (None, Some(e), _) => (e.clone(), HandleKind::Email),
-            (None, None, Some(n)) => (n.clone(), HandleKind::Name),
-            (None, None, None) => {
-                let reason = match why_no_phone {
-                    Some(why) => format!("no name or email, and {why}"),
-                    None => "no name, phone or email".to_string(),
-                };
-                return self.reject(sink, place, &reason);
-            }
+        let context = self.context(sink);
+        let place = RecordPlace {
+            source_ref: place.source_ref.clone(),
+            line: place.line,
+            byte_offset: place.byte_offset,
+            raw: place.raw,
         };
-        self.result.counts.read += 1;
-        self.seq += 1;
-        let key = {
-            let lower = name.as_deref().map(str::to_lowercase).unwrap_or_default();
-            let mut p = phones.clone();
-            p.sort();
-            let mut e = emails.clone();
-            e.sort();
-            dedup_key(&[
-                b"contact",
-                lower.as_bytes(),
-                p.join("\n").as_bytes(),
-                e.join("\n").as_bytes(),
-            ])
-        };
-        if !self.in_file.insert(key) || sink.is_duplicate(key) {
-            self.result.counts.duplicates += 1;
-            return Ok(());
+        let prepared = context.prepare(self.phones, place, self.seq + 1, raw);
+        self.commit(sink, prepared)
+    }
+
+    /// Stores a prepared row or card, or rejects it, or counts it as a duplicate. Rows
+    /// must come in file order.
+    pub fn commit(&mut self, sink: &mut Sink<'_>, prepared: Prepared) -> Result<(), ImportError> {
+        let line = prepared.line;
+        for d in &prepared.dropped {
+            match d {
+                Dropped::Scientific => self.scientific.add(line),
+                Dropped::LeadingZero => self.leading_zero.add(line),
+                Dropped::NeedsRegion => self.needs_region.add(line),
+                Dropped::BadPhone => self.bad_phone.add(line),
+                Dropped::BadEmail => self.bad_email.add(line),
+            }
         }
-        let mut mentions: Vec<String> = phones.iter().map(|p| format!("phone:{p}")).collect();
-        mentions.extend(emails.iter().map(|e| format!("email:{e}")));
-        if let Some(id) = &extid {
-            mentions.push(format!("extid:{id}"));
+        match prepared.outcome {
+            Outcome::Ignored => {
+                self.ignore_line(line);
+                Ok(())
+            }
+            Outcome::Rejected {
+                byte_offset,
+                reason,
+                raw,
+            } => {
+                self.result.counts.read += 1;
+                self.seq += 1;
+                debug_assert_eq!(self.seq, prepared.seq);
+                sink.reject(
+                    &mut self.result,
+                    &Reject {
+                        file: &self.context.display,
+                        line: Some(line),
+                        byte_offset,
+                        reason: &reason,
+                        raw: &raw,
+                    },
+                )
+            }
+            Outcome::Record { key, record } => {
+                self.result.counts.read += 1;
+                self.seq += 1;
+                debug_assert_eq!(self.seq, prepared.seq);
+                if !self.in_file.insert(key) || sink.is_duplicate(key) {
+                    self.result.counts.duplicates += 1;
+                    return Ok(());
+                }
+                sink.push(&mut self.result, *record)
+            }
         }
-        if let Some(c) = &company {
-            mentions.push(format!("company:{c}"));
-        }
-        let mut record = Interaction::new(
-            sink.source_id,
-            Channel::Contact,
-            Direction::System,
-            Kind::Contact,
-            self.ts,
-        );
-        record.interaction_id = interaction_id(&self.content_hash, self.seq);
-        record.source_file = self.display.clone();
-        record.source_ref = place.source_ref.clone();
-        record.thread_key = self.thread_key.clone();
-        record.customer_handle = Some(handle);
-        record.customer_handle_kind = Some(kind);
-        record.customer_name = name;
-        record.mentions = mentions;
-        record.seq = self.seq;
-        record.dedup_key = format!("{key:032x}");
-        sink.push(&mut self.result, record)
     }
 
     /// The source's counts and notes.
