@@ -88,8 +88,8 @@ pub fn print_import_report(report: &ImportReport, quiet: bool) {
 }
 
 /// Imports of more files than this are summarised: one table row per format and outcome
-/// (files that failed or were skipped still get their own), notes shared by files printed
-/// once. `omnitrail status` and `--json` keep every file.
+/// (files that failed still get their own), notes and skip reasons shared by files printed
+/// once. `--json` keeps every file.
 const MANY_SOURCES: usize = 25;
 /// Distinct notes printed at most, in a summarised import.
 const MAX_NOTES: usize = 20;
@@ -121,12 +121,12 @@ pub fn import_table(report: &ImportReport) -> comfy_table::Table {
     let mut groups: BTreeMap<(&str, &str), FileGroup<'_>> = BTreeMap::new();
     let mut singles = Vec::new();
     for s in &report.sources {
-        if s.error.is_some() {
+        if s.outcome == "failed" {
             singles.push(s);
             continue;
         }
         let g = groups
-            .entry((s.format.as_deref().unwrap_or("?"), s.outcome.as_str()))
+            .entry((s.format.as_deref().unwrap_or("other"), s.outcome.as_str()))
             .or_default();
         g.files += 1;
         g.counts.read += s.counts.read;
@@ -154,7 +154,7 @@ pub fn import_table(report: &ImportReport) -> comfy_table::Table {
     rows.extend(singles.into_iter().map(outcome_row));
     let mut table = sources_table("outcome", rows);
     table.add_row([format!(
-        "{} files in all; per file: omnitrail status (or --json)",
+        "{} files in all; per file: --json (imported ones: omnitrail status)",
         report.sources.len()
     )]);
     table
@@ -162,6 +162,8 @@ pub fn import_table(report: &ImportReport) -> comfy_table::Table {
 
 /// Errors, skipped files and the importers' decisions, on stderr (notes only without `--quiet`).
 pub fn print_import_messages(report: &ImportReport, quiet: bool) {
+    let many = report.sources.len() > MANY_SOURCES;
+    let mut skipped: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for s in &report.sources {
         if let Some(e) = &s.error {
             if s.outcome == "failed" {
@@ -169,17 +171,34 @@ pub fn print_import_messages(report: &ImportReport, quiet: bool) {
             } else if !quiet {
                 // Importer errors already start with the file's name.
                 let reason = e.strip_prefix(&format!("{}: ", s.path)).unwrap_or(e);
-                eprintln!("skipped {}: {reason}", s.path);
+                if many {
+                    skipped.entry(reason).or_default().push(&s.path);
+                } else {
+                    eprintln!("skipped {}: {reason}", s.path);
+                }
             }
+        }
+    }
+    for (reason, files) in skipped {
+        match files.len() {
+            1 => eprintln!("skipped {}: {reason}", files[0]),
+            n => eprintln!("skipped {n} files (e.g. {}): {reason}", files[0]),
         }
     }
     if quiet {
         return;
     }
-    for n in &report.notes {
+    let shown = if many { MAX_NOTES } else { usize::MAX };
+    for n in report.notes.iter().take(shown) {
         eprintln!("note: {n}");
     }
-    if report.sources.len() <= MANY_SOURCES {
+    if report.notes.len() > shown {
+        eprintln!(
+            "note: {} more notes like these; `--json` lists them all",
+            report.notes.len() - shown
+        );
+    }
+    if !many {
         for s in &report.sources {
             for n in &s.notes {
                 eprintln!("note: {}: {n}", s.path);
@@ -206,7 +225,7 @@ pub fn print_import_messages(report: &ImportReport, quiet: bool) {
     if notes.len() > MAX_NOTES {
         let rest = &notes[MAX_NOTES..];
         eprintln!(
-            "note: {} more distinct notes ({} in all): `omnitrail status --json` lists every file's notes",
+            "note: {} more distinct notes ({} in all): `--json` (or `omnitrail status --json`) lists every file's notes",
             rest.len(),
             rest.iter().map(|(_, f)| f.len()).sum::<usize>()
         );

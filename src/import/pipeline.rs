@@ -415,6 +415,38 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_named_after_a_file_that_failed_is_never_replaced_when_it_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = Workspace::open(dir.path()).unwrap();
+        let one = |sink: &mut Sink<'_>| {
+            let mut result = SourceResult::default();
+            push_one(sink, &mut result)?;
+            Ok(result)
+        };
+        // a.csv fails before writing, but its id names the import's batch; b.csv commits there.
+        let mut seen = HashSet::new();
+        let mut txn = ws.begin();
+        let failed = stage_source(&mut txn, &mut seen, true, plan("a.csv"), &NoProgress, |_| {
+            Err(ImportError::file("a.csv", "cannot open"))
+        });
+        assert!(failed.is_err());
+        stage_source(&mut txn, &mut seen, false, plan("b.csv"), &NoProgress, one).unwrap();
+        txn.commit().unwrap();
+        // a.csv again, now readable: its batch must get another name.
+        let mut txn = ws.begin();
+        stage_source(&mut txn, &mut seen, false, plan("a.csv"), &NoProgress, one).unwrap();
+        txn.commit().unwrap();
+        let batches = ws.interaction_batches(None);
+        assert_eq!(batches.len(), 2, "{batches:?}");
+        let rows: usize = crate::workspace::read_columns(ws.root(), &batches, &["source_id"])
+            .unwrap()
+            .iter()
+            .map(|df| df.height())
+            .sum();
+        assert_eq!(rows, 2);
+    }
+
+    #[test]
     fn a_file_failing_after_writing_to_the_shared_batch_fails_the_whole_import() {
         let dir = tempfile::tempdir().unwrap();
         let mut ws = Workspace::open(dir.path()).unwrap();

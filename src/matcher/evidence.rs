@@ -105,7 +105,11 @@ pub fn find_links(c: &Collected, threshold: f64) -> Vec<Link> {
         );
     }
     // Some rules walk hash maps: a fixed order makes links.parquet the same on every run.
-    links.par_sort_unstable_by(|x, y| (x.a, x.b, &x.rule, &x.evidence).cmp(&(y.a, y.b, &y.rule, &y.evidence)));
+    links.par_sort_unstable_by(|x, y| {
+        (x.a, x.b, &x.rule, &x.evidence)
+            .cmp(&(y.a, y.b, &y.rule, &y.evidence))
+            .then(x.score.total_cmp(&y.score))
+    });
     links
 }
 

@@ -9,7 +9,7 @@ use crate::workspace::Workspace;
 use anyhow::{anyhow, Result};
 use polars::prelude::*;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// One thing the figures cannot see, with a stable code for scripts.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -25,41 +25,38 @@ fn note(code: &'static str, message: String) -> Note {
 /// Call sources with inbound calls but not one that was missed, busy or failed: many PBX and
 /// phone exports only log connected calls, and then missed calls cannot be counted.
 fn call_logs_without_unanswered(ws: &Workspace) -> Result<Vec<(String, u64)>> {
-    let batches: Vec<&crate::workspace::SourceEntry> = ws
-        .manifest()
-        .sources
-        .iter()
-        .filter(|s| s.channel == "call" && s.batch.is_some())
-        .collect();
+    // The sources of one import share a batch: one pass, grouped by source.
+    let Some(lf) = crate::workspace::scan_batches(ws.root(), &ws.interaction_batches(Some("call")))? else {
+        return Ok(Vec::new());
+    };
+    let df = lf
+        .filter(col("direction").eq(lit("inbound")))
+        .group_by([col("source_id")])
+        .agg([
+            len().cast(DataType::UInt64).alias("inbound"),
+            col("status")
+                .neq(lit("answered"))
+                .sum()
+                .cast(DataType::UInt64)
+                .alias("not_answered"),
+        ])
+        .collect()
+        .map_err(|e| anyhow!("cannot read the call batches: {e}"))?;
+    let ids = df.column("source_id")?.str()?;
+    let inbound = df.column("inbound")?.u64()?;
+    let not_answered = df.column("not_answered")?.u64()?;
+    let mut per_source: HashMap<&str, (u64, u64)> = HashMap::new();
+    for i in 0..df.height() {
+        if let Some(id) = ids.get(i) {
+            per_source.insert(id, (inbound.get(i).unwrap_or(0), not_answered.get(i).unwrap_or(0)));
+        }
+    }
     let mut out = Vec::new();
-    for s in batches {
-        let rel = s.batch.clone().unwrap_or_default();
-        let Some(lf) = crate::workspace::scan_batches(ws.root(), std::slice::from_ref(&rel))? else {
-            continue;
-        };
-        // The sources of one import share a batch.
-        let df = lf
-            .filter(
-                col("source_id")
-                    .eq(lit(s.source_id.as_str()))
-                    .and(col("direction").eq(lit("inbound"))),
-            )
-            .select([
-                len().alias("inbound"),
-                col("status").neq(lit("answered")).sum().alias("not_answered"),
-            ])
-            .collect()
-            .map_err(|e| anyhow!("cannot read {}: {e}", ws.path_of(&rel).display()))?;
-        let get = |name: &str| -> u64 {
-            df.column(name)
-                .ok()
-                .and_then(|c| c.cast(&DataType::UInt64).ok())
-                .and_then(|c| c.u64().ok().and_then(|v| v.get(0)))
-                .unwrap_or(0)
-        };
-        let (inbound, not_answered) = (get("inbound"), get("not_answered"));
-        if inbound > 0 && not_answered == 0 {
-            out.push((s.path.clone(), inbound));
+    for s in ws.manifest().sources.iter().filter(|s| s.channel == "call") {
+        if let Some(&(inbound, 0)) = per_source.get(s.source_id.as_str()) {
+            if inbound > 0 {
+                out.push((s.path.clone(), inbound));
+            }
         }
     }
     Ok(out)

@@ -154,7 +154,15 @@ impl Transaction<'_> {
     /// It is named after the source that first asks for it; [`Transaction::commit`] closes it.
     pub fn shared_batch(&mut self, first_source_id: &str) -> Result<(&mut BatchWriter, String)> {
         if self.shared.is_none() {
-            let (writer, rel) = self.batch_writer(first_source_id)?;
+            // A source that failed in an earlier import may have named that import's batch:
+            // never reuse the name of a file in place.
+            let mut name = first_source_id.to_string();
+            let mut n = 1;
+            while self.ws.root.join(format!("interactions/{name}.parquet")).exists() {
+                n += 1;
+                name = format!("{first_source_id}-{n}");
+            }
+            let (writer, rel) = self.batch_writer(&name)?;
             self.shared = Some((writer, rel));
         }
         let (writer, rel) = self.shared.as_mut().expect("just set");
@@ -212,6 +220,9 @@ impl Transaction<'_> {
         }
         for (path, rel) in &self.staged {
             let dest = self.ws.root.join(rel);
+            if dest.exists() {
+                anyhow::bail!("{} already exists: refusing to replace a stored file", dest.display());
+            }
             fs::rename(path, &dest).with_context(|| format!("cannot move {} into place", dest.display()))?;
         }
         self.staged.clear();
