@@ -326,7 +326,8 @@ pub fn import_whatsapp(
     progress.start(scans.iter().map(|s| s.size).sum());
     let mut txn = ws.begin();
     let total = scans.len();
-    for (i, scan) in scans.iter().enumerate() {
+    // Each scan is dropped once its chat is staged: with thousands of chats they add up.
+    for (i, scan) in scans.into_iter().enumerate() {
         let mut notes = scan.notes.clone();
         if let Some(b) = business.get(&i) {
             let mut names: Vec<&String> = b.names.iter().collect();
@@ -362,7 +363,7 @@ pub fn import_whatsapp(
             notes,
         };
         let outcome = stage_source(&mut txn, &mut seen, i + 1 < total, plan, progress, |sink| {
-            let mut result = whatsapp::import(scan, business.get(&i), common, sink)?;
+            let mut result = whatsapp::import(&scan, business.get(&i), common, sink)?;
             if result.counts.read >= 39_000 {
                 result.notes.push(
                     "close to WhatsApp's ~40 000-message export cap: this file may not hold the full history".into(),
