@@ -96,6 +96,26 @@ fn write_source(ws: &mut Workspace, file: &str, channel: &str, options: serde_js
     txn.commit().unwrap();
 }
 
+/// A WhatsApp chat with one inbound message from `name`, shown under that saved name.
+fn write_chat(ws: &mut Workspace, name: &str, ts: &str) {
+    write_source(
+        ws,
+        &format!("WhatsApp Chat with {name}.txt"),
+        "whatsapp",
+        serde_json::json!({"business_names": ["Bloom & Stem"]}),
+        vec![record(
+            Channel::Whatsapp,
+            Direction::Inbound,
+            ts,
+            Some((HandleKind::Name, name)),
+            Some(name),
+            None,
+            &[],
+            "line:2",
+        )],
+    );
+}
+
 /// The demo's WhatsApp chats plus hand-written email, call and contact records.
 fn demo_workspace(root: &Path) {
     let mut ws = Workspace::open(root).unwrap();
@@ -555,7 +575,7 @@ fn match_on_an_empty_workspace_says_so() {
 fn near_in_time_links_a_name_only_when_nobody_else_goes_by_it() {
     use Channel::*;
     use Direction::*;
-    use HandleKind::{Email as E, Name as N};
+    use HandleKind::Email as E;
     // Lena e-mails, then writes on WhatsApp 7 minutes later; `extra` adds a namesake who
     // wrote months earlier from another address.
     let build = |root: &Path, extra: bool| {
@@ -589,22 +609,7 @@ fn near_in_time_links_a_name_only_when_nobody_else_goes_by_it() {
             serde_json::json!({"business_domains": ["bloomandstem.example"]}),
             mails,
         );
-        write_source(
-            &mut ws,
-            "WhatsApp Chat with Lena Vogt.txt",
-            "whatsapp",
-            serde_json::json!({"business_names": ["Bloom & Stem"]}),
-            vec![record(
-                Whatsapp,
-                Inbound,
-                "2026-03-16T10:09:45Z",
-                Some((N, "Lena Vogt")),
-                Some("Lena Vogt"),
-                None,
-                &[],
-                "line:2",
-            )],
-        );
+        write_chat(&mut ws, "Lena Vogt", "2026-03-16T10:09:45Z");
     };
     let dir = tempfile::tempdir().unwrap();
     build(dir.path(), false);
@@ -624,7 +629,7 @@ fn near_in_time_links_a_name_only_when_nobody_else_goes_by_it() {
 fn a_phone_book_card_named_exactly_as_the_chat_links_it_unless_another_card_is_too() {
     use Channel::*;
     use Direction::*;
-    use HandleKind::{Email as E, Name as N, Phone as P};
+    use HandleKind::{Email as E, Phone as P};
     let card = |phone: &str, name: &str, line: &str| {
         record(
             Contact,
@@ -662,22 +667,7 @@ fn a_phone_book_card_named_exactly_as_the_chat_links_it_unless_another_card_is_t
                 "line:2",
             )],
         );
-        write_source(
-            &mut ws,
-            "WhatsApp Chat with Fatima Adeyemi.txt",
-            "whatsapp",
-            serde_json::json!({"business_names": ["Bloom & Stem"]}),
-            vec![record(
-                Whatsapp,
-                Inbound,
-                "2026-03-16T10:09:45Z",
-                Some((N, "Fatima Adeyemi")),
-                Some("Fatima Adeyemi"),
-                None,
-                &[],
-                "line:2",
-            )],
-        );
+        write_chat(&mut ws, "Fatima Adeyemi", "2026-03-16T10:09:45Z");
     };
     let dir = tempfile::tempdir().unwrap();
     build(dir.path(), false);

@@ -91,16 +91,7 @@ pub fn plan(c: &Customer, events: &mut [Event], rng: &mut impl Rng) -> Option<Ca
     }
     // Numbers the customer called from belong on their card (the phone saved the caller).
     if let Some(card) = card.as_mut() {
-        for n in &call_numbers {
-            if **n != c.mobile {
-                let kind = if Some(*n) == c.work_phone.as_ref() {
-                    "WORK"
-                } else {
-                    "HOME"
-                };
-                card.tels.push((kind, n.written(c.phone_style)));
-            }
-        }
+        add_call_numbers(card, c, &call_numbers);
     }
     // The link share: this draw is made for every customer, linked or not, to keep the
     // stream's later draws independent of the other exports.
@@ -121,16 +112,7 @@ pub fn plan(c: &Customer, events: &mut [Event], rng: &mut impl Rng) -> Option<Ca
         if card.is_none() && !call_numbers.is_empty() {
             let name = c.name_variant(rng);
             let mut k = card_for(c, name, rng);
-            for n in &call_numbers {
-                if **n != c.mobile {
-                    let kind = if Some(*n) == c.work_phone.as_ref() {
-                        "WORK"
-                    } else {
-                        "HOME"
-                    };
-                    k.tels.push((kind, n.written(c.phone_style)));
-                }
-            }
+            add_call_numbers(&mut k, c, &call_numbers);
             card = Some(k);
         }
         match card.as_mut() {
@@ -160,6 +142,20 @@ pub fn plan(c: &Customer, events: &mut [Event], rng: &mut impl Rng) -> Option<Ca
         }
     }
     card
+}
+
+/// The numbers other than the mobile that the customer called from, on their card.
+fn add_call_numbers(card: &mut Card, c: &Customer, call_numbers: &[&Phone]) {
+    for n in call_numbers {
+        if **n != c.mobile {
+            let kind = if Some(*n) == c.work_phone.as_ref() {
+                "WORK"
+            } else {
+                "HOME"
+            };
+            card.tels.push((kind, n.written(c.phone_style)));
+        }
+    }
 }
 
 fn card_for(c: &Customer, name: String, rng: &mut impl Rng) -> Card {
