@@ -3,55 +3,14 @@
 
 mod common;
 
+use common::{gen, import_generated, ok, omnitrail};
+
 use omnitrail::identity::identity_id;
 use omnitrail::model::{Channel, HandleKind};
 use omnitrail::workspace::Workspace;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn omnitrail(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_omnitrail"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn gen(dir: &Path, customers: u64, seed: u64) -> PathBuf {
-    let out = dir.join(format!("gen-{customers}-{seed}"));
-    let o = omnitrail(&[
-        "--quiet",
-        "gen",
-        "--customers",
-        &customers.to_string(),
-        "--seed",
-        &seed.to_string(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    out
-}
-
-/// Imports the generated folders or files `parts` (relative to `out`) with the generated
-/// business settings into `ws`; `clean` asserts that nothing was rejected or a duplicate.
-fn import_generated(ws: &Path, out: &Path, parts: &[&str], clean: bool) -> Workspace {
-    let paths: Vec<PathBuf> = parts.iter().map(|p| out.join(p)).collect();
-    let business = out.join("business.toml");
-    let mut args = vec!["--workspace", ws.to_str().unwrap(), "--quiet", "import"];
-    args.extend(paths.iter().map(|p| p.to_str().unwrap()));
-    args.extend(["--business-file", business.to_str().unwrap()]);
-    let o = omnitrail(&args);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    let ws = Workspace::open_existing(ws).unwrap();
-    if clean {
-        for s in &ws.manifest().sources {
-            assert_eq!(s.counts.rejected, 0, "{} rejected records", s.path);
-            assert_eq!(s.counts.duplicates, 0, "{} duplicates", s.path);
-        }
-    }
-    ws
-}
+use std::path::Path;
+use std::process::Command;
 
 /// Every file under `dir` (relative path → bytes hash).
 fn tree_hash(dir: &Path) -> BTreeMap<String, String> {
@@ -500,7 +459,7 @@ fn matching_generated_data_gives_the_same_files_on_every_run() {
     let files = ["customers.parquet", "identities.parquet", "links.parquet"];
     let run = || {
         let o = omnitrail(&["--quiet", "--workspace", ws, "match"]);
-        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        ok(&o);
         files.map(|f| std::fs::read(Path::new(ws).join(f)).unwrap())
     };
     let first = run();
@@ -524,7 +483,7 @@ fn an_import_of_many_chats_is_summarised() {
         "--business-file",
         out.join("business.toml").to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     let chats = Workspace::open_existing(&ws).unwrap().manifest().sources.len();
     assert!(chats > 25, "{chats} chats");
     let table = String::from_utf8_lossy(&o.stdout);

@@ -383,6 +383,16 @@ fn the_timeline_marks_where_sarah_lost_context() {
     assert!(err.to_string().contains("no customer matches"));
 }
 
+/// The codes of a summary's coverage notes.
+fn coverage_codes(summary: &serde_json::Value) -> Vec<&str> {
+    summary["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["code"].as_str().unwrap())
+        .collect()
+}
+
 fn summary_json(ws: &Workspace, st: &ReportSettings) -> serde_json::Value {
     serde_json::to_value(report::summary(ws, st).unwrap()).unwrap()
 }
@@ -522,12 +532,7 @@ fn a_customer_who_never_gets_an_answer_is_unanswered_everywhere_and_the_blind_sp
     assert_eq!(j["channel_switches"], 2);
     assert_eq!(j["repeat_contacts"], 3);
     assert_eq!(j["repeat_contacts_same_channel"], 1);
-    let codes: Vec<&str> = j["coverage"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["code"].as_str().unwrap())
-        .collect();
+    let codes = coverage_codes(&j);
     assert!(codes.contains(&"no_business_side"), "{codes:?}");
     // The call log does record a missed call, so it is not suspected of hiding them.
     assert!(!codes.contains(&"calls_without_unanswered"), "{codes:?}");
@@ -550,12 +555,7 @@ fn a_call_log_with_only_answered_calls_is_flagged() {
         ],
     );
     let j = summary_json(&ws, &ReportSettings::default());
-    let codes: Vec<&str> = j["coverage"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["code"].as_str().unwrap())
-        .collect();
+    let codes = coverage_codes(&j);
     assert!(codes.contains(&"calls_without_unanswered"), "{codes:?}");
     assert_eq!(j["needing_response"], 0);
 }
@@ -605,12 +605,7 @@ fn a_contact_near_the_end_of_the_data_is_pending_not_unanswered() {
     let j = summary_json(&ws, &ReportSettings::default());
     assert_eq!(j["unanswered_unified"], 0);
     assert_eq!(j["unanswered"]["whatsapp"]["pending_unified"], 1);
-    let codes: Vec<&str> = j["coverage"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["code"].as_str().unwrap())
-        .collect();
+    let codes = coverage_codes(&j);
     assert!(codes.contains(&"pending_at_end"));
 }
 
@@ -762,12 +757,7 @@ fn unknown_direction_and_system_rows_are_counted_but_never_contacts_or_responses
     assert_eq!(j["first_response"]["email"]["unified"]["count"], 0);
     assert_eq!(j["unanswered"]["email"]["pending_unified"], 1);
     assert_eq!(j["customers"], 2);
-    let codes: Vec<&str> = j["coverage"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["code"].as_str().unwrap())
-        .collect();
+    let codes = coverage_codes(&j);
     assert!(codes.contains(&"unknown_direction"), "{codes:?}");
     assert!(codes.contains(&"no_customer_side"), "{codes:?}");
 }
@@ -785,12 +775,7 @@ fn channel_filter_and_identities_imported_after_the_match() {
     );
     let j = summary_json(&ws, &ReportSettings::default());
     assert_eq!(j["customers"], 2);
-    let codes: Vec<&str> = j["coverage"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["code"].as_str().unwrap())
-        .collect();
+    let codes = coverage_codes(&j);
     assert!(codes.contains(&"unmatched_identities"));
     let only_mail = ReportSettings {
         channels: vec![Email],

@@ -6,36 +6,12 @@
 //! - With the real matcher (`omnitrail audit`), the figures must stay within stated tolerances:
 //!   the distance between the two is the matcher's error as a report reader sees it.
 
+mod common;
+
+use common::{gen, import_generated, ok, omnitrail};
 use omnitrail::gen::oracle::{shared_figures, write_truth_clustering};
-use omnitrail::workspace::Workspace;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn omnitrail(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_omnitrail"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(o: &Output) {
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-}
-
-fn gen(dir: &Path, customers: u64, seed: u64) -> PathBuf {
-    let out = dir.join("gen");
-    ok(&omnitrail(&[
-        "--quiet",
-        "gen",
-        "--customers",
-        &customers.to_string(),
-        "--seed",
-        &seed.to_string(),
-        "--out",
-        out.to_str().unwrap(),
-    ]));
-    out
-}
+use std::path::Path;
+use std::process::Output;
 
 fn json(o: &Output) -> serde_json::Value {
     ok(o);
@@ -54,17 +30,7 @@ fn with_the_true_clustering_every_truth_figure_equals_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let gen = gen(dir.path(), CUSTOMERS, SEED);
     let ws = dir.path().join("ws");
-    let business = gen.join("business.toml");
-    ok(&omnitrail(&[
-        "--workspace",
-        ws.to_str().unwrap(),
-        "--quiet",
-        "import",
-        gen.to_str().unwrap(),
-        "--business-file",
-        business.to_str().unwrap(),
-    ]));
-    let counts = write_truth_clustering(&gen, &Workspace::open_existing(&ws).unwrap()).unwrap();
+    let counts = write_truth_clustering(&gen, &import_generated(&ws, &gen, &[], false)).unwrap();
     assert!(counts.identities > CUSTOMERS);
     assert_eq!(
         counts.unseen, 0,

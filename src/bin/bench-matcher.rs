@@ -90,6 +90,22 @@ fn run_measured(bin: &Path, ws: &Path, threshold: &str) -> Result<(Duration, u64
     Ok((run.elapsed, run.peak_rss, run.success))
 }
 
+/// A whole Parquet file of the matcher's output.
+fn read_parquet(path: &Path) -> Result<polars::prelude::DataFrame> {
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    Ok(ParquetReader::new(file).finish()?)
+}
+
+/// A string column, nulls as "".
+fn strings(df: &polars::prelude::DataFrame, column: &str) -> Result<Vec<String>> {
+    Ok(df
+        .column(column)?
+        .str()?
+        .iter()
+        .map(|v| v.unwrap_or("").to_string())
+        .collect())
+}
+
 /// Accepted links between identities of different true customers, counted by rule, with
 /// examples (`--show-errors N`): what to fix first.
 fn show_errors(ws: &Path, truth_csv: &Path, examples: usize) -> Result<()> {
@@ -98,15 +114,8 @@ fn show_errors(ws: &Path, truth_csv: &Path, examples: usize) -> Result<()> {
         let rec = rec?;
         truth.entry(rec[0].to_string()).or_default().push(rec[1].to_string());
     }
-    let df = ParquetReader::new(std::fs::File::open(ws.join("links.parquet"))?).finish()?;
-    let s = |c: &str| -> Result<Vec<String>> {
-        Ok(df
-            .column(c)?
-            .str()?
-            .iter()
-            .map(|v| v.unwrap_or("").to_string())
-            .collect())
-    };
+    let df = read_parquet(&ws.join("links.parquet"))?;
+    let s = |c: &str| strings(&df, c);
     let (a, b, rule, ev) = (s("identity_a")?, s("identity_b")?, s("rule")?, s("evidence")?);
     let acc: Vec<bool> = df
         .column("accepted")?
@@ -226,15 +235,8 @@ fn show_missed(
     links: &polars::prelude::DataFrame,
     examples: usize,
 ) -> Result<()> {
-    let df = ParquetReader::new(std::fs::File::open(ws.join("identities.parquet"))?).finish()?;
-    let col = |c: &str| -> Result<Vec<String>> {
-        Ok(df
-            .column(c)?
-            .str()?
-            .iter()
-            .map(|v| v.unwrap_or("").to_string())
-            .collect())
-    };
+    let df = read_parquet(&ws.join("identities.parquet"))?;
+    let col = |c: &str| strings(&df, c);
     let (ids, custs, names) = (col("identity_id")?, col("customer_id")?, col("display_name")?);
     let predicted: HashMap<&str, (&str, &str)> = ids
         .iter()
@@ -349,20 +351,8 @@ impl Score {
 /// Pairwise scores over identities present in both the truth and the workspace.
 /// A truth identity used by several customers (a shared phone) is in each of them.
 fn score(ws: &Path, truth_csv: &Path) -> Result<Score> {
-    let file = std::fs::File::open(ws.join("identities.parquet"))?;
-    let df = ParquetReader::new(file).finish()?;
-    let ids: Vec<String> = df
-        .column("identity_id")?
-        .str()?
-        .iter()
-        .map(|s| s.unwrap_or("").to_string())
-        .collect();
-    let custs: Vec<String> = df
-        .column("customer_id")?
-        .str()?
-        .iter()
-        .map(|s| s.unwrap_or("").to_string())
-        .collect();
+    let df = read_parquet(&ws.join("identities.parquet"))?;
+    let (ids, custs) = (strings(&df, "identity_id")?, strings(&df, "customer_id")?);
     let index: HashMap<&str, u32> = ids.iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();
     let mut truth: HashMap<String, Vec<u32>> = HashMap::new();
     let mut in_truth: HashSet<u32> = HashSet::new();

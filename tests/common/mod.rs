@@ -8,6 +8,7 @@ use omnitrail::normalize::phone::Region;
 use omnitrail::workspace::{read_columns, Workspace};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 pub fn corpus(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus").join(rel)
@@ -124,4 +125,56 @@ pub fn check_records(name: &str, exp: &serde_json::Value, ws: &Workspace, failur
     if authors != want {
         failures.push(format!("{name}: authors {authors:?}, expected {want:?}"));
     }
+}
+
+/// Runs the omnitrail binary.
+pub fn omnitrail(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_omnitrail"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Asserts that a run succeeded, showing its stderr when not.
+pub fn ok(o: &Output) {
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// `omnitrail gen` into a fresh folder under `dir`.
+pub fn gen(dir: &Path, customers: u64, seed: u64) -> PathBuf {
+    let out = dir.join(format!("gen-{customers}-{seed}"));
+    ok(&omnitrail(&[
+        "--quiet",
+        "gen",
+        "--customers",
+        &customers.to_string(),
+        "--seed",
+        &seed.to_string(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    out
+}
+
+/// Imports the generated folders or files `parts` (relative to `out`; all of `out` when
+/// empty) with the generated business settings into `ws`; `clean` asserts that nothing was
+/// rejected or a duplicate.
+pub fn import_generated(ws: &Path, out: &Path, parts: &[&str], clean: bool) -> Workspace {
+    let mut paths: Vec<PathBuf> = parts.iter().map(|p| out.join(p)).collect();
+    if paths.is_empty() {
+        paths.push(out.to_path_buf());
+    }
+    let business = out.join("business.toml");
+    let mut args = vec!["--workspace", ws.to_str().unwrap(), "--quiet", "import"];
+    args.extend(paths.iter().map(|p| p.to_str().unwrap()));
+    args.extend(["--business-file", business.to_str().unwrap()]);
+    ok(&omnitrail(&args));
+    let ws = Workspace::open_existing(ws).unwrap();
+    if clean {
+        for s in &ws.manifest().sources {
+            assert_eq!(s.counts.rejected, 0, "{} rejected records", s.path);
+            assert_eq!(s.counts.duplicates, 0, "{} duplicates", s.path);
+        }
+    }
+    ws
 }
