@@ -25,6 +25,18 @@ impl Format {
     }
 }
 
+/// Why a file found in a folder walk is left out of an import of another format.
+pub fn skip_reason(found: Option<Format>) -> String {
+    match found {
+        Some(f) => format!(
+            "a {} export: import it with `omnitrail import {}` (or `omnitrail import PATH`, which detects the format)",
+            f.name(),
+            f.name()
+        ),
+        None => "not a format this version imports".into(),
+    }
+}
+
 /// Bytes sniffed from the start of a file.
 pub const HEAD_BYTES: usize = 64 * 1024;
 
@@ -108,4 +120,16 @@ pub fn group_by_format(paths: &[PathBuf]) -> (BTreeMap<Format, Vec<PathBuf>>, Ve
         }
     }
     (groups, skipped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_skipped_file_of_another_format_names_its_importer() {
+        let why = skip_reason(Some(Format::Calls));
+        assert!(why.contains("`omnitrail import calls`"), "{why}");
+        assert_eq!(skip_reason(None), "not a format this version imports");
+    }
 }

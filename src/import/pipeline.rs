@@ -247,14 +247,12 @@ pub fn import_whatsapp(
                 outcomes.push(SourceOutcome::skipped(&display, "empty file: nothing to import".into()));
                 continue;
             }
-            if !matches!(ext.as_deref(), Some("txt") | Some("zip")) || super::detect::detect(&path).is_none() {
-                let why = match ext.as_deref() {
-                    Some("mbox" | "eml" | "mbx") => "a mailbox: import it with `omnitrail import email`",
-                    Some("csv" | "xml") => "a call log or contacts file: those importers are not built yet",
-                    Some("vcf") => "contact cards: import them with `omnitrail import contacts`",
-                    _ => "not a format this version imports",
-                };
-                outcomes.push(SourceOutcome::skipped(&display, why.into()));
+            let found = super::detect::detect(&path);
+            if !matches!(ext.as_deref(), Some("txt") | Some("zip")) || found != Some(super::detect::Format::WhatsApp) {
+                outcomes.push(SourceOutcome::skipped(
+                    &display,
+                    super::detect::skip_reason(found.filter(|f| *f != super::detect::Format::WhatsApp)),
+                ));
                 continue;
             }
         }

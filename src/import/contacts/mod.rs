@@ -186,12 +186,13 @@ pub fn import_contacts(
         }
         if !explicit {
             let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+            let found = super::detect::detect(&path);
             let wanted = matches!(ext.as_deref(), Some("csv" | "vcf" | "vcard" | "txt" | "tsv"))
-                && super::detect::detect(&path) == Some(super::detect::Format::Contacts);
+                && found == Some(super::detect::Format::Contacts);
             if !wanted {
                 outcomes.push(SourceOutcome::skipped(
                     &display,
-                    "not a contacts CSV or vCard file".into(),
+                    super::detect::skip_reason(found.filter(|f| *f != super::detect::Format::Contacts)),
                 ));
                 continue;
             }
