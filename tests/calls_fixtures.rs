@@ -329,6 +329,14 @@ fn utf16_spreadsheet_export_is_decoded() {
 }
 
 #[test]
+fn a_windows_1252_export_is_decoded_and_said_not_read_as_broken_utf8() {
+    let (report, calls, _dir) = import(&[fixture("calls/master_windows1252.csv")], &with_business(), &gb());
+    assert_eq!(counts(&report), (1, 1, 0, 0));
+    assert!(report.sources[0].notes.iter().any(|n| n.contains("Windows-1252")));
+    assert_eq!(calls[0].name.as_deref(), Some("Jérôme Dupont"));
+}
+
+#[test]
 fn android_backup_types_withheld_and_overlapping_entries() {
     let (report, calls, _dir) = import(
         &[fixture("calls/android_sms_backup_restore.xml")],

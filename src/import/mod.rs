@@ -7,6 +7,7 @@ pub mod calls;
 pub mod contacts;
 pub mod detect;
 pub mod email;
+pub mod encoding;
 pub mod lines;
 pub mod pipeline;
 pub mod whatsapp;

@@ -3,41 +3,35 @@
 //! rows with their line numbers, a truncated last row, and the marks a spreadsheet
 //! round trip leaves on phone numbers (`4.91512E+12`, lost leading zeros).
 
+use crate::import::detect::HEAD_BYTES;
+use crate::import::encoding::TextEncoding;
 use crate::import::ImportError;
 use crate::normalize::phone::Region;
 use csv::{ByteRecord, ReaderBuilder};
 use std::fs::File;
-use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
+use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
 /// An opened CSV: a byte stream in UTF-8 plus what was found out about it.
 pub struct CsvInput {
     pub reader: Box<dyn Read + Send>,
     pub delimiter: u8,
-    /// The file is UTF-16 (decoded up front; spreadsheet "Unicode text" exports are small).
-    pub utf16: bool,
+    /// How the bytes were read; anything but UTF-8 is decoded up front (spreadsheet
+    /// exports are small, and the tail check needs the decoded text).
+    pub encoding: TextEncoding,
+    /// The first 64 KiB, decoded (for sniffing).
+    pub head_text: String,
     /// The decoded text when it was decoded up front (to check a truncated tail).
     decoded: Option<std::sync::Arc<Vec<u8>>>,
     bom: u64,
     path: std::path::PathBuf,
 }
 
-/// First bytes of a file, decoded to UTF-8 when it is UTF-16 (for sniffing).
+/// First bytes of a file as text, and whether it is UTF-16 (for sniffing).
 pub fn head_text(head: &[u8]) -> (String, bool) {
-    if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(head) {
-        let (text, _) = enc.decode_without_bom_handling(&head[bom..]);
-        return (text.into_owned(), enc != encoding_rs::UTF_8);
-    }
-    if looks_utf16le(head) {
-        let (text, _) = encoding_rs::UTF_16LE.decode_without_bom_handling(head);
-        return (text.into_owned(), true);
-    }
-    (String::from_utf8_lossy(head).into_owned(), false)
-}
-
-/// UTF-16LE without a BOM: ASCII text with a zero byte after every character.
-fn looks_utf16le(head: &[u8]) -> bool {
-    head.len() >= 8 && head.iter().skip(1).step_by(2).take(64).all(|&b| b == 0)
+    let encoding = TextEncoding::detect(head);
+    let utf16 = matches!(encoding, TextEncoding::Utf16Le { .. } | TextEncoding::Utf16Be { .. });
+    (encoding.decode_head(head), utf16)
 }
 
 /// The delimiter of a CSV from its first line: the most frequent of `,` `;` tab `|` outside quotes.
@@ -59,54 +53,43 @@ pub fn sniff_delimiter(first_line: &str) -> u8 {
 }
 
 impl CsvInput {
-    /// Opens a CSV for streaming. UTF-16 files are decoded in memory first.
+    /// Opens a CSV for streaming. Files not in UTF-8 are decoded in memory first.
     pub fn open(path: &Path) -> Result<CsvInput, ImportError> {
         let display = path.display().to_string();
         let io = |e: std::io::Error| ImportError::file(&display, format!("cannot read: {e}"));
         let mut file = File::open(path).map_err(io)?;
-        let mut head = vec![0u8; 64 * 1024];
-        let mut n = 0;
-        while n < head.len() {
-            let got = file.read(&mut head[n..]).map_err(io)?;
-            if got == 0 {
-                break;
-            }
-            n += got;
-        }
-        head.truncate(n);
-        let (text, utf16) = head_text(&head);
-        let first_line = text.lines().next().unwrap_or("");
-        let delimiter = sniff_delimiter(first_line);
-        if utf16 {
-            let mut bytes = head;
-            file.read_to_end(&mut bytes).map_err(io)?;
-            let enc = encoding_rs::Encoding::for_bom(&bytes)
-                .map(|(e, _)| e)
-                .unwrap_or(encoding_rs::UTF_16LE);
-            let (decoded, _, _) = enc.decode(&bytes);
-            let decoded = std::sync::Arc::new(decoded.into_owned().into_bytes());
+        let mut head = Vec::with_capacity(HEAD_BYTES);
+        (&mut file).take(HEAD_BYTES as u64).read_to_end(&mut head).map_err(io)?;
+        let encoding = TextEncoding::detect(&head);
+        let head_text = encoding.decode_head(&head);
+        let delimiter = sniff_delimiter(head_text.lines().next().unwrap_or(""));
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        if !matches!(encoding, TextEncoding::Utf8 | TextEncoding::Utf8Bom) {
+            let mut decoded = Vec::new();
+            encoding
+                .reader(file)
+                .and_then(|mut r| r.read_to_end(&mut decoded))
+                .map_err(io)?;
+            let decoded = std::sync::Arc::new(decoded);
             return Ok(CsvInput {
                 reader: Box::new(Cursor::new(ArcBytes(decoded.clone()))),
                 delimiter,
-                utf16: true,
+                encoding,
+                head_text,
                 decoded: Some(decoded),
                 bom: 0,
                 path: path.to_path_buf(),
             });
         }
-        file.seek(SeekFrom::Start(0)).map_err(io)?;
-        let skip = if head.starts_with(&[0xEF, 0xBB, 0xBF]) { 3 } else { 0 };
-        let mut reader = BufReader::with_capacity(1 << 20, file);
-        if skip > 0 {
-            let mut bom = [0u8; 3];
-            reader.read_exact(&mut bom).map_err(io)?;
-        }
+        let bom = if encoding == TextEncoding::Utf8Bom { 3 } else { 0 };
         Ok(CsvInput {
-            reader: Box::new(reader),
+            // The reader skips the BOM; the csv reader's offsets start after it.
+            reader: encoding.reader(file).map_err(io)?,
             delimiter,
-            utf16: false,
+            encoding,
+            head_text,
             decoded: None,
-            bom: skip,
+            bom,
             path: path.to_path_buf(),
         })
     }

@@ -27,6 +27,7 @@ use super::pipeline::{
     already_imported, dedup_key, existing_keys, interaction_id, stage_source, Progress, Sink, SourcePlan, SourceResult,
 };
 use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
+use crate::import::encoding::TextEncoding;
 use crate::import::whatsapp::dates::DateOrder;
 use crate::model::{CallStatus, Channel, Direction, HandleKind, Interaction, Kind};
 use crate::normalize::phone::{to_e164, Region};
@@ -343,16 +344,17 @@ pub fn read_file(
         return Ok(info);
     }
     let input = CsvInput::open(path)?;
-    let head = read_head(path).unwrap_or_default();
-    let (head_text, _) = csv_input::head_text(&head);
-    let sci = head_text.lines().take(50).any(|l| {
+    let sci = input.head_text.lines().take(50).any(|l| {
         l.split([',', ';', '\t'])
             .any(|f| csv_input::is_scientific(f.trim_matches('"')))
     });
-    let spreadsheet = input.utf16 || input.delimiter == b';' || sci;
-    if input.utf16 {
-        info.notes
-            .push("UTF-16 text (a spreadsheet's \"Unicode text\" export): decoded".into());
+    let utf16 = matches!(
+        input.encoding,
+        TextEncoding::Utf16Le { .. } | TextEncoding::Utf16Be { .. }
+    );
+    let spreadsheet = utf16 || input.delimiter == b';' || sci;
+    if let Some(note) = input.encoding.note() {
+        info.notes.push(format!("{note}: decoded"));
     }
     if input.delimiter != b',' {
         info.notes.push(format!("delimiter {:?}", input.delimiter as char));

@@ -5,16 +5,15 @@
 //! handle and mentions tie a name to phone numbers and email addresses.
 
 pub mod csv;
-pub mod encoding;
 pub mod header;
 pub mod vcard;
 
-use self::encoding::TextEncoding;
 use self::header::ColumnMap;
 use super::pipeline::{
     already_imported, dedup_key, existing_keys, interaction_id, stage_source, Progress, Sink, SourcePlan, SourceResult,
 };
 use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
+use crate::import::encoding::TextEncoding;
 use crate::model::{Channel, Direction, HandleKind, Interaction, Kind};
 use crate::normalize::phone::{to_e164, Region};
 use crate::normalize::text::clean_name;

@@ -1,6 +1,6 @@
-//! Bytes before text: contact files come as UTF-8 (with or without BOM), UTF-16 (Excel's
-//! "Unicode text", Outlook on Windows) or Windows-1252 (Excel's plain "CSV" on Western
-//! locales). The encoding is decided once per file from its first bytes; UTF-16 and
+//! Bytes before text: contact files and call-log CSVs come as UTF-8 (with or without BOM),
+//! UTF-16 (Excel's "Unicode text", Outlook on Windows) or Windows-1252 (Excel's plain "CSV"
+//! on Western locales). The encoding is decided once per file from its first bytes; UTF-16 and
 //! Windows-1252 are decoded to UTF-8 while streaming.
 
 use encoding_rs::{Decoder, Encoding, UTF_16BE, UTF_16LE, WINDOWS_1252};
