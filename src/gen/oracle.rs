@@ -10,7 +10,7 @@
 //! truth figures assume (docs/gen.md).
 
 use crate::identity::{identity_id, CUSTOMER_COLUMNS, IDENTITY_COLUMNS, LINK_COLUMNS};
-use crate::matcher::output::{write_all, CUSTOMERS_FILE, IDENTITIES_FILE, LINKS_FILE};
+use crate::matcher::output::{datetime, list_column, str_column, write_all, CUSTOMERS_FILE, IDENTITIES_FILE, LINKS_FILE};
 use crate::model::HandleKind;
 use crate::report::settings::parse_channel;
 use crate::workspace::Workspace;
@@ -112,27 +112,6 @@ fn seen_identities(ws: &Workspace) -> Result<HashMap<String, Seen>> {
     Ok(out)
 }
 
-fn str_col<'a>(name: &str, values: impl Iterator<Item = Option<&'a str>>) -> Column {
-    let ca: StringChunked = values.collect();
-    ca.with_name(name.into()).into_column()
-}
-
-fn list_col(name: &str, values: &[Vec<&str>]) -> Column {
-    let total: usize = values.iter().map(Vec::len).sum();
-    let mut b = ListStringChunkedBuilder::new(name.into(), values.len(), total.max(1));
-    for v in values {
-        b.append_values_iter(v.iter().copied());
-    }
-    b.finish().into_column()
-}
-
-fn datetime_col(name: &str, values: Vec<Option<i64>>) -> Column {
-    let ca: Int64Chunked = values.into_iter().collect();
-    ca.with_name(name.into())
-        .into_datetime(TimeUnit::Milliseconds, Some(polars::prelude::TimeZone::UTC))
-        .into_column()
-}
-
 /// `kind` and `value` of an identity id (`phone:+44…`, `email:a@b`, `name:whatsapp:Ann`).
 fn split_identity(id: &str) -> Result<(HandleKind, &str)> {
     let (kind, rest) = id.split_once(':').ok_or_else(|| anyhow!("bad identity id {id:?}"))?;
@@ -222,17 +201,17 @@ pub fn write_truth_clustering(gen_dir: &Path, ws: &Workspace) -> Result<OracleCo
     let mut identities = DataFrame::new(
         ids.len(),
         vec![
-            str_col(IDENTITY_COLUMNS[0], ids.iter().map(|(i, _)| Some(i.as_str()))),
-            str_col(IDENTITY_COLUMNS[1], kind.into_iter().map(Some)),
-            str_col(IDENTITY_COLUMNS[2], value.into_iter().map(Some)),
-            list_col(IDENTITY_COLUMNS[3], &channels),
-            str_col(IDENTITY_COLUMNS[4], display.into_iter()),
+            str_column(IDENTITY_COLUMNS[0], ids.iter().map(|(i, _)| Some(i.as_str()))),
+            str_column(IDENTITY_COLUMNS[1], kind.into_iter().map(Some)),
+            str_column(IDENTITY_COLUMNS[2], value.into_iter().map(Some)),
+            list_column(IDENTITY_COLUMNS[3], &channels),
+            str_column(IDENTITY_COLUMNS[4], display.into_iter()),
             interactions.with_name(IDENTITY_COLUMNS[5].into()).into_column(),
-            str_col(
+            str_column(
                 IDENTITY_COLUMNS[6],
                 (0..ids.len()).map(|ix| shared.contains(&ix).then_some("shared")),
             ),
-            str_col(
+            str_column(
                 IDENTITY_COLUMNS[7],
                 ids.iter().map(|(_, c)| Some(customers[*c].0.as_str())),
             ),
@@ -269,31 +248,31 @@ pub fn write_truth_clustering(gen_dir: &Path, ws: &Workspace) -> Result<OracleCo
     let mut customers_df = DataFrame::new(
         listed_customers.len(),
         vec![
-            str_col(
+            str_column(
                 CUSTOMER_COLUMNS[0],
                 listed_customers.iter().map(|(id, _)| Some(id.as_str())),
             ),
-            str_col(
+            str_column(
                 CUSTOMER_COLUMNS[1],
                 listed_customers.iter().map(|(_, c)| Some(c.name.as_str())),
             ),
-            str_col(
+            str_column(
                 CUSTOMER_COLUMNS[2],
                 listed_customers.iter().map(|(_, c)| c.phone.as_deref()),
             ),
-            str_col(
+            str_column(
                 CUSTOMER_COLUMNS[3],
                 listed_customers.iter().map(|(_, c)| c.email.as_deref()),
             ),
             cust_identities.with_name(CUSTOMER_COLUMNS[4].into()).into_column(),
             cust_interactions.with_name(CUSTOMER_COLUMNS[5].into()).into_column(),
-            list_col(CUSTOMER_COLUMNS[6], &cust_channels),
-            datetime_col(CUSTOMER_COLUMNS[7], first),
-            datetime_col(CUSTOMER_COLUMNS[8], last),
+            list_column(CUSTOMER_COLUMNS[6], &cust_channels),
+            datetime(CUSTOMER_COLUMNS[7], first)?,
+            datetime(CUSTOMER_COLUMNS[8], last)?,
         ],
     )?;
 
-    let none = || str_col("", std::iter::empty());
+    let none = || str_column("", std::iter::empty());
     let mut links = DataFrame::new(
         0,
         vec![

@@ -79,7 +79,8 @@ pub fn customers(c: &Collected, roots: &[u32]) -> Vec<Customer> {
     out
 }
 
-fn datetime(name: &str, values: Vec<Option<i64>>) -> Result<Column> {
+/// A UTC millisecond datetime column.
+pub(crate) fn datetime(name: &str, values: Vec<Option<i64>>) -> Result<Column> {
     let ca: Int64Chunked = values.into_iter().collect();
     Ok(ca
         .with_name(name.into())
@@ -87,7 +88,8 @@ fn datetime(name: &str, values: Vec<Option<i64>>) -> Result<Column> {
         .into_column())
 }
 
-fn list_column(name: &str, values: &[Vec<&str>]) -> Column {
+/// A list-of-strings column.
+pub(crate) fn list_column(name: &str, values: &[Vec<&str>]) -> Column {
     let total: usize = values.iter().map(Vec::len).sum();
     let mut b = ListStringChunkedBuilder::new(name.into(), values.len(), total.max(1));
     for v in values {
@@ -96,7 +98,8 @@ fn list_column(name: &str, values: &[Vec<&str>]) -> Column {
     b.finish().into_column()
 }
 
-fn str_column<'a>(name: &str, values: impl Iterator<Item = Option<&'a str>>) -> Column {
+/// A string column.
+pub(crate) fn str_column<'a>(name: &str, values: impl Iterator<Item = Option<&'a str>>) -> Column {
     let ca: StringChunked = values.collect();
     ca.with_name(name.into()).into_column()
 }
