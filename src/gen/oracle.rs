@@ -10,7 +10,9 @@
 //! truth figures assume (docs/gen.md).
 
 use crate::identity::{identity_id, CUSTOMER_COLUMNS, IDENTITY_COLUMNS, LINK_COLUMNS};
-use crate::matcher::output::{datetime, list_column, str_column, write_all, CUSTOMERS_FILE, IDENTITIES_FILE, LINKS_FILE};
+use crate::matcher::output::{
+    datetime, list_column, str_column, write_all, CUSTOMERS_FILE, IDENTITIES_FILE, LINKS_FILE,
+};
 use crate::model::HandleKind;
 use crate::report::settings::parse_channel;
 use crate::workspace::Workspace;

@@ -25,9 +25,16 @@ impl Format {
     }
 }
 
-/// Why a file found in a folder walk is left out of an import of another format.
-pub fn skip_reason(found: Option<Format>) -> String {
-    match found {
+/// Why a file met in a folder walk of an import of `wanted` is left out: the export of
+/// another format, or nothing omnitrail imports. Only files whose extension an export can
+/// have are opened to find out (a chat folder is mostly photos and voice notes).
+pub fn skip_reason(path: &Path, wanted: Format) -> String {
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let may_be_export = matches!(
+        ext.as_deref(),
+        None | Some("txt" | "zip" | "csv" | "tsv" | "xml" | "mbox" | "mbx" | "eml" | "vcf" | "vcard")
+    );
+    match may_be_export.then(|| detect(path)).flatten().filter(|f| *f != wanted) {
         Some(f) => format!(
             "a {} export: import it with `omnitrail import {}` (or `omnitrail import PATH`, which detects the format)",
             f.name(),
@@ -128,8 +135,13 @@ mod tests {
 
     #[test]
     fn a_skipped_file_of_another_format_names_its_importer() {
-        let why = skip_reason(Some(Format::Calls));
+        let calls = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/calls/Master.csv");
+        let why = skip_reason(&calls, Format::WhatsApp);
         assert!(why.contains("`omnitrail import calls`"), "{why}");
-        assert_eq!(skip_reason(None), "not a format this version imports");
+        assert_eq!(skip_reason(&calls, Format::Calls), "not a format this version imports");
+        assert_eq!(
+            skip_reason(Path::new("no-such-photo.jpg"), Format::WhatsApp),
+            "not a format this version imports"
+        );
     }
 }

@@ -247,11 +247,11 @@ pub fn import_whatsapp(
                 outcomes.push(SourceOutcome::skipped(&display, "empty file: nothing to import".into()));
                 continue;
             }
-            let found = super::detect::detect(&path);
-            if !matches!(ext.as_deref(), Some("txt") | Some("zip")) || found != Some(super::detect::Format::WhatsApp) {
+            let whatsapp = super::detect::Format::WhatsApp;
+            if !matches!(ext.as_deref(), Some("txt") | Some("zip")) || super::detect::detect(&path) != Some(whatsapp) {
                 outcomes.push(SourceOutcome::skipped(
                     &display,
-                    super::detect::skip_reason(found.filter(|f| *f != super::detect::Format::WhatsApp)),
+                    super::detect::skip_reason(&path, whatsapp),
                 ));
                 continue;
             }

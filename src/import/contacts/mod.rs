@@ -185,13 +185,13 @@ pub fn import_contacts(
         }
         if !explicit {
             let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-            let found = super::detect::detect(&path);
+            let contacts = super::detect::Format::Contacts;
             let wanted = matches!(ext.as_deref(), Some("csv" | "vcf" | "vcard" | "txt" | "tsv"))
-                && found == Some(super::detect::Format::Contacts);
+                && super::detect::detect(&path) == Some(contacts);
             if !wanted {
                 outcomes.push(SourceOutcome::skipped(
                     &display,
-                    super::detect::skip_reason(found.filter(|f| *f != super::detect::Format::Contacts)),
+                    super::detect::skip_reason(&path, contacts),
                 ));
                 continue;
             }
