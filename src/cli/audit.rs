@@ -6,7 +6,7 @@ use super::import_calls::CallArgs;
 use super::import_contacts::ContactArgs;
 use super::import_email::EmailArgs;
 use super::output::{emit, import_table, print_import_messages, print_import_report};
-use super::report::{parse_tz, ReportOptions};
+use super::report::{parse_tz, usage, ReportOptions};
 use super::Globals;
 use clap::Args;
 use omnitrail::matcher::{self, MatchOptions, MatchSummary};
@@ -31,19 +31,13 @@ pub struct AuditArgs {
     #[command(flatten)]
     pub contacts: ContactArgs,
     /// Matcher: minimum score for a link to join two identities (see `omnitrail match --help`)
-    #[arg(long, default_value_t = 0.8, value_name = "SCORE")]
+    #[arg(long, default_value_t = 0.8, value_name = "SCORE", value_parser = super::matching::parse_threshold)]
     pub threshold: f64,
     /// Matcher: CSV of `force_link|never_link,identity_a,identity_b`, applied last
     #[arg(long, value_name = "FILE")]
     pub overrides: Option<PathBuf>,
     #[command(flatten)]
     pub report: ReportOptions,
-}
-
-/// Exit 2 with a message: the arguments cannot work.
-fn usage(message: impl std::fmt::Display) -> anyhow::Result<u8> {
-    eprintln!("omnitrail: {message}");
-    Ok(2)
 }
 
 pub fn run(g: &Globals, args: AuditArgs) -> anyhow::Result<u8> {
@@ -59,9 +53,6 @@ pub fn run(g: &Globals, args: AuditArgs) -> anyhow::Result<u8> {
         report: report_options,
     } = args;
     // Check every option before importing anything: a typo must not cost a long import.
-    if !(0.0..=1.0).contains(&threshold) {
-        return usage(format!("--threshold must be between 0 and 1, got {threshold}"));
-    }
     apply_business_settings(g, &mut common, &mut whatsapp, &mut email, &mut calls)?;
     let tz = match parse_tz(common.tz.as_deref()) {
         Ok(tz) => tz,
@@ -93,11 +84,7 @@ pub fn run(g: &Globals, args: AuditArgs) -> anyhow::Result<u8> {
         }
         print_import_messages(&imported, g.quiet);
     }
-    let import_code = if imported.failed() > 0 || (common.strict && imported.rejected() > 0) {
-        1
-    } else {
-        0
-    };
+    let import_code = imported.exit_code(common.strict);
 
     let nothing_found = || {
         let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();

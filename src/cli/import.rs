@@ -261,11 +261,7 @@ pub fn finish(g: &Globals, run: ImportRun, strict: bool) -> u8 {
     } else {
         print_import_report(&report, g.quiet);
     }
-    if report.failed() > 0 || (strict && report.rejected() > 0) {
-        1
-    } else {
-        0
-    }
+    report.exit_code(strict)
 }
 
 /// Detects the format of every file under PATHs and runs each importer on its files,

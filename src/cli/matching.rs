@@ -12,7 +12,7 @@ use std::path::PathBuf;
 #[derive(Debug, Args, Clone)]
 pub struct MatchArgs {
     /// Minimum score for a link to join two identities (higher: more precision, less recall)
-    #[arg(long, default_value_t = 0.8, value_name = "SCORE")]
+    #[arg(long, default_value_t = 0.8, value_name = "SCORE", value_parser = parse_threshold)]
     pub threshold: f64,
     /// CSV of `force_link|never_link,identity_a,identity_b`, applied last and always obeyed
     #[arg(long, value_name = "FILE")]
@@ -36,11 +36,17 @@ fn region(code: &Option<String>) -> Result<Option<Region>, String> {
     code.as_deref().map(Region::parse).transpose()
 }
 
-pub fn run_match(g: &Globals, args: MatchArgs) -> anyhow::Result<u8> {
-    if !(0.0..=1.0).contains(&args.threshold) {
-        eprintln!("omnitrail: --threshold must be between 0 and 1, got {}", args.threshold);
-        return Ok(2);
+/// `--threshold`: a score between 0 and 1 (clap reports anything else as a usage error).
+pub(super) fn parse_threshold(s: &str) -> Result<f64, String> {
+    let t: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if (0.0..=1.0).contains(&t) {
+        Ok(t)
+    } else {
+        Err(format!("must be between 0 and 1, got {t}"))
     }
+}
+
+pub fn run_match(g: &Globals, args: MatchArgs) -> anyhow::Result<u8> {
     let region = match region(&args.region) {
         Ok(r) => r.unwrap_or(Region::none()),
         Err(e) => {

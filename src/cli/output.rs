@@ -91,7 +91,7 @@ pub fn print_import_report(report: &ImportReport, quiet: bool) {
 /// (files that failed still get their own), notes and skip reasons shared by files printed
 /// once. `--json` keeps every file.
 const MANY_SOURCES: usize = 25;
-/// Distinct notes printed at most, in a summarised import.
+/// Distinct notes (or skip reasons) printed at most, in a summarised import.
 const MAX_NOTES: usize = 20;
 
 /// The files of one format and outcome, added up.
@@ -129,10 +129,7 @@ pub fn import_table(report: &ImportReport) -> comfy_table::Table {
             .entry((s.format.as_deref().unwrap_or("other"), s.outcome.as_str()))
             .or_default();
         g.files += 1;
-        g.counts.read += s.counts.read;
-        g.counts.imported += s.counts.imported;
-        g.counts.rejected += s.counts.rejected;
-        g.counts.duplicates += s.counts.duplicates;
+        g.counts += s.counts;
         g.first = g.first.into_iter().chain(s.first_ts.as_deref()).min();
         g.last = g.last.into_iter().chain(s.last_ts.as_deref()).max();
     }
@@ -163,31 +160,21 @@ pub fn import_table(report: &ImportReport) -> comfy_table::Table {
 /// Errors, skipped files and the importers' decisions, on stderr (notes only without `--quiet`).
 pub fn print_import_messages(report: &ImportReport, quiet: bool) {
     let many = report.sources.len() > MANY_SOURCES;
-    let mut skipped: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut skipped = Vec::new();
     for s in &report.sources {
         if let Some(e) = &s.error {
             if s.outcome == "failed" {
                 eprintln!("error: {e}");
-            } else if !quiet {
+            } else {
                 // Importer errors already start with the file's name.
-                let reason = e.strip_prefix(&format!("{}: ", s.path)).unwrap_or(e);
-                if many {
-                    skipped.entry(reason).or_default().push(&s.path);
-                } else {
-                    eprintln!("skipped {}: {reason}", s.path);
-                }
+                skipped.push((s.path.as_str(), e.strip_prefix(&format!("{}: ", s.path)).unwrap_or(e)));
             }
-        }
-    }
-    for (reason, files) in skipped {
-        match files.len() {
-            1 => eprintln!("skipped {}: {reason}", files[0]),
-            n => eprintln!("skipped {n} files (e.g. {}): {reason}", files[0]),
         }
     }
     if quiet {
         return;
     }
+    print_per_file("skipped ", skipped, many);
     let shown = if many { MAX_NOTES } else { usize::MAX };
     for n in report.notes.iter().take(shown) {
         eprintln!("note: {n}");
@@ -198,34 +185,38 @@ pub fn print_import_messages(report: &ImportReport, quiet: bool) {
             report.notes.len() - shown
         );
     }
+    let notes = report
+        .sources
+        .iter()
+        .flat_map(|s| s.notes.iter().map(|n| (s.path.as_str(), n.as_str())))
+        .collect();
+    print_per_file("note: ", notes, many);
+}
+
+/// `(file, message)` lines on stderr. With many files, a message shared by several is said
+/// once with how many and an example, the most common first, and only so many.
+fn print_per_file(prefix: &str, messages: Vec<(&str, &str)>, many: bool) {
     if !many {
-        for s in &report.sources {
-            for n in &s.notes {
-                eprintln!("note: {}: {n}", s.path);
-            }
+        for (file, message) in messages {
+            eprintln!("{prefix}{file}: {message}");
         }
         return;
     }
-    // Many files: a note shared by several is said once, with how many files and an
-    // example; the most common first, and only so many.
-    let mut by_note: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for s in &report.sources {
-        for n in &s.notes {
-            by_note.entry(n).or_default().push(&s.path);
-        }
+    let mut by_message: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (file, message) in messages {
+        by_message.entry(message).or_default().push(file);
     }
-    let mut notes: Vec<(&str, Vec<&str>)> = by_note.into_iter().collect();
-    notes.sort_by_key(|(_, files)| std::cmp::Reverse(files.len()));
-    for (note, files) in notes.iter().take(MAX_NOTES) {
+    let mut grouped: Vec<(&str, Vec<&str>)> = by_message.into_iter().collect();
+    grouped.sort_by_key(|(_, files)| std::cmp::Reverse(files.len()));
+    for (message, files) in grouped.iter().take(MAX_NOTES) {
         match files.len() {
-            1 => eprintln!("note: {}: {note}", files[0]),
-            n => eprintln!("note: {n} files (e.g. {}): {note}", files[0]),
+            1 => eprintln!("{prefix}{}: {message}", files[0]),
+            n => eprintln!("{prefix}{n} files (e.g. {}): {message}", files[0]),
         }
     }
-    if notes.len() > MAX_NOTES {
-        let rest = &notes[MAX_NOTES..];
+    if let Some(rest) = grouped.get(MAX_NOTES..).filter(|r| !r.is_empty()) {
         eprintln!(
-            "note: {} more distinct notes ({} in all): `--json` (or `omnitrail status --json`) lists every file's notes",
+            "{prefix}{} more distinct messages ({} files): `--json` lists every file's",
             rest.len(),
             rest.iter().map(|(_, f)| f.len()).sum::<usize>()
         );

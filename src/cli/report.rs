@@ -124,7 +124,7 @@ pub struct TimelineArgs {
 }
 
 /// A usage error: message on stderr, exit 2.
-fn usage(message: impl std::fmt::Display) -> anyhow::Result<u8> {
+pub(super) fn usage(message: impl std::fmt::Display) -> anyhow::Result<u8> {
     eprintln!("omnitrail: {message}");
     Ok(2)
 }

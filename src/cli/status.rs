@@ -17,10 +17,7 @@ pub fn run(g: &Globals, _args: StatusArgs) -> anyhow::Result<u8> {
     }
     let mut total = Counts::default();
     for s in &m.sources {
-        total.read += s.counts.read;
-        total.imported += s.counts.imported;
-        total.rejected += s.counts.rejected;
-        total.duplicates += s.counts.duplicates;
+        total += s.counts;
     }
     let total_label = format!("total ({} sources)", m.sources.len());
     let rows = m.sources.iter().map(|s| SourceRow {

@@ -126,6 +126,11 @@ impl ImportReport {
     pub fn rejected(&self) -> u64 {
         self.sources.iter().map(|s| s.counts.rejected).sum()
     }
+
+    /// 1 when a file failed, or with `strict` when a record was rejected; else 0.
+    pub fn exit_code(&self, strict: bool) -> u8 {
+        u8::from(self.failed() > 0 || (strict && self.rejected() > 0))
+    }
 }
 
 /// A file that, inside a sub-folder, keeps the folder out of a walk: `omnitrail gen` puts

@@ -22,6 +22,15 @@ pub struct Counts {
     pub duplicates: u64,
 }
 
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, other: Counts) {
+        self.read += other.read;
+        self.imported += other.imported;
+        self.rejected += other.rejected;
+        self.duplicates += other.duplicates;
+    }
+}
+
 /// One imported file (or zip entry).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SourceEntry {
