@@ -55,6 +55,10 @@ impl TextEncoding {
         }
     }
 
+    pub fn is_utf16(self) -> bool {
+        matches!(self, TextEncoding::Utf16Le { .. } | TextEncoding::Utf16Be { .. })
+    }
+
     /// What to tell the user when the encoding is not plain UTF-8.
     pub fn note(self) -> Option<&'static str> {
         match self {

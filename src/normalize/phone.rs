@@ -507,23 +507,11 @@ mod tests {
         "RE", "YT", "GP", "VA", "SM", "LI", "LU", "MT", "CY", "IS",
     ];
 
-    /// SplitMix64, for reproducible variety.
-    struct Rng(u64);
+    use crate::benchkit::SplitMix64 as Rng;
 
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-        fn digits(&mut self, n: usize) -> String {
-            (0..n).map(|_| char::from(b'0' + self.below(10) as u8)).collect()
-        }
+    /// `n` random decimal digits.
+    fn digits(rng: &mut Rng, n: usize) -> String {
+        (0..n).map(|_| char::from(b'0' + rng.below(10) as u8)).collect()
     }
 
     /// The ways people and exports write one number.
@@ -583,7 +571,11 @@ mod tests {
                 variants.push(changed.clone());
                 variants.push(format!("{example}{}", rng.below(10)));
                 let n = example.len();
-                variants.push(format!("{}{}", &example[..n.min(3)], rng.digits(n.saturating_sub(3))));
+                variants.push(format!(
+                    "{}{}",
+                    &example[..n.min(3)],
+                    digits(&mut rng, n.saturating_sub(3))
+                ));
                 for v in variants {
                     numbers.push((format!("{cc}{v}"), true));
                     numbers.push((format!("{cc}0{v}"), true));
@@ -599,7 +591,7 @@ mod tests {
             let lead = [
                 "", "0", "1", "44", "7", "00", "011", "4", "49", "33", "39", "61", "91", "86", "52",
             ][rng.below(15) as usize];
-            let digits = format!("{lead}{}", rng.digits(len));
+            let digits = format!("{lead}{}", digits(&mut rng, len));
             numbers.push((digits.clone(), rng.below(2) == 0));
         }
         // Shapes from the corpus and the benchmark generators.

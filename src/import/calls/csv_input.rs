@@ -30,8 +30,7 @@ pub struct CsvInput {
 /// First bytes of a file as text, and whether it is UTF-16 (for sniffing).
 pub fn head_text(head: &[u8]) -> (String, bool) {
     let encoding = TextEncoding::detect(head);
-    let utf16 = matches!(encoding, TextEncoding::Utf16Le { .. } | TextEncoding::Utf16Be { .. });
-    (encoding.decode_head(head), utf16)
+    (encoding.decode_head(head), encoding.is_utf16())
 }
 
 /// The delimiter of a CSV from its first line: the most frequent of `,` `;` tab `|` outside quotes.

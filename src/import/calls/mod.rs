@@ -27,7 +27,6 @@ use super::pipeline::{
     already_imported, dedup_key, existing_keys, interaction_id, stage_source, Progress, Sink, SourcePlan, SourceResult,
 };
 use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
-use crate::import::encoding::TextEncoding;
 use crate::import::whatsapp::dates::DateOrder;
 use crate::model::{CallStatus, Channel, Direction, HandleKind, Interaction, Kind};
 use crate::normalize::phone::{to_e164, Region};
@@ -348,10 +347,7 @@ pub fn read_file(
         l.split([',', ';', '\t'])
             .any(|f| csv_input::is_scientific(f.trim_matches('"')))
     });
-    let utf16 = matches!(
-        input.encoding,
-        TextEncoding::Utf16Le { .. } | TextEncoding::Utf16Be { .. }
-    );
+    let utf16 = input.encoding.is_utf16();
     let spreadsheet = utf16 || input.delimiter == b';' || sci;
     if let Some(note) = input.encoding.note() {
         info.notes.push(format!("{note}: decoded"));
