@@ -87,18 +87,13 @@ pub const MAIL_HEADERS: &[&str] = &[
     "x-mailer",
 ];
 
+/// Header names are checked as tokens (printable ASCII) before this is asked, so the raw
+/// bytes are all there is to compare.
 fn has_mail_header(mail: &ParsedMail<'_>) -> bool {
-    // Raw ASCII keys first (no allocation); the decoded, Unicode-trimmed reading only when
-    // that finds nothing (a name padded with a Latin-1 no-break space).
-    let ascii = mail.headers.iter().any(|h| {
+    mail.headers.iter().any(|h| {
         let k = h.get_key_raw().trim_ascii();
         MAIL_HEADERS.iter().any(|n| k.eq_ignore_ascii_case(n.as_bytes()))
-    });
-    ascii
-        || mail
-            .headers
-            .iter()
-            .any(|h| MAIL_HEADERS.contains(&h.get_key_ref().trim().to_ascii_lowercase().as_str()))
+    })
 }
 
 /// True when the header's name is `name` (ASCII, any case). Comparing the raw bytes is the
