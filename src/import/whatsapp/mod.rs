@@ -171,17 +171,6 @@ impl ChatInput {
     }
 }
 
-/// [`text::matching_view`] with a byte-level shortcut: every mark it removes or maps
-/// (and the tab) is encoded with a lead byte of 0xC2, 0xE2 or 0xEF, or is `\t`, so a
-/// line without those bytes is its own view (most lines, emoji included).
-fn matching_view(line: &str) -> std::borrow::Cow<'_, str> {
-    let b = line.as_bytes();
-    if memchr::memchr3(0xC2, 0xE2, 0xEF, b).is_none() && memchr::memchr(b'\t', b).is_none() {
-        return std::borrow::Cow::Borrowed(line);
-    }
-    text::matching_view(line)
-}
-
 /// Extracts the chat name from a WhatsApp export file name, in the languages seen.
 pub fn chat_title(stem: &str) -> Option<String> {
     const PREFIXES: &[&str] = &[
@@ -282,7 +271,7 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
             Ok(s) => std::borrow::Cow::Borrowed(s),
             Err(_) => String::from_utf8_lossy(line.bytes),
         };
-        let view = matching_view(&lossy);
+        let view = text::matching_view(&lossy);
         if view.trim().is_empty() {
             continue;
         }
@@ -890,7 +879,7 @@ fn read_items(
             line.too_long
                 .then(|| format!("line {} is longer than 1 MiB", line.number))
         });
-        let view = matching_view(&raw);
+        let view = text::matching_view(&raw);
         let header = header::parse(&view).filter(|h| accepted.iter().any(|(s, _)| *s == h.shape));
         match header {
             Some(h) => {
