@@ -337,10 +337,7 @@ impl BatchWriter {
         if self.pending.rows == 0 {
             return Ok(());
         }
-        if let Output::Idle(_) = self.output {
-            let Output::Idle(file) = std::mem::replace(&mut self.output, Output::Done) else {
-                unreachable!()
-            };
+        if let Some(file) = self.take_idle_file() {
             let (tx, rx) = sync_channel::<DataFrame>(2);
             let worker = std::thread::spawn(move || write_frames(file, rx));
             self.output = Output::Worker {
@@ -361,6 +358,17 @@ impl BatchWriter {
         Ok(())
     }
 
+    /// The file, while no chunk has gone to a writer thread yet.
+    fn take_idle_file(&mut self) -> Option<File> {
+        match std::mem::replace(&mut self.output, Output::Done) {
+            Output::Idle(file) => Some(file),
+            other => {
+                self.output = other;
+                None
+            }
+        }
+    }
+
     fn join(&mut self) -> Result<u64> {
         match &mut self.output {
             Output::Worker { tx, worker } => {
@@ -376,11 +384,8 @@ impl BatchWriter {
 
     /// Writes what is pending and closes the file; returns the row count.
     pub fn finish(mut self) -> Result<u64> {
-        if let Output::Idle(_) = self.output {
+        if let Some(file) = self.take_idle_file() {
             // Everything fits in one chunk: written here, no thread needed.
-            let Output::Idle(file) = std::mem::replace(&mut self.output, Output::Done) else {
-                unreachable!()
-            };
             let chunk = std::mem::replace(&mut self.pending, Columns::new(0));
             let frames = if chunk.rows > 0 {
                 vec![chunk.finish()?]
