@@ -202,8 +202,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = PathBuf::from(arg("--dir").unwrap_or_else(|| "/tmp/bench-calls".into()));
     std::fs::create_dir_all(&dir)?;
     let keep = args.iter().any(|a| a == "--keep");
-    let cdr = dir.join("Master.csv");
-    let counts_file = dir.join(format!("Master.csv.{rows}.counts"));
+    // One folder per row count: `--keep` must never pair a count with another size's file.
+    let data = dir.join(rows.to_string());
+    std::fs::create_dir_all(&data)?;
+    let cdr = data.join("Master.csv");
+    let counts_file = data.join("Master.csv.counts");
     let started = Instant::now();
     let reused = keep
         .then(|| std::fs::read_to_string(&counts_file).ok())
