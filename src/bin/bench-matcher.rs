@@ -14,9 +14,10 @@
 use anyhow::{bail, Context, Result};
 use omnitrail::benchkit::measure;
 use omnitrail::import::pipeline::{interaction_id, stage_source, NoProgress, SourcePlan, SourceResult};
+use omnitrail::matcher::cluster::UnionFind;
+use omnitrail::matcher::output::{self, IDENTITIES_FILE, LINKS_FILE};
 use omnitrail::model::{CallStatus, Channel, Direction, HandleKind, Interaction, Kind};
 use omnitrail::workspace::Workspace;
-use polars::prelude::{ParquetReader, SerReader};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -90,12 +91,6 @@ fn run_measured(bin: &Path, ws: &Path, threshold: &str) -> Result<(Duration, u64
     Ok((run.elapsed, run.peak_rss, run.success))
 }
 
-/// A whole Parquet file of the matcher's output.
-fn read_parquet(path: &Path) -> Result<polars::prelude::DataFrame> {
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    Ok(ParquetReader::new(file).finish()?)
-}
-
 /// A string column, nulls as "".
 fn strings(df: &polars::prelude::DataFrame, column: &str) -> Result<Vec<String>> {
     Ok(df
@@ -114,7 +109,7 @@ fn show_errors(ws: &Path, truth_csv: &Path, examples: usize) -> Result<()> {
         let rec = rec?;
         truth.entry(rec[0].to_string()).or_default().push(rec[1].to_string());
     }
-    let df = read_parquet(&ws.join("links.parquet"))?;
+    let df = output::read(ws, LINKS_FILE)?;
     let s = |c: &str| strings(&df, c);
     let (a, b, rule, ev) = (s("identity_a")?, s("identity_b")?, s("rule")?, s("evidence")?);
     let acc: Vec<bool> = df
@@ -175,12 +170,12 @@ fn oracle_recall(
         .map(|s| s.as_str())
         .filter(|s| predicted.contains_key(s))
         .collect();
-    let index: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+    let index: HashMap<&str, u32> = ids.iter().enumerate().map(|(i, s)| (*s, i as u32)).collect();
     let mut truth_pairs = 0u64;
-    let mut by_cust: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_cust: HashMap<&str, Vec<u32>> = HashMap::new();
     for (i, id) in ids.iter().enumerate() {
         for c in &truth[*id] {
-            by_cust.entry(c.as_str()).or_default().push(i);
+            by_cust.entry(c.as_str()).or_default().push(i as u32);
         }
     }
     for m in by_cust.values() {
@@ -188,14 +183,7 @@ fn oracle_recall(
         truth_pairs += n * n.saturating_sub(1) / 2;
     }
     for (label, min) in [("all true candidates", 0.0), ("true candidates scoring >= 0.9", 0.9)] {
-        let mut parent: Vec<usize> = (0..ids.len()).collect();
-        fn find(p: &mut [usize], mut x: usize) -> usize {
-            while p[x] != x {
-                p[x] = p[p[x]];
-                x = p[x];
-            }
-            x
-        }
+        let mut sets = UnionFind::new(ids.len());
         for i in 0..a.len() {
             if scores[i] < min || rule[i] == "never_link" {
                 continue;
@@ -204,15 +192,14 @@ fn oracle_recall(
                 continue;
             };
             if truth[a[i].as_str()].iter().any(|c| truth[b[i].as_str()].contains(c)) {
-                let (rx, ry) = (find(&mut parent, x), find(&mut parent, y));
-                parent[rx] = ry;
+                sets.union(x, y);
             }
         }
         let mut tp = 0u64;
         for m in by_cust.values() {
             for i in 0..m.len() {
                 for j in i + 1..m.len() {
-                    tp += u64::from(find(&mut parent, m[i]) == find(&mut parent, m[j]));
+                    tp += u64::from(sets.find(m[i]) == sets.find(m[j]));
                 }
             }
         }
@@ -235,7 +222,7 @@ fn show_missed(
     links: &polars::prelude::DataFrame,
     examples: usize,
 ) -> Result<()> {
-    let df = read_parquet(&ws.join("identities.parquet"))?;
+    let df = output::read(ws, IDENTITIES_FILE)?;
     let col = |c: &str| strings(&df, c);
     let (ids, custs, names) = (col("identity_id")?, col("customer_id")?, col("display_name")?);
     let predicted: HashMap<&str, (&str, &str)> = ids
@@ -351,7 +338,7 @@ impl Score {
 /// Pairwise scores over identities present in both the truth and the workspace.
 /// A truth identity used by several customers (a shared phone) is in each of them.
 fn score(ws: &Path, truth_csv: &Path) -> Result<Score> {
-    let df = read_parquet(&ws.join("identities.parquet"))?;
+    let df = output::read(ws, IDENTITIES_FILE)?;
     let (ids, custs) = (strings(&df, "identity_id")?, strings(&df, "customer_id")?);
     let index: HashMap<&str, u32> = ids.iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();
     let mut truth: HashMap<String, Vec<u32>> = HashMap::new();
