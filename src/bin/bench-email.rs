@@ -6,7 +6,7 @@
 //! leaves the mbox and workspace for profiling); the `omnitrail` binary must sit next to this one.
 //! `bench-email --phases MBOX` times the per-message steps one by one on one thread.
 
-use omnitrail::benchkit::{load_average, measure};
+use omnitrail::benchkit::{load_average, measure, report_generated, warm_and_time_wc_l};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -188,21 +188,13 @@ fn main() -> std::io::Result<()> {
     let mbox = dir.join(format!("bench-{mb}MB.mbox"));
     let gen_started = Instant::now();
     let messages = generate(&mbox, mb << 20)?;
-    let size = std::fs::metadata(&mbox)?.len();
-    eprintln!(
-        "generated {} ({:.1} MB, {messages} messages) in {:.1?}",
-        mbox.display(),
-        size as f64 / 1e6,
-        gen_started.elapsed()
-    );
+    let size = report_generated(&mbox, &format!("{messages} messages"), gen_started)?;
     let exe = std::env::current_exe()?.with_file_name("omnitrail");
     if !exe.exists() {
         eprintln!("build the omnitrail binary first (it must sit next to bench-email)");
         std::process::exit(2);
     }
-    // Warm the page cache so both commands read from memory.
-    let _ = std::fs::read(&mbox)?;
-    let wc = measure(Command::new("wc").arg("-l").arg(&mbox))?;
+    let wc = warm_and_time_wc_l(&mbox)?;
     let ws = dir.join("bench-workspace");
     let _ = std::fs::remove_dir_all(&ws);
     let run = measure(
@@ -229,8 +221,8 @@ fn main() -> std::io::Result<()> {
     println!("file            {:.1} MB, {messages} messages", size as f64 / 1e6);
     println!(
         "wc -l           {:.3} s  {:.0} MB/s",
-        wc.elapsed.as_secs_f64(),
-        mbs(wc.elapsed.as_secs_f64())
+        wc.as_secs_f64(),
+        mbs(wc.as_secs_f64())
     );
     let time = run.elapsed.as_secs_f64();
     println!(
@@ -247,7 +239,7 @@ fn main() -> std::io::Result<()> {
     );
     println!(
         "ratio           omnitrail takes {:.1}x the time of wc -l",
-        time / wc.elapsed.as_secs_f64()
+        time / wc.as_secs_f64()
     );
     println!("load average    {}", load_average());
     if !keep {
