@@ -119,7 +119,7 @@ fn generate(path: &Path, bytes: u64) -> std::io::Result<u64> {
 /// (no workspace), to see where the time goes.
 fn phases(path: &Path) -> std::io::Result<()> {
     use omnitrail::import::email::{body, mbox::MboxReader, message};
-    use omnitrail::normalize::{mentions, phone::Region};
+    use omnitrail::normalize::phone::Region;
     let region = Region::parse("GB").expect("GB is a region");
     let size = std::fs::metadata(path)?.len() as f64 / 1e6;
     let mut reader = MboxReader::new(std::fs::File::open(path)?, true);
@@ -138,11 +138,10 @@ fn phases(path: &Path) -> std::io::Result<()> {
         let split = body::split_reply(&m.body);
         t[2] += s.elapsed();
         let s = Instant::now();
-        let found = mentions::extract(&format!("{}\n{}", split.new_text, split.signature), region);
+        let found = omnitrail::import::email::message_mentions(&split.new_text, &split.signature, region);
         t[3] += s.elapsed();
         let s = Instant::now();
-        let key =
-            omnitrail::import::pipeline::dedup_key(&[m.body.as_bytes(), m.subject.as_deref().unwrap_or("").as_bytes()]);
+        let key = omnitrail::import::email::message_key(&m, m.date_ms.unwrap_or(0));
         t[4] += s.elapsed();
         std::hint::black_box((found, key));
     }

@@ -834,6 +834,32 @@ fn prepare_guarded(ctx: &MessageContext<'_>, raw: &RawMessage, tally: &mut Tally
         .unwrap_or_else(|_| rejected(raw, "this message made the mail parser fail (internal error)"))
 }
 
+/// Mentions in a message's new text and its signature (a number in a signature is what
+/// ties an address to a phone).
+pub fn message_mentions(new_text: &str, signature: &str, region: crate::normalize::phone::Region) -> Vec<String> {
+    if signature.is_empty() {
+        return mentions::extract(new_text, region);
+    }
+    let mut text = String::with_capacity(new_text.len() + signature.len() + 1);
+    text.push_str(new_text);
+    text.push('\n');
+    text.push_str(signature);
+    mentions::extract(&text, region)
+}
+
+/// The dedup key of a message: the same Message-ID with the same content (sender, date,
+/// subject, body) is a duplicate.
+pub fn message_key(m: &message::ParsedMessage, ts: i64) -> u128 {
+    dedup_key(&[
+        b"email",
+        m.message_id.as_deref().unwrap_or("").as_bytes(),
+        m.from.as_ref().map_or(&b""[..], |f| f.addr.as_bytes()),
+        &ts.to_le_bytes(),
+        m.subject.as_deref().unwrap_or("").as_bytes(),
+        m.body.as_bytes(),
+    ])
+}
+
 /// The per-message work that does not depend on earlier messages (runs on a worker).
 fn prepare(ctx: &MessageContext<'_>, raw: &RawMessage, tally: &mut Tally) -> Prepared {
     let m = match message::parse(&raw.bytes) {
@@ -880,15 +906,7 @@ fn prepare(ctx: &MessageContext<'_>, raw: &RawMessage, tally: &mut Tally) -> Pre
     tally.repaired_headers += u64::from(m.headers_repaired);
     tally.duplicate_headers += u64::from(m.duplicate_headers > 0);
     tally.html_only += u64::from(m.html_only);
-    // Duplicates: the same Message-ID with the same content (sender, date, body).
-    let key = dedup_key(&[
-        b"email",
-        m.message_id.as_deref().unwrap_or("").as_bytes(),
-        m.from.as_ref().map_or(&b""[..], |f| f.addr.as_bytes()),
-        &ts.to_le_bytes(),
-        m.subject.as_deref().unwrap_or("").as_bytes(),
-        m.body.as_bytes(),
-    ]);
+    let key = message_key(&m, ts);
     let flags = raw.maildir_flags.as_deref().unwrap_or("");
     let draft = flags.contains('D');
     let sent_hint = !draft
@@ -904,15 +922,7 @@ fn prepare(ctx: &MessageContext<'_>, raw: &RawMessage, tally: &mut Tally) -> Pre
     let fallback_id = format!("{}:{position}", ctx.source_id);
     let correspondent = sides.customer.as_ref().or(m.from.as_ref()).map(|a| a.addr.clone());
     let split = body::split_reply(&m.body);
-    let mut found = if split.signature.is_empty() {
-        mentions::extract(&split.new_text, ctx.common.region)
-    } else {
-        let mut mention_text = String::with_capacity(split.new_text.len() + split.signature.len() + 1);
-        mention_text.push_str(&split.new_text);
-        mention_text.push('\n');
-        mention_text.push_str(&split.signature);
-        mentions::extract(&mention_text, ctx.common.region)
-    };
+    let mut found = message_mentions(&split.new_text, &split.signature, ctx.common.region);
     if let Some(c) = &sides.customer {
         // The customer's own address is the handle, not a mention.
         found.retain(|x| x.strip_prefix("email:") != Some(c.addr.as_str()));
