@@ -1,6 +1,6 @@
 //! `omnitrail import`
 
-use super::import_calls::{import_call_files, parse_date_order, CallArgs};
+use super::import_calls::{import_call_files, CallArgs};
 use super::import_contacts::{import_contact_files, ContactArgs};
 use super::import_email::{import_email_files, EmailArgs};
 use super::output::{print_import_report, BarProgress};
@@ -76,7 +76,7 @@ pub enum ImportFormat {
         calls: CallArgs,
         /// Force the day/month order of a/b/yyyy dates and two-digit years: dmy, mdy or ymd
         /// (default: inferred per file from dates with a field over 12)
-        #[arg(long, value_name = "ORDER", value_parser = parse_date_order)]
+        #[arg(long, value_name = "ORDER", value_parser = DateOrder::parse)]
         date_order: Option<DateOrder>,
     },
     /// Contacts: CRM CSV exports and vCards (.vcf)
@@ -291,7 +291,7 @@ pub fn import_detected(
             Format::Calls => {
                 // One `--date-order` for every format when formats are detected.
                 let calls = CallArgs {
-                    date_order: calls.date_order.or(wa.date_order),
+                    date_order: wa.date_order,
                     ..calls.clone()
                 };
                 import_call_files(g, files, common, &calls)?

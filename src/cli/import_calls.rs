@@ -21,18 +21,10 @@ pub struct CallArgs {
     #[arg(long, value_name = "MAPPING")]
     pub map: Option<String>,
     /// Day/month order of a/b/yyyy dates and two-digit years: set by `import calls
-    /// --date-order` (see [`parse_date_order`]) or, when formats are detected, by the shared
-    /// `--date-order`; inferred per file when absent.
+    /// --date-order` or, when formats are detected, by the shared `--date-order`; inferred
+    /// per file when absent. Checked in [`CallArgs::resolve`].
     #[arg(skip)]
     pub date_order: Option<DateOrder>,
-}
-
-/// `--date-order` of `import calls`: the orders a call-log date can have.
-pub fn parse_date_order(s: &str) -> Result<DateOrder, String> {
-    match DateOrder::parse(s)? {
-        o @ (DateOrder::Dmy | DateOrder::Mdy | DateOrder::Ymd) => Ok(o),
-        _ => Err(format!("unknown date order {s:?}: expected dmy, mdy or ymd")),
-    }
 }
 
 impl CallArgs {
@@ -40,6 +32,12 @@ impl CallArgs {
     pub fn resolve(&self, region: omnitrail::normalize::phone::Region) -> Result<CallOptions, String> {
         let dialect = self.dialect.as_deref().map(Dialect::parse).transpose()?;
         let map = self.map.as_deref().map(ColumnMap::parse).transpose()?;
+        if let Some(o @ (DateOrder::Myd | DateOrder::Dym)) = self.date_order {
+            return Err(format!(
+                "--date-order {}: call-log dates are day-, month- or year-first (dmy, mdy or ymd)",
+                o.flag()
+            ));
+        }
         if dialect == Some(Dialect::Generic) && map.is_none() {
             return Err(
                 "--dialect generic needs --map ts=COLUMN,from=COLUMN,to=COLUMN[,duration=…,status=…,agent=…]".into(),

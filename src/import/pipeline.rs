@@ -346,7 +346,7 @@ pub fn import_whatsapp(
             "tz": common.tz.name(),
             "tz_origin": common.tz_origin,
             "region": common.region_code,
-            "date_order": opts.date_order.map(|o| format!("{o:?}").to_lowercase()),
+            "date_order": opts.date_order.map(whatsapp::dates::DateOrder::flag),
             "business_names": business.get(&i).map(|b| { let mut v: Vec<&String> = b.names.iter().collect(); v.sort(); v }),
             "zip_media": if let ChatInput::Zip { media, .. } = &scan.input { serde_json::json!(media) } else { serde_json::Value::Null },
         });

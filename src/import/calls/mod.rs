@@ -904,7 +904,7 @@ pub fn import_calls(
             "region": common.region_code,
             "business_numbers": all_numbers,
             "map": opts.map.as_ref().map(|m| m.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")),
-            "date_order": file.dates.order.map(time::order_flag),
+            "date_order": file.dates.order.map(DateOrder::flag),
             "date_order_origin": file.dates.order.map(|_| if file.dates.forced { "--date-order" } else { "inferred" }),
         });
         let plan = SourcePlan {

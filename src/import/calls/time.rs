@@ -304,17 +304,6 @@ impl Written {
     }
 }
 
-/// The `--date-order` word of an order.
-pub fn order_flag(o: DateOrder) -> &'static str {
-    match o {
-        DateOrder::Dmy => "dmy",
-        DateOrder::Mdy => "mdy",
-        DateOrder::Ymd => "ymd",
-        DateOrder::Myd => "myd",
-        DateOrder::Dym => "dym",
-    }
-}
-
 /// How dates read under an order, for notes.
 fn order_shape(o: DateOrder) -> &'static str {
     match o {
@@ -443,7 +432,7 @@ impl DateReading {
                         self.contradicted += 1;
                         return Err(format!(
                             "the year is the last field, which does not fit --date-order {}",
-                            order_flag(o)
+                            o.flag()
                         ));
                     }
                     None if a == b => return ymd(y, a, b).ok_or_else(not_a_date),
@@ -454,7 +443,7 @@ impl DateReading {
                         );
                     }
                 };
-                let order = self.rule.order.map(order_flag).unwrap_or_default();
+                let order = self.rule.order.map(DateOrder::flag).unwrap_or_default();
                 match date {
                     Some(d) => Ok(d),
                     None if forced && other.is_some() => {
@@ -483,13 +472,10 @@ impl DateReading {
                     DateOrder::Ymd => (f[0], f[1], f[2], len[0]),
                     o => {
                         self.contradicted += 1;
-                        return Err(format!(
-                            "--date-order {} does not apply to call-log dates",
-                            order_flag(o)
-                        ));
+                        return Err(format!("--date-order {} does not apply to call-log dates", o.flag()));
                     }
                 };
-                let flag = order_flag(order);
+                let flag = order.flag();
                 if year_len != 2 {
                     self.contradicted += 1;
                     return Err(format!(
@@ -527,7 +513,7 @@ impl DateReading {
         }
         if let (true, Some(order)) = (self.rule.forced, self.rule.order) {
             if self.ordered > 0 {
-                let mut n = format!("dates read {} (--date-order {})", order_shape(order), order_flag(order));
+                let mut n = format!("dates read {} (--date-order {})", order_shape(order), order.flag());
                 if self.contradicted > 0 {
                     n.push_str(&format!("; {} date(s) do not fit it: rejected", self.contradicted));
                 }

@@ -24,6 +24,17 @@ impl DateOrder {
         DateOrder::Dym,
     ];
 
+    /// The `--date-order` word of the order.
+    pub fn flag(self) -> &'static str {
+        match self {
+            DateOrder::Dmy => "dmy",
+            DateOrder::Mdy => "mdy",
+            DateOrder::Ymd => "ymd",
+            DateOrder::Myd => "myd",
+            DateOrder::Dym => "dym",
+        }
+    }
+
     /// (year index, month index, day index)
     fn positions(self) -> (usize, usize, usize) {
         match self {
@@ -260,7 +271,7 @@ impl DateEvidence {
                 "day/month order is ambiguous: every date ({}{}) is valid as {best} and as {second}, and neither keeps the chat more chronological; rerun with --date-order {}",
                 dates.join(", "),
                 if self.sequence.len() > 3 { ", …" } else { "" },
-                candidates.iter().map(|o| format!("{o:?}").to_lowercase()).collect::<Vec<_>>().join("|")
+                candidates.iter().map(|o| o.flag()).collect::<Vec<_>>().join("|")
             ));
         }
         Ok(Decision::Chronology {
