@@ -292,6 +292,16 @@ fn scan_dates(path: &Path, dialect: Dialect, map: Option<&ColumnMap>) -> Result<
         if rows % 65_536 == 0 {
             check_interrupt()?;
         }
+        // No a/b/yyyy date in the first 64 KiB: a file written by one system keeps one date
+        // format, so it is not read twice. (A slashed date further on is still rejected
+        // with its reason, never guessed.)
+        if evidence.slashed == 0
+            && rec
+                .position()
+                .is_some_and(|p| p.byte() > super::detect::HEAD_BYTES as u64)
+        {
+            return Ok(SlashRule::default());
+        }
         match rec.get(ts) {
             Some(f) if f.contains(&b'/') => {
                 let line = rec.position().map_or(0, csv::Position::line);

@@ -75,8 +75,8 @@ struct ContactFile {
     csv: Option<csv::CsvLayout>,
 }
 
-/// Bytes read to decide encoding, format and CSV layout.
-const HEAD_BYTES: usize = 64 * 1024;
+/// Bytes read to decide encoding, format and CSV layout: as many as format detection sniffs.
+use super::detect::HEAD_BYTES;
 
 impl ContactFile {
     fn open(path: &Path, opts: &ContactOptions) -> Result<ContactFile, ImportError> {
