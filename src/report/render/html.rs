@@ -57,8 +57,11 @@ pub fn page(title: &str, sections: &[Section], summary: Option<&Summary>) -> Str
         ));
         body.push_str(&unanswered_chart(s));
     }
-    for sec in sections {
-        body.push_str(&format!("<h2>{}</h2><table><thead><tr>", esc(&sec.title)));
+    for (i, sec) in sections.iter().enumerate() {
+        if sec.has_heading(title, i) {
+            body.push_str(&format!("<h2>{}</h2>", esc(&sec.title)));
+        }
+        body.push_str("<table><thead><tr>");
         for h in &sec.headers {
             body.push_str(&format!("<th>{}</th>", esc(h)));
         }

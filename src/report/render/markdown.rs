@@ -10,8 +10,7 @@ fn cell(s: &str) -> String {
 pub fn sections(title: &str, sections: &[Section]) -> String {
     let mut out = format!("# {}\n\n", cell(title));
     for (i, s) in sections.iter().enumerate() {
-        // A detail report's only table is titled like the document: one heading is enough.
-        if i > 0 || s.title != title {
+        if s.has_heading(title, i) {
             out.push_str(&format!("## {}\n\n", cell(&s.title)));
         }
         out.push_str(&format!(

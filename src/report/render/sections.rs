@@ -177,6 +177,14 @@ fn coverage_section(notes: &[crate::report::coverage::Note]) -> Section {
     }
 }
 
+impl Section {
+    /// Whether the section gets its own heading in a document titled `doc_title`: not the
+    /// first one when it only repeats the title (a detail report's single table).
+    pub fn has_heading(&self, doc_title: &str, index: usize) -> bool {
+        index > 0 || self.title != doc_title
+    }
+}
+
 /// A detail report as sections: its table, then coverage.
 pub fn rows_sections(r: &Rows) -> Vec<Section> {
     vec![
