@@ -16,24 +16,37 @@ pub const NEIGHBOURS: usize = 8;
 /// Identity pairs `(a, b)` with `a < b`.
 pub type Pairs = HashSet<(u32, u32)>;
 
-/// Candidate pairs: from small blocks, and from common-name blocks.
-pub fn candidate_pairs(c: &Collected, names: &[Vec<(FoldedName, bool)>]) -> (Pairs, Pairs) {
-    let mut blocks: HashMap<String, Vec<u32>> = HashMap::new();
-    for (ix, ns) in names.iter().enumerate() {
-        for (n, _) in ns {
-            for key in n.blocking_keys() {
-                let members = blocks.entry(key).or_default();
-                if members.last() != Some(&(ix as u32)) {
-                    members.push(ix as u32);
-                }
+/// The blocking keys of every name of every identity (identity → name → keys).
+pub fn name_keys(names: &[Vec<(FoldedName, bool)>]) -> Vec<Vec<Vec<String>>> {
+    names
+        .iter()
+        .map(|ns| ns.iter().map(|(n, _)| n.blocking_keys()).collect())
+        .collect()
+}
+
+/// The identities sharing each key, sorted, each once.
+pub fn blocks(keys: &[Vec<Vec<String>>]) -> HashMap<&str, Vec<u32>> {
+    let mut blocks: HashMap<&str, Vec<u32>> = HashMap::new();
+    for (ix, per_name) in keys.iter().enumerate() {
+        for key in per_name.iter().flatten() {
+            let members = blocks.entry(key.as_str()).or_default();
+            if members.last() != Some(&(ix as u32)) {
+                members.push(ix as u32);
             }
         }
     }
-    let mut pairs = HashSet::new();
-    let mut common = HashSet::new();
-    for (key, mut members) in blocks {
+    for members in blocks.values_mut() {
         members.sort_unstable();
         members.dedup();
+    }
+    blocks
+}
+
+/// Candidate pairs: from small blocks, and from common-name blocks.
+pub fn candidate_pairs(c: &Collected, blocks: &HashMap<&str, Vec<u32>>) -> (Pairs, Pairs) {
+    let mut pairs = HashSet::new();
+    let mut common = HashSet::new();
+    for (key, members) in blocks {
         if members.len() < 2 {
             continue;
         }
@@ -54,7 +67,7 @@ pub fn candidate_pairs(c: &Collected, names: &[Vec<(FoldedName, bool)>]) -> (Pai
         // close in time can corroborate it, so compare identities active in the same or the
         // next 72-hour bucket on any of their activities (rivals in the window count too).
         let mut buckets: HashMap<i64, Vec<u32>> = HashMap::new();
-        for &m in &members {
+        for &m in members {
             let ident = &c.identities[m as usize];
             let mut last = i64::MIN;
             for &(ts, _) in ident.activity.iter().take(64) {

@@ -416,39 +416,31 @@ fn name_links(c: &Collected, orders: &OrderIndex, floor: f64, links: &mut Vec<Li
             Some(Guard::Business) | Some(Guard::Withheld)
         )
     };
-    // How many identities go by each name (sorted-token keys): near in time corroborates
-    // only a name that nobody else has. Per identity and name, the largest such count.
-    let keys: Vec<Vec<Vec<String>>> = names
-        .iter()
-        .map(|ns| {
-            ns.iter()
-                .map(|(n, _)| n.blocking_keys().into_iter().filter(|k| k.starts_with("k:")).collect())
-                .collect()
-        })
-        .collect();
-    let mut holders: HashMap<&str, u32> = HashMap::new();
-    for per_identity in &keys {
-        let mut mine: Vec<&str> = per_identity.iter().flatten().map(String::as_str).collect();
-        mine.sort_unstable();
-        mine.dedup();
-        for k in mine {
-            *holders.entry(k).or_default() += 1;
-        }
-    }
+    // Each name's blocking keys, computed once: they make the blocks, and the size of a
+    // sorted-token block (`k:`) is how many identities go by that name: near in time
+    // corroborates only a name that nobody else has. Per identity and name, the largest.
+    let keys = blocking::name_keys(&names);
+    let blocks = blocking::blocks(&keys);
     let namesakes: Vec<Vec<u32>> = keys
         .iter()
         .map(|per_identity| {
             per_identity
                 .iter()
-                .map(|ks| ks.iter().map(|k| holders[k.as_str()]).max().unwrap_or(0))
+                .map(|ks| {
+                    ks.iter()
+                        .filter(|k| k.starts_with("k:"))
+                        .map(|k| blocks[k.as_str()].len() as u32)
+                        .max()
+                        .unwrap_or(0)
+                })
                 .collect()
         })
         .collect();
-    drop(holders);
-    drop(keys);
     let started = std::time::Instant::now();
     let trace = std::env::var_os("OMNITRAIL_TRACE").is_some();
-    let (mut pairs, common) = blocking::candidate_pairs(c, &names);
+    let (mut pairs, common) = blocking::candidate_pairs(c, &blocks);
+    drop(blocks);
+    drop(keys);
     if trace {
         eprintln!(
             "TRACE {:.2}s blocking: {} small-block pairs, {} common-name pairs",
