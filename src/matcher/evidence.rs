@@ -5,6 +5,7 @@
 use super::blocking;
 use super::identities::{Collected, Guard};
 use super::names::{local_part_matches, name_from_local_part, FoldedName, NameAgreement};
+use super::Trace;
 use crate::model::HandleKind;
 use crate::normalize::phone::looks_like_phone;
 use rayon::prelude::*;
@@ -98,12 +99,10 @@ pub fn find_links(c: &Collected, threshold: f64) -> Vec<Link> {
     let n_mention = links.len();
     let orders = order_index(c);
     name_links(c, &orders, threshold.min(LINK_FLOOR), &mut links);
-    if std::env::var_os("OMNITRAIL_TRACE").is_some() {
-        eprintln!(
-            "TRACE links: contact {n_contact}, +mention {n_mention}, total {}",
-            links.len()
-        );
-    }
+    Trace::new().phase(format_args!(
+        "links: contact {n_contact}, +mention {n_mention}, total {}",
+        links.len()
+    ));
     // Some rules walk hash maps: a fixed order makes links.parquet the same on every run.
     links.par_sort_unstable_by(|x, y| {
         (x.a, x.b, &x.rule, &x.evidence)
@@ -436,19 +435,15 @@ fn name_links(c: &Collected, orders: &OrderIndex, floor: f64, links: &mut Vec<Li
                 .collect()
         })
         .collect();
-    let started = std::time::Instant::now();
-    let trace = std::env::var_os("OMNITRAIL_TRACE").is_some();
+    let trace = Trace::new();
     let (mut pairs, common) = blocking::candidate_pairs(c, &blocks);
     drop(blocks);
     drop(keys);
-    if trace {
-        eprintln!(
-            "TRACE {:.2}s blocking: {} small-block pairs, {} common-name pairs",
-            started.elapsed().as_secs_f64(),
-            pairs.len(),
-            common.len()
-        );
-    }
+    trace.phase(format_args!(
+        "blocking: {} small-block pairs, {} common-name pairs",
+        pairs.len(),
+        common.len()
+    ));
     let common_only: HashSet<(u32, u32)> = common.difference(&pairs).copied().collect();
     pairs.extend(common);
     // Identities that wrote the same order number are compared even when their names do not block together.
@@ -471,13 +466,7 @@ fn name_links(c: &Collected, orders: &OrderIndex, floor: f64, links: &mut Vec<Li
         .into_par_iter()
         .filter_map(|(a, b)| score_pair(c, orders, &names, &namesakes, a, b))
         .collect();
-    if trace {
-        eprintln!(
-            "TRACE {:.2}s scored {} candidates",
-            started.elapsed().as_secs_f64(),
-            scored.len()
-        );
-    }
+    trace.phase(format_args!("scored {} candidates", scored.len()));
     // Activity close in time only says something when nobody else of that name was active
     // then: count, per identity, the agreeing names it met within the window.
     let mut met = vec![0u32; c.identities.len()];

@@ -70,19 +70,38 @@ pub struct MatchSummary {
     pub files: Vec<String>,
 }
 
-/// Runs the matcher on the workspace and writes its three files. `None` when the workspace
-/// holds no interactions.
-pub fn run(ws: &Workspace, opts: &MatchOptions) -> Result<Option<MatchSummary>> {
-    let t0 = std::time::Instant::now();
-    let trace = |what: &str| {
-        if std::env::var_os("OMNITRAIL_TRACE").is_some() {
+/// Phase times and resident memory on stderr when `OMNITRAIL_TRACE` is set (benchmarks;
+/// counts only, nothing personal).
+pub(crate) struct Trace {
+    started: std::time::Instant,
+    on: bool,
+}
+
+impl Trace {
+    pub(crate) fn new() -> Trace {
+        Trace {
+            started: std::time::Instant::now(),
+            on: std::env::var_os("OMNITRAIL_TRACE").is_some(),
+        }
+    }
+
+    /// One line: seconds since the start, what was done, VmRSS.
+    pub(crate) fn phase(&self, what: impl std::fmt::Display) {
+        if self.on {
             let rss = std::fs::read_to_string("/proc/self/status")
                 .ok()
                 .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_string))
                 .unwrap_or_default();
-            eprintln!("TRACE {:>8.2}s {what} {rss}", t0.elapsed().as_secs_f64());
+            eprintln!("TRACE {:>8.2}s {what} {rss}", self.started.elapsed().as_secs_f64());
         }
-    };
+    }
+}
+
+/// Runs the matcher on the workspace and writes its three files. `None` when the workspace
+/// holds no interactions.
+pub fn run(ws: &Workspace, opts: &MatchOptions) -> Result<Option<MatchSummary>> {
+    let tracer = Trace::new();
+    let trace = |what: &str| tracer.phase(what);
     let Some(mut collected) = identities::collect(ws)? else {
         return Ok(None);
     };
