@@ -59,13 +59,39 @@ pub struct SourceResult {
     pub notes: Vec<String>,
 }
 
-/// Stable interaction id: hash of the source's content hash and the record's position.
-pub fn interaction_id(content_hash: &str, seq: u64) -> String {
+/// The hasher every interaction id of a source starts from (its content hash and `:`):
+/// an importer keeps one per source and clones it per record.
+pub fn id_hasher(content_hash: &str) -> blake3::Hasher {
     let mut hasher = blake3::Hasher::new();
     hasher.update(content_hash.as_bytes());
     hasher.update(b":");
+    hasher
+}
+
+/// The interaction id of the record at `seq`, from its source's [`id_hasher`], into `out`.
+pub fn interaction_id_into<'a>(mut hasher: blake3::Hasher, seq: u64, out: &'a mut [u8; 32]) -> &'a str {
     hasher.update(&seq.to_le_bytes());
-    hasher.finalize().to_hex()[..32].to_string()
+    hex_into(&hasher.finalize().as_bytes()[..16], out)
+}
+
+/// Stable interaction id: hash of the source's content hash and the record's position.
+pub fn interaction_id(content_hash: &str, seq: u64) -> String {
+    interaction_id_into(id_hasher(content_hash), seq, &mut [0u8; 32]).to_string()
+}
+
+/// Lower-case hex of `bytes` into `out` (ids and keys are written per record: no allocation).
+pub fn hex_into<'a>(bytes: &[u8], out: &'a mut [u8]) -> &'a str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 15)];
+    }
+    std::str::from_utf8(&out[..2 * bytes.len()]).expect("hex digits are ASCII")
+}
+
+/// A dedup key as stored in `dedup_key`: 32 lower-case hex digits.
+pub fn key_hex(key: u128) -> String {
+    hex_into(&key.to_be_bytes(), &mut [0u8; 32]).to_string()
 }
 
 /// 128-bit dedup key from the parts that identify a record independently of its file.
@@ -411,6 +437,17 @@ mod tests {
         r.interaction_id = format!("{}-0", sink.source_id);
         result.counts.read += 1;
         sink.push(result, r)
+    }
+
+    #[test]
+    fn ids_and_keys_are_the_documented_hex() {
+        let mut h = blake3::Hasher::new();
+        h.update(b"abc:");
+        h.update(&7u64.to_le_bytes());
+        assert_eq!(interaction_id("abc", 7), h.finalize().to_hex()[..32]);
+        let key = 0x0123_4567_89ab_cdef_0011_2233_4455_6677u128;
+        assert_eq!(key_hex(key), format!("{key:032x}"));
+        assert_eq!(key_hex(5), format!("{:032x}", 5u128));
     }
 
     #[test]

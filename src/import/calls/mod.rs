@@ -577,7 +577,7 @@ impl CallWriter<'_> {
         it.body_full = call.leg_summary();
         it.author_raw = Some(p.from.clone()).filter(|f| !f.is_empty());
         it.seq = seq;
-        it.dedup_key = format!("{key:032x}");
+        it.dedup_key = super::pipeline::key_hex(key);
         (it, key)
     }
 

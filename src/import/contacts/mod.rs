@@ -561,13 +561,6 @@ fn prefixed(prefix: &str, value: &str) -> String {
     s
 }
 
-/// `format!("{key:032x}")` without the formatting machinery.
-fn hex32(key: u128) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let bytes: Vec<u8> = (0..32).rev().map(|i| HEX[((key >> (i * 4)) & 0xf) as usize]).collect();
-    String::from_utf8(bytes).expect("ASCII")
-}
-
 /// The values sorted and joined with line breaks (the dedup key's form).
 fn sorted_lines(values: &[String]) -> String {
     let mut v: Vec<&str> = values.iter().map(String::as_str).collect();
@@ -675,7 +668,7 @@ impl FileContext {
         record.customer_name = name;
         record.mentions = mentions;
         record.seq = seq;
-        record.dedup_key = hex32(key);
+        record.dedup_key = super::pipeline::key_hex(key);
         Prepared {
             line,
             seq,

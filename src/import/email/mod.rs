@@ -960,7 +960,7 @@ fn prepare(ctx: &MessageContext<'_>, raw: &RawMessage, tally: &mut Tally) -> Pre
     rec.attachments = m.attachments;
     rec.mentions = found;
     rec.author_raw = m.from_raw;
-    rec.dedup_key = format!("{key:032x}");
+    rec.dedup_key = super::pipeline::key_hex(key);
     Prepared::Record(Box::new(Candidate {
         key,
         rec,

@@ -11,7 +11,7 @@ pub mod header;
 use self::dates::{DateEvidence, DateOrder, Decision};
 use self::header::{Header, Shape};
 use super::lines::LineReader;
-use super::pipeline::{Sink, SourceResult};
+use super::pipeline::{self, Sink, SourceResult};
 use super::{check_interrupt, CommonOptions, ImportError};
 use crate::model::{Channel, Direction, HandleKind, Kind};
 use crate::normalize::{mentions, phone, text};
@@ -734,9 +734,7 @@ pub fn import(
         known_authors.extend(b.names.iter().cloned());
     }
     known_authors.sort_by_key(|a| std::cmp::Reverse(a.len()));
-    let mut id_prefix = blake3::Hasher::new();
-    id_prefix.update(scan.content_hash.as_bytes());
-    id_prefix.update(b":");
+    let id_prefix = pipeline::id_hasher(&scan.content_hash);
     let mut ctx = ChatContext {
         scan,
         common,
@@ -966,16 +964,6 @@ fn reject(
         .map_err(ImportError::Other)
 }
 
-/// Lower-case hex of `bytes` into `out` (ids and keys are written per record: no allocation).
-fn hex_into<'a>(bytes: &[u8], out: &'a mut [u8]) -> &'a str {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for (i, b) in bytes.iter().enumerate() {
-        out[2 * i] = DIGITS[usize::from(b >> 4)];
-        out[2 * i + 1] = DIGITS[usize::from(b & 15)];
-    }
-    std::str::from_utf8(&out[..2 * bytes.len()]).expect("hex digits are ASCII")
-}
-
 fn finish(
     p: &Pending,
     text: &str,
@@ -1170,13 +1158,10 @@ fn finish(
         (Some(t), Kind::Message | Kind::Media) => mentions::extract(t, ctx.common.region),
         _ => Vec::new(),
     };
-    let mut id_hasher = ctx.id_prefix.clone();
-    id_hasher.update(&seq.to_le_bytes());
-    let id_hash = id_hasher.finalize();
     let mut id_buf = [0u8; 32];
-    let interaction_id = hex_into(&id_hash.as_bytes()[..16], &mut id_buf);
+    let interaction_id = pipeline::interaction_id_into(ctx.id_prefix.clone(), *seq, &mut id_buf);
     let mut key_buf = [0u8; 32];
-    let dedup_key = hex_into(&key.to_be_bytes(), &mut key_buf);
+    let dedup_key = pipeline::hex_into(&key.to_be_bytes(), &mut key_buf);
     let mut ref_buf = [0u8; 32];
     let source_ref = {
         use std::io::Write;
