@@ -69,7 +69,7 @@ pub fn id_hasher(content_hash: &str) -> blake3::Hasher {
 }
 
 /// The interaction id of the record at `seq`, from its source's [`id_hasher`], into `out`.
-pub fn interaction_id_into<'a>(mut hasher: blake3::Hasher, seq: u64, out: &'a mut [u8; 32]) -> &'a str {
+pub fn interaction_id_into(mut hasher: blake3::Hasher, seq: u64, out: &mut [u8; 32]) -> &str {
     hasher.update(&seq.to_le_bytes());
     hex_into(&hasher.finalize().as_bytes()[..16], out)
 }
