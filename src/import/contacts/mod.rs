@@ -9,6 +9,7 @@ pub mod header;
 pub mod vcard;
 
 use self::header::ColumnMap;
+use super::detect::HEAD_BYTES;
 use super::pipeline::{
     already_imported, dedup_key, existing_keys, interaction_id, stage_source, Progress, Sink, SourcePlan, SourceResult,
 };
@@ -18,7 +19,8 @@ use crate::model::{Channel, Direction, HandleKind, Interaction, Kind};
 use crate::normalize::phone::{to_e164, Region};
 use crate::normalize::text::clean_name;
 use crate::workspace::Reject;
-use std::collections::{HashMap, HashSet};
+use polars::prelude::{PlHashMap, PlHashSet};
+use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -74,9 +76,6 @@ struct ContactFile {
     format: ContactFormat,
     csv: Option<csv::CsvLayout>,
 }
-
-/// Bytes read to decide encoding, format and CSV layout: as many as format detection sniffs.
-use super::detect::HEAD_BYTES;
 
 impl ContactFile {
     fn open(path: &Path, opts: &ContactOptions) -> Result<ContactFile, ImportError> {
@@ -301,60 +300,9 @@ pub enum PhoneValue {
 /// and libphonenumber parsing dominates the cost of a row. Bounded so memory stays flat.
 pub struct PhoneCache {
     region: Region,
-    memo: HashMap<String, PhoneValue, FastHash>,
+    // polars' fast hash map (as the WhatsApp importer): SipHash was a visible share of a row.
+    memo: PlHashMap<String, PhoneValue>,
 }
-
-/// FxHash-style hashing for keys no one chooses to collide: phone strings of a file the
-/// user imports, and dedup keys that are already BLAKE3 hashes. SipHash was a visible
-/// share of a row's cost.
-#[derive(Default, Clone, Copy)]
-pub struct FastHasher(u64);
-
-impl std::hash::Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut last = [0u8; 8];
-            last[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 59));
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-
-    fn write_u128(&mut self, i: u128) {
-        self.add(i as u64);
-        self.add((i >> 64) as u64);
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        // Spread the high bits (which the multiply fills) to the low ones hashbrown uses.
-        self.0 ^ (self.0 >> 29)
-    }
-}
-
-impl FastHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-pub type FastHash = std::hash::BuildHasherDefault<FastHasher>;
 
 const PHONE_CACHE_ENTRIES: usize = 1 << 16;
 
@@ -362,7 +310,7 @@ impl PhoneCache {
     pub fn new(region: Region) -> PhoneCache {
         PhoneCache {
             region,
-            memo: HashMap::default(),
+            memo: PlHashMap::default(),
         }
     }
 
@@ -686,7 +634,7 @@ pub struct ContactBuilder<'a> {
     context: FileContext,
     phones: &'a mut PhoneCache,
     /// Dedup keys seen earlier in this file.
-    in_file: HashSet<u128, FastHash>,
+    in_file: PlHashSet<u128>,
     seq: u64,
     result: SourceResult,
     scientific: DroppedValues,
@@ -720,7 +668,7 @@ impl<'a> ContactBuilder<'a> {
                 source_id: String::new(),
             },
             phones,
-            in_file: HashSet::default(),
+            in_file: PlHashSet::default(),
             seq: 0,
             result: SourceResult::default(),
             scientific: DroppedValues::default(),
