@@ -1,10 +1,9 @@
 //! Details customers write into messages: order/ticket numbers, emails, phone numbers.
 //! They are what links a WhatsApp chat to an email thread or a call.
 
-use super::phone::{to_e164, Region};
+use super::phone::{PhoneCache, Region};
 use regex::Regex;
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 struct Patterns {
     email: Regex,
@@ -32,43 +31,22 @@ fn patterns() -> &'static Patterns {
     })
 }
 
-/// Numbers already normalised, for one region: signatures repeat the same numbers message
-/// after message, and libphonenumber's parsing is the dearest step of mention extraction.
-/// One memo for every thread, so parallel importers do not each pay for the same number.
-struct E164Memo {
-    region: Region,
-    known: HashMap<String, Option<String>>,
+thread_local! {
+    /// Each thread's memo of normalised numbers (signatures repeat the same numbers message
+    /// after message, and libphonenumber's parsing is the dearest step of mention
+    /// extraction); per thread, so parallel importers never wait on a lock.
+    static PHONES: std::cell::RefCell<Option<PhoneCache>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Entries kept before the memo starts afresh (a few MB at most).
-const MEMO_ENTRIES: usize = 50_000;
-
-static MEMO: Mutex<Option<E164Memo>> = Mutex::new(None);
-
-/// [`to_e164`], remembered. The lock is not held while a new number is parsed.
+/// [`to_e164`], remembered per thread and region.
 fn to_e164_memo(raw: &str, region: Region) -> Option<String> {
-    if let Ok(memo) = MEMO.lock() {
-        if let Some(known) = memo
-            .as_ref()
-            .filter(|m| m.region == region)
-            .and_then(|m| m.known.get(raw))
-        {
-            return known.clone();
+    PHONES.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.as_ref().is_none_or(|c| c.region() != region) {
+            *cell = Some(PhoneCache::new(region));
         }
-    }
-    let e164 = to_e164(raw, region);
-    if let Ok(mut memo) = MEMO.lock() {
-        let memo = memo.get_or_insert_with(|| E164Memo {
-            region,
-            known: HashMap::new(),
-        });
-        if memo.region != region || memo.known.len() >= MEMO_ENTRIES {
-            memo.region = region;
-            memo.known.clear();
-        }
-        memo.known.insert(raw.to_string(), e164.clone());
-    }
-    e164
+        cell.as_mut().and_then(|c| c.e164(raw))
+    })
 }
 
 /// The lines of `text` that may hold an order code or a phone number: at least `min_digits`

@@ -1,6 +1,7 @@
 //! Phone numbers to E.164, with the `phonenumber` crate (libphonenumber's rules).
 
 use phonenumber::{country, Mode};
+use std::collections::HashMap;
 
 /// Default region for national numbers (`07700 900123` needs to know it is British).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -461,6 +462,69 @@ mod fast {
             return Some(None);
         }
         Some(Some(format!("+{code}{national}")))
+    }
+}
+
+/// Phone normalisation with a memo: call logs repeat the same few thousand numbers and
+/// signatures the same numbers message after message.
+/// Numbers of the common shapes are keyed by their digits (no allocation); the rest by
+/// their text. Bounded so memory stays flat.
+pub struct PhoneCache {
+    region: Region,
+    by_digits: HashMap<u128, Option<String>>,
+    by_text: HashMap<String, Option<String>>,
+}
+
+/// Entries kept per memo before it is emptied.
+const PHONE_MEMO_ENTRIES: usize = 200_000;
+
+impl PhoneCache {
+    pub fn new(region: Region) -> PhoneCache {
+        PhoneCache {
+            region,
+            by_digits: HashMap::new(),
+            by_text: HashMap::new(),
+        }
+    }
+
+    /// The region national numbers are read in.
+    pub fn region(&self) -> Region {
+        self.region
+    }
+
+    /// E.164 for a raw number, `None` when it is not a valid phone number.
+    pub fn e164(&mut self, raw: &str) -> Option<String> {
+        self.e164_ref(raw).map(str::to_string)
+    }
+
+    /// [`PhoneCache::e164`] without the copy.
+    pub fn e164_ref(&mut self, raw: &str) -> Option<&str> {
+        let region = self.region;
+        let compute = || {
+            if raw.bytes().any(|b| b.is_ascii_digit()) {
+                to_e164(raw, region)
+            } else {
+                None
+            }
+        };
+        match digits_key(raw) {
+            Some(key) => {
+                if self.by_digits.len() >= PHONE_MEMO_ENTRIES && !self.by_digits.contains_key(&key) {
+                    self.by_digits.clear();
+                }
+                self.by_digits.entry(key).or_insert_with(compute).as_deref()
+            }
+            None => {
+                if self.by_text.len() >= PHONE_MEMO_ENTRIES && !self.by_text.contains_key(raw) {
+                    self.by_text.clear();
+                }
+                if !self.by_text.contains_key(raw) {
+                    let v = compute();
+                    self.by_text.insert(raw.to_string(), v);
+                }
+                self.by_text.get(raw).and_then(|v| v.as_deref())
+            }
+        }
     }
 }
 

@@ -3,65 +3,8 @@
 
 use super::leg::{CallLegs, Leg};
 use crate::model::Direction;
-use crate::normalize::phone::{digits_key, to_e164, Region};
+use crate::normalize::phone::PhoneCache;
 use std::collections::{HashMap, HashSet};
-
-/// Phone normalisation with a memo: a call log repeats the same few thousand numbers.
-/// Numbers of the common shapes are keyed by their digits (no allocation); the rest by
-/// their text. Bounded so memory stays flat.
-pub struct PhoneCache {
-    region: Region,
-    by_digits: HashMap<u128, Option<String>>,
-    by_text: HashMap<String, Option<String>>,
-}
-
-/// Entries kept per memo before it is emptied.
-const PHONE_MEMO_ENTRIES: usize = 200_000;
-
-impl PhoneCache {
-    pub fn new(region: Region) -> PhoneCache {
-        PhoneCache {
-            region,
-            by_digits: HashMap::new(),
-            by_text: HashMap::new(),
-        }
-    }
-
-    /// E.164 for a raw number, `None` when it is not a valid phone number.
-    pub fn e164(&mut self, raw: &str) -> Option<String> {
-        self.e164_ref(raw).map(str::to_string)
-    }
-
-    /// [`PhoneCache::e164`] without the copy.
-    pub fn e164_ref(&mut self, raw: &str) -> Option<&str> {
-        let region = self.region;
-        let compute = || {
-            if raw.bytes().any(|b| b.is_ascii_digit()) {
-                to_e164(raw, region)
-            } else {
-                None
-            }
-        };
-        match digits_key(raw) {
-            Some(key) => {
-                if self.by_digits.len() >= PHONE_MEMO_ENTRIES && !self.by_digits.contains_key(&key) {
-                    self.by_digits.clear();
-                }
-                self.by_digits.entry(key).or_insert_with(compute).as_deref()
-            }
-            None => {
-                if self.by_text.len() >= PHONE_MEMO_ENTRIES && !self.by_text.contains_key(raw) {
-                    self.by_text.clear();
-                }
-                if !self.by_text.contains_key(raw) {
-                    let v = compute();
-                    self.by_text.insert(raw.to_string(), v);
-                }
-                self.by_text.get(raw).and_then(|v| v.as_deref())
-            }
-        }
-    }
-}
 
 /// What one end of a call is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,6 +163,7 @@ pub fn decide(leg: &Leg, from: &End, to: &End) -> Direction {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::normalize::phone::Region;
 
     #[test]
     fn extensions_withheld_and_phone_numbers_are_told_apart() {

@@ -18,7 +18,7 @@ pub mod time;
 pub mod twilio;
 
 use self::csv_input::{field, raw_row, CsvInput};
-use self::direction::{BusinessNumbers, End, PhoneCache};
+use self::direction::{BusinessNumbers, End};
 use self::generic::ColumnMap;
 use self::leg::{CallLegs, Fed, Leg, LegGrouper, LegOutcome};
 use self::mapped::{norm_header, Columns, Flavor};
@@ -29,6 +29,7 @@ use super::pipeline::{
 use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
 use crate::import::whatsapp::dates::DateOrder;
 use crate::model::{CallStatus, Channel, Direction, HandleKind, Interaction, Kind};
+use crate::normalize::phone::PhoneCache;
 use crate::normalize::phone::{to_e164, Region};
 use crate::workspace::{Reject, Workspace};
 use std::collections::HashSet;
