@@ -672,3 +672,32 @@ fn the_demo_phone_book_ties_whatsapp_names_to_call_numbers() {
         .unwrap()
         .contains("07700900456"));
 }
+
+#[test]
+fn a_row_with_a_huge_field_is_rejected_and_its_raw_kept_short() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("crm.csv");
+    let mut text = String::from("Name,Email,Phone\n\"");
+    text.push_str(&"A".repeat(3 << 20));
+    text.push_str("\",a@example.com,+447700900123\nBob Lee,bob@example.com,+447700900124\n");
+    std::fs::write(&csv, text).unwrap();
+    let ws = dir.path().join("ws");
+    let out = omnitrail(&ws, &["--json", "import", "contacts", csv.to_str().unwrap()]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(counts(&report), (2, 1, 1, 0));
+    let rejects = std::fs::read_dir(ws.join("rejects"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let reject: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(rejects).unwrap().lines().next().unwrap()).unwrap();
+    assert!(
+        reject["reason"].as_str().unwrap().contains("not a contact row"),
+        "{reject}"
+    );
+    assert!(reject["raw_bytes"].as_u64().unwrap() as usize > omnitrail::workspace::MAX_REJECT_RAW);
+    assert!(reject["raw"].as_str().unwrap().len() <= omnitrail::workspace::MAX_REJECT_RAW);
+    assert_eq!(reject["line"], 2);
+}

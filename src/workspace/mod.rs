@@ -265,9 +265,34 @@ pub struct RejectWriter {
     count: u64,
 }
 
+/// A rejected record's text longer than this is kept by its beginning only (a message is at
+/// most 65 536 characters; a 60 MB field is garbage, and the rejects file must stay readable).
+pub const MAX_REJECT_RAW: usize = 1 << 16;
+
+/// [`Reject`] as written: `raw` cut at [`MAX_REJECT_RAW`], `raw_bytes` saying how long it was.
+#[derive(Serialize)]
+struct StoredReject<'a> {
+    #[serde(flatten)]
+    reject: Reject<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    raw_bytes: Option<usize>,
+}
+
 impl RejectWriter {
     pub fn write(&mut self, reject: &Reject<'_>) -> Result<()> {
-        serde_json::to_writer(&mut self.out, reject)?;
+        let mut stored = StoredReject {
+            reject: reject.clone(),
+            raw_bytes: None,
+        };
+        if reject.raw.len() > MAX_REJECT_RAW {
+            let cut = (0..=MAX_REJECT_RAW)
+                .rev()
+                .find(|&i| reject.raw.is_char_boundary(i))
+                .unwrap_or(0);
+            stored.reject.raw = &reject.raw[..cut];
+            stored.raw_bytes = Some(reject.raw.len());
+        }
+        serde_json::to_writer(&mut self.out, &stored)?;
         self.out.write_all(b"\n")?;
         self.count += 1;
         Ok(())
@@ -311,6 +336,38 @@ fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_overlong_rejected_record_is_kept_by_its_beginning_with_its_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.jsonl");
+        let mut w = RejectWriter {
+            out: BufWriter::new(File::create(&path).unwrap()),
+            count: 0,
+        };
+        let long = "é".repeat(MAX_REJECT_RAW);
+        for raw in ["short", long.as_str()] {
+            let r = Reject {
+                file: "f.csv",
+                line: Some(2),
+                byte_offset: Some(10),
+                reason: "why",
+                raw,
+            };
+            w.write(&r).unwrap();
+        }
+        assert_eq!(w.finish().unwrap(), 2);
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines[0]["raw"], "short");
+        assert!(lines[0].get("raw_bytes").is_none());
+        assert_eq!(lines[1]["raw_bytes"], long.len());
+        assert_eq!(lines[1]["raw"].as_str().unwrap().len(), MAX_REJECT_RAW);
+        assert_eq!(lines[1]["line"], 2);
+    }
 
     #[test]
     fn dropped_transaction_leaves_nothing() {
