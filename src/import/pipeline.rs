@@ -4,7 +4,9 @@
 use super::whatsapp::{self, ChatInput, ChatScan, WhatsAppOptions};
 use super::{expand_paths, ms_to_rfc3339, CommonOptions, ImportError, ImportReport, SourceOutcome};
 use crate::model::Interaction;
-use crate::workspace::{read_columns, BatchWriter, Counts, Reject, RejectWriter, SourceEntry, Transaction, Workspace};
+use crate::workspace::{
+    read_columns, BatchWriter, Counts, InteractionRow, Reject, RejectWriter, SourceEntry, Transaction, Workspace,
+};
 use anyhow::Result;
 use polars::prelude::*;
 use std::collections::HashSet;
@@ -37,10 +39,15 @@ impl Sink<'_> {
 
     /// Stores one record and counts it.
     pub fn push(&mut self, result: &mut SourceResult, interaction: Interaction) -> Result<(), ImportError> {
+        self.push_row(result, &InteractionRow::of(&interaction))
+    }
+
+    /// [`Sink::push`] for a record given by reference (nothing of it is kept).
+    pub fn push_row(&mut self, result: &mut SourceResult, row: &InteractionRow<'_>) -> Result<(), ImportError> {
         result.counts.imported += 1;
-        result.first_ms = Some(result.first_ms.map_or(interaction.ts, |f| f.min(interaction.ts)));
-        result.last_ms = Some(result.last_ms.map_or(interaction.ts, |l| l.max(interaction.ts)));
-        self.batch.push(interaction).map_err(ImportError::Other)
+        result.first_ms = Some(result.first_ms.map_or(row.ts, |f| f.min(row.ts)));
+        result.last_ms = Some(result.last_ms.map_or(row.ts, |l| l.max(row.ts)));
+        self.batch.push_row(row).map_err(ImportError::Other)
     }
 
     /// Keeps a record that could not be imported, with where it was and why.

@@ -764,16 +764,16 @@ pub fn import(
             if p.header.is_none() {
                 orphan_lines += 1;
                 result.counts.read += 1;
-                result.counts.rejected += 1;
-                sink.rejects
-                    .write(&Reject {
+                sink.reject(
+                    result,
+                    &Reject {
                         file: display_ref,
                         line: Some(p.line),
                         byte_offset: Some(p.offset),
                         reason: "text before the first message header",
                         raw: &batch.text[p.body.clone()],
-                    })
-                    .map_err(ImportError::Other)?;
+                    },
+                )?;
                 continue;
             }
             if p.offset - last_progress > (4 << 20) {
@@ -949,19 +949,19 @@ fn reject(
     sink: &mut Sink<'_>,
     result: &mut SourceResult,
 ) -> Result<(), ImportError> {
-    result.counts.rejected += 1;
     // The first line's matching view, then the continuation lines as read.
     let mut raw = text[p.view.clone()].to_string();
     raw.push_str(&text[p.first_end..p.body.end]);
-    sink.rejects
-        .write(&Reject {
+    sink.reject(
+        result,
+        &Reject {
             file: display,
             line: Some(p.line),
             byte_offset: Some(p.offset),
             reason,
             raw: &raw,
-        })
-        .map_err(ImportError::Other)
+        },
+    )
 }
 
 fn finish(
@@ -1082,21 +1082,20 @@ fn finish(
     let occ = ctx.occurrence.1.entry(base).or_insert(0);
     *occ += 1;
     let key = base ^ u128::from(*occ - 1).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835);
-    let mut duplicate = sink.seen.contains(&key);
+    // A layout switch inside one file repeats messages: a key met in another layout's
+    // segment of this file is a duplicate too.
+    let mut duplicate = false;
     if let Some(segments) = ctx.segment_keys.as_mut() {
         let own = ctx.scan.accepted.iter().position(|(s, _)| *s == h.shape).unwrap_or(0);
-        duplicate |= segments
+        duplicate = segments
             .iter()
             .enumerate()
             .any(|(i, keys)| i != own && keys.contains(&key));
         segments[own].insert(key);
     }
-    if duplicate {
+    if duplicate || sink.is_duplicate(key) {
         result.counts.duplicates += 1;
         return Ok(());
-    }
-    if let Some(keys) = sink.new_keys.as_mut() {
-        keys.push(key);
     }
     let body = if is_system {
         classify::Body {
@@ -1198,9 +1197,6 @@ fn finish(
         edited: body.edited,
         dedup_key,
     };
-    result.first_ms = Some(result.first_ms.map_or(ts, |f| f.min(ts)));
-    result.last_ms = Some(result.last_ms.map_or(ts, |l| l.max(ts)));
-    result.counts.imported += 1;
-    sink.batch.push_row(&row).map_err(ImportError::Other)?;
+    sink.push_row(result, &row)?;
     Ok(())
 }
