@@ -629,6 +629,47 @@ fn undecidable_slashed_dates_are_rejected_unless_date_order_is_given() {
 }
 
 #[test]
+fn dashed_dates_get_the_same_inference_as_slashed_ones() {
+    let (report, calls, _dir) = import(&[fixture("calls/dates_dashed_day_first.csv")], &with_business(), &gb());
+    assert_eq!(counts(&report), (5, 5, 0, 0));
+    assert_eq!(
+        times(&calls),
+        [
+            "2026-04-03T08:15:00Z",
+            "2026-04-05T09:00:00Z",
+            "2026-04-13T10:30:00Z",
+            "2026-04-14T07:00:00Z",
+            "2026-04-28T15:45:00Z"
+        ]
+    );
+    assert!(
+        report.sources[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("day-first") && n.contains("2 of 4") && n.contains("line 4")),
+        "{:?}",
+        report.sources[0].notes
+    );
+
+    // 03-04 and 05-04 cannot be told; 04-04 reads the same either way.
+    let (report, dir, ws) = import_keep("calls/dates_dashed_undecidable.csv", &with_business());
+    assert_eq!(counts(&report), (3, 1, 2, 0));
+    let got = reasons(&dir, &ws);
+    assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), [2, 3]);
+    assert!(got.iter().all(|(_, why)| why.contains("ambiguous")), "{got:?}");
+    let (report, calls, _dir) = import(
+        &[fixture("calls/dates_dashed_undecidable.csv")],
+        &with_order("mdy"),
+        &gb(),
+    );
+    assert_eq!(counts(&report), (3, 3, 0, 0));
+    assert_eq!(
+        times(&calls),
+        ["2026-03-04T09:15:00Z", "2026-04-04T10:30:00Z", "2026-05-04T09:00:00Z"]
+    );
+}
+
+#[test]
 fn contradictory_dates_fail_the_file_naming_a_line_of_each_kind() {
     let (report, calls, _dir) = import(&[fixture("calls/dates_contradictory.csv")], &with_business(), &gb());
     assert!(calls.is_empty());

@@ -304,7 +304,7 @@ fn scan_dates(path: &Path, dialect: Dialect, map: Option<&ColumnMap>) -> Result<
             return Ok(SlashRule::default());
         }
         match rec.get(ts) {
-            Some(f) if f.contains(&b'/') => {
+            Some(f) if f.contains(&b'/') || f.contains(&b'-') => {
                 let line = rec.position().map_or(0, csv::Position::line);
                 evidence.add(&String::from_utf8_lossy(f), line);
             }

@@ -140,7 +140,7 @@ pub enum WrittenDate {
     YearFirst([u32; 3]),
     /// `dd.mm.yyyy`: day first (the dotted convention has no month-first counterpart).
     Dotted([u32; 3]),
-    /// `a/b/yyyy`: day-first or month-first, decided once per file.
+    /// `a/b/yyyy` or `a-b-yyyy`: day-first or month-first, decided once per file.
     Slashed([u32; 3]),
     /// A two-digit year (`03/04/26`, `03.04.26`): the year may be the first or the last
     /// field. The digit count of each field is kept.
@@ -190,9 +190,10 @@ fn written_date(d: &str) -> Option<WrittenDate> {
     let small = |i: usize| len[i] <= 2;
     Some(match sep {
         b'-' | b'/' if len[0] == 4 && small(1) && small(2) => WrittenDate::YearFirst(f),
-        b'/' if small(0) && small(1) && len[2] == 4 => WrittenDate::Slashed(f),
+        // `03-04-2026` is as ambiguous as `03/04/2026` and is read the same way.
+        b'/' | b'-' if small(0) && small(1) && len[2] == 4 => WrittenDate::Slashed(f),
         b'.' if small(0) && small(1) && len[2] == 4 => WrittenDate::Dotted(f),
-        b'/' | b'.' if small(0) && small(1) && small(2) && (len[0] == 2 || len[2] == 2) => {
+        b'/' | b'.' | b'-' if small(0) && small(1) && small(2) && (len[0] == 2 || len[2] == 2) => {
             WrittenDate::ShortYear(f, len)
         }
         _ => return None,
@@ -219,7 +220,7 @@ fn marker(s: &str) -> Option<(bool, &str)> {
 }
 
 /// Splits a naive timestamp into its fields; `None` when it has none of the accepted
-/// shapes. The date is `yyyy-mm-dd`, `yyyy/mm/dd`, `dd.mm.yyyy`, `a/b/yyyy` or one with a
+/// shapes. The date is `yyyy-mm-dd`, `yyyy/mm/dd`, `dd.mm.yyyy`, `a/b/yyyy`, `a-b-yyyy` or one with a
 /// two-digit year; then `T`, or spaces with an optional comma before them; then
 /// `H:MM[:SS[.fff]]`, an optional AM/PM marker (after a space, a no-break space or
 /// U+202F, or none) and an optional `UTC`/`Z`.
@@ -384,7 +385,7 @@ impl SlashEvidence {
             order: Some(order),
             forced: false,
             note: Some(format!(
-                "dates read {} ({count} of {} a/b/yyyy date(s) have {which} field over 12, first at line {line}: {raw:?}); pass --date-order to override",
+                "dates read {} ({count} of {} a/b/yyyy or a-b-yyyy date(s) have {which} field over 12, first at line {line}: {raw:?}); pass --date-order to override",
                 order_shape(order),
                 self.slashed
             )),
@@ -439,7 +440,7 @@ impl DateReading {
                     None => {
                         self.undecided += 1;
                         return Err(
-                            "day/month order is ambiguous: no a/b/yyyy date in this file has a field over 12; pass --date-order dmy or mdy".into(),
+                            "day/month order is ambiguous: no a/b/yyyy or a-b-yyyy date in this file has a field over 12; pass --date-order dmy or mdy".into(),
                         );
                     }
                 };
@@ -522,7 +523,7 @@ impl DateReading {
         }
         if self.undecided > 0 {
             out.push(format!(
-                "{} row(s) rejected: no a/b/yyyy date in this file has a field over 12, so day/month order cannot be told; pass --date-order dmy or mdy",
+                "{} row(s) rejected: no a/b/yyyy or a-b-yyyy date in this file has a field over 12, so day/month order cannot be told; pass --date-order dmy or mdy",
                 self.undecided
             ));
         }
@@ -581,7 +582,7 @@ pub fn parse_any(s: &str, clock: &mut LocalClock, dates: &mut DateReading) -> Re
         }
     }
     Err(format!(
-        "timestamp {t:?}: expected YYYY-MM-DD HH:MM:SS, ISO 8601, RFC 2822, dd.mm.yyyy HH:MM, a/b/yyyy H:MM[:SS] [AM|PM] or epoch"
+        "timestamp {t:?}: expected YYYY-MM-DD HH:MM:SS, ISO 8601, RFC 2822, dd.mm.yyyy HH:MM, a/b/yyyy or a-b-yyyy H:MM[:SS] [AM|PM] or epoch"
     ))
 }
 
