@@ -38,7 +38,14 @@ fn start_big_import(dir: &Path, ws: &Path) -> std::process::Child {
         .arg(&big)
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Interrupt once the import is under way (its staged files exist), not after a fixed
+    // delay that a fast build outruns.
+    let staged = ws.join(".tmp");
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(&staged).map_or(true, |mut d| d.next().is_none()) {
+        assert!(started.elapsed().as_secs() < 60, "the import never started staging");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     child
 }
 

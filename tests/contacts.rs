@@ -24,8 +24,12 @@ fn import(ws: &Path, files: &[&str], extra: &[&str]) -> serde_json::Value {
         .iter()
         .map(|f| fixture(&format!("contacts/{f}")).display().to_string())
         .collect();
+    import_paths(ws, &paths.iter().map(String::as_str).collect::<Vec<_>>(), extra)
+}
+
+fn import_paths(ws: &Path, paths: &[&str], extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["--json", "import", "contacts"];
-    args.extend(paths.iter().map(String::as_str));
+    args.extend(paths);
     args.extend(extra);
     let out = omnitrail(ws, &args);
     assert!(
@@ -547,14 +551,28 @@ fn reimporting_adds_nothing_and_the_same_people_in_another_file_are_duplicates()
     let again = import(dir.path(), &["hubspot-contacts.csv"], &["--region", "GB"]);
     assert_eq!(again["sources"][0]["outcome"], "already-imported");
     assert_eq!(std::fs::read(dir.path().join("manifest.json")).unwrap(), before);
-    // The iPhone has Sarah Jones with the same number and email: a duplicate, not a new record.
+    // The same CRM rows in another CSV are duplicates.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let copy = elsewhere.path().join("hubspot-again.csv");
+    let mut text = std::fs::read_to_string(fixture("contacts/hubspot-contacts.csv")).unwrap();
+    text.push('\n');
+    std::fs::write(&copy, text).unwrap();
+    let report = import_paths(dir.path(), &[copy.to_str().unwrap()], &["--region", "GB"]);
+    assert_eq!(report["sources"][0]["outcome"], "imported");
+    assert_eq!(counts(&report).1, 0, "{report}");
+    // The iPhone's card for Sarah Jones repeats her CRM row (same name, number, email) but
+    // is a record of another kind: the phone saved that name, which the matcher uses.
     let report = import(dir.path(), &["iphone-3.0.vcf"], &["--region", "GB"]);
-    assert_eq!(counts(&report), (2, 1, 0, 1));
-    assert_eq!(
-        contacts(dir.path()).len(),
-        4,
-        "Mark's iPhone card has other numbers and no email: new"
-    );
+    assert_eq!(counts(&report), (2, 2, 0, 0));
+    assert_eq!(contacts(dir.path()).len(), 5);
+    // ...and the same cards in another vCard file are duplicates.
+    let copy = elsewhere.path().join("iphone-again.vcf");
+    let mut text = std::fs::read_to_string(fixture("contacts/iphone-3.0.vcf")).unwrap();
+    text.push_str("\r\n");
+    std::fs::write(&copy, text).unwrap();
+    let report = import_paths(dir.path(), &[copy.to_str().unwrap()], &["--region", "GB"]);
+    assert_eq!(counts(&report), (2, 0, 0, 2));
+    assert_eq!(contacts(dir.path()).len(), 5);
 }
 
 #[test]

@@ -437,6 +437,8 @@ pub struct FileContext {
     thread_key: String,
     ts: i64,
     source_id: String,
+    /// A vCard file: the address book of a phone, not a CRM.
+    phone_book: bool,
 }
 
 /// A value left out of a record, for the source notes.
@@ -584,8 +586,10 @@ impl FileContext {
         let extid = raw.id.as_deref().map(str::trim).filter(|c| !c.is_empty());
         let key = {
             let lower = name.as_deref().map(str::to_lowercase).unwrap_or_default();
+            // A phone-book card repeating a CRM row is still its own record: it also says
+            // that the business phone saved this name, which is what WhatsApp shows.
             dedup_key(&[
-                b"contact",
+                if self.phone_book { b"contact-card" } else { b"contact" },
                 lower.as_bytes(),
                 sorted_lines(&phones).as_bytes(),
                 sorted_lines(&emails).as_bytes(),
@@ -653,12 +657,21 @@ impl<'a> ContactBuilder<'a> {
             &file.display,
             &file.file_name(),
             file.mtime_ms,
+            file.format == ContactFormat::VCard,
             phones,
         )
     }
 
-    /// A builder for one file (its content hash, display path, base name and mtime).
-    pub fn for_file(content_hash: &str, display: &str, file_name: &str, ts: i64, phones: &'a mut PhoneCache) -> Self {
+    /// A builder for one file (its content hash, display path, base name, mtime and whether
+    /// it is a phone book of vCards).
+    pub fn for_file(
+        content_hash: &str,
+        display: &str,
+        file_name: &str,
+        ts: i64,
+        phone_book: bool,
+        phones: &'a mut PhoneCache,
+    ) -> Self {
         ContactBuilder {
             context: FileContext {
                 content_hash: content_hash.to_string(),
@@ -666,6 +679,7 @@ impl<'a> ContactBuilder<'a> {
                 thread_key: format!("contacts:{file_name}"),
                 ts,
                 source_id: String::new(),
+                phone_book,
             },
             phones,
             in_file: PlHashSet::default(),
