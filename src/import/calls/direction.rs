@@ -4,6 +4,7 @@
 use super::leg::{CallLegs, Leg};
 use crate::model::Direction;
 use crate::normalize::phone::PhoneCache;
+use polars::prelude::PlHashSet;
 use std::collections::{HashMap, HashSet};
 
 /// What one end of a call is.
@@ -62,11 +63,12 @@ pub fn is_extension(raw: &str) -> bool {
     digits == 0 && t.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
-/// The business numbers of this import: given, plus inferred ones.
+/// The business numbers of this import: given, plus inferred ones. Asked twice per call,
+/// hence polars' fast hash rather than SipHash.
 #[derive(Default)]
 pub struct BusinessNumbers {
-    pub given: HashSet<String>,
-    pub inferred: HashSet<String>,
+    pub given: PlHashSet<String>,
+    pub inferred: PlHashSet<String>,
 }
 
 impl BusinessNumbers {

@@ -6,7 +6,8 @@
 //! within a bounded window of rows (memory stays flat on big files) before anything is counted.
 
 use crate::model::CallStatus;
-use std::collections::{HashMap, HashSet};
+use polars::prelude::{PlHashMap, PlHashSet, PlRandomState};
+use std::hash::BuildHasher;
 
 /// What happened on one leg, in the dialect's own words mapped to a common scale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,12 +168,14 @@ impl CallLegs {
 pub const WINDOW_ROWS: u64 = 50_000;
 
 /// Groups legs by call id, releasing calls that have seen no leg for [`WINDOW_ROWS`] rows.
+/// Its maps are asked on every row: polars' fast hash, not SipHash.
 #[derive(Default)]
 pub struct LegGrouper {
     /// Open calls by call id, with the row count when their last leg arrived.
-    open: HashMap<String, (CallLegs, u64)>,
+    open: PlHashMap<String, (CallLegs, u64)>,
     /// Hashes of call ids already released, to catch a leg that arrives too late.
-    closed: HashSet<u64>,
+    closed: PlHashSet<u64>,
+    ids: PlRandomState,
     rows: u64,
     next_sweep: u64,
     pub window: u64,
@@ -183,11 +186,6 @@ pub enum Fed {
     Ok,
     /// A leg of a call that was already written (arrived more than the window later).
     Late(Box<Leg>),
-}
-
-fn id_hash(id: &str) -> u64 {
-    use std::hash::{BuildHasher, BuildHasherDefault};
-    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(id)
 }
 
 impl LegGrouper {
@@ -213,7 +211,7 @@ impl LegGrouper {
                     call.legs.push(leg);
                     call.rows += 1;
                     *last = self.rows;
-                } else if self.closed.contains(&id_hash(id)) {
+                } else if self.closed.contains(&self.ids.hash_one(id)) {
                     return Fed::Late(Box::new(leg));
                 } else {
                     let id = id.to_string();
@@ -241,12 +239,12 @@ impl LegGrouper {
 
     fn release(&mut self, done: impl Fn(u64) -> bool, out: &mut Vec<CallLegs>) {
         let mut calls: Vec<CallLegs> = Vec::new();
-        let closed = &mut self.closed;
+        let (closed, ids) = (&mut self.closed, &self.ids);
         self.open.retain(|id, (call, last)| {
             if !done(*last) {
                 return true;
             }
-            closed.insert(id_hash(id));
+            closed.insert(ids.hash_one(id));
             calls.push(std::mem::take(call));
             false
         });
