@@ -167,14 +167,23 @@ impl CallLegs {
 /// written within seconds of each other; 50 000 rows is hours of traffic on a busy PBX.
 pub const WINDOW_ROWS: u64 = 50_000;
 
+/// Released call ids are remembered for 10 to 20 windows (0.5–1 million rows), long enough
+/// to recognise any real straggler, and then forgotten so that memory does not grow with
+/// the file.
+const REMEMBERED_WINDOWS: u64 = 10;
+
 /// Groups legs by call id, releasing calls that have seen no leg for [`WINDOW_ROWS`] rows.
 /// Its maps are asked on every row: polars' fast hash, not SipHash.
 #[derive(Default)]
 pub struct LegGrouper {
     /// Open calls by call id, with the row count when their last leg arrived.
     open: PlHashMap<String, (CallLegs, u64)>,
-    /// Hashes of call ids already released, to catch a leg that arrives too late.
+    /// Hashes of call ids already released, to catch a leg that arrives too late: this
+    /// generation and the one before (older ones are forgotten, so memory stays flat).
     closed: PlHashSet<u64>,
+    closed_before: PlHashSet<u64>,
+    /// Row count at which `closed` becomes `closed_before`.
+    next_generation: u64,
     ids: PlRandomState,
     rows: u64,
     next_sweep: u64,
@@ -193,6 +202,7 @@ impl LegGrouper {
         LegGrouper {
             window: WINDOW_ROWS,
             next_sweep: WINDOW_ROWS,
+            next_generation: WINDOW_ROWS * REMEMBERED_WINDOWS,
             ..Default::default()
         }
     }
@@ -211,7 +221,7 @@ impl LegGrouper {
                     call.legs.push(leg);
                     call.rows += 1;
                     *last = self.rows;
-                } else if self.closed.contains(&self.ids.hash_one(id)) {
+                } else if self.is_closed(id) {
                     return Fed::Late(Box::new(leg));
                 } else {
                     let id = id.to_string();
@@ -224,12 +234,21 @@ impl LegGrouper {
                 }
             }
         }
+        if self.rows >= self.next_generation {
+            self.next_generation = self.rows + self.window * REMEMBERED_WINDOWS;
+            self.closed_before = std::mem::take(&mut self.closed);
+        }
         if self.rows >= self.next_sweep {
             self.next_sweep = self.rows + self.window / 4;
             let horizon = self.rows.saturating_sub(self.window);
             self.release(|last| last <= horizon, out);
         }
         Fed::Ok
+    }
+
+    fn is_closed(&self, id: &str) -> bool {
+        let h = self.ids.hash_one(id);
+        self.closed.contains(&h) || self.closed_before.contains(&h)
     }
 
     /// Releases every open call (end of file).
@@ -324,5 +343,27 @@ mod tests {
             g.feed(leg(12, "a", LegOutcome::Person, "SIP/202"), &mut out),
             Fed::Late(_)
         ));
+    }
+
+    #[test]
+    fn released_ids_are_remembered_for_ten_to_twenty_windows_then_forgotten() {
+        let mut g = LegGrouper::new();
+        g.window = 4;
+        g.next_sweep = 4;
+        g.next_generation = 4 * REMEMBERED_WINDOWS;
+        let mut out = Vec::new();
+        g.feed(leg(1, "a", LegOutcome::NoAnswer, "SIP/201"), &mut out);
+        let mut line = 1;
+        let mut filler = |g: &mut LegGrouper, out: &mut Vec<CallLegs>, rows: u64| {
+            for _ in 0..rows {
+                line += 1;
+                g.feed(leg(line, &format!("x{line}"), LegOutcome::NoAnswer, "SIP/201"), out);
+            }
+        };
+        filler(&mut g, &mut out, 4 * REMEMBERED_WINDOWS);
+        assert!(g.is_closed("a"), "still remembered one generation on");
+        filler(&mut g, &mut out, 4 * REMEMBERED_WINDOWS);
+        assert!(!g.is_closed("a"), "forgotten after two generations");
+        assert!(g.closed.len() + g.closed_before.len() <= 2 * 4 * REMEMBERED_WINDOWS as usize + 8);
     }
 }
