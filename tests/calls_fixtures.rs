@@ -630,18 +630,11 @@ fn undecidable_slashed_dates_are_rejected_unless_date_order_is_given() {
 
 #[test]
 fn dashed_dates_get_the_same_inference_as_slashed_ones() {
+    // The same rows as dates_day_first.csv, written 03-04-2026.
     let (report, calls, _dir) = import(&[fixture("calls/dates_dashed_day_first.csv")], &with_business(), &gb());
     assert_eq!(counts(&report), (5, 5, 0, 0));
-    assert_eq!(
-        times(&calls),
-        [
-            "2026-04-03T08:15:00Z",
-            "2026-04-05T09:00:00Z",
-            "2026-04-13T10:30:00Z",
-            "2026-04-14T07:00:00Z",
-            "2026-04-28T15:45:00Z"
-        ]
-    );
+    let (_, slashed, _dir) = import(&[fixture("calls/dates_day_first.csv")], &with_business(), &gb());
+    assert_eq!(times(&calls), times(&slashed));
     assert!(
         report.sources[0]
             .notes
