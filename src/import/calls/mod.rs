@@ -24,14 +24,15 @@ use self::leg::{CallLegs, Fed, Leg, LegGrouper, LegOutcome};
 use self::mapped::{norm_header, Columns, Flavor};
 use self::time::{DateReading, LocalClock, SlashEvidence, SlashRule};
 use super::pipeline::{
-    already_imported, dedup_key, existing_keys, interaction_id, stage_source, Progress, Sink, SourcePlan, SourceResult,
+    already_imported, dedup_key, existing_keys, hex_into, id_hasher, interaction_id_into, stage_source, Progress, Sink,
+    SourcePlan, SourceResult,
 };
 use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
 use crate::import::whatsapp::dates::DateOrder;
-use crate::model::{CallStatus, Channel, Direction, HandleKind, Interaction, Kind};
+use crate::model::{CallStatus, Channel, Direction, HandleKind, Kind};
 use crate::normalize::phone::PhoneCache;
 use crate::normalize::phone::{to_e164, Region};
-use crate::workspace::{Reject, Workspace};
+use crate::workspace::{InteractionRow, Reject, Workspace};
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -468,6 +469,20 @@ pub fn read_file(
     Ok(info)
 }
 
+/// A call's decided fields (see [`CallWriter::decide`]).
+struct CallRecord<'c> {
+    direction: Direction,
+    /// The customer's number, E.164.
+    handle: Option<String>,
+    /// The caller-ID name is the customer's (the customer placed the call).
+    show_name: bool,
+    agent: Option<&'c str>,
+    status: Option<CallStatus>,
+    duration_s: i64,
+    seq: u64,
+    key: u128,
+}
+
 /// Turns grouped legs into interactions: direction, customer, status, agent.
 struct CallWriter<'a> {
     file: &'a CallFile,
@@ -480,11 +495,16 @@ struct CallWriter<'a> {
     /// Dedup keys of this file's calls that have no call id (Android, generic rows): an
     /// overlapping backup repeats them within one file.
     own_keys: HashSet<u128>,
+    /// Hashes the file's content hash once; each call's id adds its position.
+    id_hasher: blake3::Hasher,
+    /// Reused for each call's `thread_key`.
+    thread_key: String,
 }
 
 impl CallWriter<'_> {
-    /// The call as an interaction, with its dedup key.
-    fn interaction(&mut self, call: &CallLegs, source_id: &str) -> (Interaction, u128) {
+    /// What the call becomes: direction, customer, status, agent, dedup key — everything
+    /// of its record that is not borrowed from the legs or the file.
+    fn decide<'c>(&mut self, call: &'c CallLegs) -> CallRecord<'c> {
         let p = call.primary();
         let from_end = if p.from.is_empty() && p.caller_is_device {
             End::Extension
@@ -527,20 +547,16 @@ impl CallWriter<'_> {
             _ => None,
         };
         let customer_is_caller = customer_raw.is_some_and(|r| std::ptr::eq(r, &p.from)) || p.from.is_empty();
-        let customer_name = if customer_is_caller && direction != Direction::Internal {
-            p.name.clone()
-        } else {
-            None
-        };
+        let show_name = customer_is_caller && direction != Direction::Internal;
         let status = call.status();
         let answered = call.answered_leg();
         let agent = match direction {
-            Direction::Outbound | Direction::Internal => p.caller_endpoint.clone().or_else(|| {
+            Direction::Outbound | Direction::Internal => p.caller_endpoint.as_deref().or_else(|| {
                 answered
-                    .and_then(|a| a.callee_endpoint.clone())
+                    .and_then(|a| a.callee_endpoint.as_deref())
                     .filter(|_| direction == Direction::Internal)
             }),
-            _ => answered.and_then(|a| a.callee_endpoint.clone()),
+            _ => answered.and_then(|a| a.callee_endpoint.as_deref()),
         };
         self.legs_merged += call.rows.saturating_sub(1);
         let seq = call.legs.iter().map(|l| l.line).min().unwrap_or(p.line);
@@ -557,29 +573,19 @@ impl CallWriter<'_> {
                 p.dedup_extra.as_bytes(),
             ])
         };
-        let mut it = Interaction::new(source_id, Channel::Call, direction, Kind::Call, p.start_ms);
-        it.interaction_id = interaction_id(&self.file.content_hash, seq);
-        it.source_file = self.file.display.clone();
-        it.source_ref = call.source_ref.clone();
-        it.ts_raw = p.ts_raw.clone();
-        let mut thread_key = String::with_capacity(5 + call.source_ref.len());
-        thread_key.push_str("call:");
-        thread_key.push_str(&call.source_ref);
-        it.thread_key = thread_key;
-        it.customer_handle_kind = handle.as_ref().map(|_| HandleKind::Phone);
-        it.customer_handle = handle;
-        it.customer_name = customer_name;
-        it.agent = agent;
-        it.status = status;
-        it.duration_s = Some(match status {
-            Some(CallStatus::Answered) => answered.and_then(|a| a.talk_s).unwrap_or(0),
-            _ => 0,
-        });
-        it.body_full = call.leg_summary();
-        it.author_raw = Some(p.from.clone()).filter(|f| !f.is_empty());
-        it.seq = seq;
-        it.dedup_key = super::pipeline::key_hex(key);
-        (it, key)
+        CallRecord {
+            direction,
+            handle,
+            show_name,
+            agent,
+            status,
+            duration_s: match status {
+                Some(CallStatus::Answered) => answered.and_then(|a| a.talk_s).unwrap_or(0),
+                _ => 0,
+            },
+            seq,
+            key,
+        }
     }
 
     fn notes(&self) -> Vec<String> {
@@ -627,6 +633,8 @@ fn import_file(
         withheld: 0,
         legs_merged: 0,
         own_keys: HashSet::new(),
+        id_hasher: id_hasher(&file.content_hash),
+        thread_key: String::new(),
     };
     let mut grouper = LegGrouper::new();
     let mut done: Vec<CallLegs> = Vec::new();
@@ -750,13 +758,49 @@ fn write_call(
     result: &mut SourceResult,
 ) -> Result<(), ImportError> {
     result.counts.read += 1;
-    let (it, key) = writer.interaction(call, sink.source_id);
+    let r = writer.decide(call);
     let without_id = call.legs[0].group.is_none();
-    if sink.is_duplicate(key) || (without_id && !writer.own_keys.insert(key)) {
+    if sink.is_duplicate(r.key) || (without_id && !writer.own_keys.insert(r.key)) {
         result.counts.duplicates += 1;
         return Ok(());
     }
-    sink.push(result, it)
+    // Borrowed from the legs and stack buffers: the importing thread is the busy one.
+    let p = call.primary();
+    let (mut id, mut key) = ([0u8; 32], [0u8; 32]);
+    let thread_key = &mut writer.thread_key;
+    thread_key.clear();
+    thread_key.push_str("call:");
+    thread_key.push_str(&call.source_ref);
+    let summary = call.leg_summary();
+    let row = InteractionRow {
+        interaction_id: interaction_id_into(writer.id_hasher.clone(), r.seq, &mut id),
+        source_id: sink.source_id,
+        source_file: &writer.file.display,
+        source_ref: &call.source_ref,
+        channel: Channel::Call,
+        direction: r.direction,
+        ts: p.start_ms,
+        ts_raw: &p.ts_raw,
+        thread_key,
+        customer_handle: r.handle.as_deref(),
+        customer_handle_kind: r.handle.as_ref().map(|_| HandleKind::Phone),
+        customer_name: p.name.as_deref().filter(|_| r.show_name),
+        agent: r.agent,
+        text: None,
+        body_full: summary.as_deref(),
+        subject: None,
+        attachments: &[],
+        duration_s: Some(r.duration_s),
+        status: r.status,
+        mentions: &[],
+        kind: Kind::Call,
+        seq: r.seq,
+        author_raw: Some(p.from.as_str()).filter(|f| !f.is_empty()),
+        thread_title: None,
+        edited: false,
+        dedup_key: hex_into(&r.key.to_be_bytes(), &mut key),
+    };
+    sink.push_row(result, &row)
 }
 
 /// Reads the first rows of every file and infers business numbers from them.
