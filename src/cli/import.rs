@@ -74,7 +74,7 @@ pub enum ImportFormat {
         common: CommonArgs,
         #[command(flatten)]
         calls: CallArgs,
-        /// Force the day/month order of a/b/yyyy dates and two-digit years: dmy, mdy or ymd
+        /// Force the day/month order of a/b/yyyy (or a-b-yyyy) dates and two-digit years: dmy, mdy or ymd
         /// (default: inferred per file from dates with a field over 12)
         #[arg(long, value_name = "ORDER", value_parser = DateOrder::parse)]
         date_order: Option<DateOrder>,

@@ -20,7 +20,7 @@ pub struct CallArgs {
     /// Column mapping for generic CSVs, e.g. ts=Start,from=Caller,to=Callee,duration=Seconds,status=Result,agent=Extension
     #[arg(long, value_name = "MAPPING")]
     pub map: Option<String>,
-    /// Day/month order of a/b/yyyy dates and two-digit years: set by `import calls
+    /// Day/month order of a/b/yyyy (or a-b-yyyy) dates and two-digit years: set by `import calls
     /// --date-order` or, when formats are detected, by the shared `--date-order`; inferred
     /// per file when absent. Checked in [`CallArgs::resolve`].
     #[arg(skip)]
