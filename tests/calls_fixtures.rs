@@ -344,6 +344,17 @@ fn android_backup_types_withheld_and_overlapping_entries() {
         &gb(),
     );
     assert_eq!(counts(&report), (8, 7, 0, 1));
+    // The directions note counts the 7 imported calls, not the duplicate.
+    let directions = report.sources[0]
+        .notes
+        .iter()
+        .find(|n| n.starts_with("directions:"))
+        .unwrap();
+    let counted: u64 = directions
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse::<u64>().ok())
+        .sum();
+    assert_eq!(counted, 7, "{directions}");
     assert_eq!(calls[0].handle.as_deref(), Some("+447700900123"));
     assert_eq!(calls[0].name.as_deref(), Some("Sarah Jones"));
     let withheld = find(&calls, "call:2");

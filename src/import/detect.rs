@@ -25,16 +25,21 @@ impl Format {
     }
 }
 
-/// Why a file met in a folder walk of an import of `wanted` is left out: the export of
-/// another format, or nothing omnitrail imports. Only files whose extension an export can
-/// have are opened to find out (a chat folder is mostly photos and voice notes).
-pub fn skip_reason(path: &Path, wanted: Format) -> String {
+/// The format of a file met in a folder walk, sniffed only when its extension is one an
+/// export can have (a chat folder is mostly photos and voice notes).
+pub fn detect_export(path: &Path) -> Option<Format> {
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     let may_be_export = matches!(
         ext.as_deref(),
         None | Some("txt" | "zip" | "csv" | "tsv" | "xml" | "mbox" | "mbx" | "eml" | "vcf" | "vcard")
     );
-    match may_be_export.then(|| detect(path)).flatten().filter(|f| *f != wanted) {
+    may_be_export.then(|| detect(path)).flatten()
+}
+
+/// Why a file of format `detected` (see [`detect_export`]) is left out of an import of
+/// `wanted`: the export of another format, or nothing omnitrail imports.
+pub fn skip_reason(detected: Option<Format>, wanted: Format) -> String {
+    match detected.filter(|f| *f != wanted) {
         Some(f) => format!(
             "a {} export: import it with `omnitrail import {}` (or `omnitrail import PATH`, which detects the format)",
             f.name(),
@@ -136,11 +141,14 @@ mod tests {
     #[test]
     fn a_skipped_file_of_another_format_names_its_importer() {
         let calls = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/calls/Master.csv");
-        let why = skip_reason(&calls, Format::WhatsApp);
+        let why = skip_reason(detect_export(&calls), Format::WhatsApp);
         assert!(why.contains("`omnitrail import calls`"), "{why}");
-        assert_eq!(skip_reason(&calls, Format::Calls), "not a format this version imports");
         assert_eq!(
-            skip_reason(Path::new("no-such-photo.jpg"), Format::WhatsApp),
+            skip_reason(detect_export(&calls), Format::Calls),
+            "not a format this version imports"
+        );
+        assert_eq!(
+            skip_reason(detect_export(Path::new("no-such-photo.jpg")), Format::WhatsApp),
             "not a format this version imports"
         );
     }

@@ -281,10 +281,11 @@ pub fn import_whatsapp(
                 continue;
             }
             let whatsapp = super::detect::Format::WhatsApp;
-            if !matches!(ext.as_deref(), Some("txt") | Some("zip")) || super::detect::detect(&path) != Some(whatsapp) {
+            let detected = super::detect::detect_export(&path);
+            if !matches!(ext.as_deref(), Some("txt") | Some("zip")) || detected != Some(whatsapp) {
                 outcomes.push(SourceOutcome::skipped(
                     &display,
-                    super::detect::skip_reason(&path, whatsapp),
+                    super::detect::skip_reason(detected, whatsapp),
                 ));
                 continue;
             }

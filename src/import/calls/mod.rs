@@ -480,7 +480,6 @@ struct CallRecord<'c> {
     status: Option<CallStatus>,
     duration_s: i64,
     seq: u64,
-    key: u128,
 }
 
 /// Turns grouped legs into interactions: direction, customer, status, agent.
@@ -502,8 +501,9 @@ struct CallWriter<'a> {
 }
 
 impl CallWriter<'_> {
-    /// What the call becomes: direction, customer, status, agent, dedup key — everything
-    /// of its record that is not borrowed from the legs or the file.
+    /// What the call becomes: direction, customer, status, agent — everything of its
+    /// record that is not borrowed from the legs or the file. Counted in the notes, so
+    /// asked only of calls that are imported.
     fn decide<'c>(&mut self, call: &'c CallLegs) -> CallRecord<'c> {
         let p = call.primary();
         let from_end = if p.from.is_empty() && p.caller_is_device {
@@ -558,21 +558,7 @@ impl CallWriter<'_> {
             }),
             _ => answered.and_then(|a| a.callee_endpoint.as_deref()),
         };
-        self.legs_merged += call.rows.saturating_sub(1);
         let seq = call.legs.iter().map(|l| l.line).min().unwrap_or(p.line);
-        let start = p.start_ms.to_le_bytes();
-        let key = if p.group.is_some() {
-            dedup_key(&[b"call", call.source_ref.as_bytes(), &start])
-        } else {
-            dedup_key(&[
-                b"call-row",
-                self.file.dialect.name().as_bytes(),
-                &start,
-                p.from.as_bytes(),
-                p.to.as_bytes(),
-                p.dedup_extra.as_bytes(),
-            ])
-        };
         CallRecord {
             direction,
             handle,
@@ -584,7 +570,25 @@ impl CallWriter<'_> {
                 _ => 0,
             },
             seq,
-            key,
+        }
+    }
+
+    /// The call's dedup key: its call id and start, or for a row without one its ends,
+    /// start and dialect details.
+    fn key(&self, call: &CallLegs) -> u128 {
+        let p = call.primary();
+        let start = p.start_ms.to_le_bytes();
+        if p.group.is_some() {
+            dedup_key(&[b"call", call.source_ref.as_bytes(), &start])
+        } else {
+            dedup_key(&[
+                b"call-row",
+                self.file.dialect.name().as_bytes(),
+                &start,
+                p.from.as_bytes(),
+                p.to.as_bytes(),
+                p.dedup_extra.as_bytes(),
+            ])
         }
     }
 
@@ -758,15 +762,18 @@ fn write_call(
     result: &mut SourceResult,
 ) -> Result<(), ImportError> {
     result.counts.read += 1;
-    let r = writer.decide(call);
+    // Rows of a call read, imported or not: the accounting note adds them up.
+    writer.legs_merged += call.rows.saturating_sub(1);
+    let key = writer.key(call);
     let without_id = call.legs[0].group.is_none();
-    if sink.is_duplicate(r.key) || (without_id && !writer.own_keys.insert(r.key)) {
+    if sink.is_duplicate(key) || (without_id && !writer.own_keys.insert(key)) {
         result.counts.duplicates += 1;
         return Ok(());
     }
+    let r = writer.decide(call);
     // Borrowed from the legs and stack buffers: the importing thread is the busy one.
     let p = call.primary();
-    let (mut id, mut key) = ([0u8; 32], [0u8; 32]);
+    let (mut id, mut key_hex) = ([0u8; 32], [0u8; 32]);
     let thread_key = &mut writer.thread_key;
     thread_key.clear();
     thread_key.push_str("call:");
@@ -798,7 +805,7 @@ fn write_call(
         author_raw: Some(p.from.as_str()).filter(|f| !f.is_empty()),
         thread_title: None,
         edited: false,
-        dedup_key: hex_into(&r.key.to_be_bytes(), &mut key),
+        dedup_key: hex_into(&key.to_be_bytes(), &mut key_hex),
     };
     sink.push_row(result, &row)
 }

@@ -414,7 +414,8 @@ pub fn import(
         records: builder.records(),
         display: display.to_string(),
     };
-    let context = builder.context(sink);
+    // Shared by the pool while this thread commits through `builder`.
+    let context = builder.context(sink).clone();
     let region = builder.region();
     let (mut current, mut next) = (Batch::default(), Batch::default());
     let (mut prepared, mut to_commit): (Vec<Prepared>, Vec<Prepared>) = (Vec::new(), Vec::new());

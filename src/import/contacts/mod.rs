@@ -185,12 +185,13 @@ pub fn import_contacts(
         if !explicit {
             let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
             let contacts = super::detect::Format::Contacts;
-            let wanted = matches!(ext.as_deref(), Some("csv" | "vcf" | "vcard" | "txt" | "tsv"))
-                && super::detect::detect(&path) == Some(contacts);
+            let detected = super::detect::detect_export(&path);
+            let wanted =
+                matches!(ext.as_deref(), Some("csv" | "vcf" | "vcard" | "txt" | "tsv")) && detected == Some(contacts);
             if !wanted {
                 outcomes.push(SourceOutcome::skipped(
                     &display,
-                    super::detect::skip_reason(&path, contacts),
+                    super::detect::skip_reason(detected, contacts),
                 ));
                 continue;
             }
@@ -695,11 +696,11 @@ impl<'a> ContactBuilder<'a> {
     }
 
     /// What preparing this file's rows needs, for the sink's source.
-    pub fn context(&self, sink: &Sink<'_>) -> FileContext {
-        FileContext {
-            source_id: sink.source_id.to_string(),
-            ..self.context.clone()
+    pub fn context(&mut self, sink: &Sink<'_>) -> &FileContext {
+        if self.context.source_id.is_empty() {
+            self.context.source_id = sink.source_id.to_string();
         }
+        &self.context
     }
 
     /// The region phone values are read in.
@@ -724,15 +725,9 @@ impl<'a> ContactBuilder<'a> {
     }
 
     /// Normalises one contact and stores it, or rejects it, or counts it as a duplicate.
-    pub fn add(&mut self, sink: &mut Sink<'_>, place: &RecordPlace<'_>, raw: RawContact) -> Result<(), ImportError> {
-        let context = self.context(sink);
-        let place = RecordPlace {
-            source_ref: place.source_ref.clone(),
-            line: place.line,
-            byte_offset: place.byte_offset,
-            raw: place.raw,
-        };
-        let prepared = context.prepare(self.phones, place, self.seq + 1, raw);
+    pub fn add(&mut self, sink: &mut Sink<'_>, place: RecordPlace<'_>, raw: RawContact) -> Result<(), ImportError> {
+        self.context(sink);
+        let prepared = self.context.prepare(self.phones, place, self.seq + 1, raw);
         self.commit(sink, prepared)
     }
 

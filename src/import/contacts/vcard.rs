@@ -346,7 +346,7 @@ pub fn import(
             if card.bad_text {
                 return builder.reject(sink, &place, "invalid UTF-8 in the card");
             }
-            builder.add(sink, &place, card.contact())
+            builder.add(sink, place, card.contact())
         },
         |line| stray.push(line),
         display,
