@@ -337,6 +337,23 @@ fn a_windows_1252_export_is_decoded_and_said_not_read_as_broken_utf8() {
 }
 
 #[test]
+fn a_row_with_a_huge_field_is_rejected_not_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("cdr.csv");
+    let mut text = String::from("calldate,src,dst,duration,billsec,disposition,uniqueid\n");
+    text.push_str("2026-03-20 09:00:00,07700900123,02079460100,60,50,ANSWERED,1.1\n");
+    text.push_str(&format!(
+        "2026-03-20 09:05:00,{},02079460100,60,50,ANSWERED,1.2\n",
+        "9".repeat(3 << 20)
+    ));
+    text.push_str("2026-03-20 09:10:00,07700900124,02079460100,60,50,ANSWERED,1.3\n");
+    std::fs::write(&csv, text).unwrap();
+    let (report, calls, _ws) = import(&[csv], &with_business(), &gb());
+    assert_eq!(counts(&report), (3, 2, 1, 0));
+    assert_eq!(calls.len(), 2);
+}
+
+#[test]
 fn android_backup_types_withheld_and_overlapping_entries() {
     let (report, calls, _dir) = import(
         &[fixture("calls/android_sms_backup_restore.xml")],

@@ -17,12 +17,13 @@ pub mod mapped;
 pub mod time;
 pub mod twilio;
 
-use self::csv_input::{field, raw_row, CsvInput};
+use self::csv_input::{raw_row, CsvInput};
 use self::direction::{BusinessNumbers, End};
 use self::generic::ColumnMap;
 use self::leg::{CallLegs, Fed, Leg, LegGrouper, LegOutcome};
 use self::mapped::{norm_header, Columns, Flavor};
 use self::time::{DateReading, LocalClock, SlashEvidence, SlashRule};
+use super::lines::{oversized_field, MAX_LINE};
 use super::pipeline::{
     already_imported, dedup_key, existing_keys, hex_into, id_hasher, interaction_id_into, stage_source, Progress, Sink,
     SourcePlan, SourceResult,
@@ -402,6 +403,14 @@ pub fn read_file(
                    ctx: &mut RowCtx,
                    saw: &mut bool,
                    emit: &mut dyn FnMut(RowEvent) -> Result<(), ImportError>| {
+        if let Some(len) = oversized_field(rec) {
+            return emit(RowEvent::Reject {
+                line: Some(line),
+                offset,
+                reason: format!("a field of {len} bytes (over {MAX_LINE}): not a call-log row"),
+                raw: raw_row(rec, delimiter),
+            });
+        }
         let parsed = match &columns {
             None => asterisk::leg(rec, line, ctx),
             Some((cols, flavor)) => mapped::leg(rec, line, cols, *flavor, ctx),
@@ -456,7 +465,6 @@ pub fn read_file(
             process(&prev, line, offset, &mut ctx, &mut saw_unanswered, emit)?;
         }
     }
-    let _ = field;
     info.notes.extend(ctx.dates.notes());
     info.notes.extend(ctx.clock.notes());
     if ctx.unknown_status > 0 {

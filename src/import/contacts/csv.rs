@@ -5,7 +5,7 @@
 use super::header::{ColumnMap, Columns, Role};
 use super::{ContactBuilder, FileContext, PhoneCache, Prepared, RawContact, RecordPlace};
 use crate::import::check_interrupt;
-use crate::import::lines::MAX_LINE;
+use crate::import::lines::{oversized_field, MAX_LINE};
 use crate::import::pipeline::Sink;
 use crate::import::ImportError;
 use crate::normalize::phone::Region;
@@ -316,9 +316,7 @@ fn prepare_row(row: &RowIn, layout: &CsvLayout, context: &FileContext, phones: &
         return Prepared::ignored(line);
     }
     let width = layout.header.len();
-    if let Some(len) = record.iter().map(<[u8]>::len).max().filter(|&n| n > MAX_LINE) {
-        // No name, address or number is that long: a broken quote swallowed the file, or
-        // the file is not a contacts export.
+    if let Some(len) = oversized_field(record) {
         let raw = String::from_utf8_lossy(&record.as_slice()[..MAX_LINE]);
         return Prepared::rejected(
             &row_place(line, row.byte, &raw),
