@@ -66,6 +66,48 @@ pub struct SourceResult {
     pub notes: Vec<String>,
 }
 
+/// Adds the bytes of the file at `path` to `hasher` and returns how many there were.
+///
+/// The content hash must be known before a file is imported (a file already in the
+/// workspace is not read again), so it is a pass of its own over the whole file: large
+/// files are mapped and hashed on every core instead of copied through one read buffer.
+/// Ctrl-C is honoured between windows.
+pub fn hash_file_into(hasher: &mut blake3::Hasher, path: &std::path::Path) -> std::io::Result<u64> {
+    use std::io::Read;
+    const WINDOW: u64 = 16 << 20;
+    let interrupted = || std::io::Error::other("interrupted");
+    super::check_interrupt().map_err(|_| interrupted())?;
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len < (1 << 20) {
+        let mut bytes = Vec::with_capacity(len as usize);
+        file.read_to_end(&mut bytes)?;
+        hasher.update(&bytes);
+        return Ok(bytes.len() as u64);
+    }
+    // One window at a time, so the mapped pages never count for more than a window of
+    // resident memory however large the file is.
+    let mut offset = 0u64;
+    while offset < len {
+        super::check_interrupt().map_err(|_| interrupted())?;
+        let window = (len - offset).min(WINDOW);
+        // SAFETY: the map is only read, and dropped before the next one. A file truncated
+        // by another process while it is hashed would fault; files being written are not
+        // imports.
+        let map = unsafe { memmap2::MmapOptions::new().offset(offset).len(window as usize).map(&file)? };
+        hasher.update_rayon(&map);
+        offset += window;
+    }
+    Ok(len)
+}
+
+/// The BLAKE3 content hash (hex) and size of the file at `path`; see [`hash_file_into`].
+pub fn hash_file(path: &std::path::Path) -> std::io::Result<(String, u64)> {
+    let mut hasher = blake3::Hasher::new();
+    let size = hash_file_into(&mut hasher, path)?;
+    Ok((hasher.finalize().to_hex().to_string(), size))
+}
+
 /// The hasher every interaction id of a source starts from (its content hash and `:`):
 /// an importer keeps one per source and clones it per record.
 pub fn id_hasher(content_hash: &str) -> blake3::Hasher {

@@ -25,7 +25,7 @@ use self::mapped::{norm_header, Columns, Flavor};
 use self::time::{DateReading, LocalClock, SlashEvidence, SlashRule};
 use super::lines::{oversized_field, MAX_LINE};
 use super::pipeline::{
-    already_imported, dedup_key, existing_keys, hex_into, id_hasher, interaction_id_into, stage_source, Progress, Sink,
+    already_imported, dedup_key, existing_keys, hash_file, hex_into, id_hasher, interaction_id_into, stage_source, Progress, Sink,
     SourcePlan, SourceResult,
 };
 use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
@@ -202,22 +202,6 @@ struct CallFile {
     dialect: Dialect,
     /// Day/month order of its `a/b/yyyy` dates: forced, inferred by a pre-scan, or undecided.
     dates: SlashRule,
-}
-
-fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
-    let mut f = std::fs::File::open(path)?;
-    let mut hasher = blake3::Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        hasher.update(&buf[..n]);
-    }
-    Ok((hasher.finalize().to_hex().to_string(), size))
 }
 
 fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
@@ -883,6 +867,7 @@ pub fn import_calls(
         let (content_hash, size) = match hash_file(&path) {
             Ok(h) => h,
             Err(e) => {
+                check_interrupt()?;
                 outcomes.push(SourceOutcome::failed(&display, format!("{display}: cannot read: {e}")));
                 continue;
             }

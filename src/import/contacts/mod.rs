@@ -11,7 +11,7 @@ pub mod vcard;
 use self::header::ColumnMap;
 use super::detect::HEAD_BYTES;
 use super::pipeline::{
-    already_imported, dedup_key, existing_keys, interaction_id, stage_source, Progress, Sink, SourcePlan, SourceResult,
+    already_imported, dedup_key, existing_keys, hash_file, interaction_id, stage_source, Progress, Sink, SourcePlan, SourceResult,
 };
 use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
 use crate::import::encoding::TextEncoding;
@@ -88,16 +88,10 @@ impl ContactFile {
             .take(HEAD_BYTES as u64)
             .read_to_end(&mut head)
             .map_err(|e| fail(format!("read error: {e}")))?;
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(&head);
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = file.read(&mut buf).map_err(|e| fail(format!("read error: {e}")))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
+        let (content_hash, _) = hash_file(path).map_err(|e| match check_interrupt() {
+            Err(stop) => stop,
+            Ok(()) => fail(format!("read error: {e}")),
+        })?;
         let mtime_ms = meta
             .modified()
             .ok()
@@ -137,7 +131,7 @@ impl ContactFile {
             path: path.to_path_buf(),
             display,
             size: meta.len(),
-            content_hash: hasher.finalize().to_hex().to_string(),
+            content_hash,
             mtime_ms,
             encoding,
             format,

@@ -14,7 +14,9 @@ pub const SUSPICIOUS_BEFORE_MS: i64 = 631_152_000_000;
 /// Accepts a parsed instant only when it is plausible: not before 1900 and not more than a
 /// day in the future (`Mon, 30 Jun 3609` exists).
 fn plausible(ms: i64) -> Option<i64> {
-    let latest = chrono::Utc::now().timestamp_millis() + 86_400_000;
+    // The clock is read once per run, not once per message.
+    static LATEST: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let latest = *LATEST.get_or_init(|| chrono::Utc::now().timestamp_millis() + 86_400_000);
     (EARLIEST_MS..=latest).contains(&ms).then_some(ms)
 }
 

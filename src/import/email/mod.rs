@@ -17,7 +17,7 @@ pub mod sides;
 pub mod thread;
 
 use super::pipeline::{
-    already_imported, dedup_key, existing_keys, interaction_id, stage_source, Progress, Sink, SourcePlan, SourceResult,
+    already_imported, dedup_key, existing_keys, hash_file_into, id_hasher, interaction_id_into, stage_source, Progress, Sink, SourcePlan, SourceResult,
 };
 use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
 use crate::model::{Channel, Direction, HandleKind, Interaction, Kind};
@@ -149,27 +149,14 @@ impl MailSource {
         let display = path.display().to_string();
         let mut hasher = blake3::Hasher::new();
         let mut size = 0u64;
-        let mut hash_file = |p: &Path, hasher: &mut blake3::Hasher| -> std::io::Result<()> {
-            let mut f = File::open(p)?;
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                check_interrupt().map_err(|_| std::io::Error::other("interrupted"))?;
-                let n = f.read(&mut buf)?;
-                if n == 0 {
-                    return Ok(());
-                }
-                size += n as u64;
-                hasher.update(&buf[..n]);
-            }
-        };
         if container == Container::Maildir {
             for f in maildir::message_files(path) {
                 hasher.update(f.strip_prefix(path).unwrap_or(&f).to_string_lossy().as_bytes());
                 hasher.update(b"\0");
-                hash_file(&f, &mut hasher).map_err(|e| format!("{}: {e}", f.display()))?;
+                size += hash_file_into(&mut hasher, &f).map_err(|e| format!("{}: {e}", f.display()))?;
             }
         } else {
-            hash_file(path, &mut hasher).map_err(|e| format!("cannot read: {e}"))?;
+            size = hash_file_into(&mut hasher, path).map_err(|e| format!("cannot read: {e}"))?;
         }
         Ok(MailSource {
             path: path.to_path_buf(),
@@ -515,6 +502,7 @@ fn import_source(
         source_id: sink.source_id.to_string(),
         business,
         common,
+        ids: id_hasher(&src.content_hash),
     };
     let ctx = &ctx;
     let preamble = std::thread::scope(|scope| -> Result<Option<(u64, String)>, ImportError> {
@@ -734,7 +722,7 @@ fn store_batch(
                 ts: rec.ts,
             }),
         };
-        rec.interaction_id = interaction_id(&ctx.src.content_hash, state.seq);
+        rec.interaction_id = interaction_id_into(ctx.ids.clone(), state.seq, &mut [0u8; 32]).to_string();
         rec.thread_key = format!("email:{root}");
         rec.seq = state.seq;
         sink.push(result, rec)?;
@@ -803,6 +791,8 @@ struct MessageContext<'a> {
     source_id: String,
     business: Option<&'a BusinessSide>,
     common: &'a CommonOptions,
+    /// The source's [`id_hasher`], cloned per record.
+    ids: blake3::Hasher,
 }
 
 /// Where a message sits: its Message-ID, else its byte offset (or Maildir file).

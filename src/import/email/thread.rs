@@ -2,17 +2,14 @@
 //! known for its parent), else the normalised subject with the same correspondent within a
 //! time window. Memory: one small entry per message id and per subject.
 
+use polars::prelude::PlRandomState;
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 /// Replies to the same subject and correspondent further apart than this start a new thread.
 pub const SUBJECT_WINDOW_MS: i64 = 14 * 24 * 3600 * 1000;
 
-fn key(s: &str) -> u64 {
-    let h = blake3::hash(s.as_bytes());
-    u64::from_le_bytes(h.as_bytes()[..8].try_into().expect("8 bytes"))
-}
-
-/// The keys are already BLAKE3 hashes: used as they are instead of hashed again.
+/// The keys are already hashes: used as they are instead of hashed again.
 #[derive(Clone, Copy, Default)]
 pub struct PrehashedKey;
 
@@ -48,6 +45,8 @@ impl std::hash::Hasher for Prehashed {
 /// Remembers thread roots across every message of one import.
 #[derive(Default)]
 pub struct Threader {
+    /// Hashes ids and subjects into the maps' keys: in memory only, so a fast seeded hash.
+    hash: PlRandomState,
     roots: Vec<String>,
     by_id: HashMap<u64, u32, PrehashedKey>,
     /// (subject root, correspondent) → (thread root, last time seen)
@@ -76,12 +75,12 @@ impl Threader {
             .iter()
             .copied()
             .chain(m.references.iter().rev().map(String::as_str))
-            .find_map(|id| self.by_id.get(&key(id)).copied());
+            .find_map(|id| self.by_id.get(&self.key(id)).copied());
         let subject_key = m
             .subject
             .map(subject_root)
             .filter(|s| !s.is_empty())
-            .map(|s| key(&format!("{}\u{0}{}", s, m.correspondent.unwrap_or(""))));
+            .map(|s| self.hash.hash_one((s, m.correspondent.unwrap_or(""))));
         let root_index = match known {
             Some(r) => r,
             None => {
@@ -96,7 +95,7 @@ impl Threader {
             }
         };
         if let Some(id) = m.message_id {
-            self.by_id.entry(key(id)).or_insert(root_index);
+            self.by_id.entry(self.key(id)).or_insert(root_index);
         }
         if let Some(k) = subject_key {
             let e = self.by_subject.entry(k).or_insert((root_index, m.ts));
@@ -105,8 +104,12 @@ impl Threader {
         self.roots[root_index as usize].clone()
     }
 
+    fn key(&self, id: &str) -> u64 {
+        self.hash.hash_one(id)
+    }
+
     fn intern(&mut self, id: &str) -> u32 {
-        let k = key(id);
+        let k = self.key(id);
         if let Some(r) = self.by_id.get(&k) {
             return *r;
         }
