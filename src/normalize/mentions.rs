@@ -59,6 +59,54 @@ fn number_lines(text: &str, min_digits: usize) -> impl Iterator<Item = &str> {
         .filter(move |line| !line.is_ascii() || line.bytes().filter(u8::is_ascii_digit).count() >= min_digits)
 }
 
+/// Where an "order 12345" phrase can start at the earliest. Its number is a run of 4+
+/// digits and between the word and the number there is only white space and short glue
+/// (`no.`, `nº`, `#`, `is`, `:`), so no match starts before the first such run minus that
+/// glue and the longest keyword. Mail is mostly prose before the number; the search skips it.
+/// Any non-ASCII character counts as a digit here (a superset of `\d`, which can only make
+/// the start earlier), so the scan stays on bytes.
+fn order_word_start(text: &str) -> usize {
+    let (mut run, mut run_start) = (0, 0);
+    let mut first_run = None;
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        if b.is_ascii_digit() || b >= 0xC0 {
+            if run == 0 {
+                run_start = i;
+            }
+            run += 1;
+            if run == 4 {
+                first_run = Some(run_start);
+                break;
+            }
+        } else if b < 0x80 {
+            run = 0;
+        }
+    }
+    let Some(mut start) = first_run else { return text.len() };
+    let before = |at: usize| text[..at].chars().next_back();
+    let skip_white = |mut at: usize| {
+        while let Some(c) = before(at).filter(|c| c.is_whitespace()) {
+            at -= c.len_utf8();
+        }
+        at
+    };
+    let skip_word = |mut at: usize| {
+        for _ in 0..16 {
+            match before(at).filter(|c| !c.is_whitespace()) {
+                Some(c) => at -= c.len_utf8(),
+                None => break,
+            }
+        }
+        at
+    };
+    start = skip_white(skip_word(skip_white(skip_word(skip_white(start)))));
+    let mut start = start.saturating_sub(32);
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    start
+}
+
 /// Extracts mentions as `kind:value` strings, deduplicated: emails, then order numbers, then phones.
 pub fn extract(text: &str, region: Region) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -79,8 +127,10 @@ pub fn extract(text: &str, region: Region) -> Vec<String> {
             let code = m.as_str().trim_start_matches('#');
             push(format!("order:{}", code.to_ascii_uppercase()));
         }
-        for c in p.order_word.captures_iter(text) {
+        let mut at = order_word_start(text);
+        while let Some(c) = p.order_word.captures_at(text, at) {
             push(format!("order:{}", &c[1]));
+            at = c.get(0).map_or(text.len(), |m| m.end());
         }
     }
     if digits >= 7 {
@@ -96,6 +146,29 @@ pub fn extract(text: &str, region: Region) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn order_phrases_are_found_from_their_earliest_start_exactly_as_in_the_whole_text() {
+        let words = [
+            "order", "Order", "ORDER", "Bestellung", "pedido", "reference", "ticket", "no.", "Nr", "nº", "#", "is",
+            "ist", ":", " ", "  ", "\n", "\t", "\u{a0}", "1234", "12", "567890", "٣٤٥٦", "x", "border", "é", "orders",
+            "1234567890123", ",",
+        ];
+        let re = &patterns().order_word;
+        let mut rng = crate::benchkit::SplitMix64(11);
+        for _ in 0..50_000 {
+            let n = rng.below(14) as usize;
+            let text: String = (0..n).map(|_| words[rng.below(words.len() as u64) as usize]).collect();
+            let whole: Vec<String> = re.captures_iter(&text).map(|c| c[1].to_string()).collect();
+            let mut from_start = Vec::new();
+            let mut at = order_word_start(&text);
+            while let Some(c) = re.captures_at(&text, at) {
+                from_start.push(c[1].to_string());
+                at = c.get(0).unwrap().end();
+            }
+            assert_eq!(whole, from_start, "{text:?}");
+        }
+    }
 
     #[test]
     fn finds_orders_emails_and_phones() {
