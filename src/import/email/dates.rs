@@ -2,6 +2,7 @@
 //! ones, `Received:` stamps, mbox From_ lines. Everything ends up as UTC milliseconds.
 
 use chrono::{DateTime, NaiveDateTime, TimeZone};
+use std::borrow::Cow;
 use chrono_tz::Tz;
 
 /// Earliest accepted date (1 Jan 1900): RFC 2822's own examples are dated 1969; older is a
@@ -37,8 +38,18 @@ fn strip_comments(s: &str) -> String {
 
 /// Parses a `Date:` value. `None` when it is empty, unparseable or implausible.
 pub fn parse_date_header(raw: &str) -> Option<i64> {
-    let cleaned = strip_comments(raw);
-    let mut text = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Most dates have no comment and single spaces: nothing to clean, nothing to copy.
+    let cleaned = if raw.contains('(') {
+        Cow::Owned(strip_comments(raw))
+    } else {
+        Cow::Borrowed(raw)
+    };
+    let single_spaced = !cleaned.contains("  ") && cleaned.chars().all(|c| c == ' ' || !c.is_whitespace());
+    let mut text = if single_spaced {
+        Cow::Borrowed(cleaned.trim_matches(' '))
+    } else {
+        Cow::Owned(cleaned.split_whitespace().collect::<Vec<_>>().join(" "))
+    };
     if text.is_empty() {
         return None;
     }
@@ -51,7 +62,7 @@ pub fn parse_date_header(raw: &str) -> Option<i64> {
     {
         if let Some(i) = text.find(prefix) {
             let sign_at = i + prefix.len() - 1;
-            text = format!("{}{}", &text[..i], &text[sign_at..]);
+            text = Cow::Owned(format!("{}{}", &text[..i], &text[sign_at..]));
             break;
         }
     }

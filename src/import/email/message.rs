@@ -185,7 +185,20 @@ fn repair_headers(raw: &[u8]) -> Option<Vec<u8>> {
 /// Header text: raw UTF-8 (RFC 6532) when the bytes are valid UTF-8, else mailparse's
 /// reading (RFC 2047 decoded, raw 8-bit bytes as Latin-1).
 fn header_text(h: &MailHeader<'_>) -> String {
+    if let Some(plain) = plain_value(h) {
+        return plain.trim().to_string();
+    }
     h.get_value_utf8().unwrap_or_else(|_| h.get_value()).trim().to_string()
+}
+
+/// A header value with nothing to decode or unfold (one line of UTF-8 without an RFC 2047
+/// word): mailparse would return it unchanged, so it is taken as it is. Most values are.
+fn plain_value<'a>(h: &'a MailHeader<'a>) -> Option<&'a str> {
+    let raw = h.get_value_raw();
+    if raw.iter().any(|&b| b == b'\n' || b == b'\r') || memchr::memmem::find(raw, b"=?").is_some() {
+        return None;
+    }
+    std::str::from_utf8(raw).ok()
 }
 
 fn first<'a>(mail: &'a ParsedMail<'a>, name: &str) -> Option<&'a MailHeader<'a>> {
@@ -213,6 +226,10 @@ fn addresses(h: &MailHeader<'_>) -> Vec<Addr> {
             out.push(Addr { addr, name });
         }
     };
+    if let Some((addr, name)) = simple_address(h.get_value_raw()) {
+        push(&mut out, addr, name.map(str::to_string));
+        return out;
+    }
     let raw_utf8 = std::str::from_utf8(h.get_value_raw()).is_ok();
     match addrparse_header(h) {
         Ok(list) if !raw_utf8 || h.get_value_raw().is_ascii() => {
@@ -251,6 +268,36 @@ fn addresses(h: &MailHeader<'_>) -> Vec<Addr> {
         }
     }
     out
+}
+
+/// The two shapes most address headers have, `local@domain` and `Some Name <local@domain>`
+/// (a name of letters, digits and single spaces), read without mailparse's tokenizer; the
+/// answer is mailparse's (tested against it). Anything else returns `None`.
+fn simple_address(raw: &[u8]) -> Option<(&str, Option<&str>)> {
+    let value = std::str::from_utf8(raw.trim_ascii()).ok()?;
+    let is_addr = |a: &str| {
+        a.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty()
+                && !d.is_empty()
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b"._%+-".contains(&b))
+                && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+                && !l.starts_with('.')
+                && !l.ends_with('.')
+                && !l.contains("..")
+        })
+    };
+    match value.strip_suffix('>').and_then(|v| v.split_once('<')) {
+        None => is_addr(value).then_some((value, None)),
+        Some((name, addr)) => {
+            let name = name.strip_suffix(' ')?;
+            let simple_name = !name.is_empty()
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ')
+                && !name.starts_with(' ')
+                && !name.ends_with(' ')
+                && !name.contains("  ");
+            (simple_name && is_addr(addr)).then_some((addr, Some(name)))
+        }
+    }
 }
 
 /// Message ids of a header, without angle brackets. Tokens without `<…>` are taken whole
@@ -504,6 +551,15 @@ fn decoded_text(part: &ParsedMail<'_>) -> String {
     };
     let charset = part.ctype.charset.trim().to_ascii_lowercase();
     let declared = part.ctype.params.contains_key("charset");
+    // Declared UTF-8 without a byte-order mark: the bytes are the text when they are valid
+    // (what encoding_rs would return, without its copy).
+    let bom = [&b"\xEF\xBB\xBF"[..], b"\xFF\xFE", b"\xFE\xFF"];
+    if matches!(charset.as_str(), "utf-8" | "utf8") && !bom.iter().any(|m| bytes.starts_with(m)) {
+        match String::from_utf8(bytes) {
+            Ok(s) => return s,
+            Err(e) => return encoding_rs::UTF_8.decode(e.as_bytes()).0.into_owned(),
+        }
+    }
     if (!declared || charset == "us-ascii" || charset == "ascii") || charset.is_empty() {
         return match String::from_utf8(bytes) {
             Ok(s) => s,
@@ -658,6 +714,66 @@ mod tests {
                 String::from_utf8_lossy(raw)
             );
         }
+    }
+
+    /// Random header values built from the pieces that make address and text headers hard.
+    fn random_values(seed: u64, pieces: &[&str]) -> Vec<String> {
+        let mut rng = crate::benchkit::SplitMix64(seed);
+        (0..20_000)
+            .map(|_| {
+                let n = rng.below(8) as usize;
+                (0..n).map(|_| pieces[rng.below(pieces.len() as u64) as usize]).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn simple_addresses_read_as_mailparse_reads_them() {
+        // Simple pieces repeated so that about half the values are simple.
+        let mut pieces = vec![
+            " ", "  ", "\t", "<", ">", "@", "..", "\"", ",", "(c)", ":", ";", "é", "=?utf-8?q?=C3=A9?=", "\\", "[", "]",
+            "\r\n ",
+        ];
+        for _ in 0..12 {
+            pieces.extend(["Ann", "Lee", "2989", " ", "a", "x.y", "mail.example", ".", "+tag", "-", "_"]);
+        }
+        // Mostly address-shaped: a name part, then `<local@domain>` or a bare `local@domain`.
+        let names = random_values(3, &pieces);
+        let locals = random_values(4, &pieces);
+        let domains = random_values(6, &pieces);
+        let values: Vec<String> = (0..names.len())
+            .map(|i| match i % 3 {
+                0 => format!("{}@{}", locals[i], domains[i]),
+                1 => format!("{} <{}@{}>", names[i], locals[i], domains[i]),
+                _ => names[i].clone(),
+            })
+            .collect();
+        let mut simple = 0;
+        for value in values.iter().map(String::as_str).chain(["Customer 2989 <c2989@mail.example>", "support@shop.example"]) {
+            let Some((addr, name)) = simple_address(value.as_bytes()) else { continue };
+            simple += 1;
+            let header = format!("To: {value}");
+            let (h, _) = mailparse::parse_header(header.as_bytes()).unwrap();
+            let list = addrparse_header(&h).expect("mailparse reads what the fast path reads");
+            let [MailAddr::Single(single)] = &list[..] else { panic!("{value:?}: {list:?}") };
+            assert_eq!((single.addr.as_str(), single.display_name.as_deref()), (addr, name), "{value:?}");
+        }
+        assert!(simple > 500, "only {simple} simple values were generated");
+    }
+
+    #[test]
+    fn plain_header_values_are_what_mailparse_returns() {
+        let pieces = ["Re:", " ", "  ", "\t", "Order", "é", "=?utf-8?q?caf=C3=A9?=", "=?", "?=", "\r\n ", "\n\t", "x", "\u{a0}"];
+        let mut plain = 0;
+        for value in random_values(5, &pieces) {
+            let header = format!("Subject: {value}");
+            let Ok((h, _)) = mailparse::parse_header(header.as_bytes()) else { continue };
+            if plain_value(&h).is_some() {
+                plain += 1;
+            }
+            assert_eq!(header_text(&h), h.get_value_utf8().unwrap().trim(), "{value:?}");
+        }
+        assert!(plain > 500, "only {plain} plain values were generated");
     }
 
     #[test]
