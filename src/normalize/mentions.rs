@@ -49,14 +49,41 @@ fn to_e164_memo(raw: &str, region: Region) -> Option<String> {
     })
 }
 
-/// The lines of `text` that may hold an order code or a phone number: at least `min_digits`
-/// ASCII digits, or a non-ASCII character (`\d` also matches other scripts' digits). Neither
+/// A line of the text that may hold an order code or a phone number: at least two ASCII
+/// digits, or a non-ASCII character (`\d` also matches other scripts' digits). Neither
 /// pattern can match across a line break and `\n` is not a word character, so searching
 /// these lines finds exactly what searching the whole text finds, in the same order, while
 /// the regex engine skips the long lines of prose.
-fn number_lines(text: &str, min_digits: usize) -> impl Iterator<Item = &str> {
-    text.split('\n')
-        .filter(move |line| !line.is_ascii() || line.bytes().filter(u8::is_ascii_digit).count() >= min_digits)
+struct NumberLine<'a> {
+    line: &'a str,
+    /// Byte offset of the line in the text.
+    at: usize,
+    digits: usize,
+    ascii: bool,
+}
+
+impl NumberLine<'_> {
+    fn has(&self, min_digits: usize) -> bool {
+        !self.ascii || self.digits >= min_digits
+    }
+}
+
+/// The ASCII digits of `text` and its [`NumberLine`]s, in one pass.
+fn number_lines(text: &str) -> (usize, Vec<NumberLine<'_>>) {
+    let mut total = 0;
+    let mut lines = Vec::new();
+    let mut at = 0;
+    for line in text.split('\n') {
+        // Counted in 32-bit lanes so the compiler vectorises it.
+        let digits = line.bytes().fold(0u32, |n, b| n + u32::from(b.wrapping_sub(b'0') < 10)) as usize;
+        total += digits;
+        let ascii = line.is_ascii();
+        if digits >= 2 || !ascii {
+            lines.push(NumberLine { line, at, digits, ascii });
+        }
+        at += line.len() + 1;
+    }
+    (total, lines)
 }
 
 /// Where an "order 12345" phrase can start at the earliest. Its number is a run of 4+
@@ -64,24 +91,25 @@ fn number_lines(text: &str, min_digits: usize) -> impl Iterator<Item = &str> {
 /// (`no.`, `nº`, `#`, `is`, `:`), so no match starts before the first such run minus that
 /// glue and the longest keyword. Mail is mostly prose before the number; the search skips it.
 /// Any non-ASCII character counts as a digit here (a superset of `\d`, which can only make
-/// the start earlier), so the scan stays on bytes.
-fn order_word_start(text: &str) -> usize {
-    let (mut run, mut run_start) = (0, 0);
-    let mut first_run = None;
-    for (i, &b) in text.as_bytes().iter().enumerate() {
-        if b.is_ascii_digit() || b >= 0xC0 {
-            if run == 0 {
-                run_start = i;
+/// the start earlier), so the scan stays on bytes, and only on lines that can hold a run.
+fn order_word_start(text: &str, lines: &[NumberLine<'_>]) -> usize {
+    let first_run = lines.iter().filter(|l| l.has(4)).find_map(|l| {
+        let (mut run, mut run_start) = (0, 0);
+        for (i, &b) in l.line.as_bytes().iter().enumerate() {
+            if b.is_ascii_digit() || b >= 0xC0 {
+                if run == 0 {
+                    run_start = i;
+                }
+                run += 1;
+                if run == 4 {
+                    return Some(l.at + run_start);
+                }
+            } else if b < 0x80 {
+                run = 0;
             }
-            run += 1;
-            if run == 4 {
-                first_run = Some(run_start);
-                break;
-            }
-        } else if b < 0x80 {
-            run = 0;
         }
-    }
+        None
+    });
     let Some(mut start) = first_run else { return text.len() };
     let before = |at: usize| text[..at].chars().next_back();
     let skip_white = |mut at: usize| {
@@ -121,20 +149,20 @@ pub fn extract(text: &str, region: Region) -> Vec<String> {
             push(format!("email:{}", m.as_str().to_lowercase()));
         }
     }
-    let digits = text.bytes().filter(u8::is_ascii_digit).count();
+    let (digits, lines) = number_lines(text);
     if digits >= 4 {
-        for m in number_lines(text, 4).flat_map(|line| p.order_code.find_iter(line)) {
+        for m in lines.iter().filter(|l| l.has(4)).flat_map(|l| p.order_code.find_iter(l.line)) {
             let code = m.as_str().trim_start_matches('#');
             push(format!("order:{}", code.to_ascii_uppercase()));
         }
-        let mut at = order_word_start(text);
+        let mut at = order_word_start(text, &lines);
         while let Some(c) = p.order_word.captures_at(text, at) {
             push(format!("order:{}", &c[1]));
             at = c.get(0).map_or(text.len(), |m| m.end());
         }
     }
     if digits >= 7 {
-        for m in number_lines(text, 2).flat_map(|line| p.phone.find_iter(line)) {
+        for m in lines.iter().flat_map(|l| p.phone.find_iter(l.line)) {
             if let Some(e164) = to_e164_memo(m.as_str(), region) {
                 push(format!("phone:{e164}"));
             }
@@ -161,7 +189,8 @@ mod tests {
             let text: String = (0..n).map(|_| words[rng.below(words.len() as u64) as usize]).collect();
             let whole: Vec<String> = re.captures_iter(&text).map(|c| c[1].to_string()).collect();
             let mut from_start = Vec::new();
-            let mut at = order_word_start(&text);
+            let (_, lines) = number_lines(&text);
+            let mut at = order_word_start(&text, &lines);
             while let Some(c) = re.captures_at(&text, at) {
                 from_start.push(c[1].to_string());
                 at = c.get(0).unwrap().end();
