@@ -397,19 +397,19 @@ fn from_mail(mail: &ParsedMail<'_>, repaired: bool) -> ParsedMessage {
 /// `\r\n` → `\n` in place (as `replace` would, without a second copy of the body: every
 /// quoted-printable body has CRLF line breaks, and one can be tens of megabytes).
 fn crlf_to_lf(s: &mut String) {
-    if !s.contains("\r\n") {
-        return;
-    }
+    let Some(first) = memchr::memmem::find(s.as_bytes(), b"\r\n") else { return };
     let mut bytes = std::mem::take(s).into_bytes();
-    let mut kept = 0;
-    for i in 0..bytes.len() {
-        if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
-            continue;
-        }
-        bytes[kept] = bytes[i];
-        kept += 1;
+    // Each CR of a CRLF is dropped by moving the text up to the next CRLF over it.
+    let mut kept = first;
+    let mut read = first + 1;
+    while let Some(i) = memchr::memmem::find(&bytes[read..], b"\r\n") {
+        bytes.copy_within(read..read + i, kept);
+        kept += i;
+        read += i + 1;
     }
-    bytes.truncate(kept);
+    let len = bytes.len();
+    bytes.copy_within(read..len, kept);
+    bytes.truncate(kept + len - read);
     // Only ASCII CRs were removed, so the text is still UTF-8.
     *s = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
 }
@@ -545,9 +545,13 @@ fn decode_param(name: &str) -> String {
 /// A text part's body as UTF-8: the declared charset through encoding_rs's WHATWG labels;
 /// undeclared or unknown charsets read as UTF-8 when valid, else windows-1252.
 fn decoded_text(part: &ParsedMail<'_>) -> String {
+    use mailparse::body::Body;
+    // The transfer encoding is looked up once (`get_body_raw` would look it up again).
     let bytes = match part.get_body_encoded() {
-        mailparse::body::Body::QuotedPrintable(body) => decode_quoted_printable(body.get_raw()),
-        _ => part.get_body_raw().unwrap_or_default(),
+        Body::QuotedPrintable(body) => decode_quoted_printable(body.get_raw()),
+        Body::Base64(body) => body.get_decoded().unwrap_or_default(),
+        Body::SevenBit(body) | Body::EightBit(body) => body.get_raw().to_vec(),
+        Body::Binary(body) => body.get_raw().to_vec(),
     };
     let charset = part.ctype.charset.trim().to_ascii_lowercase();
     let declared = part.ctype.params.contains_key("charset");
@@ -778,8 +782,13 @@ mod tests {
 
     #[test]
     fn crlf_becomes_lf_as_replace_would() {
-        for text in ["", "a", "a\r\nb", "\r\r\n\n\r", "é\r\nü\r", "\r\n\r\n"] {
+        for text in ["", "a", "a\r\nb", "\r\r\n\n\r", "é\r\nü\r", "\r\n\r\n", "\r\n", "x\r\n\r\r\ny\r", "\n\r\r\n"] {
             let mut s = text.to_string();
+            crlf_to_lf(&mut s);
+            assert_eq!(s, text.replace("\r\n", "\n"), "{text:?}");
+        }
+        for text in random_values(9, &["\r", "\n", "\r\n", "a", "é", " "]) {
+            let mut s = text.clone();
             crlf_to_lf(&mut s);
             assert_eq!(s, text.replace("\r\n", "\n"), "{text:?}");
         }
