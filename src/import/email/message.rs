@@ -195,7 +195,8 @@ fn header_text(h: &MailHeader<'_>) -> String {
 /// word): mailparse would return it unchanged, so it is taken as it is. Most values are.
 fn plain_value<'a>(h: &'a MailHeader<'a>) -> Option<&'a str> {
     let raw = h.get_value_raw();
-    if raw.iter().any(|&b| b == b'\n' || b == b'\r') || memchr::memmem::find(raw, b"=?").is_some() {
+    let encoded_word = memchr::memchr_iter(b'=', raw).any(|i| raw.get(i + 1) == Some(&b'?'));
+    if encoded_word || memchr::memchr2(b'\n', b'\r', raw).is_some() {
         return None;
     }
     std::str::from_utf8(raw).ok()
@@ -397,15 +398,21 @@ fn from_mail(mail: &ParsedMail<'_>, repaired: bool) -> ParsedMessage {
 /// `\r\n` → `\n` in place (as `replace` would, without a second copy of the body: every
 /// quoted-printable body has CRLF line breaks, and one can be tens of megabytes).
 fn crlf_to_lf(s: &mut String) {
-    let Some(first) = memchr::memmem::find(s.as_bytes(), b"\r\n") else { return };
+    // A CR followed by LF (searched as CR: a two-byte pattern would build a searcher per call).
+    let crlf_at = |bytes: &[u8], from: usize| {
+        memchr::memchr_iter(b'\r', &bytes[from..])
+            .map(|i| from + i)
+            .find(|&i| bytes.get(i + 1) == Some(&b'\n'))
+    };
+    let Some(first) = crlf_at(s.as_bytes(), 0) else { return };
     let mut bytes = std::mem::take(s).into_bytes();
     // Each CR of a CRLF is dropped by moving the text up to the next CRLF over it.
     let mut kept = first;
     let mut read = first + 1;
-    while let Some(i) = memchr::memmem::find(&bytes[read..], b"\r\n") {
-        bytes.copy_within(read..read + i, kept);
-        kept += i;
-        read += i + 1;
+    while let Some(at) = crlf_at(&bytes, read) {
+        bytes.copy_within(read..at, kept);
+        kept += at - read;
+        read = at + 1;
     }
     let len = bytes.len();
     bytes.copy_within(read..len, kept);
