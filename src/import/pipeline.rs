@@ -94,7 +94,12 @@ pub fn hash_file_into(hasher: &mut blake3::Hasher, path: &std::path::Path) -> st
         // SAFETY: the map is only read, and dropped before the next one. A file truncated
         // by another process while it is hashed would fault; files being written are not
         // imports.
-        let map = unsafe { memmap2::MmapOptions::new().offset(offset).len(window as usize).map(&file)? };
+        let map = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(offset)
+                .len(window as usize)
+                .map(&file)?
+        };
         hasher.update_rayon(&map);
         offset += window;
     }

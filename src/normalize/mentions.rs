@@ -79,7 +79,12 @@ fn number_lines(text: &str) -> (usize, Vec<NumberLine<'_>>) {
         total += digits;
         let ascii = line.is_ascii();
         if digits >= 2 || !ascii {
-            lines.push(NumberLine { line, at, digits, ascii });
+            lines.push(NumberLine {
+                line,
+                at,
+                digits,
+                ascii,
+            });
         }
         at += line.len() + 1;
     }
@@ -151,7 +156,11 @@ pub fn extract(text: &str, region: Region) -> Vec<String> {
     }
     let (digits, lines) = number_lines(text);
     if digits >= 4 {
-        for m in lines.iter().filter(|l| l.has(4)).flat_map(|l| p.order_code.find_iter(l.line)) {
+        for m in lines
+            .iter()
+            .filter(|l| l.has(4))
+            .flat_map(|l| p.order_code.find_iter(l.line))
+        {
             let code = m.as_str().trim_start_matches('#');
             push(format!("order:{}", code.to_ascii_uppercase()));
         }
@@ -178,9 +187,35 @@ mod tests {
     #[test]
     fn order_phrases_are_found_from_their_earliest_start_exactly_as_in_the_whole_text() {
         let words = [
-            "order", "Order", "ORDER", "Bestellung", "pedido", "reference", "ticket", "no.", "Nr", "nº", "#", "is",
-            "ist", ":", " ", "  ", "\n", "\t", "\u{a0}", "1234", "12", "567890", "٣٤٥٦", "x", "border", "é", "orders",
-            "1234567890123", ",",
+            "order",
+            "Order",
+            "ORDER",
+            "Bestellung",
+            "pedido",
+            "reference",
+            "ticket",
+            "no.",
+            "Nr",
+            "nº",
+            "#",
+            "is",
+            "ist",
+            ":",
+            " ",
+            "  ",
+            "\n",
+            "\t",
+            "\u{a0}",
+            "1234",
+            "12",
+            "567890",
+            "٣٤٥٦",
+            "x",
+            "border",
+            "é",
+            "orders",
+            "1234567890123",
+            ",",
         ];
         let re = &patterns().order_word;
         let mut rng = crate::benchkit::SplitMix64(11);

@@ -25,8 +25,8 @@ use self::mapped::{norm_header, Columns, Flavor};
 use self::time::{DateReading, LocalClock, SlashEvidence, SlashRule};
 use super::lines::{oversized_field, MAX_LINE};
 use super::pipeline::{
-    already_imported, dedup_key, existing_keys, hash_file, hex_into, id_hasher, interaction_id_into, stage_source, Progress, Sink,
-    SourcePlan, SourceResult,
+    already_imported, dedup_key, existing_keys, hash_file, hex_into, id_hasher, interaction_id_into, stage_source,
+    Progress, Sink, SourcePlan, SourceResult,
 };
 use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
 use crate::import::whatsapp::dates::DateOrder;

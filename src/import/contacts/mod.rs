@@ -11,7 +11,8 @@ pub mod vcard;
 use self::header::ColumnMap;
 use super::detect::HEAD_BYTES;
 use super::pipeline::{
-    already_imported, dedup_key, existing_keys, hash_file, interaction_id, stage_source, Progress, Sink, SourcePlan, SourceResult,
+    already_imported, dedup_key, existing_keys, hash_file, interaction_id, stage_source, Progress, Sink, SourcePlan,
+    SourceResult,
 };
 use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
 use crate::import::encoding::TextEncoding;

@@ -2,8 +2,8 @@
 //! ones, `Received:` stamps, mbox From_ lines. Everything ends up as UTC milliseconds.
 
 use chrono::{DateTime, NaiveDateTime, TimeZone};
-use std::borrow::Cow;
 use chrono_tz::Tz;
+use std::borrow::Cow;
 
 /// Earliest accepted date (1 Jan 1900): RFC 2822's own examples are dated 1969; older is a
 /// broken clock. Dates before 1990 are accepted but counted in a note.

@@ -733,7 +733,9 @@ mod tests {
         (0..20_000)
             .map(|_| {
                 let n = rng.below(8) as usize;
-                (0..n).map(|_| pieces[rng.below(pieces.len() as u64) as usize]).collect()
+                (0..n)
+                    .map(|_| pieces[rng.below(pieces.len() as u64) as usize])
+                    .collect()
             })
             .collect()
     }
@@ -742,11 +744,39 @@ mod tests {
     fn simple_addresses_read_as_mailparse_reads_them() {
         // Simple pieces repeated so that about half the values are simple.
         let mut pieces = vec![
-            " ", "  ", "\t", "<", ">", "@", "..", "\"", ",", "(c)", ":", ";", "é", "=?utf-8?q?=C3=A9?=", "\\", "[", "]",
+            " ",
+            "  ",
+            "\t",
+            "<",
+            ">",
+            "@",
+            "..",
+            "\"",
+            ",",
+            "(c)",
+            ":",
+            ";",
+            "é",
+            "=?utf-8?q?=C3=A9?=",
+            "\\",
+            "[",
+            "]",
             "\r\n ",
         ];
         for _ in 0..12 {
-            pieces.extend(["Ann", "Lee", "2989", " ", "a", "x.y", "mail.example", ".", "+tag", "-", "_"]);
+            pieces.extend([
+                "Ann",
+                "Lee",
+                "2989",
+                " ",
+                "a",
+                "x.y",
+                "mail.example",
+                ".",
+                "+tag",
+                "-",
+                "_",
+            ]);
         }
         // Mostly address-shaped: a name part, then `<local@domain>` or a bare `local@domain`.
         let names = random_values(3, &pieces);
@@ -760,25 +790,53 @@ mod tests {
             })
             .collect();
         let mut simple = 0;
-        for value in values.iter().map(String::as_str).chain(["Customer 2989 <c2989@mail.example>", "support@shop.example"]) {
-            let Some((addr, name)) = simple_address(value.as_bytes()) else { continue };
+        for value in values
+            .iter()
+            .map(String::as_str)
+            .chain(["Customer 2989 <c2989@mail.example>", "support@shop.example"])
+        {
+            let Some((addr, name)) = simple_address(value.as_bytes()) else {
+                continue;
+            };
             simple += 1;
             let header = format!("To: {value}");
             let (h, _) = mailparse::parse_header(header.as_bytes()).unwrap();
             let list = addrparse_header(&h).expect("mailparse reads what the fast path reads");
-            let [MailAddr::Single(single)] = &list[..] else { panic!("{value:?}: {list:?}") };
-            assert_eq!((single.addr.as_str(), single.display_name.as_deref()), (addr, name), "{value:?}");
+            let [MailAddr::Single(single)] = &list[..] else {
+                panic!("{value:?}: {list:?}")
+            };
+            assert_eq!(
+                (single.addr.as_str(), single.display_name.as_deref()),
+                (addr, name),
+                "{value:?}"
+            );
         }
         assert!(simple > 500, "only {simple} simple values were generated");
     }
 
     #[test]
     fn plain_header_values_are_what_mailparse_returns() {
-        let pieces = ["Re:", " ", "  ", "\t", "Order", "é", "=?utf-8?q?caf=C3=A9?=", "=?", "?=", "\r\n ", "\n\t", "x", "\u{a0}"];
+        let pieces = [
+            "Re:",
+            " ",
+            "  ",
+            "\t",
+            "Order",
+            "é",
+            "=?utf-8?q?caf=C3=A9?=",
+            "=?",
+            "?=",
+            "\r\n ",
+            "\n\t",
+            "x",
+            "\u{a0}",
+        ];
         let mut plain = 0;
         for value in random_values(5, &pieces) {
             let header = format!("Subject: {value}");
-            let Ok((h, _)) = mailparse::parse_header(header.as_bytes()) else { continue };
+            let Ok((h, _)) = mailparse::parse_header(header.as_bytes()) else {
+                continue;
+            };
             if plain_value(&h).is_some() {
                 plain += 1;
             }
@@ -789,7 +847,17 @@ mod tests {
 
     #[test]
     fn crlf_becomes_lf_as_replace_would() {
-        for text in ["", "a", "a\r\nb", "\r\r\n\n\r", "é\r\nü\r", "\r\n\r\n", "\r\n", "x\r\n\r\r\ny\r", "\n\r\r\n"] {
+        for text in [
+            "",
+            "a",
+            "a\r\nb",
+            "\r\r\n\n\r",
+            "é\r\nü\r",
+            "\r\n\r\n",
+            "\r\n",
+            "x\r\n\r\r\ny\r",
+            "\n\r\r\n",
+        ] {
             let mut s = text.to_string();
             crlf_to_lf(&mut s);
             assert_eq!(s, text.replace("\r\n", "\n"), "{text:?}");

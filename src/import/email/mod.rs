@@ -17,7 +17,8 @@ pub mod sides;
 pub mod thread;
 
 use super::pipeline::{
-    already_imported, dedup_key, existing_keys, hash_file_into, id_hasher, interaction_id_into, stage_source, Progress, Sink, SourcePlan, SourceResult,
+    already_imported, dedup_key, existing_keys, hash_file_into, id_hasher, interaction_id_into, stage_source, Progress,
+    Sink, SourcePlan, SourceResult,
 };
 use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
 use crate::model::{Channel, Direction, HandleKind, Interaction, Kind};
