@@ -57,6 +57,47 @@ fn unknown_commands_exit_2() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-command"));
 }
 
+/// A named pipe cannot be read twice (content hash, then import): every importer refuses it
+/// with its name instead of waiting for a writer that never comes.
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_is_refused_by_every_importer_not_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipe = dir.path().join("export.txt");
+    assert!(Command::new("mkfifo").arg(&pipe).status().unwrap().success());
+    for importer in ["whatsapp", "email", "calls", "contacts"] {
+        let ws = dir.path().join(format!("ws-{importer}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_omnitrail"))
+            .arg("--workspace")
+            .arg(&ws)
+            .args(["import", importer])
+            .arg(&pipe)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("import {importer} of a named pipe still waiting after 60 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(1), "{importer}: {err}");
+        assert!(
+            err.contains("export.txt") && err.contains("not a regular file"),
+            "{importer}: {err}"
+        );
+        assert!(!ws.join("manifest.json").exists(), "{importer}");
+    }
+}
+
 #[test]
 fn a_file_that_is_not_a_chat_fails_with_its_name_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();

@@ -61,6 +61,7 @@ pub fn detect(path: &Path) -> Option<Format> {
     if ext.as_deref() == Some("zip") {
         return crate::import::whatsapp::zip_has_chat(path).then_some(Format::WhatsApp);
     }
+    super::pipeline::ensure_regular_file(path).ok()?;
     let mut head = vec![0u8; HEAD_BYTES];
     let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).ok()?;
     head.truncate(n);

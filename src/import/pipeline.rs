@@ -66,6 +66,19 @@ pub struct SourceResult {
     pub notes: Vec<String>,
 }
 
+/// Fails unless `path` is a regular file (or a link to one). Imports read a file more than
+/// once (content hash, sniffing, import), which a pipe or device cannot give; and opening a
+/// pipe whose writer is gone would wait for ever, so this is asked before any open.
+pub fn ensure_regular_file(path: &std::path::Path) -> std::io::Result<()> {
+    if std::fs::metadata(path)?.is_file() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(
+            "not a regular file: a pipe or device cannot be read more than once (content hash, then import); save it to a file first",
+        ))
+    }
+}
+
 /// Adds the bytes of the file at `path` to `hasher` and returns how many there were.
 ///
 /// The content hash must be known before a file is imported (a file already in the
@@ -77,6 +90,7 @@ pub fn hash_file_into(hasher: &mut blake3::Hasher, path: &std::path::Path) -> st
     const WINDOW: u64 = 16 << 20;
     let interrupted = || std::io::Error::other("interrupted");
     super::check_interrupt().map_err(|_| interrupted())?;
+    ensure_regular_file(path)?;
     let mut file = std::fs::File::open(path)?;
     let len = file.metadata()?.len();
     if len < (1 << 20) {
@@ -473,6 +487,35 @@ impl From<PolarsError> for ImportError {
 mod tests {
     use super::*;
     use crate::model::{Channel, Direction, Kind};
+
+    #[test]
+    fn file_hashes_are_blake3_of_the_bytes_whatever_the_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rng = crate::benchkit::SplitMix64(1);
+        // Empty, small (read), and mapped across a window boundary with a ragged end.
+        for len in [0usize, 1000, (1 << 20) + 3, (16 << 20) + 4097] {
+            let bytes: Vec<u8> = (0..len).map(|_| rng.below(256) as u8).collect();
+            let path = dir.path().join(format!("f{len}"));
+            std::fs::write(&path, &bytes).unwrap();
+            let (hash, size) = hash_file(&path).unwrap();
+            assert_eq!(hash, blake3::hash(&bytes).to_hex().to_string(), "{len} bytes");
+            assert_eq!(size, len as u64);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_pipe_is_refused_instead_of_waited_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let err = hash_file(&fifo).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+    }
 
     fn plan(name: &str) -> SourcePlan {
         SourcePlan {

@@ -82,6 +82,7 @@ impl ContactFile {
     fn open(path: &Path, opts: &ContactOptions) -> Result<ContactFile, ImportError> {
         let display = path.display().to_string();
         let fail = |m: String| ImportError::file(&display, m);
+        super::pipeline::ensure_regular_file(path).map_err(|e| fail(format!("cannot read: {e}")))?;
         let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
         let mut file = std::fs::File::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
         let mut head = Vec::with_capacity(HEAD_BYTES);

@@ -116,6 +116,7 @@ fn classify(path: &Path) -> Result<Container, String> {
             Err("a folder without cur/ or new/: not a Maildir".into())
         };
     }
+    crate::import::pipeline::ensure_regular_file(path).map_err(|e| e.to_string())?;
     let mut head = vec![0u8; 64 * 1024];
     let n = File::open(path)
         .and_then(|mut f| f.read(&mut head))

@@ -54,6 +54,7 @@ impl ChatInput {
     /// Opens a chat file or a zip, choosing the chat entry as WhatsApp writes it.
     pub fn open(path: &Path) -> Result<ChatInput, ImportError> {
         let display = path.display().to_string();
+        crate::import::pipeline::ensure_regular_file(path).map_err(|e| ImportError::file(&display, e.to_string()))?;
         let is_zip = path
             .extension()
             .and_then(|e| e.to_str())
