@@ -83,41 +83,37 @@ pub fn ensure_regular_file(path: &std::path::Path) -> std::io::Result<()> {
 ///
 /// The content hash must be known before a file is imported (a file already in the
 /// workspace is not read again), so it is a pass of its own over the whole file: large
-/// files are mapped and hashed on every core instead of copied through one read buffer.
-/// Ctrl-C is honoured between windows.
+/// files are hashed in 16 MB windows on every core. Ctrl-C is honoured between windows.
 pub fn hash_file_into(hasher: &mut blake3::Hasher, path: &std::path::Path) -> std::io::Result<u64> {
     use std::io::Read;
-    const WINDOW: u64 = 16 << 20;
+    const WINDOW: usize = 16 << 20;
     let interrupted = || std::io::Error::other("interrupted");
     super::check_interrupt().map_err(|_| interrupted())?;
     ensure_regular_file(path)?;
     let mut file = std::fs::File::open(path)?;
+    // Read a window at a time into one buffer and hash it on every core. (Mapping the file
+    // would save the copy, but a file truncated or unreadable while mapped kills the
+    // process with SIGBUS instead of giving a read error.)
     let len = file.metadata()?.len();
-    if len < (1 << 20) {
-        let mut bytes = Vec::with_capacity(len as usize);
-        file.read_to_end(&mut bytes)?;
-        hasher.update(&bytes);
-        return Ok(bytes.len() as u64);
-    }
-    // One window at a time, so the mapped pages never count for more than a window of
-    // resident memory however large the file is.
-    let mut offset = 0u64;
-    while offset < len {
+    let mut window = vec![0u8; (len as usize).saturating_add(1).clamp(64 << 10, WINDOW)];
+    let mut total = 0u64;
+    loop {
         super::check_interrupt().map_err(|_| interrupted())?;
-        let window = (len - offset).min(WINDOW);
-        // SAFETY: the map is only read, and dropped before the next one. A file truncated
-        // by another process while it is hashed would fault; files being written are not
-        // imports.
-        let map = unsafe {
-            memmap2::MmapOptions::new()
-                .offset(offset)
-                .len(window as usize)
-                .map(&file)?
-        };
-        hasher.update_rayon(&map);
-        offset += window;
+        let mut filled = 0;
+        while filled < window.len() {
+            match file.read(&mut window[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        if filled == 0 {
+            return Ok(total);
+        }
+        hasher.update_rayon(&window[..filled]);
+        total += filled as u64;
     }
-    Ok(len)
 }
 
 /// The BLAKE3 content hash (hex) and size of the file at `path`; see [`hash_file_into`].
