@@ -69,9 +69,11 @@ pub struct SourceResult {
 /// Fails unless `path` is a regular file (or a link to one). Imports read a file more than
 /// once (content hash, sniffing, import), which a pipe or device cannot give; and opening a
 /// pipe whose writer is gone would wait for ever, so this is asked before any open.
-pub fn ensure_regular_file(path: &std::path::Path) -> std::io::Result<()> {
-    if std::fs::metadata(path)?.is_file() {
-        Ok(())
+/// Returns the file's metadata.
+pub fn ensure_regular_file(path: &std::path::Path) -> std::io::Result<std::fs::Metadata> {
+    let meta = std::fs::metadata(path)?;
+    if meta.is_file() {
+        Ok(meta)
     } else {
         Err(std::io::Error::other(
             "not a regular file: a pipe or device cannot be read more than once (content hash, then import); save it to a file first",
@@ -89,12 +91,11 @@ pub fn hash_file_into(hasher: &mut blake3::Hasher, path: &std::path::Path) -> st
     const WINDOW: usize = 16 << 20;
     let interrupted = || std::io::Error::other("interrupted");
     super::check_interrupt().map_err(|_| interrupted())?;
-    ensure_regular_file(path)?;
+    let len = ensure_regular_file(path)?.len();
     let mut file = std::fs::File::open(path)?;
     // Read a window at a time into one buffer and hash it on every core. (Mapping the file
     // would save the copy, but a file truncated or unreadable while mapped kills the
     // process with SIGBUS instead of giving a read error.)
-    let len = file.metadata()?.len();
     let mut window = vec![0u8; (len as usize).saturating_add(1).clamp(64 << 10, WINDOW)];
     let mut total = 0u64;
     loop {
@@ -488,7 +489,7 @@ mod tests {
     fn file_hashes_are_blake3_of_the_bytes_whatever_the_size() {
         let dir = tempfile::tempdir().unwrap();
         let mut rng = crate::benchkit::SplitMix64(1);
-        // Empty, small (read), and mapped across a window boundary with a ragged end.
+        // Empty, smaller than a window, and across a window boundary with a ragged end.
         for len in [0usize, 1000, (1 << 20) + 3, (16 << 20) + 4097] {
             let bytes: Vec<u8> = (0..len).map(|_| rng.below(256) as u8).collect();
             let path = dir.path().join(format!("f{len}"));

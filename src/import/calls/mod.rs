@@ -495,9 +495,8 @@ struct CallWriter<'a> {
 impl CallWriter<'_> {
     /// What the call becomes: direction, customer, status, agent — everything of its
     /// record that is not borrowed from the legs or the file. Counted in the notes, so
-    /// asked only of calls that are imported.
-    fn decide<'c>(&mut self, call: &'c CallLegs) -> CallRecord<'c> {
-        let p = call.primary();
+    /// asked only of calls that are imported. `p` is the call's [`CallLegs::primary`] leg.
+    fn decide<'c>(&mut self, call: &'c CallLegs, p: &'c Leg) -> CallRecord<'c> {
         let from_end = if p.from.is_empty() && p.caller_is_device {
             End::Extension
         } else {
@@ -567,8 +566,7 @@ impl CallWriter<'_> {
 
     /// The call's dedup key: its call id and start, or for a row without one its ends,
     /// start and dialect details.
-    fn key(&self, call: &CallLegs) -> u128 {
-        let p = call.primary();
+    fn key(&self, call: &CallLegs, p: &Leg) -> u128 {
         let start = p.start_ms.to_le_bytes();
         if p.group.is_some() {
             dedup_key(&[b"call", call.source_ref.as_bytes(), &start])
@@ -756,15 +754,16 @@ fn write_call(
     result.counts.read += 1;
     // Rows of a call read, imported or not: the accounting note adds them up.
     writer.legs_merged += call.rows.saturating_sub(1);
-    let key = writer.key(call);
+    // Picking the primary leg scans every leg: once per call.
+    let p = call.primary();
+    let key = writer.key(call, p);
     let without_id = call.legs[0].group.is_none();
     if sink.is_duplicate(key) || (without_id && !writer.own_keys.insert(key)) {
         result.counts.duplicates += 1;
         return Ok(());
     }
-    let r = writer.decide(call);
+    let r = writer.decide(call, p);
     // Borrowed from the legs and stack buffers: the importing thread is the busy one.
-    let p = call.primary();
     let (mut id, mut key_hex) = ([0u8; 32], [0u8; 32]);
     let thread_key = &mut writer.thread_key;
     thread_key.clear();

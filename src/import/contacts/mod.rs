@@ -82,7 +82,11 @@ impl ContactFile {
     fn open(path: &Path, opts: &ContactOptions) -> Result<ContactFile, ImportError> {
         let display = path.display().to_string();
         let fail = |m: String| ImportError::file(&display, m);
-        super::pipeline::ensure_regular_file(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+        // Hashed first: it also refuses a pipe before anything opens it.
+        let (content_hash, _) = hash_file(path).map_err(|e| match check_interrupt() {
+            Err(stop) => stop,
+            Ok(()) => fail(format!("read error: {e}")),
+        })?;
         let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
         let mut file = std::fs::File::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
         let mut head = Vec::with_capacity(HEAD_BYTES);
@@ -90,10 +94,6 @@ impl ContactFile {
             .take(HEAD_BYTES as u64)
             .read_to_end(&mut head)
             .map_err(|e| fail(format!("read error: {e}")))?;
-        let (content_hash, _) = hash_file(path).map_err(|e| match check_interrupt() {
-            Err(stop) => stop,
-            Ok(()) => fail(format!("read error: {e}")),
-        })?;
         let mtime_ms = meta
             .modified()
             .ok()

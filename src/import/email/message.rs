@@ -562,22 +562,15 @@ fn decoded_text(part: &ParsedMail<'_>) -> String {
     };
     let charset = part.ctype.charset.trim().to_ascii_lowercase();
     let declared = part.ctype.params.contains_key("charset");
-    // Declared UTF-8 without a byte-order mark: the bytes are the text when they are valid
-    // (what encoding_rs would return, without its copy).
-    let bom = [&b"\xEF\xBB\xBF"[..], b"\xFF\xFE", b"\xFE\xFF"];
-    if matches!(charset.as_str(), "utf-8" | "utf8") && !bom.iter().any(|m| bytes.starts_with(m)) {
-        match String::from_utf8(bytes) {
-            Ok(s) => return s,
-            Err(e) => return encoding_rs::UTF_8.decode(e.as_bytes()).0.into_owned(),
-        }
-    }
     if (!declared || charset == "us-ascii" || charset == "ascii") || charset.is_empty() {
-        return match String::from_utf8(bytes) {
-            Ok(s) => s,
-            Err(e) => encoding_rs::WINDOWS_1252.decode(e.as_bytes()).0.into_owned(),
-        };
+        return utf8_else(bytes, encoding_rs::WINDOWS_1252);
     }
     match encoding_rs::Encoding::for_label(charset.as_bytes()) {
+        // Without a byte-order mark (which `decode` would follow), UTF-8 text is the bytes
+        // themselves when they are valid: no copy.
+        Some(enc) if enc == encoding_rs::UTF_8 && encoding_rs::Encoding::for_bom(&bytes).is_none() => {
+            utf8_else(bytes, enc)
+        }
         Some(enc) => {
             // Declared Latin-1 that is really UTF-8 is common.
             if enc != encoding_rs::UTF_8 && !bytes.is_ascii() {
@@ -587,11 +580,14 @@ fn decoded_text(part: &ParsedMail<'_>) -> String {
             }
             enc.decode(&bytes).0.into_owned()
         }
-        None => match String::from_utf8(bytes) {
-            Ok(s) => s,
-            Err(e) => encoding_rs::WINDOWS_1252.decode(e.as_bytes()).0.into_owned(),
-        },
+        None => utf8_else(bytes, encoding_rs::WINDOWS_1252),
     }
+}
+
+/// The bytes as text: themselves when they are valid UTF-8 (no copy), else decoded as
+/// `fallback`.
+fn utf8_else(bytes: Vec<u8>, fallback: &'static encoding_rs::Encoding) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| fallback.decode(e.as_bytes()).0.into_owned())
 }
 
 /// Quoted-printable decoding with exactly the answer of mailparse's decoder (the
