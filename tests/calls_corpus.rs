@@ -1,9 +1,7 @@
 //! The call-log importer on every file in ../shared/corpus/calls: exact call counts after
 //! leg grouping, statuses, directions and first/last timestamps.
 
-mod calls_common;
-
-use calls_common::*;
+use crate::calls_common::*;
 use omnitrail::import::calls::CallOptions;
 
 fn run(

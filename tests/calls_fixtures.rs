@@ -1,8 +1,6 @@
 //! The call-log importer on the project's own fixtures (fixtures/calls, fixtures/demo).
 
-mod calls_common;
-
-use calls_common::*;
+use crate::calls_common::*;
 use omnitrail::import::calls::CallOptions;
 
 fn gb() -> omnitrail::import::CommonOptions {

@@ -2,9 +2,7 @@
 //! (the shared corpus has no contacts files): every CSV and vCard variant, the accounting,
 //! re-imports, bad rows, spreadsheet damage, --contacts-map and detection.
 
-mod common;
-
-use common::{fixture, interactions, strings};
+use crate::common::{fixture, interactions, strings};
 use omnitrail::workspace::Workspace;
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,11 +1,8 @@
 //! The email importer on every file of ../shared/corpus/email: exact counts, spans and
 //! directions where the file is a known case; "no panic, every message accounted" for all.
 
-mod common;
-mod email_common;
-
-use common::corpus;
-use email_common::{business, field, import, rows};
+use crate::common::corpus;
+use crate::email_common::{business, field, import, rows};
 
 /// (read, imported, rejected, duplicates, first ts, last ts) of one file imported alone.
 fn alone(rel: &str) -> (u64, u64, u64, u64, Option<String>, Option<String>) {

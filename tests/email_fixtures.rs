@@ -1,17 +1,14 @@
 //! The email importer on hand-made fixtures (fixtures/email, fixtures/demo/email).
 
-mod common;
-mod email_common;
-
-use common::fixture;
-use email_common::{business, field, import_with, rows};
+use crate::common::fixture;
+use crate::email_common::{business, field, import_with, rows};
 use omnitrail::normalize::phone::Region;
 
 fn gb() -> omnitrail::import::CommonOptions {
     omnitrail::import::CommonOptions {
         region: Region::parse("GB").unwrap(),
         region_code: Some("GB".into()),
-        ..common::utc()
+        ..crate::common::utc()
     }
 }
 

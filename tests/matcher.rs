@@ -2,9 +2,7 @@
 //! importing the demo WhatsApp chats and by writing email, call and contact records
 //! through the workspace API, then the binary run on them.
 
-mod common;
-
-use common::{fixture, import};
+use crate::common::{fixture, import};
 use omnitrail::import::pipeline::{interaction_id, stage_source, NoProgress, SourcePlan, SourceResult};
 use omnitrail::import::whatsapp::WhatsAppOptions;
 use omnitrail::import::CommonOptions;

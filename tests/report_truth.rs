@@ -6,9 +6,7 @@
 //! - With the real matcher (`omnitrail audit`), the figures must stay within stated tolerances:
 //!   the distance between the two is the matcher's error as a report reader sees it.
 
-mod common;
-
-use common::{gen, import_generated, ok, omnitrail};
+use crate::common::{gen, import_generated, ok, omnitrail};
 use omnitrail::gen::oracle::{shared_figures, write_truth_clustering};
 use std::path::Path;
 use std::process::Output;

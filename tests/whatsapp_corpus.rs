@@ -2,9 +2,7 @@
 //! system lines and authors that an independent reading of each file found
 //! (tests/expected/whatsapp_corpus.json, see tests/expected/README.md).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use omnitrail::import::whatsapp::dates::DateOrder;
 use omnitrail::import::whatsapp::WhatsAppOptions;
 use omnitrail::workspace::Workspace;

@@ -1,9 +1,7 @@
 //! Hand-made WhatsApp fixtures for the variants the corpus lacks (fixtures/whatsapp,
 //! expectations in fixtures/whatsapp/EXPECTED.json), and bad inputs.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use omnitrail::import::whatsapp::dates::DateOrder;
 use omnitrail::import::whatsapp::WhatsAppOptions;
 use omnitrail::workspace::Workspace;
