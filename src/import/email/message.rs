@@ -135,6 +135,9 @@ pub fn parse(raw: &[u8]) -> Result<ParsedMessage, ParseFailure> {
                 {
                     Ok(from_mail(&mail, true))
                 }
+                _ if e.contains("Recursion limit") => Err(ParseFailure(
+                    "unreadable message: MIME parts nested more than 100 deep".into(),
+                )),
                 _ => Err(ParseFailure(format!("unreadable message: {e}"))),
             }
         }
@@ -555,6 +558,7 @@ fn decoded_text(part: &ParsedMail<'_>) -> String {
     use mailparse::body::Body;
     // The transfer encoding is looked up once (`get_body_raw` would look it up again).
     let bytes = match part.get_body_encoded() {
+        _ if is_partless_multipart(part) => body_after_headers(part),
         Body::QuotedPrintable(body) => decode_quoted_printable(body.get_raw()),
         Body::Base64(body) => body.get_decoded().unwrap_or_default(),
         Body::SevenBit(body) | Body::EightBit(body) => body.get_raw().to_vec(),
@@ -581,6 +585,26 @@ fn decoded_text(part: &ParsedMail<'_>) -> String {
             enc.decode(&bytes).0.into_owned()
         }
         None => utf8_else(bytes, encoding_rs::WINDOWS_1252),
+    }
+}
+
+/// A multipart whose body holds no boundary line (broken mail, e.g. a mailer that dropped
+/// the parts but kept the header): its body is all the text there is.
+fn is_partless_multipart(part: &ParsedMail<'_>) -> bool {
+    part.subparts.is_empty()
+        && part
+            .ctype
+            .mimetype
+            .get(..10)
+            .is_some_and(|m| m.eq_ignore_ascii_case("multipart/"))
+}
+
+/// The bytes after a part's header block. mailparse leaves the body of a multipart without
+/// parts empty (since 0.18), so it is cut from the raw part here.
+fn body_after_headers(part: &ParsedMail<'_>) -> Vec<u8> {
+    match mailparse::parse_headers(part.raw_bytes) {
+        Ok((_, body_start)) => part.raw_bytes[body_start..].to_vec(),
+        Err(_) => Vec::new(),
     }
 }
 
@@ -870,6 +894,25 @@ mod tests {
         let m = parse(b"From: a@b.example\nSubject: x\nthis is not a header\nDate: y\n\nbody\n").unwrap();
         assert_eq!(m.subject.as_deref(), Some("x"));
         assert!(parse(b"just prose, no headers at all\n").is_err());
+    }
+
+    #[test]
+    fn a_multipart_without_parts_keeps_its_body_as_text() {
+        let raw = b"From: a@b.example\nDate: Fri, 20 Apr 2001 19:35:02 -0400\n\
+            Content-Type: multipart/mixed; boundary=\"BOUNDARY\"\n\nHi there,\n\nThis is the dingus fish.\n";
+        let m = parse(raw).unwrap();
+        assert_eq!(m.body, "Hi there,\n\nThis is the dingus fish.\n");
+    }
+
+    #[test]
+    fn hostile_nesting_is_refused_with_a_reason_not_a_stack_overflow() {
+        let mut raw = String::from("From: a@b.example\nDate: Thu, 1 Jan 2026 00:00:00 +0000\n");
+        for i in 0..5000 {
+            raw.push_str(&format!("Content-Type: multipart/mixed; boundary=\"b{i}\"\n\n--b{i}\n"));
+        }
+        raw.push_str("Content-Type: text/plain\n\nhello\n");
+        let err = parse(raw.as_bytes()).err().expect("refused");
+        assert_eq!(err.0, "unreadable message: MIME parts nested more than 100 deep");
     }
 
     #[test]
