@@ -911,7 +911,7 @@ mod tests {
             raw.push_str(&format!("Content-Type: multipart/mixed; boundary=\"b{i}\"\n\n--b{i}\n"));
         }
         raw.push_str("Content-Type: text/plain\n\nhello\n");
-        let err = parse(raw.as_bytes()).err().expect("refused");
+        let err = parse(raw.as_bytes()).expect_err("refused");
         assert_eq!(err.0, "unreadable message: MIME parts nested more than 100 deep");
     }
 
