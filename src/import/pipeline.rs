@@ -85,36 +85,46 @@ pub fn ensure_regular_file(path: &std::path::Path) -> std::io::Result<std::fs::M
 ///
 /// The content hash must be known before a file is imported (a file already in the
 /// workspace is not read again), so it is a pass of its own over the whole file: large
-/// files are hashed in 16 MB windows on every core. Ctrl-C is honoured between windows.
+/// files are read in 16 MB windows, each hashed on every core while the next is read.
+/// Ctrl-C is honoured between windows.
 pub fn hash_file_into(hasher: &mut blake3::Hasher, path: &std::path::Path) -> std::io::Result<u64> {
-    use std::io::Read;
     const WINDOW: usize = 16 << 20;
     let interrupted = || std::io::Error::other("interrupted");
     super::check_interrupt().map_err(|_| interrupted())?;
     let len = ensure_regular_file(path)?.len();
     let mut file = std::fs::File::open(path)?;
-    // Read a window at a time into one buffer and hash it on every core. (Mapping the file
-    // would save the copy, but a file truncated or unreadable while mapped kills the
-    // process with SIGBUS instead of giving a read error.)
-    let mut window = vec![0u8; (len as usize).saturating_add(1).clamp(64 << 10, WINDOW)];
+    // Windows are read into two buffers, not mapped: a file truncated or unreadable while
+    // mapped kills the process with SIGBUS instead of giving a read error.
+    let size = (len as usize).saturating_add(1).clamp(64 << 10, WINDOW);
+    let (mut current, mut next) = (vec![0u8; size], vec![0u8; size]);
+    let mut filled = fill(&mut file, &mut current)?;
     let mut total = 0u64;
-    loop {
+    while filled > 0 {
         super::check_interrupt().map_err(|_| interrupted())?;
-        let mut filled = 0;
-        while filled < window.len() {
-            match file.read(&mut window[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        if filled == 0 {
-            return Ok(total);
-        }
-        hasher.update_rayon(&window[..filled]);
+        let (_, read) = rayon::join(
+            || hasher.update_rayon(&current[..filled]),
+            || fill(&mut file, &mut next),
+        );
         total += filled as u64;
+        filled = read?;
+        std::mem::swap(&mut current, &mut next);
     }
+    Ok(total)
+}
+
+/// Reads from `file` until `buf` is full or the file ends; returns the bytes read.
+fn fill(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    use std::io::Read;
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// The BLAKE3 content hash (hex) and size of the file at `path`; see [`hash_file_into`].
@@ -489,8 +499,9 @@ mod tests {
     fn file_hashes_are_blake3_of_the_bytes_whatever_the_size() {
         let dir = tempfile::tempdir().unwrap();
         let mut rng = crate::benchkit::SplitMix64(1);
-        // Empty, smaller than a window, and across a window boundary with a ragged end.
-        for len in [0usize, 1000, (1 << 20) + 3, (16 << 20) + 4097] {
+        // Empty, smaller than a window, and across one and two window boundaries (the next
+        // window is read while one is hashed) with a ragged end.
+        for len in [0usize, 1000, (1 << 20) + 3, (16 << 20) + 4097, (32 << 20) + 5] {
             let bytes: Vec<u8> = (0..len).map(|_| rng.below(256) as u8).collect();
             let path = dir.path().join(format!("f{len}"));
             std::fs::write(&path, &bytes).unwrap();
