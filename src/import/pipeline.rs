@@ -336,6 +336,7 @@ pub fn import_whatsapp(
     common: &CommonOptions,
     progress: &dyn Progress,
 ) -> Result<ImportReport, ImportError> {
+    crate::normalize::phone::load_metadata_in_background();
     let mut outcomes = Vec::new();
     let mut scans: Vec<ChatScan> = Vec::new();
     let mut hashes_this_run: HashSet<String> = HashSet::new();

@@ -22,6 +22,16 @@ impl Region {
     }
 }
 
+/// Starts loading libphonenumber's metadata (every region's patterns, ~80 ms) on a thread
+/// of its own. Importers call it first so that it loads while files are hashed, instead of
+/// the first worker to meet a number loading it while the others wait for it.
+pub fn load_metadata_in_background() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        std::thread::spawn(|| phonenumber::metadata::DATABASE.by_id("GB").is_some());
+    });
+}
+
 /// True when `s` looks like nothing but a phone number (digits and the usual punctuation).
 pub fn looks_like_phone(s: &str) -> bool {
     let digits = s.bytes().filter(u8::is_ascii_digit).count();

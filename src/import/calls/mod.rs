@@ -840,6 +840,7 @@ pub fn import_calls(
     common: &CommonOptions,
     progress: &dyn Progress,
 ) -> Result<ImportReport, ImportError> {
+    crate::normalize::phone::load_metadata_in_background();
     let mut business = BusinessNumbers::default();
     for n in &opts.business_numbers {
         let e164 = to_e164(n, common.region).ok_or_else(|| {

@@ -165,6 +165,7 @@ pub fn import_contacts(
     common: &CommonOptions,
     progress: &dyn Progress,
 ) -> Result<ImportReport, ImportError> {
+    crate::normalize::phone::load_metadata_in_background();
     let mut outcomes = Vec::new();
     let mut files: Vec<ContactFile> = Vec::new();
     let mut hashes_this_run: HashSet<String> = HashSet::new();

@@ -252,6 +252,7 @@ pub fn import_email(
     common: &CommonOptions,
     progress: &dyn Progress,
 ) -> Result<ImportReport, ImportError> {
+    crate::normalize::phone::load_metadata_in_background();
     let mut outcomes = Vec::new();
     let mut sources: Vec<MailSource> = Vec::new();
     let mut hashes_this_run: HashSet<String> = HashSet::new();
