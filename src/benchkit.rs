@@ -3,6 +3,7 @@
 //! and CPU time, the `wc -l` floor, and this process's own peak memory and CPU time. Not
 //! used by the tool itself.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -11,7 +12,8 @@ use std::time::{Duration, Instant};
 /// read their arguments by position, so the flag would otherwise start a full-size run.
 pub fn exit_on_help(usage: &str) {
     if std::env::args().skip(1).any(|a| a == "-h" || a == "--help") {
-        println!("{usage}");
+        // A closed pipe (`--help | head -1`) is not an error worth a panic.
+        let _ = writeln!(std::io::stdout(), "{usage}");
         std::process::exit(0);
     }
 }

@@ -163,7 +163,12 @@ fn phases(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+const USAGE: &str = "usage: bench-email [--size-mb N] [--keep] [DIR]   (default 500 MB under ./bench-data)
+       bench-email --phases MBOX   times the per-message steps one by one on one thread
+--keep leaves the mbox and workspace for profiling; the omnitrail binary must sit next to this one.";
+
 fn main() -> std::io::Result<()> {
+    omnitrail::benchkit::exit_on_help(USAGE);
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut mb = 500u64;
     let mut dir = PathBuf::from("bench-data");
@@ -178,6 +183,9 @@ fn main() -> std::io::Result<()> {
         } else if args[i] == "--size-mb" {
             mb = args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or(mb);
             i += 2;
+        } else if args[i].starts_with('-') {
+            eprintln!("unknown option {}\n{USAGE}", args[i]);
+            std::process::exit(2);
         } else {
             dir = PathBuf::from(&args[i]);
             i += 1;

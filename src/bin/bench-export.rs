@@ -241,7 +241,12 @@ fn dir_bytes(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+const USAGE: &str =
+    "usage: bench-export [ROWS] [DIR] [FORMATS]   (defaults: 2 000 000 rows, /tmp/export-bench, every format)
+e.g. bench-export 10000000 /tmp/export-bench parquet,csv,jsonl,hubspot,zendesk";
+
 fn main() -> anyhow::Result<()> {
+    omnitrail::benchkit::exit_on_help(USAGE);
     let args: Vec<String> = std::env::args().collect();
     let rows: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(2_000_000);
     let dir = PathBuf::from(args.get(2).cloned().unwrap_or_else(|| "/tmp/export-bench".into()));

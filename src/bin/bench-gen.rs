@@ -103,7 +103,12 @@ fn usage() -> ! {
     std::process::exit(2)
 }
 
+const USAGE: &str =
+    "usage: bench-gen gen CUSTOMERS [DIR]            generation throughput (customers/s, MB/s, peak RSS)
+       bench-gen import MIN_MB OMNITRAIL [DIR]  generate >= MIN_MB per channel, then import each channel";
+
 fn main() -> anyhow::Result<()> {
+    omnitrail::benchkit::exit_on_help(USAGE);
     let args: Vec<String> = std::env::args().skip(1).collect();
     let tmp = || std::env::temp_dir().join(format!("gen-bench-{}", std::process::id()));
     match args.first().map(String::as_str) {

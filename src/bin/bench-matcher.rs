@@ -23,7 +23,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+const USAGE: &str = "usage: bench-matcher --workspace WS --truth GEN/truth/identities.csv [--threshold T]
+       bench-matcher --synth N --workspace WS [--threshold T]";
+
 fn main() -> Result<()> {
+    omnitrail::benchkit::exit_on_help(USAGE);
     let args: Vec<String> = std::env::args().skip(1).collect();
     let get = |flag: &str| {
         args.iter()

@@ -42,7 +42,11 @@ fn with_oracle<T>(gen_dir: &Path, root: &Path, f: impl FnOnce(&Workspace) -> Res
     result
 }
 
+const USAGE: &str = "usage: bench-report-truth GEN_DIR WORKSPACE [--json]
+       bench-report-truth GEN_DIR WORKSPACE --write-oracle";
+
 fn main() -> Result<()> {
+    omnitrail::benchkit::exit_on_help(USAGE);
     let args: Vec<String> = std::env::args().skip(1).collect();
     let json = args.iter().any(|a| a == "--json");
     let paths: Vec<PathBuf> = args

@@ -103,7 +103,10 @@ fn synthesise(dir: &std::path::Path, rows: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+const USAGE: &str = "usage: bench-report [ROWS] [DIR]   (defaults: 10 000 000 rows, /tmp/report-bench)";
+
 fn main() -> anyhow::Result<()> {
+    omnitrail::benchkit::exit_on_help(USAGE);
     let args: Vec<String> = std::env::args().collect();
     let rows: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10_000_000);
     let dir = PathBuf::from(args.get(2).cloned().unwrap_or_else(|| "/tmp/report-bench".into()));
