@@ -5,7 +5,7 @@ use crate::model::{CallStatus, Channel, Direction, HandleKind, Interaction, Kind
 use anyhow::{anyhow, Context, Result};
 use polars::prelude::*;
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
@@ -284,11 +284,67 @@ enum Output {
     Done,
 }
 
+/// Bytes written between two background flushes of a batch file to disk.
+const WRITEBACK_BYTES: u64 = 32 << 20;
+
+/// A batch file whose bytes go to disk in the background as they accumulate (every
+/// [`WRITEBACK_BYTES`], on a thread of its own), so that the fsync at commit finds little
+/// left to write: a 500 MB mailbox's 170 MB batch used to wait 0.17 s there, both cores
+/// idle. Errors of these early flushes are ignored; the commit's fsync reports them.
+struct WritebackFile {
+    file: File,
+    unsynced: u64,
+    syncer: Option<SyncSender<()>>,
+}
+
+impl WritebackFile {
+    fn new(file: File) -> WritebackFile {
+        WritebackFile {
+            file,
+            unsynced: 0,
+            syncer: None,
+        }
+    }
+
+    fn request_sync(&mut self) {
+        if self.syncer.is_none() {
+            let Ok(clone) = self.file.try_clone() else { return };
+            // One request waits at most: a queued sync also covers bytes written after it.
+            let (tx, rx) = sync_channel::<()>(1);
+            std::thread::spawn(move || {
+                for () in rx {
+                    let _ = clone.sync_data();
+                }
+            });
+            self.syncer = Some(tx);
+        }
+        if let Some(tx) = &self.syncer {
+            let _ = tx.try_send(());
+        }
+    }
+}
+
+impl Write for WritebackFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.unsynced += n as u64;
+        if self.unsynced >= WRITEBACK_BYTES {
+            self.unsynced = 0;
+            self.request_sync();
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
 /// Writes frames into `file` as Parquet row groups.
 fn write_frames(file: File, frames: impl IntoIterator<Item = DataFrame>) -> Result<u64> {
     // The Parquet encoder issues many small writes (page headers, footer fields):
     // buffered, they cost a few syscalls per row group instead of thousands per file.
-    let out = BufWriter::with_capacity(1 << 20, file);
+    let out = BufWriter::with_capacity(1 << 20, WritebackFile::new(file));
     // Encoded on one thread: the importer keeps the other core busy, and the shared
     // thread pool only adds hand-offs (and spinning) for small row groups.
     let mut writer = ParquetWriter::new(out)
@@ -447,6 +503,23 @@ pub fn scan_batches(root: &Path, batches: &[String]) -> Result<Option<LazyFrame>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writeback_passes_every_byte_through_and_flushes_in_the_background() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.parquet");
+        let mut out = WritebackFile::new(File::create(&path).unwrap());
+        let piece: Vec<u8> = (0..1_000_003u32).map(|i| (i % 251) as u8).collect();
+        for _ in 0..40 {
+            out.write_all(&piece).unwrap();
+        }
+        out.flush().unwrap();
+        assert!(out.syncer.is_some(), "40 MB written without a background flush");
+        drop(out);
+        let written = std::fs::read(&path).unwrap();
+        assert_eq!(written.len(), 40 * piece.len());
+        assert!(written.chunks(piece.len()).all(|c| c == piece.as_slice()));
+    }
     use crate::model::{CallStatus, Channel, Direction, HandleKind, Kind};
 
     fn sample() -> Vec<Interaction> {
