@@ -28,7 +28,8 @@ impl Region {
 pub fn load_metadata_in_background() {
     static STARTED: std::sync::Once = std::sync::Once::new();
     STARTED.call_once(|| {
-        std::thread::spawn(|| phonenumber::metadata::DATABASE.by_id("GB").is_some());
+        // Without a thread (the system refused one) the first worker loads it, as before.
+        let _ = std::thread::Builder::new().spawn(|| phonenumber::metadata::DATABASE.by_id("GB").is_some());
     });
 }
 

@@ -287,41 +287,61 @@ enum Output {
 /// Bytes written between two background flushes of a batch file to disk.
 const WRITEBACK_BYTES: u64 = 32 << 20;
 
-/// A batch file whose bytes go to disk in the background as they accumulate (every
-/// [`WRITEBACK_BYTES`], on a thread of its own), so that the fsync at commit finds little
-/// left to write: a 500 MB mailbox's 170 MB batch used to wait 0.17 s there, both cores
-/// idle. Errors of these early flushes are ignored; the commit's fsync reports them.
-struct WritebackFile {
-    file: File,
-    unsynced: u64,
-    syncer: Option<SyncSender<()>>,
+/// The background flushing of one batch file: a thread (started at the first
+/// [`WRITEBACK_BYTES`]) that calls `sync_data` when asked and keeps the first error.
+#[derive(Default)]
+struct Writeback {
+    syncer: Option<(SyncSender<()>, JoinHandle<std::io::Result<()>>)>,
 }
 
-impl WritebackFile {
-    fn new(file: File) -> WritebackFile {
-        WritebackFile {
-            file,
-            unsynced: 0,
-            syncer: None,
-        }
-    }
-
-    fn request_sync(&mut self) {
+impl Writeback {
+    /// Asks for a flush of what `file` holds (starting the thread with a clone of it).
+    fn request(&mut self, file: &File) {
         if self.syncer.is_none() {
-            let Ok(clone) = self.file.try_clone() else { return };
+            let Ok(clone) = file.try_clone() else { return };
             // One request waits at most: a queued sync also covers bytes written after it.
             let (tx, rx) = sync_channel::<()>(1);
-            std::thread::spawn(move || {
+            let thread = std::thread::Builder::new().spawn(move || {
+                let mut first = Ok(());
                 for () in rx {
-                    let _ = clone.sync_data();
+                    if let Err(e) = clone.sync_data() {
+                        first = first.and(Err(e));
+                    }
                 }
+                first
             });
-            self.syncer = Some(tx);
+            // No thread (the system refused one): the commit's fsync does all the work.
+            let Ok(thread) = thread else { return };
+            self.syncer = Some((tx, thread));
         }
-        if let Some(tx) = &self.syncer {
+        if let Some((tx, _)) = &self.syncer {
             let _ = tx.try_send(());
         }
     }
+
+    /// Stops the thread and returns the first error a flush met. It must be returned: the
+    /// kernel reports a failed write-back once, to whichever sync sees it first, so the
+    /// commit's own fsync would not hear of it.
+    fn finish(&mut self) -> std::io::Result<()> {
+        match self.syncer.take() {
+            Some((tx, thread)) => {
+                drop(tx);
+                thread
+                    .join()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("disk flush thread panicked")))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// A batch file whose bytes go to disk in the background as they accumulate (every
+/// [`WRITEBACK_BYTES`]), so that the fsync at commit finds little left to write: a 500 MB
+/// mailbox's 170 MB batch used to wait 0.17 s there, both cores idle.
+struct WritebackFile {
+    file: File,
+    unsynced: u64,
+    writeback: std::sync::Arc<std::sync::Mutex<Writeback>>,
 }
 
 impl Write for WritebackFile {
@@ -330,7 +350,9 @@ impl Write for WritebackFile {
         self.unsynced += n as u64;
         if self.unsynced >= WRITEBACK_BYTES {
             self.unsynced = 0;
-            self.request_sync();
+            if let Ok(mut w) = self.writeback.lock() {
+                w.request(&self.file);
+            }
         }
         Ok(n)
     }
@@ -344,7 +366,13 @@ impl Write for WritebackFile {
 fn write_frames(file: File, frames: impl IntoIterator<Item = DataFrame>) -> Result<u64> {
     // The Parquet encoder issues many small writes (page headers, footer fields):
     // buffered, they cost a few syscalls per row group instead of thousands per file.
-    let out = BufWriter::with_capacity(1 << 20, WritebackFile::new(file));
+    let writeback = std::sync::Arc::new(std::sync::Mutex::new(Writeback::default()));
+    let file = WritebackFile {
+        file,
+        unsynced: 0,
+        writeback: writeback.clone(),
+    };
+    let out = BufWriter::with_capacity(1 << 20, file);
     // Encoded on one thread: the importer keeps the other core busy, and the shared
     // thread pool only adds hand-offs (and spinning) for small row groups.
     let mut writer = ParquetWriter::new(out)
@@ -357,6 +385,12 @@ fn write_frames(file: File, frames: impl IntoIterator<Item = DataFrame>) -> Resu
         writer.write_batch(&df)?;
     }
     writer.finish()?;
+    drop(writer);
+    let flushed = writeback
+        .lock()
+        .map_err(|_| anyhow!("disk flush state poisoned"))?
+        .finish();
+    flushed.context("writing the batch to disk")?;
     Ok(rows)
 }
 
@@ -508,18 +542,32 @@ mod tests {
     fn writeback_passes_every_byte_through_and_flushes_in_the_background() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("b.parquet");
-        let mut out = WritebackFile::new(File::create(&path).unwrap());
+        let writeback = std::sync::Arc::new(std::sync::Mutex::new(Writeback::default()));
+        let mut out = WritebackFile {
+            file: File::create(&path).unwrap(),
+            unsynced: 0,
+            writeback: writeback.clone(),
+        };
         let piece: Vec<u8> = (0..1_000_003u32).map(|i| (i % 251) as u8).collect();
         for _ in 0..40 {
             out.write_all(&piece).unwrap();
         }
         out.flush().unwrap();
-        assert!(out.syncer.is_some(), "40 MB written without a background flush");
+        assert!(
+            writeback.lock().unwrap().syncer.is_some(),
+            "40 MB written without a background flush"
+        );
         drop(out);
+        writeback.lock().unwrap().finish().unwrap();
+        assert!(
+            writeback.lock().unwrap().syncer.is_none(),
+            "the flush thread is stopped"
+        );
         let written = std::fs::read(&path).unwrap();
         assert_eq!(written.len(), 40 * piece.len());
         assert!(written.chunks(piece.len()).all(|c| c == piece.as_slice()));
     }
+
     use crate::model::{CallStatus, Channel, Direction, HandleKind, Kind};
 
     fn sample() -> Vec<Interaction> {

@@ -82,6 +82,14 @@ pub fn parse_date_header(raw: &str) -> Option<i64> {
     if has_impossible_time(&text) {
         return None;
     }
+    // A one-letter military zone means no zone (RFC 5322 4.3: they were used with both
+    // signs, so `-0000`), as chrono reads it; mailparse would turn it into an offset.
+    if let Some((head, zone)) = text.rsplit_once(' ') {
+        let after_time = head.rsplit(' ').next().is_some_and(|t| t.contains(':'));
+        if after_time && zone.len() == 1 && zone.as_bytes()[0].is_ascii_alphabetic() {
+            text = Cow::Owned(format!("{head} +0000"));
+        }
+    }
     mailparse::dateparse(&text)
         .ok()
         .and_then(|s| s.checked_mul(1000))
@@ -160,6 +168,15 @@ mod tests {
             parse_date_header("Wed, 1 Apr 2026 08:15:22 GMT+0100"),
             Some(utc("2026-04-01T07:15:22Z"))
         );
+        // Military zones mean no zone, whichever parser reads them (the weekday is wrong in
+        // the first, so chrono refuses it and mailparse reads it).
+        for date in [
+            "Mon, 30 Nov 2012 20:57:23 Q",
+            "Fri, 30 Nov 2012 20:57:23 Q",
+            "30 Nov 2012 20:57:23 z",
+        ] {
+            assert_eq!(parse_date_header(date), Some(utc("2012-11-30T20:57:23Z")), "{date}");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use super::body::html_to_text;
 use super::dates;
-use mailparse::{addrparse_header, DispositionType, MailAddr, MailHeader, ParsedMail};
+use mailparse::{addrparse_header, DispositionType, MailAddr, MailHeader, MailHeaderMap, ParsedMail};
 use regex::Regex;
 use std::sync::OnceLock;
 
@@ -557,8 +557,17 @@ fn decode_param(name: &str) -> String {
 fn decoded_text(part: &ParsedMail<'_>) -> String {
     use mailparse::body::Body;
     // The transfer encoding is looked up once (`get_body_raw` would look it up again).
-    let bytes = match part.get_body_encoded() {
-        _ if is_partless_multipart(part) => body_after_headers(part),
+    let body = match unparted_body(part) {
+        Some(raw) => {
+            let encoding = part
+                .headers
+                .get_first_value("Content-Transfer-Encoding")
+                .map(|e| e.to_lowercase());
+            Body::new(raw, &part.ctype, &encoding)
+        }
+        None => part.get_body_encoded(),
+    };
+    let bytes = match body {
         Body::QuotedPrintable(body) => decode_quoted_printable(body.get_raw()),
         Body::Base64(body) => body.get_decoded().unwrap_or_default(),
         Body::SevenBit(body) | Body::EightBit(body) => body.get_raw().to_vec(),
@@ -588,24 +597,26 @@ fn decoded_text(part: &ParsedMail<'_>) -> String {
     }
 }
 
-/// A multipart whose body holds no boundary line (broken mail, e.g. a mailer that dropped
-/// the parts but kept the header): its body is all the text there is.
-fn is_partless_multipart(part: &ParsedMail<'_>) -> bool {
-    part.subparts.is_empty()
-        && part
-            .ctype
-            .mimetype
-            .get(..10)
-            .is_some_and(|m| m.eq_ignore_ascii_case("multipart/"))
-}
-
-/// The bytes after a part's header block. mailparse leaves the body of a multipart without
-/// parts empty (since 0.18), so it is cut from the raw part here.
-fn body_after_headers(part: &ParsedMail<'_>) -> Vec<u8> {
-    match mailparse::parse_headers(part.raw_bytes) {
-        Ok((_, body_start)) => part.raw_bytes[body_start..].to_vec(),
-        Err(_) => Vec::new(),
+/// The body of a `multipart/*` with no boundary line in it (a mailer dropped the parts but
+/// kept the header): all the text there is. mailparse (since 0.18) leaves such a body empty,
+/// so it is cut from the raw part here, and then decoded like any part's body. `None` for
+/// every other part, including a multipart whose boundary occurs (mailparse's own body, the
+/// preamble, is then right).
+fn unparted_body<'a>(part: &ParsedMail<'a>) -> Option<&'a [u8]> {
+    let multipart = part
+        .ctype
+        .mimetype
+        .get(..10)
+        .is_some_and(|m| m.eq_ignore_ascii_case("multipart/"));
+    if !multipart || !part.subparts.is_empty() {
+        return None;
     }
+    let boundary = format!("--{}", part.ctype.params.get("boundary")?);
+    let (_, body_start) = mailparse::parse_headers(part.raw_bytes).ok()?;
+    let raw: &'a [u8] = part.raw_bytes;
+    let body = &raw[body_start..];
+    let boundary_line = memchr::memmem::find_iter(body, boundary.as_bytes()).any(|i| i == 0 || body[i - 1] == b'\n');
+    (!boundary_line).then_some(body)
 }
 
 /// The bytes as text: themselves when they are valid UTF-8 (no copy), else decoded as
@@ -902,6 +913,16 @@ mod tests {
             Content-Type: multipart/mixed; boundary=\"BOUNDARY\"\n\nHi there,\n\nThis is the dingus fish.\n";
         let m = parse(raw).unwrap();
         assert_eq!(m.body, "Hi there,\n\nThis is the dingus fish.\n");
+        // Its transfer encoding still applies.
+        let qp = b"From: a@b.example\nContent-Type: multipart/mixed; boundary=B\n\
+            Content-Transfer-Encoding: quoted-printable\n\nHello w=C3=B6rld, soft=\n break.\n";
+        assert_eq!(parse(qp).unwrap().body, "Hello w\u{f6}rld, soft break.\n");
+        let b64 = b"From: a@b.example\nContent-Type: multipart/mixed; boundary=B\n\
+            Content-Transfer-Encoding: base64\n\nSGVsbG8gYmFzZTY0IHdvcmxk\n";
+        assert_eq!(parse(b64).unwrap().body, "Hello base64 world");
+        // A boundary line, even the last line without a newline, ends the text (the preamble).
+        let last = b"From: a@b.example\nContent-Type: multipart/mixed; boundary=B3\n\nPreamble text only\n--B3";
+        assert_eq!(parse(last).unwrap().body, "Preamble text only");
     }
 
     #[test]
