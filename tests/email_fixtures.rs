@@ -1,6 +1,6 @@
 //! The email importer on hand-made fixtures (fixtures/email, fixtures/demo/email).
 
-use crate::common::fixture;
+use crate::common::{self, fixture};
 use crate::email_common::{business, field, import_with, rows};
 use omnitrail::normalize::phone::Region;
 
@@ -8,7 +8,7 @@ fn gb() -> omnitrail::import::CommonOptions {
     omnitrail::import::CommonOptions {
         region: Region::parse("GB").unwrap(),
         region_code: Some("GB".into()),
-        ..crate::common::utc()
+        ..common::utc()
     }
 }
 

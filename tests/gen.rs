@@ -1,7 +1,7 @@
 //! `omnitrail gen`: determinism, truth consistent with the files, and the generated exports
 //! imported with the truth's line references, and matched the same way on every run.
 
-use crate::common::{gen, import_generated, ok, omnitrail};
+use crate::common::{self, gen, import_generated, ok, omnitrail};
 
 use omnitrail::identity::identity_id;
 use omnitrail::model::{Channel, HandleKind};
@@ -170,7 +170,7 @@ fn whatsapp_exports_import_with_the_truths_line_references_and_identities() {
     let dir = tempfile::tempdir().unwrap();
     let out = gen(dir.path(), 120, 3);
     let ws = import_generated(&dir.path().join("ws"), &out, &["whatsapp"], true);
-    let df = crate::common::interactions(
+    let df = common::interactions(
         &ws,
         &[
             "source_file",
@@ -180,11 +180,11 @@ fn whatsapp_exports_import_with_the_truths_line_references_and_identities() {
             "customer_handle_kind",
         ],
     );
-    let ts = crate::common::ts_strings(&df);
-    let file = crate::common::strings(&df, "source_file");
-    let r = crate::common::strings(&df, "source_ref");
-    let handle = crate::common::strings(&df, "customer_handle");
-    let kind = crate::common::strings(&df, "customer_handle_kind");
+    let ts = common::ts_strings(&df);
+    let file = common::strings(&df, "source_file");
+    let r = common::strings(&df, "source_ref");
+    let handle = common::strings(&df, "customer_handle");
+    let kind = common::strings(&df, "customer_handle_kind");
     // A zipped iOS chat is `…/WhatsApp Chat - NAME.zip!_chat.txt` in the workspace.
     let base = |f: &str| f.split('!').next().unwrap().rsplit('/').next().unwrap().to_string();
     let mut imported: BTreeMap<(String, String), (String, Option<String>)> = BTreeMap::new();
@@ -394,11 +394,11 @@ fn the_phone_book_names_every_saved_chat_and_imports_with_the_truths_cards() {
     let dir = tempfile::tempdir().unwrap();
     let out = gen(dir.path(), 120, 3);
     let ws = import_generated(&dir.path().join("ws"), &out, &["contacts/phone-book.vcf"], true);
-    let df = crate::common::interactions(&ws, &["source_ref", "ts", "customer_handle", "customer_name"]);
-    let ts = crate::common::ts_strings(&df);
-    let refs = crate::common::strings(&df, "source_ref");
-    let handle = crate::common::strings(&df, "customer_handle");
-    let name = crate::common::strings(&df, "customer_name");
+    let df = common::interactions(&ws, &["source_ref", "ts", "customer_handle", "customer_name"]);
+    let ts = common::ts_strings(&df);
+    let refs = common::strings(&df, "source_ref");
+    let handle = common::strings(&df, "customer_handle");
+    let name = common::strings(&df, "customer_name");
     let truth: HashMap<String, HashMap<String, String>> = read_csv(&out.join("truth/interactions.csv"))
         .into_iter()
         .filter(|r| r["file"] == "contacts/phone-book.vcf")

@@ -841,6 +841,16 @@ pub fn import_calls(
     progress: &dyn Progress,
 ) -> Result<ImportReport, ImportError> {
     crate::normalize::phone::load_metadata_in_background();
+    let mut business = BusinessNumbers::default();
+    for n in &opts.business_numbers {
+        let e164 = to_e164(n, common.region).ok_or_else(|| {
+            ImportError::file(
+                "--business-number",
+                format!("{n:?} is not a phone number (with --region for national numbers)"),
+            )
+        })?;
+        business.given.insert(e164);
+    }
     let mut outcomes: Vec<SourceOutcome> = Vec::new();
     let mut files: Vec<CallFile> = Vec::new();
     let mut hashes_this_run = HashSet::new();
@@ -907,18 +917,6 @@ pub fn import_calls(
             dialect,
             dates,
         });
-    }
-    // Read after the files are hashed: normalising needs libphonenumber's metadata, which
-    // loads in the background meanwhile instead of holding up the hash.
-    let mut business = BusinessNumbers::default();
-    for n in &opts.business_numbers {
-        let e164 = to_e164(n, common.region).ok_or_else(|| {
-            ImportError::file(
-                "--business-number",
-                format!("{n:?} is not a phone number (with --region for national numbers)"),
-            )
-        })?;
-        business.given.insert(e164);
     }
     let mut notes = vec![format!("time zone {} ({})", common.tz.name(), common.tz_origin)];
     if !business.given.is_empty() {
