@@ -3,6 +3,7 @@
 
 use crate::model::{CallStatus, Kind};
 use crate::normalize::text;
+use regex_syntax::hir::{ClassUnicode, ClassUnicodeRange};
 use std::borrow::Cow;
 
 /// The classification of one message body.
@@ -131,33 +132,68 @@ const EDITED: &[&str] = &[
     "<mensagem editada>",
 ];
 
-/// Case-insensitive search for any of a list of literal phrases. ASCII text (most
-/// messages) goes through an Aho-Corasick automaton with ASCII case folding, which is
-/// exact there: the Unicode case folds of `(?i)` differ only on non-ASCII text, which
-/// takes the regex.
+/// Case-insensitive search for any of a list of literal phrases, with the answers of a
+/// `(?i)` regex. An Aho-Corasick automaton with ASCII case folding gives the same answers on
+/// any text without a character whose Unicode case folds reach a phrase character other than
+/// by ASCII case (`K` for `k`, `Ü` for `ü`): most messages, emoji and accents included. The
+/// others take the regex.
 struct Phrases {
     ascii: aho_corasick::AhoCorasick,
     unicode: regex::Regex,
+    /// Sorted: the characters that make the automaton's answer differ from the regex's.
+    folds: Vec<char>,
+    /// The first bytes of those characters' UTF-8 encodings (most text has none of them).
+    fold_leads: [bool; 256],
 }
 
 impl Phrases {
     fn new(phrases: &[&str]) -> Phrases {
         let alternation: Vec<String> = phrases.iter().map(|p| regex::escape(p)).collect();
+        let mut folds: Vec<char> = Vec::new();
+        for p in phrases.iter().flat_map(|p| p.chars()) {
+            let mut class = ClassUnicode::new([ClassUnicodeRange::new(p, p)]);
+            class.case_fold_simple();
+            let variants = class.iter().flat_map(|r| r.start()..=r.end());
+            folds.extend(variants.filter(|&c| c != p && !(c.is_ascii() && c.eq_ignore_ascii_case(&p))));
+        }
+        folds.sort_unstable();
+        folds.dedup();
+        let mut fold_leads = [false; 256];
+        for c in &folds {
+            fold_leads[usize::from(c.encode_utf8(&mut [0; 4]).as_bytes()[0])] = true;
+        }
         Phrases {
             ascii: aho_corasick::AhoCorasick::builder()
                 .ascii_case_insensitive(true)
                 .build(phrases)
                 .expect("literal phrases"),
             unicode: regex::Regex::new(&format!("(?i){}", alternation.join("|"))).expect("literal alternation"),
+            folds,
+            fold_leads,
         }
     }
 
     fn is_match(&self, text: &str) -> bool {
-        if text.is_ascii() {
+        if self.automaton_exact(text) {
             self.ascii.is_match(text)
         } else {
             self.unicode.is_match(text)
         }
+    }
+
+    /// True when `text` holds none of the characters in `folds`.
+    fn automaton_exact(&self, text: &str) -> bool {
+        if text.is_ascii() && !self.folds.first().is_some_and(char::is_ascii) {
+            return true;
+        }
+        // A lead byte starts a character, so `text[i..]` is on a boundary.
+        !text.bytes().enumerate().any(|(i, b)| {
+            self.fold_leads[usize::from(b)]
+                && text[i..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| self.folds.binary_search(&c).is_ok())
+        })
     }
 }
 
@@ -173,43 +209,56 @@ fn system_weak() -> &'static Phrases {
 
 /// Words that appear in every special body (media, deleted, edited, call); a body
 /// without any of them is a plain message and skips the detailed checks.
+const SPECIAL_HINTS: &[&str] = &[
+    "omit",
+    "weggelassen",
+    "ausgeschlossen",
+    "ausgelassen",
+    "oculta",
+    "omis",
+    "weggelaten",
+    "omessi",
+    "медиафайл",
+    "attach",
+    "anhang",
+    "adjunto",
+    "anexo",
+    "jointe",
+    "allegato",
+    "angehängt",
+    "anexado",
+    "joint",
+    "delete",
+    "gelöscht",
+    "elimin",
+    "apagad",
+    "supprimé",
+    "удалено",
+    "edited",
+    "bearbeitet",
+    "editó",
+    "editada",
+    "call",
+    "anruf",
+    "llamada",
+];
+
 fn special_hint() -> &'static Phrases {
     static R: std::sync::OnceLock<Phrases> = std::sync::OnceLock::new();
-    R.get_or_init(|| {
-        Phrases::new(&[
-            "omit",
-            "weggelassen",
-            "ausgeschlossen",
-            "ausgelassen",
-            "oculta",
-            "omis",
-            "weggelaten",
-            "omessi",
-            "медиафайл",
-            "attach",
-            "anhang",
-            "adjunto",
-            "anexo",
-            "jointe",
-            "allegato",
-            "angehängt",
-            "anexado",
-            "joint",
-            "delete",
-            "gelöscht",
-            "elimin",
-            "apagad",
-            "supprimé",
-            "удалено",
-            "edited",
-            "bearbeitet",
-            "editó",
-            "editada",
-            "call",
-            "anruf",
-            "llamada",
-        ])
-    })
+    R.get_or_init(|| Phrases::new(SPECIAL_HINTS))
+}
+
+/// Every phrase the checks of this module look for, in one automaton: most messages hold
+/// none, and one search then stands for the three.
+fn any_phrase() -> &'static Phrases {
+    static R: std::sync::OnceLock<Phrases> = std::sync::OnceLock::new();
+    R.get_or_init(|| Phrases::new(&[SYSTEM_ALWAYS, SYSTEM_WEAK, SPECIAL_HINTS].concat()))
+}
+
+/// True when `text` holds none of the phrases [`is_system_text`] and [`classify`] look
+/// for, so that [`is_system_text_of`] and [`classify_of`] can skip their searches.
+pub fn phrase_free(text: &str) -> bool {
+    !any_phrase().is_match(text)
 }
 
 fn strip_invisible(s: &str) -> String {
@@ -221,15 +270,20 @@ fn strip_invisible(s: &str) -> String {
 /// True when the text of a line reads as a system event.
 /// `strong_context`: the line has no author, starts with U+200E, or its author is the chat itself.
 pub fn is_system_text(text: &str, author: Option<&str>, strong_context: bool) -> bool {
+    is_system_text_of(text, author, strong_context, false)
+}
+
+/// [`is_system_text`], told whether `text` is part of a [`phrase_free`] text.
+pub fn is_system_text_of(text: &str, author: Option<&str>, strong_context: bool, phrase_free: bool) -> bool {
     if text.trim().is_empty() {
         return false;
     }
-    if system_always().is_match(text) {
+    if !phrase_free && system_always().is_match(text) {
         return true;
     }
     let visible = text.trim_start_matches(|c: char| text::is_invisible(c) || c.is_whitespace());
     let starts_with_you = visible.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("you "));
-    if !starts_with_you && !system_weak().is_match(text) {
+    if !starts_with_you && (phrase_free || !system_weak().is_match(text)) {
         return false;
     }
     if strong_context {
@@ -316,7 +370,12 @@ fn attachment(line: &str) -> Option<String> {
 
 /// Classifies a message body (all its lines, `\n`-joined).
 pub fn classify(body: &str) -> Body<'_> {
-    if !body.starts_with('<') && !special_hint().is_match(body) {
+    classify_of(body, false)
+}
+
+/// [`classify`], told whether `body` is [`phrase_free`].
+pub fn classify_of(body: &str, phrase_free: bool) -> Body<'_> {
+    if !body.starts_with('<') && (phrase_free || !special_hint().is_match(body)) {
         return Body {
             kind: Kind::Message,
             text: Some(Cow::Borrowed(body)),
@@ -461,6 +520,71 @@ mod tests {
             }
         }
         assert!(system_always().is_match("Ende-zu-Ende-verschlüsselt"));
+        assert!(!system_always().is_match("ENDE-ZU-ENDE-VERSCHLUSSELT"));
+        assert!(system_weak().is_match("bob WAS ADDED ~ \u{212A}")); // " added " via the regex
+    }
+
+    /// Random texts of phrase fragments, case changes and the characters whose Unicode
+    /// case folds differ from ASCII's (`K` Kelvin, `ſ`, `Ü`, Cyrillic capitals): the
+    /// automaton path must answer as the `(?i)` regex does, and [`phrase_free`] must be
+    /// false whenever any of the three phrase lists matches.
+    #[test]
+    fn phrase_search_is_exact_on_random_texts() {
+        let sets = [
+            ("always", Phrases::new(SYSTEM_ALWAYS)),
+            ("weak", Phrases::new(SYSTEM_WEAK)),
+            ("hints", Phrases::new(SPECIAL_HINTS)),
+        ];
+        let pieces: Vec<String> = [SYSTEM_ALWAYS, SYSTEM_WEAK, SPECIAL_HINTS]
+            .concat()
+            .iter()
+            .flat_map(|p| {
+                let chars: Vec<char> = p.chars().collect();
+                let half: String = chars[..chars.len() / 2].iter().collect();
+                let rest: String = chars[chars.len() / 2..].iter().collect();
+                [p.to_string(), p.to_uppercase(), half, rest]
+            })
+            .chain(
+                [
+                    "\u{212A}", "\u{17F}", "Ü", "Ö", "É", "Ç", "ü", "😊", " ", "\n", "Д", "Л", "К", "\u{200E}", "ẞ",
+                    "ß", "İ",
+                ]
+                .map(String::from),
+            )
+            .collect();
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let (mut matched, mut slow) = (0, 0);
+        for _ in 0..40_000 {
+            let mut text = String::new();
+            for _ in 0..1 + next(5) {
+                let piece = &pieces[next(pieces.len())];
+                // Swap one character for a fold variant now and then: `k` → Kelvin, `s` → `ſ`.
+                let piece = match next(4) {
+                    0 => piece.replacen('k', "\u{212A}", 1).replacen('s', "\u{17F}", 1),
+                    1 => piece.replacen('ü', "Ü", 1).replacen('е', "Е", 1),
+                    _ => piece.clone(),
+                };
+                text.push_str(&piece);
+            }
+            let mut any = false;
+            for (name, p) in &sets {
+                let want = p.unicode.is_match(&text);
+                assert_eq!(p.is_match(&text), want, "{name}: {text:?}");
+                any |= want;
+                slow += usize::from(!p.automaton_exact(&text));
+            }
+            assert_eq!(phrase_free(&text), !any, "{text:?}");
+            matched += usize::from(any);
+        }
+        // The texts exercised both answers and both paths.
+        assert!(matched > 10_000 && matched < 39_000, "{matched}");
+        assert!(slow > 1_000, "{slow}");
         assert!(special_hint().is_match("MISSED VOICE CALL"));
     }
 }

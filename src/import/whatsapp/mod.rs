@@ -1049,7 +1049,6 @@ fn finish(
     let strong = author_clean.is_none()
         || text_first.starts_with('\u{200E}')
         || author_clean.is_some_and(|a| ctx.scan.title.as_deref() == Some(a) && ctx.scan.authors.len() > 2);
-    let is_system = author_clean.is_none() || classify::is_system_text(text_first, author_clean, strong);
     // The text is the first line's tail and the continuation lines; an Android line
     // without an author is a system line, and its whole body is the text.
     let body_text = if author_clean.is_none() {
@@ -1059,6 +1058,11 @@ fn finish(
         let start = p.first_end - text_first.len();
         &text[start..p.body.end]
     };
+    // One search tells most messages apart from every special case (the first line's
+    // text is a prefix of the body).
+    let phrase_free = author_clean.is_some() && classify::phrase_free(body_text);
+    let is_system =
+        author_clean.is_none() || classify::is_system_text_of(text_first, author_clean, strong, phrase_free);
     // Dedup key: the same message seen in an overlapping export of the same chat.
     // Minute precision because Android exports have no seconds; invisible marks ignored.
     let minute = ts.div_euclid(60_000);
@@ -1108,7 +1112,7 @@ fn finish(
             duration_s: None,
         }
     } else {
-        classify::classify(body_text)
+        classify::classify_of(body_text, phrase_free)
     };
     let is_business = author_entry.is_some_and(|a| a.is_business);
     let direction = if is_system {
