@@ -242,8 +242,62 @@ fn author_candidate(body: &str) -> Option<&str> {
 
 /// Pass 1: header shape, date order, authors, content hash.
 pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, ImportError> {
+    let path = match &input {
+        ChatInput::Text(p) if std::fs::metadata(p).is_ok_and(|m| m.len() > SMALL_CHAT) => p.clone(),
+        _ => return scan_lines(input, opts, true),
+    };
+    // A large file is hashed on a second thread while this one reads its lines: the two
+    // reads come from the page cache, and the scan is otherwise a one-core pass.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|threads| {
+        let hasher = threads.spawn(|| hash_on_this_thread(&path, &stop));
+        let scanned = scan_lines(input, opts, false);
+        stop.store(scanned.is_err(), std::sync::atomic::Ordering::Relaxed);
+        let hashed = hasher
+            .join()
+            .map_err(|_| ImportError::Other(anyhow::anyhow!("hashing thread panicked")))?;
+        let mut scan = scanned?;
+        check_interrupt()?;
+        let display = scan.input.display();
+        let (hash, size) = hashed.map_err(|e| ImportError::file(&display, format!("read error: {e}")))?;
+        if size != scan.size {
+            return Err(ImportError::file(
+                &display,
+                "the file changed while it was read; import it again once nothing writes to it",
+            ));
+        }
+        scan.content_hash = hash;
+        Ok(scan)
+    })
+}
+
+/// BLAKE3 (hex) and size of the file at `path`, read and hashed on the calling thread;
+/// gives up when `stop` is set or on Ctrl-C.
+fn hash_on_this_thread(path: &Path, stop: &std::sync::atomic::AtomicBool) -> std::io::Result<(String, u64)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) || check_interrupt().is_err() {
+            return Err(std::io::Error::other("interrupted"));
+        }
+        match file.read(&mut buf) {
+            Ok(0) => return Ok((hasher.finalize().to_hex().to_string(), size)),
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                size += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The scan's pass over the lines; hashes them too when `hash` is set.
+fn scan_lines(input: ChatInput, opts: &WhatsAppOptions, hash: bool) -> Result<ChatScan, ImportError> {
     let display = input.display();
-    let mut reader = LineReader::new(input.reader()?, true);
+    let mut reader = LineReader::new(input.reader()?, hash);
     // Few shapes per file (usually one): a list searched from the last one used is faster
     // than hashing the shape on every header line.
     let mut shape_list: Vec<(Shape, ShapeStats)> = Vec::new();
@@ -942,6 +996,23 @@ fn read_items(
     Ok(reader.bytes_read())
 }
 
+/// `line:N` into `out`, without the formatting machinery (it is written for every message).
+fn line_ref(line: u64, out: &mut [u8; 25]) -> &str {
+    let mut at = out.len();
+    let mut n = line;
+    loop {
+        at -= 1;
+        out[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    at -= 5;
+    out[at..at + 5].copy_from_slice(b"line:");
+    std::str::from_utf8(&out[at..]).expect("ASCII")
+}
+
 fn reject(
     p: &Pending,
     text: &str,
@@ -1166,14 +1237,8 @@ fn finish(
     let interaction_id = pipeline::interaction_id_into(ctx.id_prefix.clone(), *seq, &mut id_buf);
     let mut key_buf = [0u8; 32];
     let dedup_key = pipeline::hex_into(&key.to_be_bytes(), &mut key_buf);
-    let mut ref_buf = [0u8; 32];
-    let source_ref = {
-        use std::io::Write;
-        let mut cursor = std::io::Cursor::new(&mut ref_buf[..]);
-        write!(cursor, "line:{}", p.line).expect("fits");
-        let n = cursor.position() as usize;
-        std::str::from_utf8(&ref_buf[..n]).expect("ASCII")
-    };
+    let mut ref_buf = [0u8; 25];
+    let source_ref = line_ref(p.line, &mut ref_buf);
     let row = InteractionRow {
         interaction_id,
         source_id: sink.source_id,
@@ -1204,4 +1269,33 @@ fn finish(
     };
     sink.push_row(result, &row)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_refs_are_written_like_format() {
+        for n in [0, 7, 10, 1234, 99_999_999, u64::MAX] {
+            assert_eq!(line_ref(n, &mut [0; 25]), format!("line:{n}"));
+        }
+    }
+
+    #[test]
+    fn a_large_chat_hashed_beside_the_scan_has_the_file_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("WhatsApp Chat with Ana.txt");
+        let mut text = String::new();
+        let mut i = 0u64;
+        while text.len() as u64 <= SMALL_CHAT + 4096 {
+            text.push_str(&format!("03/02/2024, 10:{:02} - Ana: message {i}\n", i % 60));
+            i += 1;
+        }
+        std::fs::write(&path, &text).unwrap();
+        let scan = scan(ChatInput::open(&path).unwrap(), &WhatsAppOptions::default()).unwrap();
+        assert_eq!(scan.size, text.len() as u64);
+        assert_eq!(scan.content_hash, blake3::hash(text.as_bytes()).to_hex().to_string());
+        assert_eq!(scan.headers, i);
+    }
 }
