@@ -174,3 +174,104 @@ fn an_undecidable_date_order_is_taken_from_a_sibling_in_the_same_layout() {
         .unwrap_or("")
         .contains("--date-order"));
 }
+
+/// A chat that exercises what batches built on several threads must agree on with one
+/// thread: identical messages repeated within a minute (their dedup keys count them), a
+/// minute that comes back after others, impossible times and invalid UTF-8 (rejected, so
+/// they take no part in the counting), both DST changes, orphan lines, multi-line messages.
+fn tricky_chat(path: &std::path::Path) -> u64 {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    out.write_all(b"exported by a tool\nsecond line before any header\n")
+        .unwrap();
+    let start = chrono::NaiveDate::from_ymd_opt(2021, 3, 27)
+        .unwrap()
+        .and_hms_opt(23, 0, 0)
+        .unwrap();
+    let mut minute = 0i64;
+    let mut messages = 0u64;
+    // Groups of four messages in one minute: three identical ones, then another.
+    for i in 0..40_000u64 {
+        let group = i / 4;
+        if i % 4 == 0 {
+            minute += [1, 1, 2, -3, 1][(group % 5) as usize];
+        }
+        if i == 20_000 {
+            // Into the repeated hour of 31 October 2021 in London.
+            minute = (chrono::NaiveDate::from_ymd_opt(2021, 10, 31)
+                .unwrap()
+                .and_hms_opt(0, 30, 0)
+                .unwrap()
+                - start)
+                .num_minutes();
+        }
+        let ts = start + chrono::Duration::minutes(minute.max(0));
+        let last = i % 4 == 3;
+        let author = if last && group % 2 == 0 {
+            "Bloom & Stem"
+        } else {
+            "+44 7700 900123"
+        };
+        let date = if last && group % 250 == 7 {
+            ts.format("%d/%m/%Y, 25:%M").to_string()
+        } else {
+            ts.format("%d/%m/%Y, %H:%M").to_string()
+        };
+        let text = match (last, group % 3) {
+            (false, _) => "ok".to_string(),
+            (true, 0) => format!("order BS-{} please call me on 07700 900{:03}", 10_000 + i, i % 1000),
+            (true, 1) => format!("line one {i}\nline two"),
+            (true, _) => "<Media omitted>".to_string(),
+        };
+        write!(out, "{date} - {author}: {text}").unwrap();
+        if last && group % 250 == 100 {
+            out.write_all(b"\ncontinued \xff\xfe bytes").unwrap();
+        }
+        out.write_all(b"\n").unwrap();
+        messages += 1;
+    }
+    out.flush().unwrap();
+    messages
+}
+
+#[test]
+fn a_chat_built_on_several_threads_gives_what_one_thread_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = dir.path().join("WhatsApp Chat with Sarah.txt");
+    let messages = tricky_chat(&chat);
+    let common = omnitrail::import::CommonOptions {
+        tz: chrono_tz::Europe::London,
+        ..utc()
+    };
+    let import_with = |workers: usize| {
+        let root = dir.path().join(format!("ws-{workers}"));
+        let mut ws = Workspace::open(&root).unwrap();
+        let opts = WhatsAppOptions {
+            business_names: vec!["Bloom & Stem".into()],
+            workers: Some(workers),
+            ..Default::default()
+        };
+        let report = import(&mut ws, std::slice::from_ref(&chat), &opts, &common).unwrap();
+        let rel = ws.manifest().sources[0].rejects.clone().expect("rejects");
+        let rejects = std::fs::read_to_string(root.join(rel)).unwrap();
+        let frame = interactions(&ws, omnitrail::workspace::INTERACTION_COLUMNS);
+        (
+            report.sources[0].counts.clone(),
+            report.sources[0].notes.clone(),
+            rejects,
+            frame,
+        )
+    };
+    let (counts, notes, rejects, frame) = import_with(1);
+    assert_eq!(counts.read, messages + 2);
+    assert_eq!(counts.rejected, 2 + 40 + 40, "{counts:?}");
+    assert!(notes.iter().any(|n| n.contains("repeated hour")), "{notes:?}");
+    assert!(notes.iter().any(|n| n.contains("skipped hour")), "{notes:?}");
+    for workers in [2, 3] {
+        let (c, n, r, f) = import_with(workers);
+        assert_eq!(c, counts, "{workers} workers");
+        assert_eq!(n, notes, "{workers} workers");
+        assert_eq!(r, rejects, "{workers} workers");
+        assert!(f.equals_missing(&frame), "{workers} workers: records differ");
+    }
+}

@@ -353,6 +353,7 @@ pub fn import_whatsapp_files(
         Ok(WhatsAppOptions {
             business_names: wa.business_names.clone(),
             date_order: wa.date_order,
+            workers: None,
         })
     };
     run_importer(g, paths, common, own, import_whatsapp)

@@ -475,7 +475,7 @@ pub fn import_whatsapp(
             notes,
         };
         let outcome = stage_source(&mut txn, &mut seen, i + 1 < total, plan, progress, |sink| {
-            let mut result = whatsapp::import(&scan, business.get(&i), common, sink)?;
+            let mut result = whatsapp::import(&scan, business.get(&i), common, opts, sink)?;
             if result.counts.read >= 39_000 {
                 result.notes.push(
                     "close to WhatsApp's ~40 000-message export cap: this file may not hold the full history".into(),

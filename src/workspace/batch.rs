@@ -264,6 +264,24 @@ impl Columns {
     }
 }
 
+/// Rows built away from the [`BatchWriter`] (on an importer's worker thread), handed to
+/// it whole with [`BatchWriter::push_chunk`]; they become a row group of their own.
+pub struct RowChunk(Columns);
+
+impl RowChunk {
+    pub fn with_capacity(rows: usize) -> RowChunk {
+        RowChunk(Columns::new(rows))
+    }
+
+    pub fn push_row(&mut self, row: &InteractionRow<'_>) {
+        self.0.push(row);
+    }
+
+    pub fn rows(&self) -> usize {
+        self.0.rows
+    }
+}
+
 /// Streams interactions into one Parquet file, a row group per chunk. Rows go straight
 /// into column builders; full chunks are encoded on a background thread, started with the
 /// first full chunk, so that a small source (most chats, most mailboxes) is written on the
@@ -422,11 +440,27 @@ impl BatchWriter {
         self.rows
     }
 
+    /// Appends rows built elsewhere, after the rows pushed so far.
+    pub fn push_chunk(&mut self, chunk: RowChunk) -> Result<()> {
+        if chunk.rows() == 0 {
+            return Ok(());
+        }
+        self.flush()?;
+        self.rows += chunk.rows() as u64;
+        self.send(chunk.0.finish()?)
+    }
+
     /// Hands the pending chunk to the writer thread (starting it if needed).
     fn flush(&mut self) -> Result<()> {
         if self.pending.rows == 0 {
             return Ok(());
         }
+        let chunk = std::mem::replace(&mut self.pending, Columns::new(ROWS_PER_CHUNK));
+        self.send(chunk.finish()?)
+    }
+
+    /// Hands a frame to the writer thread (starting it if needed).
+    fn send(&mut self, df: DataFrame) -> Result<()> {
         if let Some(file) = self.take_idle_file() {
             let (tx, rx) = sync_channel::<DataFrame>(2);
             let worker = std::thread::spawn(move || write_frames(file, rx));
@@ -435,8 +469,6 @@ impl BatchWriter {
                 worker: Some(worker),
             };
         }
-        let chunk = std::mem::replace(&mut self.pending, Columns::new(ROWS_PER_CHUNK));
-        let df = chunk.finish()?;
         let sent = match &self.output {
             Output::Worker { tx: Some(tx), .. } => tx.send(df).is_ok(),
             _ => false,

@@ -6,7 +6,8 @@ mod batch;
 mod manifest;
 
 pub use batch::{
-    interactions_schema, read_columns, scan_batches, to_frame, BatchWriter, InteractionRow, INTERACTION_COLUMNS,
+    interactions_schema, read_columns, scan_batches, to_frame, BatchWriter, InteractionRow, RowChunk,
+    INTERACTION_COLUMNS,
 };
 pub use manifest::{Counts, Manifest, SourceEntry, SCHEMA_VERSION};
 

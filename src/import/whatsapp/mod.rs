@@ -15,7 +15,7 @@ use super::pipeline::{self, Sink, SourceResult};
 use super::{check_interrupt, CommonOptions, ImportError};
 use crate::model::{Channel, Direction, HandleKind, Kind};
 use crate::normalize::{mentions, phone, text};
-use crate::workspace::{InteractionRow, Reject};
+use crate::workspace::{InteractionRow, Reject, RowChunk};
 use chrono::{LocalResult, NaiveDate, TimeZone};
 use polars::prelude::{PlHashMap, PlHashSet};
 use std::collections::{HashMap, HashSet};
@@ -30,6 +30,8 @@ pub struct WhatsAppOptions {
     pub business_names: Vec<String>,
     /// Forced day/month order (`--date-order`).
     pub date_order: Option<DateOrder>,
+    /// Threads that build the records of a large chat; `None`: one per core (at most 8).
+    pub workers: Option<usize>,
 }
 
 /// Largest chat text accepted from inside a zip: WhatsApp caps exports at about 40 000
@@ -605,6 +607,8 @@ fn handle_key(name: &str) -> String {
 /// batch's shared buffer: `view` is the matching view of the first line, `body` the raw
 /// text after the header followed by every continuation line, each after a `\n`.
 struct Pending {
+    /// Position among the chat's messages (from 1; 0 for an orphan line).
+    seq: u64,
     /// `None` for an orphan line (text before the first header).
     header: Option<Header>,
     view: Range<usize>,
@@ -656,29 +660,152 @@ struct Author {
     is_business: bool,
 }
 
-struct ChatContext<'a> {
-    scan: &'a ChatScan,
-    common: &'a CommonOptions,
-    business: Option<&'a BusinessSide>,
+/// What every message of a chat is built with, worked out once and shared by the threads
+/// that build its records.
+struct ChatSetup {
     thread_key: String,
     /// The single customer of a 1:1 chat, with its handle.
     chat_customer: Option<(String, String, HandleKind)>,
     /// Known authors containing ':', longest first (the only ones a prefix search can find).
     known_authors: Vec<String>,
     known_set: PlHashSet<String>,
+    /// BLAKE3 state after the file's content hash and `:`; a record's id adds its position.
+    id_prefix: blake3::Hasher,
+}
+
+impl ChatSetup {
+    fn new(scan: &ChatScan, business: Option<&BusinessSide>, common: &CommonOptions) -> ChatSetup {
+        let thread_key = format!(
+            "whatsapp:{}",
+            scan.title.clone().unwrap_or_else(|| {
+                let stem = scan.input.path().file_stem().and_then(|s| s.to_str()).unwrap_or("chat");
+                stem.to_string()
+            })
+        );
+        let participants: Vec<&String> = scan
+            .authors
+            .keys()
+            .filter(|a| business.is_none_or(|b| !b.names.contains(*a)))
+            .collect();
+        let chat_customer = match (business, participants.as_slice()) {
+            (Some(_), [one]) => Some((*one).clone()),
+            (Some(_), []) => scan.title.clone(),
+            _ => None,
+        }
+        .map(|name| {
+            let (handle, kind) = handle_of(&name, common);
+            (name, handle, kind)
+        });
+        let mut known_authors: Vec<String> = scan.authors.keys().cloned().collect();
+        if let Some(b) = business {
+            known_authors.extend(b.names.iter().cloned());
+        }
+        known_authors.sort_by_key(|a| std::cmp::Reverse(a.len()));
+        ChatSetup {
+            thread_key,
+            chat_customer,
+            known_set: known_authors.iter().cloned().collect(),
+            known_authors: known_authors.into_iter().filter(|k| k.contains(':')).collect(),
+            id_prefix: pipeline::id_hasher(&scan.content_hash),
+        }
+    }
+}
+
+/// How many header times needed a correction to become an instant (said in notes).
+#[derive(Debug, Default, Clone, Copy)]
+struct TimeNotes {
+    /// 12-hour times with hour 0 or 13+ (hand-edited files), read as 24-hour.
+    odd_twelve_hour: u64,
+    /// Times in the repeated hour of a DST change.
+    repeated_hour: u64,
+    /// Times in the skipped hour of a DST change.
+    skipped_hour: u64,
+}
+
+impl TimeNotes {
+    fn add(&mut self, other: TimeNotes) {
+        self.odd_twelve_hour += other.odd_twelve_hour;
+        self.repeated_hour += other.repeated_hour;
+        self.skipped_hour += other.skipped_hour;
+    }
+}
+
+/// The instant (ms since the epoch) of a header's local date and time in `tz`.
+fn utc_millis(tz: chrono_tz::Tz, date: NaiveDate, h: &Header, notes: &mut TimeNotes) -> Result<i64, String> {
+    let mut hour = h.hour;
+    match h.meridiem {
+        Some(header::Meridiem::Am) if hour == 12 => hour = 0,
+        Some(header::Meridiem::Pm) if (1..12).contains(&hour) => hour += 12,
+        Some(_) if hour == 0 || hour > 12 => notes.odd_twelve_hour += 1,
+        _ => {}
+    }
+    if hour > 23 || h.minute > 59 || h.second > 59 {
+        return Err(format!("impossible time {:02}:{:02}:{:02}", h.hour, h.minute, h.second));
+    }
+    let naive = date.and_hms_opt(hour, h.minute, h.second).ok_or("impossible time")?;
+    let dt = match tz.from_local_datetime(&naive) {
+        LocalResult::Single(d) => d,
+        LocalResult::Ambiguous(a, _) => {
+            notes.repeated_hour += 1;
+            a
+        }
+        LocalResult::None => {
+            notes.skipped_hour += 1;
+            let shifted = naive + chrono::Duration::hours(1);
+            tz.from_local_datetime(&shifted)
+                .earliest()
+                .ok_or("time does not exist in this time zone")?
+        }
+    };
+    Ok(dt.timestamp_millis())
+}
+
+/// The minute (since the epoch) a message with this header is stored at, if it has one.
+fn message_minute(accepted: &[(Shape, Decision)], tz: chrono_tz::Tz, h: &Header) -> Option<i64> {
+    let order = accepted.iter().find(|(s, _)| *s == h.shape)?.1.order();
+    let date = order.date(h.fields)?;
+    let ms = utc_millis(tz, date, h, &mut TimeNotes::default()).ok()?;
+    Some(ms.div_euclid(60_000))
+}
+
+/// The state of one thread building a chat's records.
+struct ChatContext<'a> {
+    scan: &'a ChatScan,
+    common: &'a CommonOptions,
+    business: Option<&'a BusinessSide>,
+    setup: &'a ChatSetup,
     /// Raw author texts seen in this chat (authors repeat on every line).
     authors: Vec<Author>,
     author_index: PlHashMap<String, usize>,
     last_author: usize,
+    /// The minute of the last message keyed, and how often each key occurred in it.
     occurrence: (i64, PlHashMap<u128, u32>),
-    dst_notes: (u64, u64),
-    /// 12-hour times with hour 0 or 13+ (hand-edited files), read as 24-hour.
-    odd_twelve_hour: u64,
+    notes: TimeNotes,
     /// Keys per header layout, kept only for files that switch layout (concatenated
     /// exports), where the overlap between the parts is a duplicate.
     segment_keys: Option<Vec<HashSet<u128>>>,
-    /// BLAKE3 state after the file's content hash and `:`; a record's id adds its position.
-    id_prefix: blake3::Hasher,
+}
+
+impl<'a> ChatContext<'a> {
+    fn new(
+        scan: &'a ChatScan,
+        common: &'a CommonOptions,
+        business: Option<&'a BusinessSide>,
+        setup: &'a ChatSetup,
+    ) -> ChatContext<'a> {
+        ChatContext {
+            scan,
+            common,
+            business,
+            setup,
+            authors: Vec::new(),
+            author_index: PlHashMap::default(),
+            last_author: 0,
+            occurrence: (i64::MIN, PlHashMap::default()),
+            notes: TimeNotes::default(),
+            segment_keys: (scan.accepted.len() > 1).then(|| vec![HashSet::new(); scan.accepted.len()]),
+        }
+    }
 }
 
 /// The customer handle of a name: E.164 for phone-number authors, else the name itself.
@@ -719,37 +846,149 @@ impl ChatContext<'_> {
         self.last_author = i;
         i
     }
+}
 
-    fn utc_millis(&mut self, date: NaiveDate, h: &Header) -> Result<i64, String> {
-        let mut hour = h.hour;
-        match h.meridiem {
-            Some(header::Meridiem::Am) if hour == 12 => hour = 0,
-            Some(header::Meridiem::Pm) if (1..12).contains(&hour) => hour += 12,
-            Some(_) if hour == 0 || hour > 12 => self.odd_twelve_hour += 1,
-            _ => {}
-        }
-        if hour > 23 || h.minute > 59 || h.second > 59 {
-            return Err(format!("impossible time {:02}:{:02}:{:02}", h.hour, h.minute, h.second));
-        }
-        let naive = date.and_hms_opt(hour, h.minute, h.second).ok_or("impossible time")?;
-        let dt = match self.common.tz.from_local_datetime(&naive) {
-            LocalResult::Single(d) => d,
-            LocalResult::Ambiguous(a, _) => {
-                self.dst_notes.0 += 1;
-                a
-            }
-            LocalResult::None => {
-                self.dst_notes.1 += 1;
-                let shifted = naive + chrono::Duration::hours(1);
-                self.common
-                    .tz
-                    .from_local_datetime(&shifted)
-                    .earliest()
-                    .ok_or("time does not exist in this time zone")?
-            }
-        };
-        Ok(dt.timestamp_millis())
+/// Where the records of a chat go: the import's [`Sink`], or a worker's [`BatchOut`]
+/// that is handed to the sink in file order.
+trait MessageOut<'s> {
+    fn source_id(&self) -> &'s str;
+    fn is_duplicate(&mut self, key: u128) -> bool;
+    fn push_row(&mut self, result: &mut SourceResult, row: &InteractionRow<'_>) -> Result<(), ImportError>;
+    fn reject(&mut self, result: &mut SourceResult, reject: &Reject<'_>) -> Result<(), ImportError>;
+}
+
+impl<'s> MessageOut<'s> for Sink<'s> {
+    fn source_id(&self) -> &'s str {
+        self.source_id
     }
+
+    fn is_duplicate(&mut self, key: u128) -> bool {
+        Sink::is_duplicate(self, key)
+    }
+
+    fn push_row(&mut self, result: &mut SourceResult, row: &InteractionRow<'_>) -> Result<(), ImportError> {
+        Sink::push_row(self, result, row)
+    }
+
+    fn reject(&mut self, result: &mut SourceResult, reject: &Reject<'_>) -> Result<(), ImportError> {
+        Sink::reject(self, result, reject)
+    }
+}
+
+/// A reject kept by a worker until its batch is stored.
+struct KeptReject {
+    line: Option<u64>,
+    byte_offset: Option<u64>,
+    reason: String,
+    raw: String,
+}
+
+/// The records, rejects and new dedup keys of one batch built on a worker thread.
+struct BatchOut<'a> {
+    source_id: &'a str,
+    /// Dedup keys of the workspace's other sources (read-only, shared by the workers).
+    seen: &'a HashSet<u128>,
+    keys: Vec<u128>,
+    rows: RowChunk,
+    rejects: Vec<KeptReject>,
+}
+
+impl<'s> MessageOut<'s> for BatchOut<'s> {
+    fn source_id(&self) -> &'s str {
+        self.source_id
+    }
+
+    fn is_duplicate(&mut self, key: u128) -> bool {
+        if self.seen.contains(&key) {
+            return true;
+        }
+        self.keys.push(key);
+        false
+    }
+
+    fn push_row(&mut self, result: &mut SourceResult, row: &InteractionRow<'_>) -> Result<(), ImportError> {
+        result.counts.imported += 1;
+        result.first_ms = Some(result.first_ms.map_or(row.ts, |f| f.min(row.ts)));
+        result.last_ms = Some(result.last_ms.map_or(row.ts, |l| l.max(row.ts)));
+        self.rows.push_row(row);
+        Ok(())
+    }
+
+    fn reject(&mut self, result: &mut SourceResult, reject: &Reject<'_>) -> Result<(), ImportError> {
+        result.counts.rejected += 1;
+        self.rejects.push(KeptReject {
+            line: reject.line,
+            byte_offset: reject.byte_offset,
+            reason: reject.reason.to_string(),
+            raw: reject.raw.to_string(),
+        });
+        Ok(())
+    }
+}
+
+/// What building one batch gave, besides its records.
+#[derive(Default)]
+struct BatchTally {
+    result: SourceResult,
+    notes: TimeNotes,
+    orphan_lines: u64,
+    /// Byte offset of the batch's last message (for progress).
+    last_offset: u64,
+}
+
+impl BatchTally {
+    /// Adds a later batch's tally to this one.
+    fn add(&mut self, other: BatchTally) {
+        let (a, b) = (&mut self.result, other.result);
+        a.counts.read += b.counts.read;
+        a.counts.imported += b.counts.imported;
+        a.counts.rejected += b.counts.rejected;
+        a.counts.duplicates += b.counts.duplicates;
+        a.first_ms = a.first_ms.into_iter().chain(b.first_ms).min();
+        a.last_ms = a.last_ms.into_iter().chain(b.last_ms).max();
+        self.notes.add(other.notes);
+        self.orphan_lines += other.orphan_lines;
+        self.last_offset = self.last_offset.max(other.last_offset);
+    }
+}
+
+/// Turns a batch's messages into records and rejects.
+fn build_batch<'s, O: MessageOut<'s>>(
+    batch: &Batch,
+    display: &str,
+    ctx: &mut ChatContext<'_>,
+    out: &mut O,
+) -> Result<BatchTally, ImportError> {
+    let mut tally = BatchTally::default();
+    for p in &batch.items {
+        tally.last_offset = p.offset;
+        if p.header.is_none() {
+            tally.orphan_lines += 1;
+            tally.result.counts.read += 1;
+            out.reject(
+                &mut tally.result,
+                &Reject {
+                    file: display,
+                    line: Some(p.line),
+                    byte_offset: Some(p.offset),
+                    reason: "text before the first message header",
+                    raw: &batch.text[p.body.clone()],
+                },
+            )?;
+            continue;
+        }
+        finish(p, &batch.text, display, ctx, out, &mut tally.result)?;
+    }
+    tally.notes = std::mem::take(&mut ctx.notes);
+    Ok(tally)
+}
+
+/// Worker threads for building one chat's records: as asked, else the machine's cores
+/// (at most 8).
+fn workers(opts: &WhatsAppOptions) -> usize {
+    opts.workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8)))
+        .max(1)
 }
 
 /// Pass 2: reads the chat again and writes its interactions and rejects.
@@ -757,136 +996,91 @@ pub fn import(
     scan: &ChatScan,
     business: Option<&BusinessSide>,
     common: &CommonOptions,
+    opts: &WhatsAppOptions,
     sink: &mut Sink<'_>,
 ) -> Result<SourceResult, ImportError> {
     let display = scan.input.display();
     if let Some(why) = scan.undecided() {
         return Err(ImportError::file(&display, why));
     }
-    let thread_key = format!(
-        "whatsapp:{}",
-        scan.title.clone().unwrap_or_else(|| {
-            let stem = scan.input.path().file_stem().and_then(|s| s.to_str()).unwrap_or("chat");
-            stem.to_string()
-        })
-    );
-    let participants: Vec<&String> = scan
-        .authors
-        .keys()
-        .filter(|a| business.is_none_or(|b| !b.names.contains(*a)))
-        .collect();
-    let chat_customer = match (business, participants.as_slice()) {
-        (Some(_), [one]) => Some((*one).clone()),
-        (Some(_), []) => scan.title.clone(),
-        _ => None,
-    }
-    .map(|name| {
-        let (handle, kind) = handle_of(&name, common);
-        (name, handle, kind)
-    });
-    let mut known_authors: Vec<String> = scan.authors.keys().cloned().collect();
-    if let Some(b) = business {
-        known_authors.extend(b.names.iter().cloned());
-    }
-    known_authors.sort_by_key(|a| std::cmp::Reverse(a.len()));
-    let id_prefix = pipeline::id_hasher(&scan.content_hash);
-    let mut ctx = ChatContext {
-        scan,
-        common,
-        business,
-        thread_key,
-        chat_customer,
-        known_set: known_authors.iter().cloned().collect(),
-        known_authors: known_authors.into_iter().filter(|k| k.contains(':')).collect(),
-        authors: Vec::new(),
-        author_index: PlHashMap::default(),
-        last_author: 0,
-        occurrence: (i64::MIN, PlHashMap::default()),
-        dst_notes: (0, 0),
-        odd_twelve_hour: 0,
-        segment_keys: (scan.accepted.len() > 1).then(|| vec![HashSet::new(); scan.accepted.len()]),
-        id_prefix,
-    };
-    let mut result = SourceResult::default();
+    let setup = ChatSetup::new(scan, business, common);
     let input = scan.input.reader()?;
-    let mut seq = 0u64;
-    let mut last_progress = 0u64;
-    let mut orphan_lines = 0u64;
     let accepted = &scan.accepted;
     let display_ref = display.as_str();
-    let mut handle = |batch: Batch, sink: &mut Sink<'_>, result: &mut SourceResult| -> Result<(), ImportError> {
-        for p in &batch.items {
-            if p.header.is_none() {
-                orphan_lines += 1;
-                result.counts.read += 1;
-                sink.reject(
-                    result,
-                    &Reject {
-                        file: display_ref,
-                        line: Some(p.line),
-                        byte_offset: Some(p.offset),
-                        reason: "text before the first message header",
-                        raw: &batch.text[p.body.clone()],
-                    },
-                )?;
-                continue;
-            }
-            if p.offset - last_progress > (4 << 20) {
-                (sink.progress)(p.offset - last_progress);
-                last_progress = p.offset;
-            }
-            finish(p, &batch.text, display_ref, &mut ctx, &mut seq, sink, result)?;
-        }
-        Ok(())
+    let mut tally = BatchTally::default();
+    let mut last_progress = 0u64;
+    let mut progress = |sink: &mut Sink<'_>, offset: u64| {
+        (sink.progress)(offset.saturating_sub(last_progress));
+        last_progress = last_progress.max(offset);
     };
-    let total_bytes = if scan.size <= SMALL_CHAT {
+    // A file with one header layout (all but concatenated exports, whose parts are
+    // compared with each other) is built by several workers, batch by batch.
+    let workers = workers(opts);
+    let total_bytes = if scan.size > SMALL_CHAT && accepted.len() == 1 && workers > 1 {
+        let chat = (scan, common, business, &setup);
+        build_in_parallel(input, chat, workers, display_ref, sink, &mut |sink, t| {
+            progress(sink, t.last_offset);
+            tally.add(t);
+        })?
+    } else if scan.size <= SMALL_CHAT {
         // A small chat is read and built on this thread: starting a reader thread and
         // handing batches over would cost more than reading it.
         let mut batches = Vec::new();
-        let total = read_items(input, accepted, display_ref, &mut |b| {
+        let total = read_items(input, accepted, display_ref, Cut::Anywhere, &mut |b| {
             batches.push(b);
             true
         })?;
+        let mut ctx = ChatContext::new(scan, common, business, &setup);
         for batch in batches {
-            handle(batch, sink, &mut result)?;
+            tally.add(build_batch(&batch, display_ref, &mut ctx, sink)?);
         }
         total
     } else {
         // Reading and header recognition run on one thread, message building on this
-        // one, Parquet encoding on a third: the work of one file spreads over both cores.
+        // one, Parquet encoding on a third.
         let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+        let mut ctx = ChatContext::new(scan, common, business, &setup);
         std::thread::scope(|scope| -> Result<u64, ImportError> {
-            let producer = scope.spawn(move || read_items(input, accepted, display_ref, &mut |b| tx.send(b).is_ok()));
+            let producer = scope
+                .spawn(move || read_items(input, accepted, display_ref, Cut::Anywhere, &mut |b| tx.send(b).is_ok()));
             for batch in rx {
-                handle(batch, sink, &mut result)?;
+                let t = build_batch(&batch, display_ref, &mut ctx, sink)?;
+                progress(sink, t.last_offset);
+                tally.add(t);
             }
             producer
                 .join()
                 .map_err(|_| ImportError::Other(anyhow::anyhow!("reader thread panicked")))?
         })?
     };
-    (sink.progress)(total_bytes.saturating_sub(last_progress));
+    progress(sink, total_bytes);
+    let BatchTally {
+        mut result,
+        notes,
+        orphan_lines,
+        ..
+    } = tally;
     if orphan_lines > 0 {
         result.notes.push(format!(
             "{orphan_lines} line(s) before the first message header rejected"
         ));
     }
-    if ctx.odd_twelve_hour > 0 {
+    if notes.odd_twelve_hour > 0 {
         result.notes.push(format!(
             "{} line(s) carry AM/PM with an hour of 0 or above 12 (e.g. `23:59 PM`): read as 24-hour times",
-            ctx.odd_twelve_hour
+            notes.odd_twelve_hour
         ));
     }
-    if ctx.dst_notes.0 > 0 {
+    if notes.repeated_hour > 0 {
         result.notes.push(format!(
             "{} message(s) fall in the repeated hour of a DST change: the earlier instant was used",
-            ctx.dst_notes.0
+            notes.repeated_hour
         ));
     }
-    if ctx.dst_notes.1 > 0 {
+    if notes.skipped_hour > 0 {
         result.notes.push(format!(
             "{} message(s) fall in the skipped hour of a DST change: moved forward one hour",
-            ctx.dst_notes.1
+            notes.skipped_hour
         ));
     }
     if let Some(b) = business {
@@ -897,17 +1091,166 @@ pub fn import(
     Ok(result)
 }
 
+/// Pass 2 on several cores: a reader thread splits the chat into batches (cut only where
+/// each batch's duplicate counting starts afresh, see [`Cut::BetweenMinutes`]), workers
+/// build them, and this thread stores them in file order. Returns the bytes read.
+fn build_in_parallel(
+    input: Box<dyn BufRead + Send>,
+    (scan, common, business, setup): (&ChatScan, &CommonOptions, Option<&BusinessSide>, &ChatSetup),
+    workers: usize,
+    display: &str,
+    sink: &mut Sink<'_>,
+    stored: &mut dyn FnMut(&mut Sink<'_>, BatchTally),
+) -> Result<u64, ImportError> {
+    use std::sync::mpsc::{sync_channel, Receiver};
+    use std::sync::{Arc, Mutex};
+    // Batches in flight (being read, built or waiting for their turn) hold a ticket each,
+    // so memory stays bounded however uneven the workers are.
+    let in_flight = workers + 2;
+    let (ticket_tx, ticket_rx) = sync_channel::<()>(in_flight);
+    for _ in 0..in_flight {
+        ticket_tx.send(()).expect("room for every ticket");
+    }
+    let (batch_tx, batch_rx) = sync_channel::<(usize, Batch)>(workers);
+    let batch_rx: Arc<Mutex<Receiver<(usize, Batch)>>> = Arc::new(Mutex::new(batch_rx));
+    type Built = (BatchTally, RowChunk, Vec<KeptReject>, Vec<u128>);
+    let (done_tx, done_rx) = sync_channel::<(usize, Result<Built, ImportError>)>(workers);
+    let (source_id, seen) = (sink.source_id, sink.seen);
+    let accepted = &scan.accepted;
+    let tz = common.tz;
+    std::thread::scope(|scope| -> Result<u64, ImportError> {
+        let reader = scope.spawn(move || {
+            let mut index = 0;
+            read_items(input, accepted, display, Cut::BetweenMinutes(tz), &mut |batch| {
+                let sent = ticket_rx.recv().is_ok() && batch_tx.send((index, batch)).is_ok();
+                index += 1;
+                sent
+            })
+        });
+        for _ in 0..workers {
+            let (batch_rx, done_tx) = (batch_rx.clone(), done_tx.clone());
+            scope.spawn(move || {
+                let mut ctx = ChatContext::new(scan, common, business, setup);
+                loop {
+                    let next = batch_rx.lock().map_err(|_| ()).and_then(|rx| rx.recv().map_err(|_| ()));
+                    let Ok((index, batch)) = next else { break };
+                    let mut out = BatchOut {
+                        source_id,
+                        seen,
+                        keys: Vec::new(),
+                        rows: RowChunk::with_capacity(batch.items.len()),
+                        rejects: Vec::new(),
+                    };
+                    // Each batch starts where no earlier message shares its minute.
+                    ctx.occurrence = (i64::MIN, PlHashMap::default());
+                    let built = build_batch(&batch, display, &mut ctx, &mut out)
+                        .map(|tally| (tally, out.rows, out.rejects, out.keys));
+                    if done_tx.send((index, built)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        // The workers and the reader stop when the receiving ends they hold are all gone.
+        drop((batch_rx, done_tx));
+        let mut waiting: std::collections::BTreeMap<usize, Built> = Default::default();
+        let mut next = 0;
+        let mut store = || -> Result<(), ImportError> {
+            for (index, built) in &done_rx {
+                waiting.insert(index, built?);
+                while let Some((tally, rows, rejects, keys)) = waiting.remove(&next) {
+                    for r in &rejects {
+                        let reject = Reject {
+                            file: display,
+                            line: r.line,
+                            byte_offset: r.byte_offset,
+                            reason: &r.reason,
+                            raw: &r.raw,
+                        };
+                        sink.rejects.write(&reject).map_err(ImportError::Other)?;
+                    }
+                    if let Some(new_keys) = sink.new_keys.as_mut() {
+                        new_keys.extend_from_slice(&keys);
+                    }
+                    sink.batch.push_chunk(rows).map_err(ImportError::Other)?;
+                    stored(sink, tally);
+                    next += 1;
+                    // The reader may have finished; a ticket it no longer wants is fine.
+                    let _ = ticket_tx.send(());
+                }
+            }
+            Ok(())
+        };
+        let stored_all = store();
+        drop((done_rx, ticket_tx));
+        let read = reader
+            .join()
+            .map_err(|_| ImportError::Other(anyhow::anyhow!("reader thread panicked")))?;
+        stored_all?;
+        read
+    })
+}
+
+/// Where [`read_items`] may end a batch.
+#[derive(Clone, Copy)]
+enum Cut {
+    /// After [`BATCH`] messages, anywhere.
+    Anywhere,
+    /// After [`PARALLEL_BATCH`] messages, and only between two valid messages of different
+    /// minutes (in this zone): a message's dedup key counts the same messages before it in
+    /// its minute, so a batch built alone must not start inside a minute (nor after a
+    /// rejected message, which does not take part in the counting).
+    BetweenMinutes(chrono_tz::Tz),
+}
+
+/// Messages per batch when one thread builds them.
+const BATCH: usize = 4096;
+/// Messages per batch when workers build them (each batch is a row group).
+const PARALLEL_BATCH: usize = 8192;
+
+/// True when a batch may end before its last message (see [`Cut::BetweenMinutes`]).
+fn can_cut_before_last(batch: &Batch, accepted: &[(Shape, Decision)], tz: chrono_tz::Tz) -> bool {
+    let [.., a, b] = batch.items.as_slice() else {
+        return false;
+    };
+    let minute = |p: &Pending| {
+        let h = p.header.as_ref().filter(|_| p.bad.is_none())?;
+        message_minute(accepted, tz, h)
+    };
+    matches!((minute(a), minute(b)), (Some(x), Some(y)) if x != y)
+}
+
+/// Moves the last message of `batch` into a new batch.
+fn split_off_last(batch: &mut Batch, capacity: usize) -> Batch {
+    let mut last = batch.items.pop().expect("a batch to split has messages");
+    // A message's text is the end of the buffer, from its first line's view on.
+    let start = last.view.start.min(last.body.start);
+    let mut next = Batch::with_capacity(capacity);
+    next.text.push_str(&batch.text[start..]);
+    batch.text.truncate(start);
+    last.view = last.view.start - start..last.view.end - start;
+    last.body = last.body.start - start..last.body.end - start;
+    last.first_end -= start;
+    next.items.push(last);
+    next
+}
+
 /// Splits a chat into messages: a header of an accepted layout starts one, other lines
-/// continue it. Sends them in batches; returns the bytes read.
+/// continue it. Sends them in batches cut as `cut` allows; returns the bytes read.
 fn read_items(
     input: Box<dyn BufRead + Send>,
     accepted: &[(Shape, Decision)],
     display: &str,
+    cut: Cut,
     send: &mut dyn FnMut(Batch) -> bool,
 ) -> Result<u64, ImportError> {
-    const BATCH: usize = 4096;
+    let capacity = match cut {
+        Cut::Anywhere => BATCH,
+        Cut::BetweenMinutes(_) => PARALLEL_BATCH,
+    };
     let mut reader = LineReader::new(input, false);
-    let mut batch = Batch::with_capacity(BATCH);
+    let mut batch = Batch::with_capacity(capacity);
+    let mut seq = 0u64;
     // Index in `batch.items` of the message that continuation lines extend.
     let mut open = false;
     while let Some(line) = reader
@@ -937,12 +1280,24 @@ fn read_items(
         match header {
             Some(h) => {
                 // A full batch is sent before a new message starts, never in the middle of one.
-                if batch.items.len() >= BATCH {
-                    let full = std::mem::replace(&mut batch, Batch::with_capacity(BATCH));
+                let full = match cut {
+                    Cut::Anywhere if batch.items.len() >= BATCH => {
+                        Some(std::mem::replace(&mut batch, Batch::with_capacity(BATCH)))
+                    }
+                    Cut::BetweenMinutes(tz)
+                        if batch.items.len() > PARALLEL_BATCH && can_cut_before_last(&batch, accepted, tz) =>
+                    {
+                        let next = split_off_last(&mut batch, capacity);
+                        Some(std::mem::replace(&mut batch, next))
+                    }
+                    _ => None,
+                };
+                if let Some(full) = full {
                     if !send(full) {
                         return Ok(reader.bytes_read());
                     }
                 }
+                seq += 1;
                 let start = batch.text.len();
                 batch.text.push_str(&view);
                 let view_range = start..batch.text.len();
@@ -957,6 +1312,7 @@ fn read_items(
                     }
                 };
                 batch.items.push(Pending {
+                    seq,
                     header: Some(h),
                     view: view_range,
                     first_end: body.end,
@@ -981,6 +1337,7 @@ fn read_items(
                 let start = batch.text.len();
                 batch.text.push_str(&raw);
                 batch.items.push(Pending {
+                    seq: 0,
                     header: None,
                     view: start..start,
                     body: start..batch.text.len(),
@@ -1013,12 +1370,12 @@ fn line_ref(line: u64, out: &mut [u8; 25]) -> &str {
     std::str::from_utf8(&out[at..]).expect("ASCII")
 }
 
-fn reject(
+fn reject<'s, O: MessageOut<'s>>(
     p: &Pending,
     text: &str,
     reason: &str,
     display: &str,
-    sink: &mut Sink<'_>,
+    sink: &mut O,
     result: &mut SourceResult,
 ) -> Result<(), ImportError> {
     // The first line's matching view, then the continuation lines as read.
@@ -1036,17 +1393,15 @@ fn reject(
     )
 }
 
-fn finish(
+fn finish<'s, O: MessageOut<'s>>(
     p: &Pending,
     text: &str,
     display: &str,
     ctx: &mut ChatContext<'_>,
-    seq: &mut u64,
-    sink: &mut Sink<'_>,
+    sink: &mut O,
     result: &mut SourceResult,
 ) -> Result<(), ImportError> {
     result.counts.read += 1;
-    *seq += 1;
     if let Some(bad) = &p.bad {
         return reject(p, text, bad, display, sink, result);
     }
@@ -1068,7 +1423,7 @@ fn finish(
             result,
         );
     };
-    let ts = match ctx.utc_millis(date, h) {
+    let ts = match utc_millis(ctx.common.tz, date, h, &mut ctx.notes) {
         Ok(ts) => ts,
         Err(e) => return reject(p, text, &e, display, sink, result),
     };
@@ -1081,11 +1436,11 @@ fn finish(
     // Only authors that themselves contain ':' can be longer than the first-colon split,
     // so only those are tried by prefix; the rest is a set lookup.
     let first_split = body_view.find(':').map(|p| &body_view[..p]);
-    if let Some(a) = first_split.filter(|a| ctx.known_set.contains(*a)) {
+    if let Some(a) = first_split.filter(|a| ctx.setup.known_set.contains(*a)) {
         author = Some(a);
         text_view_start = a.len() + 1;
     }
-    for known in &ctx.known_authors {
+    for known in &ctx.setup.known_authors {
         if let Some(rest) = body_view.strip_prefix(known.as_str()) {
             // `Name:.` (a view-once message) and `Name:text` (CJK exports) follow a known author.
             if rest.starts_with(':') {
@@ -1138,7 +1493,7 @@ fn finish(
     // Minute precision because Android exports have no seconds; invisible marks ignored.
     let minute = ts.div_euclid(60_000);
     let mut hasher = blake3::Hasher::new();
-    hasher.update(ctx.thread_key.as_bytes());
+    hasher.update(ctx.setup.thread_key.as_bytes());
     hasher.update(&[0]);
     hasher.update(&minute.to_le_bytes());
     hasher.update(author_clean.unwrap_or("").as_bytes());
@@ -1200,10 +1555,10 @@ fn finish(
     let use_author = match direction {
         Direction::System => false,
         Direction::Outbound => false,
-        Direction::Inbound => ctx.chat_customer.is_none(),
+        Direction::Inbound => ctx.setup.chat_customer.is_none(),
         _ => true,
     };
-    let use_chat = matches!(direction, Direction::Outbound | Direction::Inbound) && ctx.chat_customer.is_some();
+    let use_chat = matches!(direction, Direction::Outbound | Direction::Inbound) && ctx.setup.chat_customer.is_some();
     if use_author {
         if let Some(i) = author_id.filter(|_| author_clean.is_some()) {
             if ctx.authors[i].handle.is_none() {
@@ -1215,7 +1570,7 @@ fn finish(
     let author_entry = author_id.map(|i| &ctx.authors[i]).filter(|a| a.clean.is_some());
     let author_clean = author_entry.and_then(|a| a.clean.as_deref());
     let (customer_handle, customer_handle_kind, customer_name) = if use_chat {
-        let (name, handle, kind) = ctx.chat_customer.as_ref().expect("checked");
+        let (name, handle, kind) = ctx.setup.chat_customer.as_ref().expect("checked");
         (Some(handle.as_str()), Some(*kind), Some(name.as_str()))
     } else if use_author && author_entry.is_some() {
         let a = author_entry.expect("checked");
@@ -1234,21 +1589,21 @@ fn finish(
         _ => Vec::new(),
     };
     let mut id_buf = [0u8; 32];
-    let interaction_id = pipeline::interaction_id_into(ctx.id_prefix.clone(), *seq, &mut id_buf);
+    let interaction_id = pipeline::interaction_id_into(ctx.setup.id_prefix.clone(), p.seq, &mut id_buf);
     let mut key_buf = [0u8; 32];
     let dedup_key = pipeline::hex_into(&key.to_be_bytes(), &mut key_buf);
     let mut ref_buf = [0u8; 25];
     let source_ref = line_ref(p.line, &mut ref_buf);
     let row = InteractionRow {
         interaction_id,
-        source_id: sink.source_id,
+        source_id: sink.source_id(),
         source_file: display,
         source_ref,
         channel: Channel::Whatsapp,
         direction,
         ts,
         ts_raw,
-        thread_key: &ctx.thread_key,
+        thread_key: &ctx.setup.thread_key,
         customer_handle,
         customer_handle_kind,
         customer_name,
@@ -1261,7 +1616,7 @@ fn finish(
         status: body.call_status,
         mentions: &mentions,
         kind: body.kind,
-        seq: *seq,
+        seq: p.seq,
         author_raw: author_clean,
         thread_title: ctx.scan.title.as_deref(),
         edited: body.edited,
