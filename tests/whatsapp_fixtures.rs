@@ -256,7 +256,7 @@ fn a_chat_built_on_several_threads_gives_what_one_thread_gives() {
         let rejects = std::fs::read_to_string(root.join(rel)).unwrap();
         let frame = interactions(&ws, omnitrail::workspace::INTERACTION_COLUMNS);
         (
-            report.sources[0].counts.clone(),
+            report.sources[0].counts,
             report.sources[0].notes.clone(),
             rejects,
             frame,

@@ -4,6 +4,11 @@
 use crate::model::{CallStatus, Channel, Direction, HandleKind, Interaction, Kind};
 use anyhow::{anyhow, Context, Result};
 use polars::prelude::*;
+use polars_parquet::read::ParquetError;
+use polars_parquet::write::{
+    array_to_columns, get_dtype_encoding, CompressionOptions, Compressor, DynIter, DynStreamingIterator, Encoding,
+    FallibleStreamingIterator, FileWriter, ParquetType, StatisticsOptions, Version, WriteOptions,
+};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -380,7 +385,48 @@ impl Write for WritebackFile {
     }
 }
 
-/// Writes frames into `file` as Parquet row groups.
+/// How one column is stored: its encoding, compression and statistics.
+struct ColumnPlan {
+    encoding: Vec<Encoding>,
+    compression: CompressionOptions,
+    statistics: StatisticsOptions,
+}
+
+/// Per-column choices where polars' one-size default costs time for nothing: ids and dedup
+/// keys are random hex (every value distinct, so no dictionary; LZ4 cannot shrink them;
+/// their minimum and maximum filter nothing), and message text is never a dictionary and
+/// has no useful minimum either. Everything else gets polars' defaults.
+fn column_plans(schema: &ArrowSchema) -> Vec<ColumnPlan> {
+    let no_stats = StatisticsOptions {
+        min_value: false,
+        max_value: false,
+        distinct_count: false,
+        null_count: true,
+        binary_statistics_truncate_length: None,
+    };
+    schema
+        .iter_values()
+        .map(|field| match field.name.as_str() {
+            "interaction_id" | "dedup_key" => ColumnPlan {
+                encoding: vec![Encoding::Plain],
+                compression: CompressionOptions::Uncompressed,
+                statistics: no_stats,
+            },
+            "text" | "body_full" => ColumnPlan {
+                encoding: vec![Encoding::Plain],
+                compression: CompressionOptions::Lz4Raw,
+                statistics: no_stats,
+            },
+            _ => ColumnPlan {
+                encoding: get_dtype_encoding(&field.dtype),
+                compression: CompressionOptions::Lz4Raw,
+                statistics: StatisticsOptions::default(),
+            },
+        })
+        .collect()
+}
+
+/// Writes frames into `file` as Parquet row groups, one per frame, with [`column_plans`].
 fn write_frames(file: File, frames: impl IntoIterator<Item = DataFrame>) -> Result<u64> {
     // The Parquet encoder issues many small writes (page headers, footer fields):
     // buffered, they cost a few syscalls per row group instead of thousands per file.
@@ -391,18 +437,42 @@ fn write_frames(file: File, frames: impl IntoIterator<Item = DataFrame>) -> Resu
         writeback: writeback.clone(),
     };
     let out = BufWriter::with_capacity(1 << 20, file);
-    // Encoded on one thread: the importer keeps the other core busy, and the shared
-    // thread pool only adds hand-offs (and spinning) for small row groups.
-    let mut writer = ParquetWriter::new(out)
-        .with_compression(ParquetCompression::Lz4Raw)
-        .set_parallel(false)
-        .batched(&interactions_schema())?;
+    let schema = interactions_schema().to_arrow(CompatLevel::newest());
+    let plans = column_plans(&schema);
+    let file_options = WriteOptions {
+        statistics: StatisticsOptions::default(),
+        compression: CompressionOptions::Lz4Raw,
+        version: Version::V1,
+        data_page_size: None,
+    };
+    let mut writer = FileWriter::try_new(out, schema, file_options)?;
+    let fields: Vec<ParquetType> = writer.parquet_schema().fields().to_vec();
     let mut rows = 0u64;
     for df in frames {
-        rows += df.height() as u64;
-        writer.write_batch(&df)?;
+        // Encoded on one thread: the importer keeps the other core busy.
+        for batch in df.iter_chunks(CompatLevel::newest(), false) {
+            let mut columns = Vec::with_capacity(fields.len());
+            for ((array, field), plan) in batch.columns().iter().zip(&fields).zip(&plans) {
+                let options = WriteOptions {
+                    statistics: plan.statistics,
+                    compression: plan.compression,
+                    ..file_options
+                };
+                for pages in array_to_columns(array, field.clone(), options, &plan.encoding)? {
+                    let compressed = Compressor::new_from_vec(
+                        pages.map(|page| page.map_err(|e| ParquetError::FeatureNotSupported(e.to_string()))),
+                        plan.compression,
+                        Vec::new(),
+                    )
+                    .map_err(PolarsError::from);
+                    columns.push(Ok(DynStreamingIterator::new(compressed)));
+                }
+            }
+            rows += batch.len() as u64;
+            writer.write(batch.len() as u64, DynIter::new(columns.into_iter()))?;
+        }
     }
-    writer.finish()?;
+    writer.end(None)?;
     drop(writer);
     let flushed = writeback
         .lock()
@@ -638,6 +708,35 @@ mod tests {
         assert_eq!(w.finish().unwrap(), 2);
         let back = ParquetReader::new(File::open(&path).unwrap()).finish().unwrap();
         assert!(back.equals_missing(&df), "{back:?}\n{df:?}");
+    }
+
+    #[test]
+    fn columns_are_stored_as_planned() {
+        use polars_parquet::parquet::compression::Compression;
+        let rows = sample();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.parquet");
+        let mut w = BatchWriter::create(&path).unwrap();
+        for _ in 0..100 {
+            for r in &rows {
+                w.push_row(&InteractionRow::of(r)).unwrap();
+            }
+        }
+        w.finish().unwrap();
+        let meta = polars_parquet::read::read_metadata(&mut File::open(&path).unwrap()).unwrap();
+        let group = &meta.row_groups[0];
+        let column = |name: &str| group.columns_under_root_iter(name).unwrap().next().unwrap();
+        for (name, compression, dictionary) in [
+            ("interaction_id", Compression::Uncompressed, false),
+            ("dedup_key", Compression::Uncompressed, false),
+            ("text", Compression::Lz4Raw, false),
+            ("source_id", Compression::Lz4Raw, true),
+            ("channel", Compression::Lz4Raw, true),
+        ] {
+            let c = column(name);
+            assert_eq!(c.compression(), compression, "{name}");
+            assert_eq!(c.dictionary_page_offset().is_some(), dictionary, "{name}");
+        }
     }
 
     #[test]
