@@ -412,6 +412,12 @@ fn column_plans(schema: &ArrowSchema) -> Vec<ColumnPlan> {
                 compression: CompressionOptions::Uncompressed,
                 statistics: no_stats,
             },
+            // Nearly one value per record: a dictionary is tried and given up on every chunk.
+            "ts_raw" | "source_ref" | "seq" | "ts" => ColumnPlan {
+                encoding: vec![Encoding::Plain],
+                compression: CompressionOptions::Lz4Raw,
+                statistics: StatisticsOptions::default(),
+            },
             "text" | "body_full" => ColumnPlan {
                 encoding: vec![Encoding::Plain],
                 compression: CompressionOptions::Lz4Raw,
