@@ -4,6 +4,8 @@
 use crate::model::{CallStatus, Channel, Direction, HandleKind, Interaction, Kind};
 use anyhow::{anyhow, Context, Result};
 use polars::prelude::*;
+use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray, Utf8ViewArray};
+use polars_arrow::datatypes::{ArrowDataType, IntegerType};
 use polars_parquet::read::ParquetError;
 use polars_parquet::write::{
     array_to_columns, get_dtype_encoding, CompressionOptions, Compressor, DynIter, DynStreamingIterator, Encoding,
@@ -134,41 +136,93 @@ impl<'a> InteractionRow<'a> {
     }
 }
 
+/// A string column builder for which a column holding one value in every row (a source's
+/// id, its file, its channel, a 1:1 chat's customer) costs a comparison per row: the value
+/// is kept once, and the column is built whole with every row viewing the same bytes (which
+/// the writer stores as a one-entry dictionary). The first different value turns it into
+/// an ordinary builder.
+struct StrColumn {
+    name: PlSmallStr,
+    builder: StringChunkedBuilder,
+    run: Run,
+}
+
+enum Run {
+    Empty,
+    /// Every row so far holds this value; none is in the builder yet.
+    Same(Option<String>, usize),
+    Mixed,
+}
+
+impl StrColumn {
+    fn new(name: &str, capacity: usize) -> StrColumn {
+        StrColumn {
+            name: name.into(),
+            builder: StringChunkedBuilder::new(name.into(), capacity),
+            run: Run::Empty,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, value: Option<&str>) {
+        match &mut self.run {
+            Run::Mixed => self.builder.append_option(value),
+            Run::Same(same, rows) if same.as_deref() == value => *rows += 1,
+            Run::Same(same, rows) => {
+                for _ in 0..*rows {
+                    self.builder.append_option(same.as_deref());
+                }
+                self.builder.append_option(value);
+                self.run = Run::Mixed;
+            }
+            Run::Empty => self.run = Run::Same(value.map(str::to_owned), 1),
+        }
+    }
+
+    fn finish(self) -> StringChunked {
+        match self.run {
+            Run::Same(Some(value), rows) => StringChunked::full(self.name, &value, rows),
+            Run::Same(None, rows) => StringChunked::full_null(self.name, rows),
+            Run::Empty | Run::Mixed => self.builder.finish(),
+        }
+    }
+}
+
 /// Column builders for one chunk of rows: records are appended field by field, so no
 /// per-record structure is kept and the frame is ready as soon as the chunk is full.
 struct Columns {
     rows: usize,
-    interaction_id: StringChunkedBuilder,
-    source_id: StringChunkedBuilder,
-    source_file: StringChunkedBuilder,
-    source_ref: StringChunkedBuilder,
-    channel: StringChunkedBuilder,
-    direction: StringChunkedBuilder,
+    interaction_id: StrColumn,
+    source_id: StrColumn,
+    source_file: StrColumn,
+    source_ref: StrColumn,
+    channel: StrColumn,
+    direction: StrColumn,
     ts: Vec<i64>,
-    ts_raw: StringChunkedBuilder,
-    thread_key: StringChunkedBuilder,
-    customer_handle: StringChunkedBuilder,
-    customer_handle_kind: StringChunkedBuilder,
-    customer_name: StringChunkedBuilder,
-    agent: StringChunkedBuilder,
-    text: StringChunkedBuilder,
-    body_full: StringChunkedBuilder,
-    subject: StringChunkedBuilder,
+    ts_raw: StrColumn,
+    thread_key: StrColumn,
+    customer_handle: StrColumn,
+    customer_handle_kind: StrColumn,
+    customer_name: StrColumn,
+    agent: StrColumn,
+    text: StrColumn,
+    body_full: StrColumn,
+    subject: StrColumn,
     attachments: ListStringChunkedBuilder,
     duration_s: PrimitiveChunkedBuilder<Int64Type>,
-    status: StringChunkedBuilder,
+    status: StrColumn,
     mentions: ListStringChunkedBuilder,
-    kind: StringChunkedBuilder,
+    kind: StrColumn,
     seq: Vec<u64>,
-    author_raw: StringChunkedBuilder,
-    thread_title: StringChunkedBuilder,
+    author_raw: StrColumn,
+    thread_title: StrColumn,
     edited: Vec<bool>,
-    dedup_key: StringChunkedBuilder,
+    dedup_key: StrColumn,
 }
 
 impl Columns {
     fn new(capacity: usize) -> Columns {
-        let s = |name: &str| StringChunkedBuilder::new(name.into(), capacity);
+        let s = |name: &str| StrColumn::new(name, capacity);
         Columns {
             rows: 0,
             interaction_id: s("interaction_id"),
@@ -202,34 +256,34 @@ impl Columns {
 
     fn push(&mut self, r: &InteractionRow<'_>) {
         self.rows += 1;
-        self.interaction_id.append_value(r.interaction_id);
-        self.source_id.append_value(r.source_id);
-        self.source_file.append_value(r.source_file);
-        self.source_ref.append_value(r.source_ref);
-        self.channel.append_value(r.channel.as_str());
-        self.direction.append_value(r.direction.as_str());
+        self.interaction_id.push(Some(r.interaction_id));
+        self.source_id.push(Some(r.source_id));
+        self.source_file.push(Some(r.source_file));
+        self.source_ref.push(Some(r.source_ref));
+        self.channel.push(Some(r.channel.as_str()));
+        self.direction.push(Some(r.direction.as_str()));
         self.ts.push(r.ts);
-        self.ts_raw.append_value(r.ts_raw);
-        self.thread_key.append_value(r.thread_key);
-        self.customer_handle.append_option(r.customer_handle);
+        self.ts_raw.push(Some(r.ts_raw));
+        self.thread_key.push(Some(r.thread_key));
+        self.customer_handle.push(r.customer_handle);
         self.customer_handle_kind
-            .append_option(r.customer_handle_kind.map(HandleKind::as_str));
-        self.customer_name.append_option(r.customer_name);
-        self.agent.append_option(r.agent);
-        self.text.append_option(r.text);
-        self.body_full.append_option(r.body_full);
-        self.subject.append_option(r.subject);
+            .push(r.customer_handle_kind.map(HandleKind::as_str));
+        self.customer_name.push(r.customer_name);
+        self.agent.push(r.agent);
+        self.text.push(r.text);
+        self.body_full.push(r.body_full);
+        self.subject.push(r.subject);
         self.attachments
             .append_values_iter(r.attachments.iter().map(String::as_str));
         self.duration_s.append_option(r.duration_s);
-        self.status.append_option(r.status.map(CallStatus::as_str));
+        self.status.push(r.status.map(CallStatus::as_str));
         self.mentions.append_values_iter(r.mentions.iter().map(String::as_str));
-        self.kind.append_value(r.kind.as_str());
+        self.kind.push(Some(r.kind.as_str()));
         self.seq.push(r.seq);
-        self.author_raw.append_option(r.author_raw);
-        self.thread_title.append_option(r.thread_title);
+        self.author_raw.push(r.author_raw);
+        self.thread_title.push(r.thread_title);
         self.edited.push(r.edited);
-        self.dedup_key.append_value(r.dedup_key);
+        self.dedup_key.push(Some(r.dedup_key));
     }
 
     /// The frame of the rows pushed so far, with [`interactions_schema`].
@@ -432,6 +486,21 @@ fn column_plans(schema: &ArrowSchema) -> Vec<ColumnPlan> {
         .collect()
 }
 
+/// A string column whose rows all view the same bytes (as [`StrColumn`] builds a column of
+/// one value) as a one-entry dictionary, which the encoder writes without hashing each row.
+fn one_value_dictionary(array: &ArrayRef) -> Option<ArrayRef> {
+    let strings = array.as_any().downcast_ref::<Utf8ViewArray>()?;
+    let views = strings.views();
+    let first = *views.first()?;
+    if views.len() < 2 || strings.null_count() > 0 || views.iter().any(|v| *v != first) {
+        return None;
+    }
+    let keys = PrimitiveArray::<u32>::from_vec(vec![0; views.len()]);
+    let dtype = ArrowDataType::Dictionary(IntegerType::UInt32, Box::new(strings.dtype().clone()), false);
+    let values = strings.clone().sliced(0, 1).boxed();
+    DictionaryArray::try_new(dtype, keys, values).ok().map(|d| d.boxed())
+}
+
 /// Writes frames into `file` as Parquet row groups, one per frame, with [`column_plans`].
 fn write_frames(file: File, frames: impl IntoIterator<Item = DataFrame>) -> Result<u64> {
     // The Parquet encoder issues many small writes (page headers, footer fields):
@@ -464,6 +533,10 @@ fn write_frames(file: File, frames: impl IntoIterator<Item = DataFrame>) -> Resu
                     compression: plan.compression,
                     ..file_options
                 };
+                let dictionary = (plan.encoding == [Encoding::RleDictionary])
+                    .then(|| one_value_dictionary(array))
+                    .flatten();
+                let array = dictionary.as_ref().unwrap_or(array);
                 for pages in array_to_columns(array, field.clone(), options, &plan.encoding)? {
                     let compressed = Compressor::new_from_vec(
                         pages.map(|page| page.map_err(|e| ParquetError::FeatureNotSupported(e.to_string()))),
@@ -714,6 +787,36 @@ mod tests {
         assert_eq!(w.finish().unwrap(), 2);
         let back = ParquetReader::new(File::open(&path).unwrap()).finish().unwrap();
         assert!(back.equals_missing(&df), "{back:?}\n{df:?}");
+    }
+
+    #[test]
+    fn string_columns_keep_every_value_and_spot_a_single_one() {
+        let cases: [&[Option<&str>]; 5] = [
+            &[],
+            &[Some("a source id longer than twelve bytes"); 5],
+            &[None, None],
+            &[
+                Some("same value, long enough"),
+                Some("same value, long enough"),
+                Some("other"),
+                None,
+                Some("x"),
+            ],
+            &[None, Some("late")],
+        ];
+        for values in cases {
+            let mut column = StrColumn::new("c", 4);
+            for v in values {
+                column.push(*v);
+            }
+            let built = column.finish();
+            let want = StringChunked::from_iter_options("c".into(), values.iter().copied());
+            let list = |c: &StringChunked| c.iter().map(|v| v.map(str::to_owned)).collect::<Vec<_>>();
+            assert_eq!(list(&built), list(&want), "{values:?}");
+            let array = built.rechunk().chunks()[0].clone();
+            let single = values.len() > 1 && values.iter().all(|v| v.is_some() && *v == values[0]);
+            assert_eq!(one_value_dictionary(&array).is_some(), single, "{values:?}");
+        }
     }
 
     #[test]
