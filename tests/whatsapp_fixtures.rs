@@ -179,7 +179,8 @@ fn an_undecidable_date_order_is_taken_from_a_sibling_in_the_same_layout() {
 /// thread: identical messages repeated within a minute (their dedup keys count them), a
 /// minute that comes back after others, impossible times and invalid UTF-8 (rejected, so
 /// they take no part in the counting), both DST changes, orphan lines, multi-line messages.
-fn tricky_chat(path: &std::path::Path) -> u64 {
+/// Writes the first `messages` messages of the sequence; returns how many it wrote.
+fn tricky_chat(path: &std::path::Path, messages: u64) -> u64 {
     use std::io::Write;
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     out.write_all(b"exported by a tool\nsecond line before any header\n")
@@ -189,9 +190,10 @@ fn tricky_chat(path: &std::path::Path) -> u64 {
         .and_hms_opt(23, 0, 0)
         .unwrap();
     let mut minute = 0i64;
+    let total = messages;
     let mut messages = 0u64;
     // Groups of four messages in one minute: three identical ones, then another.
-    for i in 0..40_000u64 {
+    for i in 0..total {
         let group = i / 4;
         if i % 4 == 0 {
             minute += [1, 1, 2, -3, 1][(group % 5) as usize];
@@ -236,9 +238,18 @@ fn tricky_chat(path: &std::path::Path) -> u64 {
 
 #[test]
 fn a_chat_built_on_several_threads_gives_what_one_thread_gives() {
+    // Two exports of one chat, the later one longer: the second's first 30 000 messages are
+    // duplicates of the first's (dedup keys passed from one source to the next).
     let dir = tempfile::tempdir().unwrap();
-    let chat = dir.path().join("WhatsApp Chat with Sarah.txt");
-    let messages = tricky_chat(&chat);
+    let (early, late) = (dir.path().join("early"), dir.path().join("late"));
+    std::fs::create_dir_all(&early).unwrap();
+    std::fs::create_dir_all(&late).unwrap();
+    let chats = [
+        early.join("WhatsApp Chat with Sarah.txt"),
+        late.join("WhatsApp Chat with Sarah.txt"),
+    ];
+    assert_eq!(tricky_chat(&chats[0], 30_000), 30_000);
+    assert_eq!(tricky_chat(&chats[1], 40_000), 40_000);
     let common = omnitrail::import::CommonOptions {
         tz: chrono_tz::Europe::London,
         ..utc()
@@ -251,26 +262,33 @@ fn a_chat_built_on_several_threads_gives_what_one_thread_gives() {
             workers: Some(workers),
             ..Default::default()
         };
-        let report = import(&mut ws, std::slice::from_ref(&chat), &opts, &common).unwrap();
-        let rel = ws.manifest().sources[0].rejects.clone().expect("rejects");
-        let rejects = std::fs::read_to_string(root.join(rel)).unwrap();
+        let report = import(&mut ws, &chats, &opts, &common).unwrap();
+        let mut files: Vec<String> = ws.manifest().sources.iter().filter_map(|s| s.rejects.clone()).collect();
+        files.dedup();
+        let rejects: String = files
+            .iter()
+            .map(|f| std::fs::read_to_string(root.join(f)).unwrap())
+            .collect();
         let frame = interactions(&ws, omnitrail::workspace::INTERACTION_COLUMNS);
-        (
-            report.sources[0].counts,
-            report.sources[0].notes.clone(),
-            rejects,
-            frame,
-        )
+        let outcomes: Vec<_> = report.sources.iter().map(|s| (s.counts, s.notes.clone())).collect();
+        (outcomes, rejects, frame)
     };
-    let (counts, notes, rejects, frame) = import_with(1);
-    assert_eq!(counts.read, messages + 2);
-    assert_eq!(counts.rejected, 2 + 40 + 40, "{counts:?}");
+    let (outcomes, rejects, frame) = import_with(1);
+    let (early, late) = (outcomes[0].0, outcomes[1].0);
+    assert_eq!((early.read, late.read), (30_002, 40_002));
+    assert_eq!(early.rejected, 2 + 30 + 30, "{early:?}");
+    // (a few more: minutes that come back just after the end of the early export)
+    assert!(
+        late.duplicates >= early.imported && late.duplicates < early.imported + 20,
+        "{late:?}"
+    );
+    assert!(late.imported > 9_000, "{late:?}");
+    let notes = &outcomes[1].1;
     assert!(notes.iter().any(|n| n.contains("repeated hour")), "{notes:?}");
     assert!(notes.iter().any(|n| n.contains("skipped hour")), "{notes:?}");
     for workers in [2, 3] {
-        let (c, n, r, f) = import_with(workers);
-        assert_eq!(c, counts, "{workers} workers");
-        assert_eq!(n, notes, "{workers} workers");
+        let (o, r, f) = import_with(workers);
+        assert_eq!(o, outcomes, "{workers} workers");
         assert_eq!(r, rejects, "{workers} workers");
         assert!(f.equals_missing(&frame), "{workers} workers: records differ");
     }

@@ -762,11 +762,25 @@ fn utc_millis(tz: chrono_tz::Tz, date: NaiveDate, h: &Header, notes: &mut TimeNo
     Ok(dt.timestamp_millis())
 }
 
+/// The instant (ms since the epoch) of a message with this header, or why it has none.
+/// Both the records and the batch cuts of a parallel pass 2 take it from here.
+fn message_ts(
+    accepted: &[(Shape, Decision)],
+    tz: chrono_tz::Tz,
+    h: &Header,
+    notes: &mut TimeNotes,
+) -> Result<i64, String> {
+    let order = accepted.iter().find(|(s, _)| *s == h.shape).map(|(_, d)| d.order());
+    let Some(date) = order.and_then(|o| o.date(h.fields)) else {
+        let order = order.map(|o| o.to_string()).unwrap_or_default();
+        return Err(format!("impossible date for the file's {order} order"));
+    };
+    utc_millis(tz, date, h, notes)
+}
+
 /// The minute (since the epoch) a message with this header is stored at, if it has one.
 fn message_minute(accepted: &[(Shape, Decision)], tz: chrono_tz::Tz, h: &Header) -> Option<i64> {
-    let order = accepted.iter().find(|(s, _)| *s == h.shape)?.1.order();
-    let date = order.date(h.fields)?;
-    let ms = utc_millis(tz, date, h, &mut TimeNotes::default()).ok()?;
+    let ms = message_ts(accepted, tz, h, &mut TimeNotes::default()).ok()?;
     Some(ms.div_euclid(60_000))
 }
 
@@ -890,7 +904,8 @@ struct BatchOut<'a> {
     source_id: &'a str,
     /// Dedup keys of the workspace's other sources (read-only, shared by the workers).
     seen: &'a HashSet<u128>,
-    keys: Vec<u128>,
+    /// This batch's keys, kept when later sources of the import need them.
+    keys: Option<Vec<u128>>,
     rows: RowChunk,
     rejects: Vec<KeptReject>,
 }
@@ -904,7 +919,9 @@ impl<'s> MessageOut<'s> for BatchOut<'s> {
         if self.seen.contains(&key) {
             return true;
         }
-        self.keys.push(key);
+        if let Some(keys) = self.keys.as_mut() {
+            keys.push(key);
+        }
         false
     }
 
@@ -942,10 +959,8 @@ impl BatchTally {
     /// Adds a later batch's tally to this one.
     fn add(&mut self, other: BatchTally) {
         let (a, b) = (&mut self.result, other.result);
-        a.counts.read += b.counts.read;
-        a.counts.imported += b.counts.imported;
-        a.counts.rejected += b.counts.rejected;
-        a.counts.duplicates += b.counts.duplicates;
+        a.counts += b.counts;
+        a.notes.extend(b.notes);
         a.first_ms = a.first_ms.into_iter().chain(b.first_ms).min();
         a.last_ms = a.last_ms.into_iter().chain(b.last_ms).max();
         self.notes.add(other.notes);
@@ -1115,9 +1130,9 @@ fn build_in_parallel(
     }
     let (batch_tx, batch_rx) = sync_channel::<(usize, Batch)>(workers);
     let batch_rx: Arc<Mutex<Receiver<(usize, Batch)>>> = Arc::new(Mutex::new(batch_rx));
-    type Built = (BatchTally, RowChunk, Vec<KeptReject>, Vec<u128>);
+    type Built = (BatchTally, RowChunk, Vec<KeptReject>, Option<Vec<u128>>);
     let (done_tx, done_rx) = sync_channel::<(usize, Result<Built, ImportError>)>(workers);
-    let (source_id, seen) = (sink.source_id, sink.seen);
+    let (source_id, seen, keep_keys) = (sink.source_id, sink.seen, sink.new_keys.is_some());
     let accepted = &scan.accepted;
     let tz = common.tz;
     std::thread::scope(|scope| -> Result<u64, ImportError> {
@@ -1139,14 +1154,19 @@ fn build_in_parallel(
                     let mut out = BatchOut {
                         source_id,
                         seen,
-                        keys: Vec::new(),
+                        keys: keep_keys.then(Vec::new),
                         rows: RowChunk::with_capacity(batch.items.len()),
                         rejects: Vec::new(),
                     };
                     // Each batch starts where no earlier message shares its minute.
                     ctx.occurrence = (i64::MIN, PlHashMap::default());
-                    let built = build_batch(&batch, display, &mut ctx, &mut out)
-                        .map(|tally| (tally, out.rows, out.rejects, out.keys));
+                    // A panic must reach the storing thread as an error: it waits for every
+                    // batch in turn, and would wait for this one for ever.
+                    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        build_batch(&batch, display, &mut ctx, &mut out)
+                    }))
+                    .unwrap_or_else(|_| Err(ImportError::Other(anyhow::anyhow!("a worker thread panicked"))))
+                    .map(|tally| (tally, out.rows, out.rejects, out.keys));
                     if done_tx.send((index, built)).is_err() {
                         break;
                     }
@@ -1171,8 +1191,8 @@ fn build_in_parallel(
                         };
                         sink.rejects.write(&reject).map_err(ImportError::Other)?;
                     }
-                    if let Some(new_keys) = sink.new_keys.as_mut() {
-                        new_keys.extend_from_slice(&keys);
+                    if let (Some(new_keys), Some(keys)) = (sink.new_keys.as_mut(), keys) {
+                        new_keys.extend(keys);
                     }
                     sink.batch.push_chunk(rows).map_err(ImportError::Other)?;
                     stored(sink, tally);
@@ -1181,7 +1201,12 @@ fn build_in_parallel(
                     let _ = ticket_tx.send(());
                 }
             }
-            Ok(())
+            match waiting.keys().next() {
+                Some(index) => Err(ImportError::Other(anyhow::anyhow!(
+                    "batch {next} of the chat never came back (batch {index} did)"
+                ))),
+                None => Ok(()),
+            }
         };
         let stored_all = store();
         drop((done_rx, ticket_tx));
@@ -1198,10 +1223,11 @@ fn build_in_parallel(
 enum Cut {
     /// After [`BATCH`] messages, anywhere.
     Anywhere,
-    /// After [`PARALLEL_BATCH`] messages, and only between two valid messages of different
-    /// minutes (in this zone): a message's dedup key counts the same messages before it in
-    /// its minute, so a batch built alone must not start inside a minute (nor after a
-    /// rejected message, which does not take part in the counting).
+    /// After [`PARALLEL_BATCH`] messages, and only where the valid messages on either side
+    /// fall in different minutes (in this zone): a message's dedup key counts the same
+    /// messages before it in its minute, so a batch built alone must not start inside a
+    /// minute (rejected messages take no part in the counting). A chat whose messages
+    /// never change minute stays one batch.
     BetweenMinutes(chrono_tz::Tz),
 }
 
@@ -1210,16 +1236,36 @@ const BATCH: usize = 4096;
 /// Messages per batch when workers build them (each batch is a row group).
 const PARALLEL_BATCH: usize = 8192;
 
-/// True when a batch may end before its last message (see [`Cut::BetweenMinutes`]).
-fn can_cut_before_last(batch: &Batch, accepted: &[(Shape, Decision)], tz: chrono_tz::Tz) -> bool {
-    let [.., a, b] = batch.items.as_slice() else {
-        return false;
-    };
-    let minute = |p: &Pending| {
-        let h = p.header.as_ref().filter(|_| p.bad.is_none())?;
-        message_minute(accepted, tz, h)
-    };
-    matches!((minute(a), minute(b)), (Some(x), Some(y)) if x != y)
+/// The minute of a message that takes part in the dedup counting (a valid one).
+fn valid_minute(p: &Pending, accepted: &[(Shape, Decision)], tz: chrono_tz::Tz) -> Option<i64> {
+    let h = p.header.as_ref().filter(|_| p.bad.is_none())?;
+    message_minute(accepted, tz, h)
+}
+
+/// Where a full batch looks for its end: the minute of the last valid message before its
+/// last (complete) message, updated as messages arrive.
+struct CutSearch {
+    last_valid: Option<i64>,
+}
+
+impl CutSearch {
+    /// True when the batch may end before its last message: that message is valid and its
+    /// minute differs from the last valid message's before it (rejected messages between
+    /// them take no part in the counting). Called each time a message has been completed.
+    fn may_cut(&mut self, batch: &Batch, accepted: &[(Shape, Decision)], tz: chrono_tz::Tz) -> bool {
+        let [.., before, last] = batch.items.as_slice() else {
+            return false;
+        };
+        if self.last_valid.is_none() {
+            self.last_valid = valid_minute(before, accepted, tz);
+        }
+        let Some(minute) = valid_minute(last, accepted, tz) else {
+            return false;
+        };
+        let cut = self.last_valid.is_some_and(|m| m != minute);
+        self.last_valid = Some(minute);
+        cut
+    }
 }
 
 /// Moves the last message of `batch` into a new batch.
@@ -1253,6 +1299,7 @@ fn read_items(
     let mut reader = LineReader::new(input, false);
     let mut batch = Batch::with_capacity(capacity);
     let mut seq = 0u64;
+    let mut search = CutSearch { last_valid: None };
     // Index in `batch.items` of the message that continuation lines extend.
     let mut open = false;
     while let Some(line) = reader
@@ -1287,9 +1334,10 @@ fn read_items(
                         Some(std::mem::replace(&mut batch, Batch::with_capacity(BATCH)))
                     }
                     Cut::BetweenMinutes(tz)
-                        if batch.items.len() > PARALLEL_BATCH && can_cut_before_last(&batch, accepted, tz) =>
+                        if batch.items.len() > PARALLEL_BATCH && search.may_cut(&batch, accepted, tz) =>
                     {
                         let next = split_off_last(&mut batch, capacity);
+                        search.last_valid = None;
                         Some(std::mem::replace(&mut batch, next))
                     }
                     _ => None,
@@ -1408,24 +1456,7 @@ fn finish<'s, O: MessageOut<'s>>(
         return reject(p, text, bad, display, sink, result);
     }
     let h = p.header.as_ref().expect("a message has a header");
-    let decision = ctx
-        .scan
-        .accepted
-        .iter()
-        .find(|(s, _)| *s == h.shape)
-        .map(|(_, d)| d.order());
-    let Some(date) = decision.and_then(|o| o.date(h.fields)) else {
-        let order = decision.map(|o| o.to_string()).unwrap_or_default();
-        return reject(
-            p,
-            text,
-            &format!("impossible date for the file's {order} order"),
-            display,
-            sink,
-            result,
-        );
-    };
-    let ts = match utc_millis(ctx.common.tz, date, h, &mut ctx.notes) {
+    let ts = match message_ts(&ctx.scan.accepted, ctx.common.tz, h, &mut ctx.notes) {
         Ok(ts) => ts,
         Err(e) => return reject(p, text, &e, display, sink, result),
     };
