@@ -560,13 +560,8 @@ mod tests {
             .flat_map(|p| [p.to_string(), p.to_uppercase()])
             .chain(words.iter().map(|w| w.to_string()))
             .collect();
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut rng = crate::benchkit::SplitMix64(0x2545_F491_4F6C_DD1D);
+        let mut next = |n: usize| rng.below(n as u64) as usize;
         let mut special = 0;
         for _ in 0..30_000 {
             let text: String = (0..1 + next(3)).map(|_| pieces[next(pieces.len())].as_str()).collect();
@@ -606,13 +601,8 @@ mod tests {
                 .map(String::from),
             )
             .collect();
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut rng = crate::benchkit::SplitMix64(0x9E37_79B9_7F4A_7C15);
+        let mut next = |n: usize| rng.below(n as u64) as usize;
         let (mut matched, mut slow) = (0, 0);
         for _ in 0..40_000 {
             let mut text = String::new();
