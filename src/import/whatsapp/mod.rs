@@ -1136,45 +1136,58 @@ fn build_in_parallel(
     let accepted = &scan.accepted;
     let tz = common.tz;
     std::thread::scope(|scope| -> Result<u64, ImportError> {
-        let reader = scope.spawn(move || {
-            let mut index = 0;
-            read_items(input, accepted, display, Cut::BetweenMinutes(tz), &mut |batch| {
-                let sent = ticket_rx.recv().is_ok() && batch_tx.send((index, batch)).is_ok();
-                index += 1;
-                sent
-            })
-        });
+        let thread = || std::thread::Builder::new();
+        let mut started = 0;
         for _ in 0..workers {
             let (batch_rx, done_tx) = (batch_rx.clone(), done_tx.clone());
-            scope.spawn(move || {
-                let mut ctx = ChatContext::new(scan, common, business, setup);
-                loop {
-                    let next = batch_rx.lock().map_err(|_| ()).and_then(|rx| rx.recv().map_err(|_| ()));
-                    let Ok((index, batch)) = next else { break };
-                    let mut out = BatchOut {
-                        source_id,
-                        seen,
-                        keys: keep_keys.then(Vec::new),
-                        rows: RowChunk::with_capacity(batch.items.len()),
-                        rejects: Vec::new(),
-                    };
-                    // Each batch starts where no earlier message shares its minute.
-                    ctx.occurrence = (i64::MIN, PlHashMap::default());
-                    // A panic must reach the storing thread as an error: it waits for every
-                    // batch in turn, and would wait for this one for ever.
-                    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        build_batch(&batch, display, &mut ctx, &mut out)
-                    }))
-                    .unwrap_or_else(|_| Err(ImportError::Other(anyhow::anyhow!("a worker thread panicked"))))
-                    .map(|tally| (tally, out.rows, out.rejects, out.keys));
-                    if done_tx.send((index, built)).is_err() {
-                        break;
-                    }
-                }
-            });
+            // A thread the system refuses is one worker fewer.
+            started += usize::from(
+                thread()
+                    .spawn_scoped(scope, move || {
+                        let mut ctx = ChatContext::new(scan, common, business, setup);
+                        loop {
+                            let next = batch_rx.lock().map_err(|_| ()).and_then(|rx| rx.recv().map_err(|_| ()));
+                            let Ok((index, batch)) = next else { break };
+                            let mut out = BatchOut {
+                                source_id,
+                                seen,
+                                keys: keep_keys.then(Vec::new),
+                                rows: RowChunk::with_capacity(batch.items.len()),
+                                rejects: Vec::new(),
+                            };
+                            // Each batch starts where no earlier message shares its minute.
+                            ctx.occurrence = (i64::MIN, PlHashMap::default());
+                            // A panic must reach the storing thread as an error: it waits for every
+                            // batch in turn, and would wait for this one for ever.
+                            let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                build_batch(&batch, display, &mut ctx, &mut out)
+                            }))
+                            .unwrap_or_else(|_| Err(ImportError::Other(anyhow::anyhow!("a worker thread panicked"))))
+                            .map(|tally| (tally, out.rows, out.rejects, out.keys));
+                            if done_tx.send((index, built)).is_err() {
+                                break;
+                            }
+                        }
+                    })
+                    .is_ok(),
+            );
         }
+        let reader = (started > 0)
+            .then(|| {
+                thread().spawn_scoped(scope, move || {
+                    let mut index = 0;
+                    read_items(input, accepted, display, Cut::BetweenMinutes(tz), &mut |batch| {
+                        let sent = ticket_rx.recv().is_ok() && batch_tx.send((index, batch)).is_ok();
+                        index += 1;
+                        sent
+                    })
+                })
+            })
+            .and_then(Result::ok)
+            .ok_or_else(|| ImportError::Other(anyhow::anyhow!("cannot start the threads that read the chat")));
         // The workers and the reader stop when the receiving ends they hold are all gone.
         drop((batch_rx, done_tx));
+        let reader = reader?;
         let mut waiting: std::collections::BTreeMap<usize, Built> = Default::default();
         let mut next = 0;
         let mut store = || -> Result<(), ImportError> {
