@@ -627,13 +627,22 @@ struct Pending {
 struct Batch {
     text: String,
     items: Vec<Pending>,
+    /// A batch cut inside a minute (see [`HARD_BATCH`]) starts from the dedup counting
+    /// its predecessor ends with, received here; the predecessor sends it on `carry_out`.
+    carry_in: Option<std::sync::mpsc::Receiver<Occurrence>>,
+    carry_out: Option<std::sync::mpsc::SyncSender<Occurrence>>,
 }
+
+/// The minute of the last message keyed, and how often each key occurred in it.
+type Occurrence = (i64, PlHashMap<u128, u32>);
 
 impl Batch {
     fn with_capacity(items: usize) -> Batch {
         Batch {
             text: String::with_capacity(items * 96),
             items: Vec::with_capacity(items),
+            carry_in: None,
+            carry_out: None,
         }
     }
 }
@@ -794,8 +803,7 @@ struct ChatContext<'a> {
     authors: Vec<Author>,
     author_index: PlHashMap<String, usize>,
     last_author: usize,
-    /// The minute of the last message keyed, and how often each key occurred in it.
-    occurrence: (i64, PlHashMap<u128, u32>),
+    occurrence: Occurrence,
     notes: TimeNotes,
     /// Keys per header layout, kept only for files that switch layout (concatenated
     /// exports), where the overlap between the parts is a duplicate.
@@ -1147,7 +1155,7 @@ fn build_in_parallel(
                         let mut ctx = ChatContext::new(scan, common, business, setup);
                         loop {
                             let next = batch_rx.lock().map_err(|_| ()).and_then(|rx| rx.recv().map_err(|_| ()));
-                            let Ok((index, batch)) = next else { break };
+                            let Ok((index, mut batch)) = next else { break };
                             let mut out = BatchOut {
                                 source_id,
                                 seen,
@@ -1155,8 +1163,13 @@ fn build_in_parallel(
                                 rows: RowChunk::with_capacity(batch.items.len()),
                                 rejects: Vec::new(),
                             };
-                            // Each batch starts where no earlier message shares its minute.
-                            ctx.occurrence = (i64::MIN, PlHashMap::default());
+                            // Each batch starts where no earlier message shares its minute, or from the counting
+                            // its predecessor ends with (its worker hands it on as soon as it is done).
+                            ctx.occurrence = match batch.carry_in.take().map(|rx| rx.recv()) {
+                                None => (i64::MIN, PlHashMap::default()),
+                                Some(Ok(carried)) => carried,
+                                Some(Err(_)) => (i64::MIN, PlHashMap::default()),
+                            };
                             // A panic must reach the storing thread as an error: it waits for every
                             // batch in turn, and would wait for this one for ever.
                             let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -1164,6 +1177,9 @@ fn build_in_parallel(
                             }))
                             .unwrap_or_else(|_| Err(ImportError::Other(anyhow::anyhow!("a worker thread panicked"))))
                             .map(|tally| (tally, out.rows, out.rejects, out.keys));
+                            if let Some(next) = batch.carry_out.take() {
+                                let _ = next.send(std::mem::take(&mut ctx.occurrence));
+                            }
                             if done_tx.send((index, built)).is_err() {
                                 break;
                             }
@@ -1239,8 +1255,8 @@ enum Cut {
     /// After [`PARALLEL_BATCH`] messages, and only where the valid messages on either side
     /// fall in different minutes (in this zone): a message's dedup key counts the same
     /// messages before it in its minute, so a batch built alone must not start inside a
-    /// minute (rejected messages take no part in the counting). A chat whose messages
-    /// never change minute stays one batch.
+    /// minute (rejected messages take no part in the counting). After [`HARD_BATCH`]
+    /// messages without such a place, the cut is made anyway and the counting is handed on.
     BetweenMinutes(chrono_tz::Tz),
 }
 
@@ -1248,6 +1264,8 @@ enum Cut {
 const BATCH: usize = 4096;
 /// Messages per batch when workers build them (each batch is a row group).
 const PARALLEL_BATCH: usize = 8192;
+/// Messages after which a batch is cut even inside a minute (see [`Batch::carry_in`]).
+const HARD_BATCH: usize = 4 * PARALLEL_BATCH;
 
 /// The minute of a message that takes part in the dedup counting (a valid one).
 fn valid_minute(p: &Pending, accepted: &[(Shape, Decision)], tz: chrono_tz::Tz) -> Option<i64> {
@@ -1350,6 +1368,16 @@ fn read_items(
                         if batch.items.len() > PARALLEL_BATCH && search.may_cut(&batch, accepted, tz) =>
                     {
                         let next = split_off_last(&mut batch, capacity);
+                        search.last_valid = None;
+                        Some(std::mem::replace(&mut batch, next))
+                    }
+                    Cut::BetweenMinutes(_) if batch.items.len() >= HARD_BATCH => {
+                        // No minute change in sight: cut anyway, and have the next batch wait
+                        // for this one's counting (memory stays bounded; these two batches
+                        // are built one after the other).
+                        let mut next = split_off_last(&mut batch, capacity);
+                        let (carry_out, carry_in) = std::sync::mpsc::sync_channel(1);
+                        (batch.carry_out, next.carry_in) = (Some(carry_out), Some(carry_in));
                         search.last_valid = None;
                         Some(std::mem::replace(&mut batch, next))
                     }
