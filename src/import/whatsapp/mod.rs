@@ -22,6 +22,8 @@ use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
 
 /// Options of `import whatsapp`.
 #[derive(Debug, Clone, Default)]
@@ -629,8 +631,8 @@ struct Batch {
     items: Vec<Pending>,
     /// A batch cut inside a minute (see [`HARD_BATCH`]) starts from the dedup counting
     /// its predecessor ends with, received here; the predecessor sends it on `carry_out`.
-    carry_in: Option<std::sync::mpsc::Receiver<Occurrence>>,
-    carry_out: Option<std::sync::mpsc::SyncSender<Occurrence>>,
+    carry_in: Option<Receiver<Occurrence>>,
+    carry_out: Option<SyncSender<Occurrence>>,
 }
 
 /// The minute of the last message keyed, and how often each key occurred in it.
@@ -1063,7 +1065,7 @@ pub fn import(
     } else {
         // Reading and header recognition run on one thread, message building on this
         // one, Parquet encoding on a third.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+        let (tx, rx) = sync_channel::<Batch>(4);
         let mut ctx = ChatContext::new(scan, common, business, &setup);
         std::thread::scope(|scope| -> Result<u64, ImportError> {
             let producer = scope
@@ -1116,6 +1118,105 @@ pub fn import(
     Ok(result)
 }
 
+/// A batch built by a worker: its tally, rows, rejects and (when wanted) new dedup keys.
+type Built = (BatchTally, RowChunk, Vec<KeptReject>, Option<Vec<u128>>);
+
+/// What every worker of one chat shares.
+#[derive(Clone, Copy)]
+struct Workshop<'a> {
+    scan: &'a ChatScan,
+    common: &'a CommonOptions,
+    business: Option<&'a BusinessSide>,
+    setup: &'a ChatSetup,
+    display: &'a str,
+    source_id: &'a str,
+    seen: &'a HashSet<u128>,
+    keep_keys: bool,
+}
+
+impl Workshop<'_> {
+    /// A worker's loop: takes batches in file order until there are none, sends each one
+    /// built (or its error) with its index.
+    fn work(self, batches: &Mutex<Receiver<(usize, Batch)>>, done: &SyncSender<(usize, Result<Built, ImportError>)>) {
+        let mut ctx = ChatContext::new(self.scan, self.common, self.business, self.setup);
+        loop {
+            let next = batches.lock().map_err(|_| ()).and_then(|rx| rx.recv().map_err(|_| ()));
+            let Ok((index, mut batch)) = next else { break };
+            // A batch starts where no earlier message shares its minute, or from the counting
+            // its predecessor ends with, which that batch's worker hands on when done.
+            ctx.occurrence = batch
+                .carry_in
+                .take()
+                .and_then(|rx| rx.recv().ok())
+                .unwrap_or_else(|| (i64::MIN, PlHashMap::default()));
+            // A panic must reach the storing thread as an error: it waits for every batch in
+            // turn, and would wait for this one for ever.
+            let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.build(&batch, &mut ctx)))
+                .unwrap_or_else(|_| Err(ImportError::Other(anyhow::anyhow!("a worker thread panicked"))));
+            if let Some(next) = batch.carry_out.take() {
+                let _ = next.send(std::mem::take(&mut ctx.occurrence));
+            }
+            if done.send((index, built)).is_err() {
+                break;
+            }
+        }
+    }
+
+    fn build(&self, batch: &Batch, ctx: &mut ChatContext<'_>) -> Result<Built, ImportError> {
+        let mut out = BatchOut {
+            source_id: self.source_id,
+            seen: self.seen,
+            keys: self.keep_keys.then(Vec::new),
+            rows: RowChunk::with_capacity(batch.items.len()),
+            rejects: Vec::new(),
+        };
+        let tally = build_batch(batch, self.display, ctx, &mut out)?;
+        Ok((tally, out.rows, out.rejects, out.keys))
+    }
+}
+
+/// Stores built batches in file order as they arrive (rejects, dedup keys, rows), returning
+/// a ticket for each; fails on the first batch that failed or never came back.
+fn store_in_order(
+    done: &Receiver<(usize, Result<Built, ImportError>)>,
+    tickets: &SyncSender<()>,
+    display: &str,
+    sink: &mut Sink<'_>,
+    stored: &mut dyn FnMut(&mut Sink<'_>, BatchTally),
+) -> Result<(), ImportError> {
+    let mut waiting: std::collections::BTreeMap<usize, Built> = Default::default();
+    let mut next = 0;
+    for (index, built) in done {
+        waiting.insert(index, built?);
+        while let Some((tally, rows, rejects, keys)) = waiting.remove(&next) {
+            for r in &rejects {
+                let reject = Reject {
+                    file: display,
+                    line: r.line,
+                    byte_offset: r.byte_offset,
+                    reason: &r.reason,
+                    raw: &r.raw,
+                };
+                sink.rejects.write(&reject).map_err(ImportError::Other)?;
+            }
+            if let (Some(new_keys), Some(keys)) = (sink.new_keys.as_mut(), keys) {
+                new_keys.extend(keys);
+            }
+            sink.batch.push_chunk(rows).map_err(ImportError::Other)?;
+            stored(sink, tally);
+            next += 1;
+            // The reader may have finished; a ticket it no longer wants is fine.
+            let _ = tickets.send(());
+        }
+    }
+    match waiting.keys().next() {
+        Some(index) => Err(ImportError::Other(anyhow::anyhow!(
+            "batch {next} of the chat never came back (batch {index} did)"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Pass 2 on several cores: a reader thread splits the chat into batches (cut only where
 /// each batch's duplicate counting starts afresh, see [`Cut::BetweenMinutes`]), workers
 /// build them, and this thread stores them in file order. Returns the bytes read.
@@ -1127,8 +1228,6 @@ fn build_in_parallel(
     sink: &mut Sink<'_>,
     stored: &mut dyn FnMut(&mut Sink<'_>, BatchTally),
 ) -> Result<u64, ImportError> {
-    use std::sync::mpsc::{sync_channel, Receiver};
-    use std::sync::{Arc, Mutex};
     // Batches in flight (being read, built or waiting for their turn) hold a ticket each,
     // so memory stays bounded however uneven the workers are.
     let in_flight = workers + 2;
@@ -1137,56 +1236,27 @@ fn build_in_parallel(
         ticket_tx.send(()).expect("room for every ticket");
     }
     let (batch_tx, batch_rx) = sync_channel::<(usize, Batch)>(workers);
-    let batch_rx: Arc<Mutex<Receiver<(usize, Batch)>>> = Arc::new(Mutex::new(batch_rx));
-    type Built = (BatchTally, RowChunk, Vec<KeptReject>, Option<Vec<u128>>);
+    let batch_rx = Arc::new(Mutex::new(batch_rx));
     let (done_tx, done_rx) = sync_channel::<(usize, Result<Built, ImportError>)>(workers);
-    let (source_id, seen, keep_keys) = (sink.source_id, sink.seen, sink.new_keys.is_some());
-    let accepted = &scan.accepted;
-    let tz = common.tz;
+    let workshop = Workshop {
+        scan,
+        common,
+        business,
+        setup,
+        display,
+        source_id: sink.source_id,
+        seen: sink.seen,
+        keep_keys: sink.new_keys.is_some(),
+    };
+    let (accepted, tz) = (&scan.accepted, common.tz);
     std::thread::scope(|scope| -> Result<u64, ImportError> {
         let thread = || std::thread::Builder::new();
         let mut started = 0;
         for _ in 0..workers {
             let (batch_rx, done_tx) = (batch_rx.clone(), done_tx.clone());
             // A thread the system refuses is one worker fewer.
-            started += usize::from(
-                thread()
-                    .spawn_scoped(scope, move || {
-                        let mut ctx = ChatContext::new(scan, common, business, setup);
-                        loop {
-                            let next = batch_rx.lock().map_err(|_| ()).and_then(|rx| rx.recv().map_err(|_| ()));
-                            let Ok((index, mut batch)) = next else { break };
-                            let mut out = BatchOut {
-                                source_id,
-                                seen,
-                                keys: keep_keys.then(Vec::new),
-                                rows: RowChunk::with_capacity(batch.items.len()),
-                                rejects: Vec::new(),
-                            };
-                            // Each batch starts where no earlier message shares its minute, or from the counting
-                            // its predecessor ends with (its worker hands it on as soon as it is done).
-                            ctx.occurrence = match batch.carry_in.take().map(|rx| rx.recv()) {
-                                None => (i64::MIN, PlHashMap::default()),
-                                Some(Ok(carried)) => carried,
-                                Some(Err(_)) => (i64::MIN, PlHashMap::default()),
-                            };
-                            // A panic must reach the storing thread as an error: it waits for every
-                            // batch in turn, and would wait for this one for ever.
-                            let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                build_batch(&batch, display, &mut ctx, &mut out)
-                            }))
-                            .unwrap_or_else(|_| Err(ImportError::Other(anyhow::anyhow!("a worker thread panicked"))))
-                            .map(|tally| (tally, out.rows, out.rejects, out.keys));
-                            if let Some(next) = batch.carry_out.take() {
-                                let _ = next.send(std::mem::take(&mut ctx.occurrence));
-                            }
-                            if done_tx.send((index, built)).is_err() {
-                                break;
-                            }
-                        }
-                    })
-                    .is_ok(),
-            );
+            let worker = thread().spawn_scoped(scope, move || workshop.work(&batch_rx, &done_tx));
+            started += usize::from(worker.is_ok());
         }
         let reader = (started > 0)
             .then(|| {
@@ -1204,40 +1274,7 @@ fn build_in_parallel(
         // The workers and the reader stop when the receiving ends they hold are all gone.
         drop((batch_rx, done_tx));
         let reader = reader?;
-        let mut waiting: std::collections::BTreeMap<usize, Built> = Default::default();
-        let mut next = 0;
-        let mut store = || -> Result<(), ImportError> {
-            for (index, built) in &done_rx {
-                waiting.insert(index, built?);
-                while let Some((tally, rows, rejects, keys)) = waiting.remove(&next) {
-                    for r in &rejects {
-                        let reject = Reject {
-                            file: display,
-                            line: r.line,
-                            byte_offset: r.byte_offset,
-                            reason: &r.reason,
-                            raw: &r.raw,
-                        };
-                        sink.rejects.write(&reject).map_err(ImportError::Other)?;
-                    }
-                    if let (Some(new_keys), Some(keys)) = (sink.new_keys.as_mut(), keys) {
-                        new_keys.extend(keys);
-                    }
-                    sink.batch.push_chunk(rows).map_err(ImportError::Other)?;
-                    stored(sink, tally);
-                    next += 1;
-                    // The reader may have finished; a ticket it no longer wants is fine.
-                    let _ = ticket_tx.send(());
-                }
-            }
-            match waiting.keys().next() {
-                Some(index) => Err(ImportError::Other(anyhow::anyhow!(
-                    "batch {next} of the chat never came back (batch {index} did)"
-                ))),
-                None => Ok(()),
-            }
-        };
-        let stored_all = store();
+        let stored_all = store_in_order(&done_rx, &ticket_tx, display, sink, stored);
         drop((done_rx, ticket_tx));
         let read = reader
             .join()
@@ -1376,7 +1413,7 @@ fn read_items(
                         // for this one's counting (memory stays bounded; these two batches
                         // are built one after the other).
                         let mut next = split_off_last(&mut batch, capacity);
-                        let (carry_out, carry_in) = std::sync::mpsc::sync_channel(1);
+                        let (carry_out, carry_in) = sync_channel(1);
                         (batch.carry_out, next.carry_in) = (Some(carry_out), Some(carry_in));
                         search.last_valid = None;
                         Some(std::mem::replace(&mut batch, next))
