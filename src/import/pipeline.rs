@@ -28,13 +28,7 @@ pub struct Sink<'a> {
 impl Sink<'_> {
     /// True when a record with this dedup key is already stored; otherwise remembers the key.
     pub fn is_duplicate(&mut self, key: u128) -> bool {
-        if self.seen.contains(&key) {
-            return true;
-        }
-        if let Some(keys) = self.new_keys.as_mut() {
-            keys.push(key);
-        }
-        false
+        is_duplicate_key(self.seen, self.new_keys.as_deref_mut(), key)
     }
 
     /// Stores one record and counts it.
@@ -44,9 +38,7 @@ impl Sink<'_> {
 
     /// [`Sink::push`] for a record given by reference (nothing of it is kept).
     pub fn push_row(&mut self, result: &mut SourceResult, row: &InteractionRow<'_>) -> Result<(), ImportError> {
-        result.counts.imported += 1;
-        result.first_ms = Some(result.first_ms.map_or(row.ts, |f| f.min(row.ts)));
-        result.last_ms = Some(result.last_ms.map_or(row.ts, |l| l.max(row.ts)));
+        result.count_imported(row.ts);
         self.batch.push_row(row).map_err(ImportError::Other)
     }
 
@@ -64,6 +56,27 @@ pub struct SourceResult {
     pub first_ms: Option<i64>,
     pub last_ms: Option<i64>,
     pub notes: Vec<String>,
+}
+
+impl SourceResult {
+    /// Counts one imported record at `ts` (ms).
+    pub fn count_imported(&mut self, ts: i64) {
+        self.counts.imported += 1;
+        self.first_ms = Some(self.first_ms.map_or(ts, |f| f.min(ts)));
+        self.last_ms = Some(self.last_ms.map_or(ts, |l| l.max(ts)));
+    }
+}
+
+/// True when a record with this dedup key is already stored (`seen`); otherwise remembers
+/// the key in `keys`, when later sources need them.
+pub fn is_duplicate_key(seen: &HashSet<u128>, keys: Option<&mut Vec<u128>>, key: u128) -> bool {
+    if seen.contains(&key) {
+        return true;
+    }
+    if let Some(keys) = keys {
+        keys.push(key);
+    }
+    false
 }
 
 /// Fails unless `path` is a regular file (or a link to one). Imports read a file more than
@@ -121,6 +134,29 @@ pub fn hash_file_into(hasher: &mut blake3::Hasher, path: &std::path::Path) -> st
         std::mem::swap(&mut current, &mut next);
     }
     Ok(total)
+}
+
+/// [`hash_file`] on the calling thread alone (for a hash made beside other one-core work);
+/// gives up when `stop` is set or on Ctrl-C.
+pub fn hash_file_on_one_core(
+    path: &std::path::Path,
+    stop: &std::sync::atomic::AtomicBool,
+) -> std::io::Result<(String, u64)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) || super::check_interrupt().is_err() {
+            return Err(std::io::Error::other("interrupted"));
+        }
+        let n = fill(&mut file, &mut buf)?;
+        if n == 0 {
+            return Ok((hasher.finalize().to_hex().to_string(), size));
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
 }
 
 /// Reads from `file` until `buf` is full or the file ends; returns the bytes read.

@@ -418,7 +418,7 @@ impl Writeback {
 struct WritebackFile {
     file: File,
     unsynced: u64,
-    writeback: std::sync::Arc<std::sync::Mutex<Writeback>>,
+    writeback: Writeback,
 }
 
 impl Write for WritebackFile {
@@ -427,9 +427,7 @@ impl Write for WritebackFile {
         self.unsynced += n as u64;
         if self.unsynced >= WRITEBACK_BYTES {
             self.unsynced = 0;
-            if let Ok(mut w) = self.writeback.lock() {
-                w.request(&self.file);
-            }
+            self.writeback.request(&self.file);
         }
         Ok(n)
     }
@@ -505,11 +503,10 @@ fn one_value_dictionary(array: &ArrayRef) -> Option<ArrayRef> {
 fn write_frames(file: File, frames: impl IntoIterator<Item = DataFrame>) -> Result<u64> {
     // The Parquet encoder issues many small writes (page headers, footer fields):
     // buffered, they cost a few syscalls per row group instead of thousands per file.
-    let writeback = std::sync::Arc::new(std::sync::Mutex::new(Writeback::default()));
     let file = WritebackFile {
         file,
         unsynced: 0,
-        writeback: writeback.clone(),
+        writeback: Writeback::default(),
     };
     let out = BufWriter::with_capacity(1 << 20, file);
     let schema = interactions_schema().to_arrow(CompatLevel::newest());
@@ -552,12 +549,8 @@ fn write_frames(file: File, frames: impl IntoIterator<Item = DataFrame>) -> Resu
         }
     }
     writer.end(None)?;
-    drop(writer);
-    let flushed = writeback
-        .lock()
-        .map_err(|_| anyhow!("disk flush state poisoned"))?
-        .finish();
-    flushed.context("writing the batch to disk")?;
+    let mut file = writer.into_inner().into_inner().map_err(|e| e.into_error())?;
+    file.writeback.finish().context("writing the batch to disk")?;
     Ok(rows)
 }
 
@@ -723,11 +716,10 @@ mod tests {
     fn writeback_passes_every_byte_through_and_flushes_in_the_background() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("b.parquet");
-        let writeback = std::sync::Arc::new(std::sync::Mutex::new(Writeback::default()));
         let mut out = WritebackFile {
             file: File::create(&path).unwrap(),
             unsynced: 0,
-            writeback: writeback.clone(),
+            writeback: Writeback::default(),
         };
         let piece: Vec<u8> = (0..1_000_003u32).map(|i| (i % 251) as u8).collect();
         for _ in 0..40 {
@@ -735,15 +727,12 @@ mod tests {
         }
         out.flush().unwrap();
         assert!(
-            writeback.lock().unwrap().syncer.is_some(),
+            out.writeback.syncer.is_some(),
             "40 MB written without a background flush"
         );
+        out.writeback.finish().unwrap();
+        assert!(out.writeback.syncer.is_none(), "the flush thread is stopped");
         drop(out);
-        writeback.lock().unwrap().finish().unwrap();
-        assert!(
-            writeback.lock().unwrap().syncer.is_none(),
-            "the flush thread is stopped"
-        );
         let written = std::fs::read(&path).unwrap();
         assert_eq!(written.len(), 40 * piece.len());
         assert!(written.chunks(piece.len()).all(|c| c == piece.as_slice()));

@@ -256,7 +256,7 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
     // reads come from the page cache, and the scan is otherwise a one-core pass.
     let stop = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|threads| {
-        let hasher = threads.spawn(|| hash_on_this_thread(&path, &stop));
+        let hasher = threads.spawn(|| pipeline::hash_file_on_one_core(&path, &stop));
         let scanned = scan_lines(input, opts, false);
         stop.store(scanned.is_err(), std::sync::atomic::Ordering::Relaxed);
         let hashed = hasher
@@ -275,29 +275,6 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
         scan.content_hash = hash;
         Ok(scan)
     })
-}
-
-/// BLAKE3 (hex) and size of the file at `path`, read and hashed on the calling thread;
-/// gives up when `stop` is set or on Ctrl-C.
-fn hash_on_this_thread(path: &Path, stop: &std::sync::atomic::AtomicBool) -> std::io::Result<(String, u64)> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = blake3::Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        if stop.load(std::sync::atomic::Ordering::Relaxed) || check_interrupt().is_err() {
-            return Err(std::io::Error::other("interrupted"));
-        }
-        match file.read(&mut buf) {
-            Ok(0) => return Ok((hasher.finalize().to_hex().to_string(), size)),
-            Ok(n) => {
-                hasher.update(&buf[..n]);
-                size += n as u64;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 /// The scan's pass over the lines; hashes them too when `hash` is set.
@@ -926,19 +903,11 @@ impl<'s> MessageOut<'s> for BatchOut<'s> {
     }
 
     fn is_duplicate(&mut self, key: u128) -> bool {
-        if self.seen.contains(&key) {
-            return true;
-        }
-        if let Some(keys) = self.keys.as_mut() {
-            keys.push(key);
-        }
-        false
+        pipeline::is_duplicate_key(self.seen, self.keys.as_mut(), key)
     }
 
     fn push_row(&mut self, result: &mut SourceResult, row: &InteractionRow<'_>) -> Result<(), ImportError> {
-        result.counts.imported += 1;
-        result.first_ms = Some(result.first_ms.map_or(row.ts, |f| f.min(row.ts)));
-        result.last_ms = Some(result.last_ms.map_or(row.ts, |l| l.max(row.ts)));
+        result.count_imported(row.ts);
         self.rows.push_row(row);
         Ok(())
     }
