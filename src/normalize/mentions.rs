@@ -68,12 +68,13 @@ impl NumberLine<'_> {
     }
 }
 
-/// ASCII digits in `bytes`, counted in 32-bit lanes so the compiler vectorises it.
+/// ASCII digits in `bytes`, counted in byte lanes so the compiler vectorises it sixteen
+/// bytes at a time (wider lanes made it four times slower, and it runs over every text).
 fn ascii_digits(bytes: &[u8]) -> usize {
-    // A lane cannot overflow within a 1 MiB chunk.
+    // A byte lane cannot overflow within 255 bytes.
     bytes
-        .chunks(1 << 20)
-        .map(|chunk| chunk.iter().fold(0u32, |n, b| n + u32::from(b.wrapping_sub(b'0') < 10)) as usize)
+        .chunks(255)
+        .map(|chunk| chunk.iter().fold(0u8, |n, b| n + u8::from(b.wrapping_sub(b'0') < 10)) as usize)
         .sum()
 }
 
@@ -81,7 +82,10 @@ fn ascii_digits(bytes: &[u8]) -> usize {
 fn number_lines(text: &str) -> Vec<NumberLine<'_>> {
     let mut lines = Vec::new();
     let mut at = 0;
-    for line in text.split('\n') {
+    // The pieces `split('\n')` gives, found with memchr's vector search.
+    let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len()));
+    for end in ends {
+        let line = &text[at..end];
         let digits = ascii_digits(line.as_bytes());
         let ascii = line.is_ascii();
         if digits >= 2 || !ascii {
@@ -92,7 +96,7 @@ fn number_lines(text: &str) -> Vec<NumberLine<'_>> {
                 ascii,
             });
         }
-        at += line.len() + 1;
+        at = end + 1;
     }
     lines
 }

@@ -64,7 +64,7 @@ fn is_original_message_marker(line: &str) -> bool {
 /// starts at the `-- ` delimiter before that cut.
 pub fn split_reply(body: &str) -> Split {
     let p = patterns();
-    let lines: Vec<&str> = body.lines().collect();
+    let lines: Vec<&str> = crate::normalize::text::lines(body).collect();
     let mut cut = lines.len();
     for (i, line) in lines.iter().enumerate() {
         let t = line.trim_end();
