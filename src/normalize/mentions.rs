@@ -179,9 +179,13 @@ pub fn extract(text: &str, region: Region) -> Vec<String> {
         push(format!("order:{}", code.to_ascii_uppercase()));
     }
     let mut at = order_word_start(text, &lines);
-    while let Some(c) = p.order_word.captures_at(text, at) {
-        push(format!("order:{}", &c[1]));
-        at = c.get(0).map_or(text.len(), |m| m.end());
+    // The plain search first: most texts have no such phrase, and only a match needs its
+    // groups (the leftmost match from its own start is the same match).
+    while let Some(m) = p.order_word.find_at(text, at) {
+        if let Some(c) = p.order_word.captures_at(text, m.start()) {
+            push(format!("order:{}", &c[1]));
+        }
+        at = m.end();
     }
     if digits >= 7 {
         for m in lines.iter().flat_map(|l| p.phone.find_iter(l.line)) {

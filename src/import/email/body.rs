@@ -120,8 +120,9 @@ fn join_trimmed(lines: &[&str]) -> String {
         .iter()
         .rposition(|l| !l.trim().is_empty())
         .map_or(start, |e| e + 1);
-    let mut out = String::new();
-    for (i, l) in lines[start..end].iter().enumerate() {
+    let lines = &lines[start..end];
+    let mut out = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+    for (i, l) in lines.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }

@@ -855,7 +855,7 @@ pub fn message_key(m: &message::ParsedMessage, ts: i64) -> u128 {
 
 /// The per-message work that does not depend on earlier messages (runs on a worker).
 fn prepare(ctx: &MessageContext<'_>, raw: &RawMessage, tally: &mut Tally) -> Prepared {
-    let m = match message::parse(&raw.bytes) {
+    let mut m = match message::parse(&raw.bytes) {
         Ok(m) if m.folder_internal => {
             tally.internal_pseudo += 1;
             return Prepared::Internal;
@@ -872,10 +872,10 @@ fn prepare(ctx: &MessageContext<'_>, raw: &RawMessage, tally: &mut Tally) -> Pre
             .and_then(|e| dates::parse_envelope(e, ctx.common.tz))
     };
     let (ts, ts_raw) = if let Some(ts) = m.date_ms {
-        (ts, m.date_raw.clone().unwrap_or_default())
+        (ts, m.date_raw.take().unwrap_or_default())
     } else if let Some(ts) = m.received_ms {
         tally.date_from_received += 1;
-        (ts, m.date_raw.clone().unwrap_or_default())
+        (ts, m.date_raw.take().unwrap_or_default())
     } else if let Some(ts) = envelope_ms() {
         tally.date_from_envelope += 1;
         (ts, raw.envelope.clone().unwrap_or_default())

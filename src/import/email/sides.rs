@@ -22,8 +22,15 @@ impl BusinessSide {
     pub fn owns(&self, a: &Addr) -> bool {
         self.addresses.contains(&a.addr)
             || a.domain()
-                .is_some_and(|d| self.domains.iter().any(|b| d == b || d.ends_with(&format!(".{b}"))))
+                .is_some_and(|d| self.domains.iter().any(|b| is_same_or_subdomain(d, b)))
     }
+}
+
+/// `domain` is `base` or one of its sub-domains (`eu.shop.example` of `shop.example`).
+fn is_same_or_subdomain(domain: &str, base: &str) -> bool {
+    domain
+        .strip_suffix(base)
+        .is_some_and(|head| head.is_empty() || head.ends_with('.'))
 }
 
 /// Free mail providers: their domain is never a business domain, only one address on it.

@@ -123,11 +123,14 @@ impl Threader {
 /// A subject without reply/forward prefixes, lower-cased and with spaces collapsed: the key
 /// for the subject fallback.
 pub fn subject_root(subject: &str) -> String {
-    strip_prefixes(subject)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    let mut joined = String::with_capacity(subject.len());
+    for word in strip_prefixes(subject).split_whitespace() {
+        if !joined.is_empty() {
+            joined.push(' ');
+        }
+        joined.push_str(word);
+    }
+    joined.to_lowercase()
 }
 
 /// A subject without reply/forward prefixes (`Re:`, `Fwd:`, `AW:`, `SV:`, `回复:` …, repeated,
