@@ -104,6 +104,50 @@ pub fn measure(cmd: &mut Command) -> std::io::Result<Measured> {
     }
 }
 
+/// Imports timed by the benches: each runs this many times into a fresh workspace and the
+/// run with the median wall time is reported (this machine's speed drifts by ±10 % from one
+/// minute to the next, and a single run said more about the minute than about the code).
+pub const RUNS: usize = 3;
+
+/// [`RUNS`] runs of one import and what they cost.
+pub struct Repeated {
+    /// The run with the median wall time.
+    pub median: Measured,
+    /// Every run's wall time, in the order they ran.
+    pub times: Vec<Duration>,
+    /// The highest peak memory of any run, in bytes.
+    pub peak_rss: u64,
+    /// Every run succeeded.
+    pub success: bool,
+}
+
+impl Repeated {
+    /// `3.61 3.45 3.43 s`: every run's wall time.
+    pub fn times_text(&self) -> String {
+        let times: Vec<String> = self.times.iter().map(|t| format!("{:.2}", t.as_secs_f64())).collect();
+        format!("{} s", times.join(" "))
+    }
+}
+
+/// Runs the command `make` builds [`RUNS`] times, removing `workspace` before each run.
+pub fn measure_repeated(workspace: &Path, mut make: impl FnMut() -> Command) -> std::io::Result<Repeated> {
+    let mut runs = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let _ = std::fs::remove_dir_all(workspace);
+        runs.push(measure(&mut make())?);
+    }
+    let times = runs.iter().map(|r| r.elapsed).collect();
+    let peak_rss = runs.iter().map(|r| r.peak_rss).max().unwrap_or(0);
+    let success = runs.iter().all(|r| r.success);
+    runs.sort_by_key(|r| r.elapsed);
+    Ok(Repeated {
+        median: runs[runs.len() / 2],
+        times,
+        peak_rss,
+        success,
+    })
+}
+
 /// Flushes `path` to disk, reads it once (streamed, not held in memory) so that the timed commands after it read
 /// from the page cache, then times `wc -l` on it: the floor every import is compared with.
 pub fn warm_and_time_wc_l(path: &Path) -> std::io::Result<Duration> {

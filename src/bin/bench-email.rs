@@ -1,12 +1,12 @@
 //! Email import benchmark: generates a synthetic support mbox (multipart/alternative,
 //! quoted-printable, quoted replies, signatures, attachments), then times `wc -l` and
-//! `omnitrail import email` on the same file in the same run.
+//! `omnitrail import email` on the same file in the same run (the median of three imports).
 //!
 //! `bench-email [--size-mb N] [--keep] [DIR]` (default 500 MB under ./bench-data; `--keep`
 //! leaves the mbox and workspace for profiling); the `omnitrail` binary must sit next to this one.
 //! `bench-email --phases MBOX` times the per-message steps one by one on one thread.
 
-use omnitrail::benchkit::{load_average, measure, report_generated, warm_and_time_wc_l};
+use omnitrail::benchkit::{load_average, measure_repeated, report_generated, warm_and_time_wc_l};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -203,10 +203,9 @@ fn main() -> std::io::Result<()> {
     }
     let wc = warm_and_time_wc_l(&mbox)?;
     let ws = dir.join("bench-workspace");
-    let _ = std::fs::remove_dir_all(&ws);
-    let run = measure(
-        Command::new(&exe)
-            .args(["--quiet", "--workspace"])
+    let runs = measure_repeated(&ws, || {
+        let mut cmd = Command::new(&exe);
+        cmd.args(["--quiet", "--workspace"])
             .arg(&ws)
             .args([
                 "import",
@@ -218,12 +217,14 @@ fn main() -> std::io::Result<()> {
                 "--business-domain",
                 "bloomandstem.example",
             ])
-            .arg(&mbox),
-    )?;
-    if !run.success {
+            .arg(&mbox);
+        cmd
+    })?;
+    if !runs.success {
         eprintln!("import failed");
         std::process::exit(1);
     }
+    let run = runs.median;
     let mbs = |d: f64| size as f64 / 1e6 / d;
     println!("file            {:.1} MB, {messages} messages", size as f64 / 1e6);
     println!(
@@ -236,8 +237,9 @@ fn main() -> std::io::Result<()> {
         "omnitrail       {time:.3} s  {:.0} MB/s  {:.0} messages/s  peak RSS {:.0} MB",
         mbs(time),
         messages as f64 / time,
-        run.peak_rss as f64 / 1e6
+        runs.peak_rss as f64 / 1e6
     );
+    println!("runs            median of {} ({})", runs.times.len(), runs.times_text());
     println!(
         "omnitrail CPU   {:.1} s user+system ({:.0} MB per CPU second, {:.2} cores busy)",
         run.cpu_s,

@@ -1,11 +1,13 @@
 //! Import benchmark: generates a large synthetic WhatsApp export, then measures
 //! `wc -l` and `omnitrail import whatsapp` on the same file in the same run
-//! (throughput, records/s, peak memory). See docs/benchmarks.md.
+//! (throughput, records/s, peak memory; the median of three runs). See docs/benchmarks.md.
 //!
 //! Usage: cargo run --release --bin omnitrail-bench -- [SIZE_MB] [DIR] [OMNITRAIL_BINARY]
 //! (the binary defaults to `omnitrail` next to this one).
 
-use omnitrail::benchkit::{exit_on_help, load_average, measure, report_generated, warm_and_time_wc_l, SplitMix64};
+use omnitrail::benchkit::{
+    exit_on_help, load_average, measure_repeated, report_generated, warm_and_time_wc_l, SplitMix64,
+};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -93,11 +95,10 @@ fn main() -> std::io::Result<()> {
     }
     let wc_time = warm_and_time_wc_l(&chat)?;
     let ws = dir.join("bench-workspace");
-    let _ = std::fs::remove_dir_all(&ws);
     let load_before = load_average();
-    let run = measure(
-        Command::new(&exe)
-            .args(["--quiet", "--workspace"])
+    let runs = measure_repeated(&ws, || {
+        let mut cmd = Command::new(&exe);
+        cmd.args(["--quiet", "--workspace"])
             .arg(&ws)
             .args([
                 "import",
@@ -109,10 +110,12 @@ fn main() -> std::io::Result<()> {
                 "--business-name",
                 "Bloom & Stem",
             ])
-            .arg(&chat),
-    )?;
-    let (time, peak, user, system) = (run.elapsed, run.peak_rss, run.user_s, run.system_s);
-    if !run.success {
+            .arg(&chat);
+        cmd
+    })?;
+    let run = runs.median;
+    let (time, peak, user, system) = (run.elapsed, runs.peak_rss, run.user_s, run.system_s);
+    if !runs.success {
         eprintln!("import failed");
         std::process::exit(1);
     }
@@ -130,6 +133,7 @@ fn main() -> std::io::Result<()> {
         messages as f64 / time.as_secs_f64(),
         peak as f64 / 1e6
     );
+    println!("runs            median of {} ({})", runs.times.len(), runs.times_text());
     println!(
         "cpu             {user:.2} s user + {system:.2} s system ({:.0} MB per CPU second)",
         size as f64 / 1e6 / (user + system).max(0.01)
