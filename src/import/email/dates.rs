@@ -44,7 +44,8 @@ pub fn parse_date_header(raw: &str) -> Option<i64> {
     } else {
         Cow::Borrowed(raw)
     };
-    let single_spaced = !cleaned.contains("  ") && cleaned.chars().all(|c| c == ' ' || !c.is_whitespace());
+    let single_spaced =
+        !cleaned.as_bytes().windows(2).any(|w| w == b"  ") && cleaned.chars().all(|c| c == ' ' || !c.is_whitespace());
     let mut text = if single_spaced {
         Cow::Borrowed(cleaned.trim_matches(' '))
     } else {

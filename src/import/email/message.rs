@@ -404,7 +404,7 @@ fn simple_address(raw: &[u8]) -> Option<(&str, Option<&str>)> {
                 && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
                 && !l.starts_with('.')
                 && !l.ends_with('.')
-                && !l.contains("..")
+                && !has_pair(l, b'.')
         })
     };
     match value.strip_suffix('>').and_then(|v| v.split_once('<')) {
@@ -415,10 +415,15 @@ fn simple_address(raw: &[u8]) -> Option<(&str, Option<&str>)> {
                 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ')
                 && !name.starts_with(' ')
                 && !name.ends_with(' ')
-                && !name.contains("  ");
+                && !has_pair(name, b' ');
             (simple_name && is_addr(addr)).then_some((addr, Some(name)))
         }
     }
+}
+
+/// `text` has `byte` twice in a row (`contains("..")` builds a substring searcher per call).
+fn has_pair(text: &str, byte: u8) -> bool {
+    text.as_bytes().windows(2).any(|w| w[0] == byte && w[1] == byte)
 }
 
 /// Message ids of a header, without angle brackets. Tokens without `<…>` are taken whole
