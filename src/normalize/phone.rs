@@ -443,7 +443,7 @@ mod fast {
         } else {
             let meta = region_meta?;
             let code = meta.meta.country_code();
-            if d.starts_with(&code.to_string()) || d.starts_with("00") {
+            if d.starts_with(decimal(code).as_str()) || d.starts_with("00") {
                 return None;
             }
             (code, d, Some(meta))
@@ -458,21 +458,53 @@ mod fast {
         if national.len() < MIN_NSN || national.len() > MAX_NSN {
             return Some(None);
         }
-        let Ok(number) = national.parse::<NationalNumber>() else {
+        if national.parse::<NationalNumber>().is_err() {
             return Some(None);
-        };
-        let national = number.to_string();
-        let valid = match source_for_checked(code, &national).ok()? {
+        }
+        // `national` is ASCII digits, not all zeros (that would not parse), so the crate's
+        // `NationalNumber` prints it back unchanged (its leading zeros, then its value) and
+        // its value has as many digits as what follows the leading zeros.
+        let valid = match source_for_checked(code, national).ok()? {
             Some((_, true)) => true,
-            Some((meta, false)) => meta.is_known_type(&national),
+            Some((meta, false)) => meta.is_known_type(national),
             None => false,
         };
         // `plausible` in the parent module.
-        let plausible = code != 1 && (9..=11).contains(&number.value().to_string().len());
+        let plausible = code != 1 && (9..=11).contains(&national.trim_start_matches('0').len());
         if !valid && !plausible {
             return Some(None);
         }
-        Some(Some(format!("+{code}{national}")))
+        let code = decimal(code);
+        let mut e164 = String::with_capacity(1 + code.as_str().len() + national.len());
+        e164.push('+');
+        e164.push_str(code.as_str());
+        e164.push_str(national);
+        Some(Some(e164))
+    }
+
+    /// A country code in decimal, without `fmt` (this runs for every new number).
+    struct Decimal {
+        buf: [u8; 5],
+        start: usize,
+    }
+
+    impl Decimal {
+        fn as_str(&self) -> &str {
+            std::str::from_utf8(&self.buf[self.start..]).unwrap_or("")
+        }
+    }
+
+    fn decimal(mut n: u16) -> Decimal {
+        let mut buf = [0u8; 5];
+        let mut start = buf.len();
+        loop {
+            start -= 1;
+            buf[start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                return Decimal { buf, start };
+            }
+        }
     }
 }
 
