@@ -717,3 +717,30 @@ fn a_row_with_a_huge_field_is_rejected_and_its_raw_kept_short() {
     assert!(reject["raw"].as_str().unwrap().len() <= omnitrail::workspace::MAX_REJECT_RAW);
     assert_eq!(reject["line"], 2);
 }
+
+#[test]
+fn rows_with_invalid_utf8_after_a_valid_start_are_rejected_even_when_a_character_spans_a_delimiter() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("crm.csv");
+    // A valid start long enough for the file to be read as UTF-8, then a lead byte before a
+    // delimiter, and one whose continuation byte is the next field's first byte (the row's
+    // bytes without delimiters would be valid UTF-8; each field is not).
+    let mut bytes = b"Name,Email,Phone\n".to_vec();
+    for i in 0..20_000 {
+        bytes.extend_from_slice(format!("Ann Lee {i},ann{i}@x.example,07700 9{i:05}\n").as_bytes());
+    }
+    bytes.extend_from_slice(b"Bob \xC3,bob@x.example,07700 900124\n");
+    bytes.extend_from_slice(b"C\xC3,\xA9d@x.example,07700 900125\n");
+    bytes.extend_from_slice("Zoé Ng,zoe@x.example,07700 900126\n".as_bytes());
+    std::fs::write(&csv, bytes).unwrap();
+    let ws = dir.path().join("ws");
+    let report = import_paths(&ws, &[csv.to_str().unwrap()], &["--region", "GB"]);
+    assert_eq!(counts(&report), (20_003, 20_001, 2, 0));
+    let rejected = rejects(&ws);
+    let lines: Vec<u64> = rejected.iter().map(|r| r["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, vec![20_002, 20_003]);
+    assert!(
+        rejected.iter().all(|r| r["reason"] == "invalid UTF-8 in the row"),
+        "{rejected:?}"
+    );
+}
