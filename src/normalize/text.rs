@@ -49,7 +49,9 @@ pub fn clean_name(s: &str) -> String {
         }
         out.push_str(word);
     }
-    if out.is_ascii() {
+    // Most names are already NFC (accented letters come precomposed): the quick check
+    // answers for them without building a second string.
+    if out.is_ascii() || unicode_normalization::is_nfc_quick(out.chars()) == unicode_normalization::IsNormalized::Yes {
         out
     } else {
         out.nfc().collect()
@@ -101,6 +103,11 @@ mod tests {
     #[test]
     fn strips_marks_and_tilde() {
         assert_eq!(clean_name("\u{200E}~\u{202F}Alice  B"), "Alice B");
+        // Decomposed accents are composed; composed ones and other scripts stay as they are.
+        assert_eq!(clean_name("Zoe\u{301} Mu\u{308}ller"), "Zoé Müller");
+        assert_eq!(clean_name("Zoé  Müller"), "Zoé Müller");
+        assert_eq!(clean_name("한국어 이름"), "한국어 이름");
+        assert_eq!(clean_name("\u{1100}\u{1161}"), "\u{AC00}");
         assert_eq!(matching_view("7:02\u{202F}PM"), "7:02 PM");
         assert_eq!(matching_view("\u{FEFF}[1.2.19"), "[1.2.19");
         // A tab is a space in non-ASCII text, with or without other marks; ASCII keeps it.

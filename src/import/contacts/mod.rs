@@ -11,8 +11,8 @@ pub mod vcard;
 use self::header::ColumnMap;
 use super::detect::HEAD_BYTES;
 use super::pipeline::{
-    already_imported, dedup_key, existing_keys, hash_file, interaction_id, stage_source, Progress, Sink, SourcePlan,
-    SourceResult,
+    already_imported, dedup_key, existing_keys, hash_file, id_hasher, interaction_id_into, stage_source, Progress,
+    Sink, SourcePlan, SourceResult,
 };
 use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
 use crate::import::encoding::TextEncoding;
@@ -430,7 +430,8 @@ impl DroppedValues {
 /// can be prepared on several threads while [`ContactBuilder::commit`] keeps their order.
 #[derive(Debug, Clone)]
 pub struct FileContext {
-    content_hash: String,
+    /// The file's [`id_hasher`]: every record's id continues it with the record's position.
+    ids: blake3::Hasher,
     display: String,
     thread_key: String,
     ts: i64,
@@ -609,7 +610,7 @@ impl FileContext {
             Kind::Contact,
             self.ts,
         );
-        record.interaction_id = interaction_id(&self.content_hash, seq);
+        record.interaction_id = interaction_id_into(self.ids.clone(), seq, &mut [0u8; 32]).to_string();
         record.source_file = self.display.clone();
         record.source_ref = place.source_ref;
         record.thread_key = self.thread_key.clone();
@@ -672,7 +673,7 @@ impl<'a> ContactBuilder<'a> {
     ) -> Self {
         ContactBuilder {
             context: FileContext {
-                content_hash: content_hash.to_string(),
+                ids: id_hasher(content_hash),
                 display: display.to_string(),
                 thread_key: format!("contacts:{file_name}"),
                 ts,
