@@ -152,7 +152,13 @@ impl TailCheck {
 
 /// A field as text (lossy: caller-ID names carry arbitrary bytes).
 pub fn field<'a>(rec: &'a ByteRecord, i: usize) -> std::borrow::Cow<'a, str> {
-    String::from_utf8_lossy(rec.get(i).unwrap_or(b""))
+    let bytes = rec.get(i).unwrap_or(b"");
+    // The standard library's whole-slice check is several times faster than the chunked
+    // walk of `from_utf8_lossy`, and nearly every field is valid.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 /// The row as text, fields joined by the delimiter, for the rejects file.
