@@ -422,7 +422,7 @@ fn simple_address(raw: &[u8]) -> Option<(&str, Option<&str>)> {
 }
 
 /// `text` has `byte` twice in a row (`contains("..")` builds a substring searcher per call).
-fn has_pair(text: &str, byte: u8) -> bool {
+pub(super) fn has_pair(text: &str, byte: u8) -> bool {
     text.as_bytes().windows(2).any(|w| w[0] == byte && w[1] == byte)
 }
 
