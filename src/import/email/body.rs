@@ -77,7 +77,7 @@ pub fn split_reply(body: &str) -> Split {
             cut = i;
             break;
         }
-        if t.contains(':')
+        if memchr::memchr(b':', t.as_bytes()).is_some()
             && p.outlook_from.is_match(t)
             && lines[i + 1..].iter().take(4).any(|l| p.outlook_sent.is_match(l))
             && i > 0
