@@ -198,7 +198,12 @@ pub fn interaction_id_into(mut hasher: blake3::Hasher, seq: u64, out: &mut [u8; 
 
 /// Stable interaction id: hash of the source's content hash and the record's position.
 pub fn interaction_id(content_hash: &str, seq: u64) -> String {
-    interaction_id_into(id_hasher(content_hash), seq, &mut [0u8; 32]).to_string()
+    interaction_id_from(&id_hasher(content_hash), seq)
+}
+
+/// [`interaction_id`] from the source's [`id_hasher`], kept by the importer.
+pub fn interaction_id_from(ids: &blake3::Hasher, seq: u64) -> String {
+    interaction_id_into(ids.clone(), seq, &mut [0u8; 32]).to_string()
 }
 
 /// Lower-case hex of `bytes` into `out` (ids and keys are written per record: no allocation).

@@ -258,6 +258,26 @@ mod tests {
         }
     }
 
+    /// The line filter skips lines without ASCII digits or a non-ASCII numeric character:
+    /// sound only while every character `\d` matches (regex-syntax's Unicode tables) is one
+    /// of those for this standard library (its Unicode version may lag behind).
+    #[test]
+    fn every_character_of_backslash_d_is_seen_by_the_line_filter() {
+        use regex_syntax::hir::{Class, HirKind};
+        let hir = regex_syntax::parse(r"\d").unwrap();
+        let HirKind::Class(Class::Unicode(class)) = hir.kind() else {
+            panic!("\\d is a Unicode class: {hir:?}")
+        };
+        let mut seen = 0;
+        for range in class.ranges() {
+            for c in range.start()..=range.end() {
+                assert!(c.is_ascii_digit() || (!c.is_ascii() && c.is_numeric()), "{c:?}");
+                seen += 1;
+            }
+        }
+        assert!(seen > 600, "{seen}");
+    }
+
     /// What `extract` answers, found the plain way: every pattern over the whole text.
     fn whole_text(text: &str, region: Region) -> Vec<String> {
         let p = patterns();

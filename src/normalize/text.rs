@@ -58,6 +58,12 @@ pub fn clean_name(s: &str) -> String {
     }
 }
 
+/// `text` has the ASCII `byte` twice in a row (`contains("..")` would build a substring
+/// searcher per call, dearer than the scan for short values such as addresses and dates).
+pub fn has_pair(text: &str, byte: u8) -> bool {
+    text.as_bytes().windows(2).any(|w| w[0] == byte && w[1] == byte)
+}
+
 /// The lines of `text` exactly as [`str::lines`] gives them (split at `\n`, a `\r` right
 /// before a `\n` dropped, no empty line after a final `\n`), found with memchr's vector search: the
 /// standard library's char searcher was one of the dearest steps of reading a mail body.
@@ -81,6 +87,7 @@ pub fn lines(text: &str) -> impl Iterator<Item = &str> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn lines_are_the_standard_librarys_lines() {
@@ -98,7 +105,6 @@ mod tests {
             );
         }
     }
-    use super::*;
 
     #[test]
     fn strips_marks_and_tilde() {

@@ -11,7 +11,7 @@ pub mod vcard;
 use self::header::ColumnMap;
 use super::detect::HEAD_BYTES;
 use super::pipeline::{
-    already_imported, dedup_key, existing_keys, hash_file, id_hasher, interaction_id_into, stage_source, Progress,
+    already_imported, dedup_key, existing_keys, hash_file, id_hasher, interaction_id_from, stage_source, Progress,
     Sink, SourcePlan, SourceResult,
 };
 use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
@@ -610,7 +610,7 @@ impl FileContext {
             Kind::Contact,
             self.ts,
         );
-        record.interaction_id = interaction_id_into(self.ids.clone(), seq, &mut [0u8; 32]).to_string();
+        record.interaction_id = interaction_id_from(&self.ids, seq);
         record.source_file = self.display.clone();
         record.source_ref = place.source_ref;
         record.thread_key = self.thread_key.clone();

@@ -45,7 +45,7 @@ pub fn parse_date_header(raw: &str) -> Option<i64> {
         Cow::Borrowed(raw)
     };
     let single_spaced =
-        !super::message::has_pair(&cleaned, b' ') && cleaned.chars().all(|c| c == ' ' || !c.is_whitespace());
+        !crate::normalize::text::has_pair(&cleaned, b' ') && cleaned.chars().all(|c| c == ' ' || !c.is_whitespace());
     let mut text = if single_spaced {
         Cow::Borrowed(cleaned.trim_matches(' '))
     } else {

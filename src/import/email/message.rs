@@ -3,6 +3,7 @@
 
 use super::body::html_to_text;
 use super::dates;
+use crate::normalize::text::has_pair;
 use mailparse::{addrparse_header, DispositionType, MailAddr, MailHeader, MailHeaderMap, ParsedMail};
 use regex::Regex;
 use std::sync::OnceLock;
@@ -135,6 +136,7 @@ impl Known {
     /// the same as comparing mailparse's Latin-1 decoding, since non-ASCII bytes never match
     /// an ASCII name).
     fn of(name: &[u8]) -> Option<Known> {
+        // Room for the longest name below (`list-unsubscribe`, 16 bytes); longer is unknown.
         let mut buf = [0u8; 20];
         let lower = buf.get_mut(..name.len())?;
         lower.copy_from_slice(name);
@@ -419,11 +421,6 @@ fn simple_address(raw: &[u8]) -> Option<(&str, Option<&str>)> {
             (simple_name && is_addr(addr)).then_some((addr, Some(name)))
         }
     }
-}
-
-/// `text` has `byte` twice in a row (`contains("..")` builds a substring searcher per call).
-pub(super) fn has_pair(text: &str, byte: u8) -> bool {
-    text.as_bytes().windows(2).any(|w| w[0] == byte && w[1] == byte)
 }
 
 /// Message ids of a header, without angle brackets. Tokens without `<…>` are taken whole

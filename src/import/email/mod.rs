@@ -17,7 +17,7 @@ pub mod sides;
 pub mod thread;
 
 use super::pipeline::{
-    already_imported, dedup_key, existing_keys, hash_file_into, id_hasher, interaction_id_into, stage_source, Progress,
+    already_imported, dedup_key, existing_keys, hash_file_into, id_hasher, interaction_id_from, stage_source, Progress,
     Sink, SourcePlan, SourceResult,
 };
 use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
@@ -725,7 +725,7 @@ fn store_batch(
                 ts: rec.ts,
             }),
         };
-        rec.interaction_id = interaction_id_into(ctx.ids.clone(), state.seq, &mut [0u8; 32]).to_string();
+        rec.interaction_id = interaction_id_from(&ctx.ids, state.seq);
         rec.thread_key = format!("email:{root}");
         rec.seq = state.seq;
         sink.push(result, rec)?;
