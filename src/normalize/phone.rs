@@ -212,6 +212,8 @@ mod fast {
     /// Compiled copies of one metadata entry's regexes (same source, same options).
     struct Meta {
         meta: &'static Metadata,
+        /// The entry's country code in decimal (written into every new number's E.164).
+        country_code: String,
         general: Desc,
         /// Every type `number_type` tries after the general one; a number is valid when
         /// the general descriptor and any of these match.
@@ -270,6 +272,7 @@ mod fast {
             };
             Some(Meta {
                 meta,
+                country_code: meta.country_code().to_string(),
                 general: desc(d.general())?,
                 types,
                 international_prefix: optional(meta.international_prefix().map(|r| r.as_str()))?,
@@ -426,7 +429,9 @@ mod fast {
                 return None;
             }
         }
-        let (code, national, parse_meta) = if plus {
+        // The country code, and its digits as written: a `+` number's own first digits (no
+        // leading zero), else the region's code.
+        let (code, code_text, national, parse_meta) = if plus {
             if d.starts_with('0') {
                 return None;
             }
@@ -435,18 +440,22 @@ mod fast {
                 DATABASE.by_code(&code).map(|_| (code, len))
             })?;
             let national = &d[len..];
-            let parse_meta = match region_meta {
-                Some(m) => Some(m),
+            let parse_meta = match &region_meta {
+                Some(m) => Some(Rc::clone(m)),
                 None => source_for(code, national.trim_start_matches('0')).ok()?,
             };
-            (code, national, parse_meta)
+            (code, &d[..len], national, parse_meta)
         } else {
-            let meta = region_meta?;
-            let code = meta.meta.country_code();
-            if d.starts_with(decimal(code).as_str()) || d.starts_with("00") {
+            let meta = region_meta.as_ref()?;
+            if d.starts_with(&meta.country_code) || d.starts_with("00") {
                 return None;
             }
-            (code, d, Some(meta))
+            (
+                meta.meta.country_code(),
+                meta.country_code.as_str(),
+                d,
+                Some(Rc::clone(meta)),
+            )
         };
         let mut national = national;
         if let Some(meta) = parse_meta {
@@ -474,37 +483,11 @@ mod fast {
         if !valid && !plausible {
             return Some(None);
         }
-        let code = decimal(code);
-        let mut e164 = String::with_capacity(1 + code.as_str().len() + national.len());
+        let mut e164 = String::with_capacity(1 + code_text.len() + national.len());
         e164.push('+');
-        e164.push_str(code.as_str());
+        e164.push_str(code_text);
         e164.push_str(national);
         Some(Some(e164))
-    }
-
-    /// A country code in decimal, without `fmt` (this runs for every new number).
-    struct Decimal {
-        buf: [u8; 5],
-        start: usize,
-    }
-
-    impl Decimal {
-        fn as_str(&self) -> &str {
-            std::str::from_utf8(&self.buf[self.start..]).unwrap_or("")
-        }
-    }
-
-    fn decimal(mut n: u16) -> Decimal {
-        let mut buf = [0u8; 5];
-        let mut start = buf.len();
-        loop {
-            start -= 1;
-            buf[start] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                return Decimal { buf, start };
-            }
-        }
     }
 }
 
