@@ -165,6 +165,7 @@ fn phases(path: &Path) -> std::io::Result<()> {
 
 const USAGE: &str = "usage: bench-email [--size-mb N] [--keep] [DIR]   (default 500 MB under ./bench-data)
        bench-email --phases MBOX   times the per-message steps one by one on one thread
+The import runs three times, each into a fresh workspace; the median run is reported.
 --keep leaves the mbox and workspace for profiling; the omnitrail binary must sit next to this one.";
 
 fn main() -> std::io::Result<()> {
