@@ -149,12 +149,12 @@ fn element(index: u64, attrs: &[(String, String)]) -> Result<Leg, String> {
     Ok(Leg {
         line: index,
         group: None,
-        own_ref: format!("call:{index}"),
+        own_ref: compact_str::format_compact!("call:{index}"),
         start_ms,
-        ts_raw: date.trim().to_string(),
-        from,
-        name,
-        to,
+        ts_raw: date.trim().into(),
+        from: from.into(),
+        name: name.map(Into::into),
+        to: to.into(),
         outcome,
         talk_s: Some(if outcome == LegOutcome::Person { duration } else { 0 }),
         callee_endpoint: None,
@@ -165,7 +165,7 @@ fn element(index: u64, attrs: &[(String, String)]) -> Result<Leg, String> {
             strong: true,
         },
         child: false,
-        dedup_extra: format!("{}|{}|{}", number, type_raw.trim(), duration),
+        dedup_extra: compact_str::format_compact!("{}|{}|{}", number, type_raw.trim(), duration),
     })
 }
 

@@ -5,6 +5,7 @@ use super::csv_input::{field, mangled_number};
 use super::leg::{Hint, Leg, LegOutcome};
 use super::RowCtx;
 use crate::model::Direction;
+use compact_str::CompactString;
 use csv::ByteRecord;
 
 const SRC: usize = 1;
@@ -33,7 +34,7 @@ pub fn looks_like_row(fields: &[String]) -> bool {
 
 /// An Asterisk channel name without its per-call suffix: `SIP/202-00000003` → `SIP/202`,
 /// `Local/201@from-queue-00000a1b;2` → `Local/201@from-queue`.
-pub fn endpoint(channel: &str) -> Option<String> {
+pub fn endpoint(channel: &str) -> Option<CompactString> {
     let c = channel.trim();
     if c.is_empty() {
         return None;
@@ -47,7 +48,7 @@ pub fn endpoint(channel: &str) -> Option<String> {
         }
         _ => c,
     };
-    Some(base.to_string())
+    Some(base.into())
 }
 
 /// The peer of an endpoint is an extension (`SIP/201`, `PJSIP/202`) or the console:
@@ -65,7 +66,7 @@ pub fn is_device(endpoint: &str) -> bool {
 }
 
 /// `"Name" <number>` → the name, when it is not just the number again.
-pub fn clid_name(clid: &str, number: &str) -> Option<String> {
+pub fn clid_name(clid: &str, number: &str) -> Option<CompactString> {
     let t = clid.trim();
     let name = match (t.find('"'), t.rfind('"')) {
         (Some(a), Some(b)) if b > a => &t[a + 1..b],
@@ -87,7 +88,7 @@ pub fn clid_name(clid: &str, number: &str) -> Option<String> {
     {
         None
     } else {
-        Some(name)
+        Some(name.into())
     }
 }
 
@@ -123,8 +124,8 @@ pub fn leg(rec: &ByteRecord, line: u64, ctx: &mut RowCtx) -> Result<Leg, String>
         .ok_or_else(|| format!("column 10 (start) {:?} is not YYYY-MM-DD HH:MM:SS", start.as_ref()))?;
     let start_ms = ctx.clock.to_utc_ms(naive)?;
     let disposition = field(rec, DISPOSITION);
-    let src = field(rec, SRC).trim().to_string();
-    let dst = field(rec, DST).trim().to_string();
+    let src = CompactString::from(field(rec, SRC).trim());
+    let dst = CompactString::from(field(rec, DST).trim());
     for n in [&src, &dst] {
         if let Some(why) = mangled_number(n, ctx.region, ctx.spreadsheet) {
             return Err(why);
@@ -153,11 +154,11 @@ pub fn leg(rec: &ByteRecord, line: u64, ctx: &mut RowCtx) -> Result<Leg, String>
             billsec.as_ref()
         )
     })?;
-    let uniqueid = field(rec, UNIQUEID).trim().to_string();
+    let uniqueid = CompactString::from(field(rec, UNIQUEID).trim());
     let linkedid = if rec.len() > LINKEDID {
-        field(rec, LINKEDID).trim().to_string()
+        CompactString::from(field(rec, LINKEDID).trim())
     } else {
-        String::new()
+        CompactString::default()
     };
     let group = if !linkedid.is_empty() {
         Some(linkedid)
@@ -168,9 +169,9 @@ pub fn leg(rec: &ByteRecord, line: u64, ctx: &mut RowCtx) -> Result<Leg, String>
     };
     // Only a row without a call id is its own call and needs its own reference.
     let own_ref = if group.is_none() {
-        format!("line:{line}")
+        compact_str::format_compact!("line:{line}")
     } else {
-        String::new()
+        CompactString::default()
     };
     let channel = endpoint(&field(rec, CHANNEL));
     let caller_is_device = channel.as_deref().is_some_and(is_device);
@@ -180,7 +181,7 @@ pub fn leg(rec: &ByteRecord, line: u64, ctx: &mut RowCtx) -> Result<Leg, String>
         group,
         own_ref,
         start_ms,
-        ts_raw: start.trim().to_string(),
+        ts_raw: start.trim().into(),
         name: clid_name(&field(rec, CLID), &src),
         hint: Hint {
             direction: context_hint(&context, &dst),
@@ -194,7 +195,7 @@ pub fn leg(rec: &ByteRecord, line: u64, ctx: &mut RowCtx) -> Result<Leg, String>
         caller_endpoint: channel,
         caller_is_device,
         child: false,
-        dedup_extra: String::new(),
+        dedup_extra: CompactString::default(),
     })
 }
 

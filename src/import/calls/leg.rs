@@ -6,6 +6,7 @@
 //! within a bounded window of rows (memory stays flat on big files) before anything is counted.
 
 use crate::model::CallStatus;
+use compact_str::CompactString;
 use polars::prelude::{PlHashMap, PlHashSet, PlRandomState};
 use std::hash::BuildHasher;
 
@@ -38,37 +39,37 @@ pub struct Leg {
     /// 1-based line where the row starts (Android: the element's index).
     pub line: u64,
     /// The id that groups legs into a call (`linkedid`, `uniqueid`, parent SID); `None`: the row is a call on its own.
-    pub group: Option<String>,
+    pub group: Option<CompactString>,
     /// `source_ref` when the row is a call on its own.
-    pub own_ref: String,
+    pub own_ref: CompactString,
     pub start_ms: i64,
-    pub ts_raw: String,
+    pub ts_raw: CompactString,
     /// Caller number as written (may be empty, `anonymous`, `-1`).
-    pub from: String,
+    pub from: CompactString,
     /// Caller-ID name, when the source gives one that is not just the number.
-    pub name: Option<String>,
+    pub name: Option<CompactString>,
     /// Dialled number or extension as written.
-    pub to: String,
+    pub to: CompactString,
     pub outcome: LegOutcome,
     /// Talk time in seconds (billsec), where the source has it.
     pub talk_s: Option<i64>,
     /// The endpoint that was rung or picked up (Asterisk `dstchannel` without its suffix).
-    pub callee_endpoint: Option<String>,
+    pub callee_endpoint: Option<CompactString>,
     /// The endpoint that placed this leg (Asterisk `channel` without its suffix).
-    pub caller_endpoint: Option<String>,
+    pub caller_endpoint: Option<CompactString>,
     /// The caller is a device of the business itself (an extension's channel, the console).
     pub caller_is_device: bool,
     pub hint: Hint,
     /// Twilio: this row is a child leg (has a parent SID).
     pub child: bool,
     /// Extra parts of the dedup key (Android: type and duration).
-    pub dedup_extra: String,
+    pub dedup_extra: CompactString,
 }
 
 /// The legs of one call, in file order, ready to be turned into one interaction.
 #[derive(Debug, Default)]
 pub struct CallLegs {
-    pub source_ref: String,
+    pub source_ref: CompactString,
     pub legs: Vec<Leg>,
     /// Rows that belonged to this call (for the accounting note).
     pub rows: u64,
@@ -177,7 +178,7 @@ const REMEMBERED_WINDOWS: u64 = 10;
 #[derive(Default)]
 pub struct LegGrouper {
     /// Open calls by call id, with the row count when their last leg arrived.
-    open: PlHashMap<String, (CallLegs, u64)>,
+    open: PlHashMap<CompactString, (CallLegs, u64)>,
     /// Hashes of call ids already released, to catch a leg that arrives too late: this
     /// generation and the one before (older ones are forgotten, so memory stays flat).
     closed: PlHashSet<u64>,
@@ -224,7 +225,7 @@ impl LegGrouper {
                 } else if self.is_closed(id) {
                     return Fed::Late(Box::new(leg));
                 } else {
-                    let id = id.to_string();
+                    let id = CompactString::from(id);
                     let call = CallLegs {
                         source_ref: id.clone(),
                         legs: vec![leg],
@@ -280,9 +281,9 @@ mod tests {
         Leg {
             line,
             group: Some(group.into()),
-            own_ref: format!("line:{line}"),
+            own_ref: compact_str::format_compact!("line:{line}"),
             start_ms: 0,
-            ts_raw: String::new(),
+            ts_raw: CompactString::default(),
             from: "07700900456".into(),
             name: None,
             to: "02079460100".into(),
@@ -293,7 +294,7 @@ mod tests {
             caller_is_device: false,
             hint: Hint::default(),
             child: false,
-            dedup_extra: String::new(),
+            dedup_extra: CompactString::default(),
         }
     }
 

@@ -149,7 +149,10 @@ fn secs(rec: &ByteRecord, col: Option<usize>, what: &str) -> Result<Option<i64>,
 
 /// Reads one row of a header CSV.
 pub fn leg(rec: &ByteRecord, line: u64, cols: &Columns, flavor: Flavor, ctx: &mut RowCtx) -> Result<Leg, String> {
-    let get = |c: Option<usize>| c.map(|i| field(rec, i).trim().to_string()).unwrap_or_default();
+    let get = |c: Option<usize>| {
+        c.map(|i| compact_str::CompactString::from(field(rec, i).trim()))
+            .unwrap_or_default()
+    };
     let ts_raw = get(cols.ts);
     let (start_ms, _basis) = if flavor == Flavor::Twilio {
         super::time::parse_any(&ts_raw, &mut ctx.utc_clock, &mut ctx.dates)?
@@ -244,7 +247,7 @@ pub fn leg(rec: &ByteRecord, line: u64, cols: &Columns, flavor: Flavor, ctx: &mu
         let n = get(cols.name);
         let n = crate::normalize::text::clean_name(&n);
         if !n.is_empty() && n != from && !n.eq_ignore_ascii_case("(unknown)") {
-            Some(n)
+            Some(n.into())
         } else {
             cols.clid.and_then(|i| clid_name(&field(rec, i), &from))
         }
@@ -264,7 +267,7 @@ pub fn leg(rec: &ByteRecord, line: u64, cols: &Columns, flavor: Flavor, ctx: &mu
     Ok(Leg {
         line,
         group,
-        own_ref: format!("line:{line}"),
+        own_ref: compact_str::format_compact!("line:{line}"),
         start_ms,
         ts_raw,
         from,
@@ -277,7 +280,7 @@ pub fn leg(rec: &ByteRecord, line: u64, cols: &Columns, flavor: Flavor, ctx: &mu
         caller_is_device,
         hint,
         child,
-        dedup_extra: String::new(),
+        dedup_extra: compact_str::CompactString::default(),
     })
 }
 
