@@ -258,18 +258,20 @@ impl LegGrouper {
     }
 
     fn release(&mut self, done: impl Fn(u64) -> bool, out: &mut Vec<CallLegs>) {
-        let mut calls: Vec<CallLegs> = Vec::new();
+        // Sorted by a copy of each call's first line: reading it from the legs on every
+        // comparison would miss the cache each time (the legs were written rows ago).
+        let mut calls: Vec<(u64, CallLegs)> = Vec::new();
         let (closed, ids) = (&mut self.closed, &self.ids);
         self.open.retain(|id, (call, last)| {
             if !done(*last) {
                 return true;
             }
             closed.insert(ids.hash_one(id));
-            calls.push(std::mem::take(call));
+            calls.push((call.legs[0].line, std::mem::take(call)));
             false
         });
-        calls.sort_by_key(|c| c.legs[0].line);
-        out.extend(calls);
+        calls.sort_unstable_by_key(|(line, _)| *line);
+        out.extend(calls.into_iter().map(|(_, call)| call));
     }
 }
 
