@@ -11,15 +11,15 @@ pub mod vcard;
 use self::header::ColumnMap;
 use super::detect::HEAD_BYTES;
 use super::pipeline::{
-    already_imported, dedup_key, existing_keys, hash_file, id_hasher, interaction_id_from, stage_source, Progress,
+    already_imported, dedup_key, existing_keys, hash_file, id_hasher, hex_into, interaction_id_into, stage_source, Progress,
     Sink, SourcePlan, SourceResult,
 };
 use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
 use crate::import::encoding::TextEncoding;
-use crate::model::{Channel, Direction, HandleKind, Interaction, Kind};
+use crate::model::{Channel, Direction, HandleKind, Kind};
 use crate::normalize::phone::{to_e164, Region};
 use crate::normalize::text::clean_name;
-use crate::workspace::Reject;
+use crate::workspace::{InteractionRow, Reject};
 use polars::prelude::{PlHashMap, PlHashSet};
 use std::collections::HashSet;
 use std::io::Read;
@@ -472,8 +472,22 @@ enum Outcome {
     },
     Record {
         key: u128,
-        record: Box<Interaction>,
+        record: ContactRecord,
     },
+}
+
+/// What differs from one contact record to the next; the file's context supplies the
+/// rest when the record is stored (no per-row copy of the file name, source or thread).
+#[derive(Debug)]
+struct ContactRecord {
+    /// `interaction_id` and `dedup_key`, as hex digits.
+    id: [u8; 32],
+    key_hex: [u8; 32],
+    source_ref: String,
+    handle: String,
+    kind: HandleKind,
+    name: Option<String>,
+    mentions: Vec<String>,
 }
 
 impl Prepared {
@@ -603,31 +617,22 @@ impl FileContext {
         if let Some(c) = &company {
             mentions.push(prefixed("company:", c));
         }
-        let mut record = Interaction::new(
-            &self.source_id,
-            Channel::Contact,
-            Direction::System,
-            Kind::Contact,
-            self.ts,
-        );
-        record.interaction_id = interaction_id_from(&self.ids, seq);
-        record.source_file = self.display.clone();
-        record.source_ref = place.source_ref;
-        record.thread_key = self.thread_key.clone();
-        record.customer_handle = Some(handle);
-        record.customer_handle_kind = Some(kind);
-        record.customer_name = name;
-        record.mentions = mentions;
-        record.seq = seq;
-        record.dedup_key = super::pipeline::key_hex(key);
+        let mut record = ContactRecord {
+            id: [0; 32],
+            key_hex: [0; 32],
+            source_ref: place.source_ref,
+            handle,
+            kind,
+            name,
+            mentions,
+        };
+        interaction_id_into(self.ids.clone(), seq, &mut record.id);
+        hex_into(&key.to_be_bytes(), &mut record.key_hex);
         Prepared {
             line,
             seq,
             dropped,
-            outcome: Outcome::Record {
-                key,
-                record: Box::new(record),
-            },
+            outcome: Outcome::Record { key, record },
         }
     }
 }
@@ -774,7 +779,37 @@ impl<'a> ContactBuilder<'a> {
                     self.result.counts.duplicates += 1;
                     return Ok(());
                 }
-                sink.push(&mut self.result, *record)
+                let hex = |digits| std::str::from_utf8(digits).expect("hex digits are ASCII");
+                let c = &self.context;
+                let row = InteractionRow {
+                    interaction_id: hex(&record.id),
+                    source_id: &c.source_id,
+                    source_file: &c.display,
+                    source_ref: &record.source_ref,
+                    channel: Channel::Contact,
+                    direction: Direction::System,
+                    ts: c.ts,
+                    ts_raw: "",
+                    thread_key: &c.thread_key,
+                    customer_handle: Some(&record.handle),
+                    customer_handle_kind: Some(record.kind),
+                    customer_name: record.name.as_deref(),
+                    agent: None,
+                    text: None,
+                    body_full: None,
+                    subject: None,
+                    attachments: &[],
+                    duration_s: None,
+                    status: None,
+                    mentions: &record.mentions,
+                    kind: Kind::Contact,
+                    seq: prepared.seq,
+                    author_raw: None,
+                    thread_title: None,
+                    edited: false,
+                    dedup_key: hex(&record.key_hex),
+                };
+                sink.push_row(&mut self.result, &row)
             }
         }
     }
