@@ -148,3 +148,26 @@ fn the_cli_imports_a_mailbox_and_prints_json() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["sources"][0]["counts"]["rejected"], 1);
 }
+
+#[test]
+fn a_mailbox_cut_short_is_imported_and_said_to_be_cut() {
+    let whole = std::fs::read(fixture("demo/email/support.mbox")).unwrap();
+    assert_eq!(whole.last(), Some(&b'\n'));
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.mbox");
+    // Cut inside the last message's body, as a copy interrupted mid-file leaves it.
+    std::fs::write(&cut, &whole[..whole.len() - 40]).unwrap();
+    let said = |report: &omnitrail::import::ImportReport| {
+        report.sources[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("does not end with a line break"))
+    };
+    let opts = business(&["bloomandstem.example"], &[]);
+    let (_d, _ws, report) = import_with(&[cut], &opts, &gb());
+    let c = report.sources[0].counts;
+    assert_eq!((c.read, c.imported), (12, 12));
+    assert!(said(&report), "{:?}", report.sources[0].notes);
+    let (_d, _ws, report) = import_with(&[fixture("demo/email/support.mbox")], &opts, &gb());
+    assert!(!said(&report), "{:?}", report.sources[0].notes);
+}

@@ -11,8 +11,8 @@ pub mod vcard;
 use self::header::ColumnMap;
 use super::detect::HEAD_BYTES;
 use super::pipeline::{
-    already_imported, dedup_key, existing_keys, hash_file, id_hasher, hex_into, interaction_id_into, stage_source, Progress,
-    Sink, SourcePlan, SourceResult,
+    already_imported, dedup_key, existing_keys, hash_file, hex_into, id_hasher, interaction_id_into, stage_source,
+    Progress, Sink, SourcePlan, SourceResult,
 };
 use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
 use crate::import::encoding::TextEncoding;

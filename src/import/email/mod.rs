@@ -593,7 +593,26 @@ fn import_source(
         )?;
     }
     push_notes(&mut result, &tally);
+    if src.container == Container::Mbox && !ends_with_line_break(&src.path) {
+        result.notes.push(
+            "the file does not end with a line break: its last message may be cut short (was the export or the copy complete?)"
+                .into(),
+        );
+    }
     Ok(result)
+}
+
+/// False when the file's last byte is not `\n`: a mailbox written to its end always closes
+/// its last line, and an mbox has no other end marker to show that it was cut.
+fn ends_with_line_break(path: &Path) -> bool {
+    use std::io::{Seek, SeekFrom};
+    let mut last = [0u8; 1];
+    File::open(path)
+        .and_then(|mut f| {
+            f.seek(SeekFrom::End(-1))?;
+            f.read_exact(&mut last)
+        })
+        .map_or(true, |()| last[0] == b'\n')
 }
 
 /// Reader thread: cuts the source into messages and hands them out in numbered batches.
