@@ -612,6 +612,23 @@ impl CallWriter<'_> {
     }
 }
 
+/// What the reader thread hands the importing thread, in file order.
+enum Handoff {
+    Call(CallLegs),
+    /// A leg of a call already handed over (see [`Fed::Late`]).
+    Late(Box<Leg>),
+    Reject {
+        line: Option<u64>,
+        offset: u64,
+        reason: String,
+        raw: String,
+    },
+    Progress(u64),
+}
+
+/// Items per hand-off from the reader thread to the importing thread.
+const HANDOFF_BATCH: usize = 4096;
+
 /// Writes the calls of one file through the sink.
 fn import_file(
     file: &CallFile,
@@ -633,13 +650,15 @@ fn import_file(
         id_hasher: id_hasher(&file.content_hash),
         thread_key: String::new(),
     };
-    let mut grouper = LegGrouper::new();
-    let mut done: Vec<CallLegs> = Vec::new();
     let display = file.display.clone();
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RowEvent>>(8);
+    // The reader thread also groups the legs: a leg is hashed and stored while it is still
+    // in that core's cache, and the importing thread (the busier one) receives whole calls.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Handoff>>(8);
     let info = std::thread::scope(|scope| -> Result<ReadInfo, ImportError> {
         let reader = scope.spawn(|| {
-            let mut batch = Vec::with_capacity(4096);
+            let mut grouper = LegGrouper::new();
+            let mut done: Vec<CallLegs> = Vec::new();
+            let mut batch = Vec::with_capacity(HANDOFF_BATCH);
             let tx = tx;
             let info = read_file(
                 &file.path,
@@ -649,24 +668,47 @@ fn import_file(
                 common,
                 None,
                 &mut |ev| {
-                    batch.push(ev);
-                    if batch.len() >= 4096 {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(4096));
+                    match ev {
+                        RowEvent::Leg(leg) => {
+                            if let Fed::Late(leg) = grouper.feed(leg, &mut done) {
+                                batch.push(Handoff::Late(leg));
+                            }
+                            batch.extend(done.drain(..).map(Handoff::Call));
+                        }
+                        RowEvent::Reject {
+                            line,
+                            offset,
+                            reason,
+                            raw,
+                        } => batch.push(Handoff::Reject {
+                            line,
+                            offset,
+                            reason,
+                            raw,
+                        }),
+                        RowEvent::Progress(n) => batch.push(Handoff::Progress(n)),
+                    }
+                    if batch.len() >= HANDOFF_BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(HANDOFF_BATCH));
                         tx.send(full).map_err(|_| ImportError::Interrupted)?;
                     }
                     Ok(())
                 },
             );
+            if info.is_ok() {
+                grouper.finish(&mut done);
+                batch.extend(done.drain(..).map(Handoff::Call));
+            }
             if !batch.is_empty() {
                 let _ = tx.send(batch);
             }
             info
         });
-        let mut consume = |events: Vec<RowEvent>, result: &mut SourceResult| -> Result<(), ImportError> {
+        let mut consume = |events: Vec<Handoff>, result: &mut SourceResult| -> Result<(), ImportError> {
             for ev in events {
                 match ev {
-                    RowEvent::Progress(n) => (sink.progress)(n),
-                    RowEvent::Reject {
+                    Handoff::Progress(n) => (sink.progress)(n),
+                    Handoff::Reject {
                         line,
                         offset,
                         reason,
@@ -684,29 +726,25 @@ fn import_file(
                             },
                         )?;
                     }
-                    RowEvent::Leg(leg) => {
-                        if let Fed::Late(leg) = grouper.feed(leg, &mut done) {
-                            result.counts.read += 1;
-                            let reason = format!(
-                                "leg of call {} arrived more than {} rows after the call's other legs, which were already written",
-                                leg.group.as_deref().unwrap_or("?"),
-                                leg::WINDOW_ROWS
-                            );
-                            sink.reject(
-                                result,
-                                &Reject {
-                                    file: &display,
-                                    line: Some(leg.line),
-                                    byte_offset: None,
-                                    reason: &reason,
-                                    raw: &format!("{} {} -> {}", leg.ts_raw, leg.from, leg.to),
-                                },
-                            )?;
-                        }
-                        for call in done.drain(..) {
-                            write_call(&mut writer, &call, sink, result)?;
-                        }
+                    Handoff::Late(leg) => {
+                        result.counts.read += 1;
+                        let reason = format!(
+                            "leg of call {} arrived more than {} rows after the call's other legs, which were already written",
+                            leg.group.as_deref().unwrap_or("?"),
+                            leg::WINDOW_ROWS
+                        );
+                        sink.reject(
+                            result,
+                            &Reject {
+                                file: &display,
+                                line: Some(leg.line),
+                                byte_offset: None,
+                                reason: &reason,
+                                raw: &format!("{} {} -> {}", leg.ts_raw, leg.from, leg.to),
+                            },
+                        )?;
                     }
+                    Handoff::Call(call) => write_call(&mut writer, &call, sink, result)?,
                 }
             }
             Ok(())
@@ -725,10 +763,6 @@ fn import_file(
         outcome?;
         info
     })?;
-    grouper.finish(&mut done);
-    for call in done.drain(..) {
-        write_call(&mut writer, &call, sink, &mut result)?;
-    }
     let calls = result.counts.imported + result.counts.duplicates;
     result.notes.push(format!("dialect {}", file.dialect.name()));
     result.notes.push(format!(
