@@ -1,7 +1,7 @@
 //! Asterisk `cdr_csv` `Master.csv`: no header, 18 columns with `loguniqueid` and
 //! `loguserfield` (16 or 17 without them), 21 with `newcdrcolumns` (peeraccount, linkedid, sequence).
 
-use super::csv_input::{field, mangled_number};
+use super::csv_input::{mangled_number, Row};
 use super::leg::{Hint, Leg, LegOutcome};
 use super::RowCtx;
 use crate::model::Direction;
@@ -119,20 +119,21 @@ pub fn leg(rec: &ByteRecord, line: u64, ctx: &mut RowCtx) -> Result<Leg, String>
     if rec.len() < 16 {
         return Err(format!("expected 16 to 21 Asterisk CDR columns, found {}", rec.len()));
     }
-    let start = field(rec, START);
+    let row = Row::new(rec);
+    let start = row.field(START);
     let naive = super::time::parse_asterisk(start.trim())
         .ok_or_else(|| format!("column 10 (start) {:?} is not YYYY-MM-DD HH:MM:SS", start.as_ref()))?;
     let start_ms = ctx.clock.to_utc_ms(naive)?;
-    let disposition = field(rec, DISPOSITION);
-    let src = CompactString::from(field(rec, SRC).trim());
-    let dst = CompactString::from(field(rec, DST).trim());
+    let disposition = row.field(DISPOSITION);
+    let src = CompactString::from(row.field(SRC).trim());
+    let dst = CompactString::from(row.field(DST).trim());
     for n in [&src, &dst] {
         if let Some(why) = mangled_number(n, ctx.region, ctx.spreadsheet) {
             return Err(why);
         }
     }
-    let dstchannel = endpoint(&field(rec, DSTCHANNEL));
-    let lastapp = field(rec, LASTAPP);
+    let dstchannel = endpoint(&row.field(DSTCHANNEL));
+    let lastapp = row.field(LASTAPP);
     let outcome = match disposition.trim() {
         "ANSWERED" if dstchannel.is_some() => LegOutcome::Person,
         "ANSWERED" if lastapp.eq_ignore_ascii_case("VoiceMail") => LegOutcome::Voicemail,
@@ -147,16 +148,16 @@ pub fn leg(rec: &ByteRecord, line: u64, ctx: &mut RowCtx) -> Result<Leg, String>
             ))
         }
     };
-    let billsec = field(rec, BILLSEC);
+    let billsec = row.field(BILLSEC);
     let talk_s = billsec.trim().parse::<i64>().map_err(|_| {
         format!(
             "column 14 (billsec) {:?} is not a whole number of seconds",
             billsec.as_ref()
         )
     })?;
-    let uniqueid = CompactString::from(field(rec, UNIQUEID).trim());
+    let uniqueid = CompactString::from(row.field(UNIQUEID).trim());
     let linkedid = if rec.len() > LINKEDID {
-        CompactString::from(field(rec, LINKEDID).trim())
+        CompactString::from(row.field(LINKEDID).trim())
     } else {
         CompactString::default()
     };
@@ -173,16 +174,16 @@ pub fn leg(rec: &ByteRecord, line: u64, ctx: &mut RowCtx) -> Result<Leg, String>
     } else {
         CompactString::default()
     };
-    let channel = endpoint(&field(rec, CHANNEL));
+    let channel = endpoint(&row.field(CHANNEL));
     let caller_is_device = channel.as_deref().is_some_and(is_device);
-    let context = field(rec, DCONTEXT);
+    let context = row.field(DCONTEXT);
     Ok(Leg {
         line,
         group,
         own_ref,
         start_ms,
         ts_raw: start.trim().into(),
-        name: clid_name(&field(rec, CLID), &src),
+        name: clid_name(&row.field(CLID), &src),
         hint: Hint {
             direction: context_hint(&context, &dst),
             strong: false,

@@ -161,6 +161,35 @@ pub fn field<'a>(rec: &'a ByteRecord, i: usize) -> std::borrow::Cow<'a, str> {
     }
 }
 
+/// A row's fields as text, with the row checked as UTF-8 once rather than field by field.
+pub struct Row<'a> {
+    rec: &'a ByteRecord,
+    /// The row's bytes (fields back to back), when they are UTF-8.
+    text: Option<&'a str>,
+}
+
+impl<'a> Row<'a> {
+    pub fn new(rec: &'a ByteRecord) -> Row<'a> {
+        Row {
+            rec,
+            text: std::str::from_utf8(rec.as_slice()).ok(),
+        }
+    }
+
+    /// Field `i` as [`field`] gives it (empty when missing, lossy when not UTF-8).
+    pub fn field(&self, i: usize) -> std::borrow::Cow<'a, str> {
+        // `get` refuses a range that cuts a character: bytes that are UTF-8 only when two
+        // fields are put together are still read field by field, lossily.
+        match (self.text, self.rec.range(i)) {
+            (Some(text), Some(range)) => match text.get(range) {
+                Some(f) => std::borrow::Cow::Borrowed(f),
+                None => field(self.rec, i),
+            },
+            _ => field(self.rec, i),
+        }
+    }
+}
+
 /// The row as text, fields joined by the delimiter, for the rejects file.
 pub fn raw_row(rec: &ByteRecord, delimiter: u8) -> String {
     let parts: Vec<std::borrow::Cow<'_, str>> = rec.iter().map(String::from_utf8_lossy).collect();
@@ -209,6 +238,29 @@ pub fn is_scientific(raw: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_row_checked_once_gives_each_field_as_checking_it_alone_does() {
+        let rows: Vec<Vec<&[u8]>> = vec![
+            vec![
+                b"2026-03-02 09:14:05",
+                "Zo\u{eb} \u{2014} caf\u{e9}".as_bytes(),
+                b"",
+                b"07700900123",
+            ],
+            // Bytes that are UTF-8 only when two fields are put together (\u{e9} cut in two).
+            vec![b"a\xc3", b"\xa9b", b"c"],
+            // A row that is not UTF-8 at all (Latin-1 caller-ID name).
+            vec![b"Andr\xe9", b"201", b""],
+        ];
+        for fields in rows {
+            let rec = ByteRecord::from(fields.clone());
+            let row = Row::new(&rec);
+            for i in 0..fields.len() + 1 {
+                assert_eq!(row.field(i), field(&rec, i), "field {i} of {fields:?}");
+            }
+        }
+    }
 
     #[test]
     fn spreadsheet_marks_on_numbers_are_caught() {

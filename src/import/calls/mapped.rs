@@ -3,7 +3,7 @@
 //! ([`Columns`]); this module turns a row into a [`Leg`].
 
 use super::asterisk::{clid_name, endpoint, is_device};
-use super::csv_input::{field, mangled_number};
+use super::csv_input::{field, mangled_number, Row};
 use super::leg::{Hint, Leg, LegOutcome};
 use super::RowCtx;
 use crate::model::Direction;
@@ -149,8 +149,9 @@ fn secs(rec: &ByteRecord, col: Option<usize>, what: &str) -> Result<Option<i64>,
 
 /// Reads one row of a header CSV.
 pub fn leg(rec: &ByteRecord, line: u64, cols: &Columns, flavor: Flavor, ctx: &mut RowCtx) -> Result<Leg, String> {
+    let row = Row::new(rec);
     let get = |c: Option<usize>| {
-        c.map(|i| compact_str::CompactString::from(field(rec, i).trim()))
+        c.map(|i| compact_str::CompactString::from(row.field(i).trim()))
             .unwrap_or_default()
     };
     let ts_raw = get(cols.ts);
@@ -169,7 +170,7 @@ pub fn leg(rec: &ByteRecord, line: u64, cols: &Columns, flavor: Flavor, ctx: &mu
     let billsec = secs(rec, cols.billsec, "billsec")?;
     let duration = secs(rec, cols.duration, "duration")?;
     let talk = billsec.or(duration).unwrap_or(0);
-    let dstchannel = cols.dstchannel.and_then(|i| endpoint(&field(rec, i)));
+    let dstchannel = cols.dstchannel.and_then(|i| endpoint(&row.field(i)));
     let status = get(cols.status);
     let answered_by = get(cols.answered_by).to_ascii_lowercase();
     let mut outcome = if cols.status.is_some() && !status.is_empty() {
@@ -188,7 +189,7 @@ pub fn leg(rec: &ByteRecord, line: u64, cols: &Columns, flavor: Flavor, ctx: &mu
         }
     } else if let Some(code) = cols
         .cause_id
-        .map(|i| field(rec, i).trim().to_string())
+        .map(|i| row.field(i).trim().to_string())
         .filter(|c| !c.is_empty())
     {
         let code: i64 = code
@@ -249,11 +250,11 @@ pub fn leg(rec: &ByteRecord, line: u64, cols: &Columns, flavor: Flavor, ctx: &mu
         if !n.is_empty() && n != from && !n.eq_ignore_ascii_case("(unknown)") {
             Some(n.into())
         } else {
-            cols.clid.and_then(|i| clid_name(&field(rec, i), &from))
+            cols.clid.and_then(|i| clid_name(&row.field(i), &from))
         }
     };
     let agent = get(cols.agent);
-    let channel = cols.channel.and_then(|i| endpoint(&field(rec, i)));
+    let channel = cols.channel.and_then(|i| endpoint(&row.field(i)));
     let callee_endpoint = if !agent.is_empty() {
         Some(agent.clone())
     } else {
