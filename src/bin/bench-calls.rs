@@ -7,7 +7,7 @@
 //! `--keep` keeps the generated file (and reuses it on the next run with the same row count).
 
 use omnitrail::benchkit::{
-    exit_on_help, load_average, own_cpu_s, own_peak_rss, report_generated, warm_and_time_wc_l, SplitMix64,
+    exit_on_help, load_average, own_cpu_s, own_peak_rss, report_generated, warm_and_time_wc_l, SplitMix64, RUNS,
 };
 use omnitrail::import::calls::{import_calls, CallOptions};
 use omnitrail::import::pipeline::NoProgress;
@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "usage: bench-calls [--rows N] [--dir DIR] [--keep]   (defaults: 1 000 000 rows, /tmp/bench-calls)
+The import runs three times, each into a fresh workspace; the median run is reported.
 --keep keeps the generated file (and reuses it on the next run with the same row count).";
 
 // Same allocator as the omnitrail binary, so the figures are the CLI's.
@@ -226,8 +227,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let size = report_generated(&cdr, &format!("{written} rows, {calls} calls"), started)?;
     let wc = warm_and_time_wc_l(&cdr)?;
     let ws_dir = dir.join("workspace");
-    let _ = std::fs::remove_dir_all(&ws_dir);
-    let mut ws = Workspace::open(&ws_dir)?;
     let common = CommonOptions {
         tz: chrono_tz::Europe::London,
         tz_origin: "bench".into(),
@@ -239,12 +238,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     let rss_before = own_peak_rss();
-    let cpu_before = own_cpu_s();
-    let import_started = Instant::now();
-    let report = import_calls(&mut ws, std::slice::from_ref(&cdr), &opts, &common, &NoProgress)?;
-    let took = import_started.elapsed();
-    let cpu = own_cpu_s() - cpu_before;
-    let c = report.sources[0].counts;
+    // The machine's speed drifts between runs: the import runs RUNS times, each into a
+    // fresh workspace, and the median run is reported (with every run's time).
+    let mut runs = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let _ = std::fs::remove_dir_all(&ws_dir);
+        let mut ws = Workspace::open(&ws_dir)?;
+        let cpu_before = own_cpu_s();
+        let import_started = Instant::now();
+        let report = import_calls(&mut ws, std::slice::from_ref(&cdr), &opts, &common, &NoProgress)?;
+        runs.push((
+            import_started.elapsed(),
+            own_cpu_s() - cpu_before,
+            report.sources[0].counts,
+        ));
+    }
+    let mut by_time: Vec<usize> = (0..runs.len()).collect();
+    by_time.sort_by_key(|&i| runs[i].0);
+    let (took, cpu, c) = runs[by_time[runs.len() / 2]];
     let mbs = |d: Duration| size as f64 / 1e6 / d.as_secs_f64();
     println!("file       {:.1} MB, {written} rows, {calls} calls", size as f64 / 1e6);
     println!("wc -l      {:.3} s  {:.0} MB/s", wc.as_secs_f64(), mbs(wc));
@@ -257,6 +268,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         own_peak_rss() as f64 / 1e6,
         rss_before as f64 / 1e6
     );
+    let times: Vec<String> = runs.iter().map(|r| format!("{:.2}", r.0.as_secs_f64())).collect();
+    println!("runs       median of {RUNS} ({} s)", times.join(" "));
     println!(
         "cpu        {cpu:.2} s user+system ({:.0}% of one core over the wall time; load average {})",
         100.0 * cpu / took.as_secs_f64(),
