@@ -178,14 +178,17 @@ pub struct RowCtx {
 #[allow(clippy::large_enum_variant)]
 pub enum RowEvent {
     Leg(Leg),
-    Reject {
-        line: Option<u64>,
-        offset: u64,
-        reason: String,
-        raw: String,
-    },
+    Reject(RowReject),
     /// Bytes read so far (for the progress bar).
     Progress(u64),
+}
+
+/// A row that could not be read: where it was, why, and its text for the rejects file.
+pub struct RowReject {
+    pub line: Option<u64>,
+    pub offset: u64,
+    pub reason: String,
+    pub raw: String,
 }
 
 /// What reading a file found out, besides its rows.
@@ -330,12 +333,12 @@ pub fn read_file(
                     raw,
                 } => {
                     last_offset = offset;
-                    emit(RowEvent::Reject {
+                    emit(RowEvent::Reject(RowReject {
                         line: Some(index),
                         offset,
                         reason,
                         raw,
-                    })
+                    }))
                 }
             }
         })?;
@@ -391,12 +394,12 @@ pub fn read_file(
                    saw: &mut bool,
                    emit: &mut dyn FnMut(RowEvent) -> Result<(), ImportError>| {
         if let Some(len) = oversized_field(rec) {
-            return emit(RowEvent::Reject {
+            return emit(RowEvent::Reject(RowReject {
                 line: Some(line),
                 offset,
                 reason: format!("a field of {len} bytes (over {MAX_LINE}): not a call-log row"),
                 raw: raw_row(rec, delimiter),
-            });
+            }));
         }
         let parsed = match &columns {
             None => asterisk::leg(rec, line, ctx),
@@ -409,12 +412,12 @@ pub fn read_file(
                 }
                 emit(RowEvent::Leg(leg))
             }
-            Err(reason) => emit(RowEvent::Reject {
+            Err(reason) => emit(RowEvent::Reject(RowReject {
                 line: Some(line),
                 offset,
                 reason,
                 raw: raw_row(rec, delimiter),
-            }),
+            })),
         }
     };
     let mut next = csv::ByteRecord::new();
@@ -442,12 +445,12 @@ pub fn read_file(
     }
     if let Some((line, offset)) = pending.take() {
         if limit.is_none() && tail.ends_inside_quotes(offset) {
-            emit(RowEvent::Reject {
+            emit(RowEvent::Reject(RowReject {
                 line: Some(line),
                 offset,
                 reason: "the file ends inside a quoted field: this row was cut off".into(),
                 raw: raw_row(&prev, delimiter),
-            })?;
+            }))?;
         } else {
             process(&prev, line, offset, &mut ctx, &mut saw_unanswered, emit)?;
         }
@@ -617,12 +620,7 @@ enum Handoff {
     Call(CallLegs),
     /// A leg of a call already handed over (see [`Fed::Late`]).
     Late(Box<Leg>),
-    Reject {
-        line: Option<u64>,
-        offset: u64,
-        reason: String,
-        raw: String,
-    },
+    Reject(RowReject),
     Progress(u64),
 }
 
@@ -675,17 +673,7 @@ fn import_file(
                             }
                             batch.extend(done.drain(..).map(Handoff::Call));
                         }
-                        RowEvent::Reject {
-                            line,
-                            offset,
-                            reason,
-                            raw,
-                        } => batch.push(Handoff::Reject {
-                            line,
-                            offset,
-                            reason,
-                            raw,
-                        }),
+                        RowEvent::Reject(r) => batch.push(Handoff::Reject(r)),
                         RowEvent::Progress(n) => batch.push(Handoff::Progress(n)),
                     }
                     if batch.len() >= HANDOFF_BATCH {
@@ -708,21 +696,16 @@ fn import_file(
             for ev in events {
                 match ev {
                     Handoff::Progress(n) => (sink.progress)(n),
-                    Handoff::Reject {
-                        line,
-                        offset,
-                        reason,
-                        raw,
-                    } => {
+                    Handoff::Reject(r) => {
                         result.counts.read += 1;
                         sink.reject(
                             result,
                             &Reject {
                                 file: &display,
-                                line,
-                                byte_offset: Some(offset),
-                                reason: &reason,
-                                raw: &raw,
+                                line: r.line,
+                                byte_offset: Some(r.offset),
+                                reason: &r.reason,
+                                raw: &r.raw,
                             },
                         )?;
                     }
