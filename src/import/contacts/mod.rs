@@ -525,10 +525,17 @@ fn prefixed(prefix: &str, value: &str) -> String {
 }
 
 /// The values sorted and joined with line breaks (the dedup key's form).
-fn sorted_lines(values: &[String]) -> String {
-    let mut v: Vec<&str> = values.iter().map(String::as_str).collect();
-    v.sort_unstable();
-    v.join("\n")
+fn sorted_lines(values: &[String]) -> std::borrow::Cow<'_, str> {
+    match values {
+        // Most contacts have one phone and one email: nothing to sort or join.
+        [] => "".into(),
+        [one] => one.as_str().into(),
+        _ => {
+            let mut v: Vec<&str> = values.iter().map(String::as_str).collect();
+            v.sort_unstable();
+            v.join("\n").into()
+        }
+    }
 }
 
 impl FileContext {
