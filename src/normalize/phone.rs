@@ -1,7 +1,7 @@
 //! Phone numbers to E.164, with the `phonenumber` crate (libphonenumber's rules).
 
 use phonenumber::{country, Mode};
-use std::collections::HashMap;
+use polars::prelude::PlHashMap;
 
 /// Default region for national numbers (`07700 900123` needs to know it is British).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -497,8 +497,9 @@ mod fast {
 /// their text. Bounded so memory stays flat.
 pub struct PhoneCache {
     region: Region,
-    by_digits: HashMap<u128, Option<String>>,
-    by_text: HashMap<String, Option<String>>,
+    // Asked once or twice per record: polars' fast hash, not SipHash.
+    by_digits: PlHashMap<u128, Option<String>>,
+    by_text: PlHashMap<String, Option<String>>,
 }
 
 /// Entries kept per memo before it is emptied.
@@ -508,8 +509,8 @@ impl PhoneCache {
     pub fn new(region: Region) -> PhoneCache {
         PhoneCache {
             region,
-            by_digits: HashMap::new(),
-            by_text: HashMap::new(),
+            by_digits: PlHashMap::default(),
+            by_text: PlHashMap::default(),
         }
     }
 
