@@ -367,7 +367,7 @@ fn workspace(matched: bool) -> (tempfile::TempDir, PathBuf) {
             content_hash: format!("{source}-hash"),
             format: channel.into(),
             channel: channel.into(),
-            options: serde_json::Value::Null,
+            options: serde_json::value::RawValue::NULL.to_owned(),
             counts: Counts::default(),
             first_ts: None,
             last_ts: None,

@@ -123,7 +123,7 @@ fn build_workspace(root: &Path, rows: u64) -> anyhow::Result<u64> {
             content_hash: source.into(),
             format: channel.as_str().into(),
             channel: channel.as_str().into(),
-            options: serde_json::Value::Null,
+            options: serde_json::value::RawValue::NULL.to_owned(),
             counts: Counts {
                 read: n,
                 imported: n,

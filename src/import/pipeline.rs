@@ -5,7 +5,8 @@ use super::whatsapp::{self, ChatInput, ChatScan, WhatsAppOptions};
 use super::{expand_paths, ms_to_rfc3339, CommonOptions, ImportError, ImportReport, SourceOutcome};
 use crate::model::Interaction;
 use crate::workspace::{
-    read_columns, BatchWriter, Counts, InteractionRow, Reject, RejectWriter, SourceEntry, Transaction, Workspace,
+    options_json, read_columns, BatchWriter, Counts, InteractionRow, Reject, RejectWriter, SourceEntry, Transaction,
+    Workspace,
 };
 use anyhow::Result;
 use polars::prelude::*;
@@ -328,6 +329,11 @@ pub fn stage_source(
     txn.discard_files(&drop_files);
     let mut notes = plan.notes;
     notes.extend(result.notes);
+    // Kept until the commit (and again in the outcome): `format!` leaves spare capacity.
+    for note in &mut notes {
+        note.shrink_to_fit();
+    }
+    notes.shrink_to_fit();
     let entry = SourceEntry {
         source_id,
         path: plan.display,
@@ -335,7 +341,7 @@ pub fn stage_source(
         content_hash: plan.content_hash,
         format: plan.format,
         channel: plan.channel,
-        options: plan.options,
+        options: options_json(&plan.options),
         counts: result.counts,
         first_ts: result.first_ms.map(ms_to_rfc3339),
         last_ts: result.last_ms.map(ms_to_rfc3339),
@@ -390,7 +396,8 @@ pub fn import_whatsapp(
 ) -> Result<ImportReport, ImportError> {
     crate::normalize::phone::load_metadata_in_background();
     let mut outcomes = Vec::new();
-    let mut scans: Vec<ChatScan> = Vec::new();
+    // Boxed: each is freed once its chat is staged, and the list itself stays small.
+    let mut scans: Vec<Box<ChatScan>> = Vec::new();
     let mut hashes_this_run: HashSet<String> = HashSet::new();
     for (path, explicit) in expand_paths(paths) {
         let display = path.display().to_string();
@@ -422,7 +429,7 @@ pub fn import_whatsapp(
         match scanned {
             Ok(scan) => match already_imported(ws, &scan.content_hash, &scan.input.display(), &mut hashes_this_run) {
                 Some(o) => outcomes.push(o),
-                None => scans.push(scan),
+                None => scans.push(Box::new(scan)),
             },
             Err(ImportError::Interrupted) => return Err(ImportError::Interrupted),
             Err(e) => outcomes.push(SourceOutcome::failed(&display, e.to_string())),
@@ -430,11 +437,11 @@ pub fn import_whatsapp(
     }
     // A file whose day/month order is undecidable borrows it from files of the same
     // import written in exactly the same layout (one phone's chats), when they are certain.
-    let (decided, undecided): (Vec<ChatScan>, Vec<ChatScan>) = scans.into_iter().partition(|s| s.undecided().is_none());
+    let (decided, undecided): (Vec<_>, Vec<_>) = scans.into_iter().partition(|s| s.undecided().is_none());
     let mut scans = decided;
     for scan in undecided {
         let display = scan.input.display();
-        let Some((order, sibling)) = scan.order_from_siblings(scans.iter()) else {
+        let Some((order, sibling)) = scan.order_from_siblings(scans.iter().map(|s| &**s)) else {
             outcomes.push(SourceOutcome::failed(
                 &display,
                 format!("{display}: {}", scan.undecided().unwrap_or_default()),
@@ -451,7 +458,7 @@ pub fn import_whatsapp(
                 rescanned.notes.push(format!(
                     "date order {order}: undecidable from this file's dates, taken from {sibling}, which has the same header layout and where it is certain"
                 ));
-                scans.push(rescanned);
+                scans.push(Box::new(rescanned));
             }
             Err(e) => outcomes.push(SourceOutcome::failed(&display, e.to_string())),
         }
@@ -516,7 +523,7 @@ pub fn import_whatsapp(
             notes,
         };
         let outcome = stage_source(&mut txn, &mut seen, i + 1 < total, plan, progress, |sink| {
-            let mut result = whatsapp::import(&scan, business.get(&i), common, opts, sink)?;
+            let mut result = whatsapp::import(&scan, business.get(&i).map(|b| &**b), common, opts, sink)?;
             if result.counts.read >= 39_000 {
                 result.notes.push(
                     "close to WhatsApp's ~40 000-message export cap: this file may not hold the full history".into(),

@@ -107,7 +107,8 @@ fn business_from_manifest(ws: &Workspace, region: Region) -> (HashSet<String>, H
     let mut domains = HashSet::new();
     for source in &ws.manifest().sources {
         let channel = super::identities::channel_from_str(&source.channel).unwrap_or(Channel::Whatsapp);
-        let Some(obj) = source.options.as_object() else {
+        let options = source.options_value();
+        let Some(obj) = options.as_object() else {
             continue;
         };
         let source_region = obj

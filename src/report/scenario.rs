@@ -32,7 +32,7 @@ pub fn commit_source(ws: &mut Workspace, name: &str, rows: Vec<Interaction>) -> 
         content_hash: blake3::hash(name.as_bytes()).to_hex().to_string(),
         format: "test".into(),
         channel,
-        options: serde_json::Value::Null,
+        options: serde_json::value::RawValue::NULL.to_owned(),
         counts: Counts {
             read: n,
             imported: n,

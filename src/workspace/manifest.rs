@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use std::path::Path;
 
 /// Version of the manifest and Parquet schemas; bumped on incompatible change.
@@ -42,7 +43,9 @@ pub struct SourceEntry {
     pub format: String,
     pub channel: String,
     /// Options in force (time zone, region, date order, business side) and how each was decided.
-    pub options: serde_json::Value,
+    /// Kept as JSON text (see [`options_json`]): few readers look inside, and a workspace can
+    /// list 100 000 sources, each of whose options as a JSON tree takes about 600 bytes.
+    pub options: Box<RawValue>,
     pub counts: Counts,
     pub first_ts: Option<String>,
     pub last_ts: Option<String>,
@@ -52,6 +55,18 @@ pub struct SourceEntry {
     /// What the importer decided or noticed (date order and its evidence, inferred business side, …).
     #[serde(default)]
     pub notes: Vec<String>,
+}
+
+/// A source's options as stored in [`SourceEntry::options`].
+pub fn options_json(options: &serde_json::Value) -> Box<RawValue> {
+    serde_json::value::to_raw_value(options).unwrap_or_else(|_| RawValue::NULL.to_owned())
+}
+
+impl SourceEntry {
+    /// The options as a JSON value (`null` if they do not parse).
+    pub fn options_value(&self) -> serde_json::Value {
+        serde_json::from_str(self.options.get()).unwrap_or(serde_json::Value::Null)
+    }
 }
 
 impl Manifest {
@@ -88,5 +103,45 @@ impl Manifest {
         serde_json::to_writer_pretty(&mut out, self)?;
         out.write_all(b"\n")?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_kept_as_text_survive_a_write_and_a_load() {
+        let options =
+            serde_json::json!({"tz": "Europe/Madrid", "business_names": ["Bloom & Stem"], "date_order": null});
+        let entry = SourceEntry {
+            source_id: "wa-0123456789abcdef".into(),
+            path: "chat.txt".into(),
+            size: 1,
+            content_hash: "00".repeat(32),
+            format: "whatsapp".into(),
+            channel: "whatsapp".into(),
+            options: options_json(&options),
+            counts: Counts::default(),
+            first_ts: None,
+            last_ts: None,
+            imported_at: "2026-11-24T00:00:00Z".into(),
+            batch: None,
+            rejects: None,
+            notes: vec!["a note".into()],
+        };
+        let manifest = Manifest {
+            schema_version: SCHEMA_VERSION,
+            sources: vec![entry],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manifest.json");
+        let mut bytes = Vec::new();
+        manifest.write_json(&mut bytes).unwrap();
+        std::fs::write(&path, &bytes).unwrap();
+        let loaded = Manifest::load(&path).unwrap();
+        assert_eq!(loaded.sources[0].options_value(), options);
+        let tree: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(tree["sources"][0]["options"]["business_names"][0], "Bloom & Stem");
     }
 }

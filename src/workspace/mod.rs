@@ -9,7 +9,7 @@ pub use batch::{
     interactions_schema, read_columns, scan_batches, to_frame, BatchWriter, InteractionRow, RowChunk,
     INTERACTION_COLUMNS,
 };
-pub use manifest::{Counts, Manifest, SourceEntry, SCHEMA_VERSION};
+pub use manifest::{options_json, Counts, Manifest, SourceEntry, SCHEMA_VERSION};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -419,7 +419,7 @@ mod tests {
             content_hash: "00".into(),
             format: "mbox".into(),
             channel: "email".into(),
-            options: serde_json::Value::Null,
+            options: serde_json::value::RawValue::NULL.to_owned(),
             counts: Counts::default(),
             first_ts: None,
             last_ts: None,

@@ -74,7 +74,8 @@ pub struct BusinessNumbers {
 impl BusinessNumbers {
     pub fn contains(&self, e164: &str) -> bool {
         // An empty set still hashes the key: most imports have one of the two.
-        (!self.given.is_empty() && self.given.contains(e164)) || (!self.inferred.is_empty() && self.inferred.contains(e164))
+        (!self.given.is_empty() && self.given.contains(e164))
+            || (!self.inferred.is_empty() && self.inferred.contains(e164))
     }
 
     pub fn classify(&self, raw: &str, phones: &mut PhoneCache) -> End {

@@ -22,6 +22,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
@@ -511,26 +512,28 @@ pub struct BusinessSide {
 
 /// Decides who the business is: `--business-name`, else the author present in every chat
 /// of a multi-chat import, else the author who is not the chat's title in a 1:1 chat.
-pub fn decide_business(scans: &[ChatScan], opts: &WhatsAppOptions) -> HashMap<usize, BusinessSide> {
+/// Chats with the same side share one value: a folder can hold 100 000 chats.
+pub fn decide_business<S: std::borrow::Borrow<ChatScan>>(
+    scans: &[S],
+    opts: &WhatsAppOptions,
+) -> HashMap<usize, Rc<BusinessSide>> {
     let mut out = HashMap::new();
     if !opts.business_names.is_empty() {
-        let names: HashSet<String> = opts.business_names.iter().map(|n| text::clean_name(n)).collect();
+        let side = Rc::new(BusinessSide {
+            names: opts.business_names.iter().map(|n| text::clean_name(n)).collect(),
+            how: "given by --business-name".into(),
+        });
         for i in 0..scans.len() {
-            out.insert(
-                i,
-                BusinessSide {
-                    names: names.clone(),
-                    how: "given by --business-name".into(),
-                },
-            );
+            out.insert(i, Rc::clone(&side));
         }
         return out;
     }
-    let with_authors: Vec<usize> = (0..scans.len()).filter(|&i| !scans[i].authors.is_empty()).collect();
+    let scan = |i: usize| -> &ChatScan { scans[i].borrow() };
+    let with_authors: Vec<usize> = (0..scans.len()).filter(|&i| !scan(i).authors.is_empty()).collect();
     if with_authors.len() >= 2 {
         let mut common: Option<HashSet<&String>> = None;
         for &i in &with_authors {
-            let set: HashSet<&String> = scans[i].authors.keys().collect();
+            let set: HashSet<&String> = scan(i).authors.keys().collect();
             common = Some(match common {
                 None => set,
                 Some(c) => c.intersection(&set).copied().collect(),
@@ -545,19 +548,14 @@ pub fn decide_business(scans: &[ChatScan], opts: &WhatsAppOptions) -> HashMap<us
                 list.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", "),
                 with_authors.len()
             );
+            let side = Rc::new(BusinessSide { names: common, how });
             for &i in &with_authors {
-                out.insert(
-                    i,
-                    BusinessSide {
-                        names: common.clone(),
-                        how: how.clone(),
-                    },
-                );
+                out.insert(i, Rc::clone(&side));
             }
             return out;
         }
     }
-    for (i, scan) in scans.iter().enumerate() {
+    for (i, scan) in scans.iter().map(|s| s.borrow()).enumerate() {
         let Some(title) = &scan.title else { continue };
         if scan.authors.len() != 2 {
             continue;
@@ -570,7 +568,7 @@ pub fn decide_business(scans: &[ChatScan], opts: &WhatsAppOptions) -> HashMap<us
                 "inferred: {:?} is the other party of the chat titled {:?}",
                 others[0], title
             );
-            out.insert(i, BusinessSide { names, how });
+            out.insert(i, Rc::new(BusinessSide { names, how }));
         }
     }
     out
