@@ -124,9 +124,34 @@ pub struct Repeated {
 impl Repeated {
     /// `3.61 3.45 3.43 s`: every run's wall time.
     pub fn times_text(&self) -> String {
-        let times: Vec<String> = self.times.iter().map(|t| format!("{:.2}", t.as_secs_f64())).collect();
-        format!("{} s", times.join(" "))
+        times_text(&self.times)
     }
+}
+
+/// `3.61 3.45 3.43 s`: wall times as the benches print them.
+pub fn times_text(times: &[Duration]) -> String {
+    let times: Vec<String> = times.iter().map(|t| format!("{:.2}", t.as_secs_f64())).collect();
+    format!("{} s", times.join(" "))
+}
+
+/// [`RUNS`] runs of an import made in this process, removing `workspace` before each:
+/// every run's wall time in order, and the run with the median wall time with what `run`
+/// returned for it.
+pub fn repeat_in_process<T, E>(
+    workspace: &Path,
+    mut run: impl FnMut() -> Result<T, E>,
+) -> Result<(Vec<Duration>, (Duration, T)), E> {
+    let mut runs = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let _ = std::fs::remove_dir_all(workspace);
+        let started = Instant::now();
+        let out = run()?;
+        runs.push((started.elapsed(), out));
+    }
+    let times = runs.iter().map(|r| r.0).collect();
+    runs.sort_by_key(|r| r.0);
+    let median = runs.swap_remove(runs.len() / 2);
+    Ok((times, median))
 }
 
 /// Runs the command `make` builds [`RUNS`] times, removing `workspace` before each run.

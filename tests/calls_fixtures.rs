@@ -420,6 +420,7 @@ fn empty_files_contacts_and_unknown_csvs() {
         "calls/excel_utf16.csv",
         "calls/excel_semicolon.csv",
         "calls/android_sms_backup_restore.xml",
+        "calls/android_utf16.xml",
         "demo/calls/Master.csv",
     ] {
         assert!(
@@ -794,4 +795,22 @@ fn cli_date_order_is_inferred_with_a_note_or_forced() {
         let (code, _, _) = run(&["import", "calls", &day_first, "--date-order", bad]);
         assert_eq!(code, Some(2), "{bad}");
     }
+}
+
+#[test]
+fn an_android_backup_saved_as_utf16_is_decoded_and_reads_as_the_original() {
+    let (original, original_calls, _d1) = import(
+        &[fixture("calls/android_sms_backup_restore.xml")],
+        &with_business(),
+        &gb(),
+    );
+    let (report, calls, _d2) = import(&[fixture("calls/android_utf16.xml")], &with_business(), &gb());
+    assert!(counts(&report).0 > 0);
+    assert_eq!(counts(&report), counts(&original));
+    assert!(report.sources[0].notes.iter().any(|n| n.contains("UTF-16")));
+    let key = |c: &Call| (c.ts.clone(), c.direction.clone(), c.status.clone(), c.handle.clone());
+    assert_eq!(
+        calls.iter().map(key).collect::<Vec<_>>(),
+        original_calls.iter().map(key).collect::<Vec<_>>()
+    );
 }

@@ -7,7 +7,8 @@
 //! `--keep` keeps the generated file (and reuses it on the next run with the same row count).
 
 use omnitrail::benchkit::{
-    exit_on_help, load_average, own_cpu_s, own_peak_rss, report_generated, warm_and_time_wc_l, SplitMix64, RUNS,
+    exit_on_help, load_average, own_cpu_s, own_peak_rss, repeat_in_process, report_generated, times_text,
+    warm_and_time_wc_l, SplitMix64, RUNS,
 };
 use omnitrail::import::calls::{import_calls, CallOptions};
 use omnitrail::import::pipeline::NoProgress;
@@ -238,24 +239,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     let rss_before = own_peak_rss();
-    // The machine's speed drifts between runs: the import runs RUNS times, each into a
-    // fresh workspace, and the median run is reported (with every run's time).
-    let mut runs = Vec::with_capacity(RUNS);
-    for _ in 0..RUNS {
-        let _ = std::fs::remove_dir_all(&ws_dir);
+    // The machine's speed drifts between runs: the median of RUNS is reported.
+    let (times, (took, (cpu, c))) = repeat_in_process(&ws_dir, || -> Result<_, Box<dyn std::error::Error>> {
         let mut ws = Workspace::open(&ws_dir)?;
         let cpu_before = own_cpu_s();
-        let import_started = Instant::now();
         let report = import_calls(&mut ws, std::slice::from_ref(&cdr), &opts, &common, &NoProgress)?;
-        runs.push((
-            import_started.elapsed(),
-            own_cpu_s() - cpu_before,
-            report.sources[0].counts,
-        ));
-    }
-    let mut by_time: Vec<usize> = (0..runs.len()).collect();
-    by_time.sort_by_key(|&i| runs[i].0);
-    let (took, cpu, c) = runs[by_time[runs.len() / 2]];
+        Ok((own_cpu_s() - cpu_before, report.sources[0].counts))
+    })?;
     let mbs = |d: Duration| size as f64 / 1e6 / d.as_secs_f64();
     println!("file       {:.1} MB, {written} rows, {calls} calls", size as f64 / 1e6);
     println!("wc -l      {:.3} s  {:.0} MB/s", wc.as_secs_f64(), mbs(wc));
@@ -268,8 +258,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         own_peak_rss() as f64 / 1e6,
         rss_before as f64 / 1e6
     );
-    let times: Vec<String> = runs.iter().map(|r| format!("{:.2}", r.0.as_secs_f64())).collect();
-    println!("runs       median of {RUNS} ({} s)", times.join(" "));
+    println!("runs       median of {RUNS} ({})", times_text(&times));
     println!(
         "cpu        {cpu:.2} s user+system ({:.0}% of one core over the wall time; load average {})",
         100.0 * cpu / took.as_secs_f64(),

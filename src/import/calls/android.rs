@@ -4,6 +4,7 @@
 //! the business and `number`; `type` says which way it went.
 
 use super::leg::{Hint, Leg, LegOutcome};
+use super::{RowEvent, RowReject};
 use crate::model::Direction;
 use quick_xml::events::Event;
 use quick_xml::Reader;
@@ -13,17 +14,6 @@ use std::io::BufRead;
 pub fn sniff(text: &str) -> bool {
     let t = text.trim_start_matches('\u{feff}').trim_start();
     (t.starts_with("<?xml") || t.starts_with('<')) && (t.contains("<calls") || t.contains("<alllogs"))
-}
-
-/// One parsed element, or why it was rejected.
-pub enum Item {
-    Leg(Box<Leg>),
-    Reject {
-        index: u64,
-        offset: u64,
-        reason: String,
-        raw: String,
-    },
 }
 
 /// What `type` means (Android `CallLog.Calls`): direction and outcome.
@@ -42,12 +32,14 @@ fn call_type(code: &str, duration: i64) -> Option<(Direction, LegOutcome)> {
     })
 }
 
-/// Streams the `<call>`/`<log>` elements of a backup; `f` gets each one in order.
-/// A malformed or truncated document ends with one reject naming the byte offset.
+/// Streams the `<call>`/`<log>` elements of a backup; `f` gets each one in order, as a leg
+/// or a reject (the element's index as its line). A malformed or truncated document ends
+/// with one reject naming the byte offset. Returns false when the document has no
+/// `<calls>` or `<alllogs>` element at all (not a call-log backup, or not decoded).
 pub fn read<R: BufRead>(
     input: R,
-    mut f: impl FnMut(Item) -> Result<(), crate::import::ImportError>,
-) -> Result<(), crate::import::ImportError> {
+    mut f: impl FnMut(RowEvent) -> Result<(), crate::import::ImportError>,
+) -> Result<bool, crate::import::ImportError> {
     let mut reader = Reader::from_reader(input);
     let mut buf = Vec::new();
     let mut index = 0u64;
@@ -57,13 +49,13 @@ pub fn read<R: BufRead>(
         let ev = match reader.read_event_into(&mut buf) {
             Ok(ev) => ev,
             Err(e) => {
-                f(Item::Reject {
-                    index: index + 1,
+                f(RowEvent::Reject(RowReject {
+                    line: Some(index + 1),
                     offset: reader.error_position(),
                     reason: format!("XML is malformed or cut off here ({e}): the rest of the file cannot be read"),
                     raw: String::new(),
-                })?;
-                return Ok(());
+                }))?;
+                return Ok(true);
             }
         };
         match ev {
@@ -91,20 +83,20 @@ pub fn read<R: BufRead>(
                         }
                     }
                     let item = match bad {
-                        Some(err) => Item::Reject {
-                            index,
+                        Some(err) => RowEvent::Reject(RowReject {
+                            line: Some(index),
                             offset,
                             reason: format!("bad attribute: {err}"),
                             raw,
-                        },
+                        }),
                         None => match element(index, &attrs) {
-                            Ok(leg) => Item::Leg(Box::new(leg)),
-                            Err(reason) => Item::Reject {
-                                index,
+                            Ok(leg) => RowEvent::Leg(leg),
+                            Err(reason) => RowEvent::Reject(RowReject {
+                                line: Some(index),
                                 offset,
                                 reason,
                                 raw: format!("<{raw}/>"),
-                            },
+                            }),
                         },
                     };
                     f(item)?;
@@ -115,7 +107,7 @@ pub fn read<R: BufRead>(
         }
         buf.clear();
     }
-    Ok(())
+    Ok(saw_root)
 }
 
 fn element(index: u64, attrs: &[(String, String)]) -> Result<Leg, String> {
@@ -178,8 +170,9 @@ mod tests {
         let mut rejects = Vec::new();
         read(xml.as_bytes(), |i| {
             match i {
-                Item::Leg(l) => legs.push(*l),
-                Item::Reject { reason, .. } => rejects.push(reason),
+                RowEvent::Leg(l) => legs.push(l),
+                RowEvent::Reject(r) => rejects.push(r.reason),
+                RowEvent::Progress(_) => {}
             }
             Ok(())
         })
@@ -198,6 +191,12 @@ mod tests {
         assert_eq!(l[1].from, "-1");
         assert_eq!(l[1].talk_s, Some(382));
         assert_eq!(r.len(), 1);
+    }
+
+    #[test]
+    fn a_document_without_a_calls_element_is_said_to_be_one() {
+        assert!(!read("<smses><sms/></smses>".as_bytes(), |_| Ok(())).unwrap());
+        assert!(read("<calls count=\"0\"></calls>".as_bytes(), |_| Ok(())).unwrap());
     }
 
     #[test]

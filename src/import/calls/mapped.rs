@@ -3,7 +3,7 @@
 //! ([`Columns`]); this module turns a row into a [`Leg`].
 
 use super::asterisk::{clid_name, endpoint, is_device};
-use super::csv_input::{field, mangled_number, Row};
+use super::csv_input::{mangled_number, Row};
 use super::leg::{Hint, Leg, LegOutcome};
 use super::RowCtx;
 use crate::model::Direction;
@@ -118,9 +118,9 @@ fn cause_code(code: i64, talk: i64) -> LegOutcome {
     }
 }
 
-fn secs(rec: &ByteRecord, col: Option<usize>, what: &str) -> Result<Option<i64>, String> {
+fn secs(row: &Row<'_>, col: Option<usize>, what: &str) -> Result<Option<i64>, String> {
     let Some(i) = col else { return Ok(None) };
-    let v = field(rec, i);
+    let v = row.field(i);
     let t = v.trim();
     if t.is_empty() {
         return Ok(None);
@@ -167,8 +167,8 @@ pub fn leg(rec: &ByteRecord, line: u64, cols: &Columns, flavor: Flavor, ctx: &mu
             return Err(why);
         }
     }
-    let billsec = secs(rec, cols.billsec, "billsec")?;
-    let duration = secs(rec, cols.duration, "duration")?;
+    let billsec = secs(&row, cols.billsec, "billsec")?;
+    let duration = secs(&row, cols.duration, "duration")?;
     let talk = billsec.or(duration).unwrap_or(0);
     let dstchannel = cols.dstchannel.and_then(|i| endpoint(&row.field(i)));
     let status = get(cols.status);

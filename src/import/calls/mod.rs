@@ -29,6 +29,7 @@ use super::pipeline::{
     Progress, Sink, SourcePlan, SourceResult,
 };
 use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
+use crate::import::encoding::TextEncoding;
 use crate::import::whatsapp::dates::DateOrder;
 use crate::model::{CallStatus, Channel, Direction, HandleKind, Kind};
 use crate::normalize::phone::PhoneCache;
@@ -320,29 +321,25 @@ pub fn read_file(
     let display = path.display().to_string();
     let mut info = ReadInfo::default();
     if dialect == Dialect::AndroidXml {
-        let file = std::fs::File::open(path).map_err(|e| ImportError::file(&display, format!("cannot read: {e}")))?;
-        let mut last_offset = 0u64;
-        android::read(std::io::BufReader::with_capacity(1 << 20, file), |item| {
+        let io = |e: std::io::Error| ImportError::file(&display, format!("cannot read: {e}"));
+        // A backup re-saved as UTF-16 (or Windows-1252) is decoded as the CSVs are: read raw,
+        // it has no element the parser can see.
+        let encoding = TextEncoding::detect(&read_head(path).map_err(io)?);
+        if let Some(note) = encoding.note() {
+            info.notes
+                .push(format!("{note}: decoded; reject offsets count decoded bytes"));
+        }
+        let input = encoding.reader(std::fs::File::open(path).map_err(io)?).map_err(io)?;
+        let is_backup = android::read(input, |event| {
             info.rows += 1;
-            match item {
-                android::Item::Leg(l) => emit(RowEvent::Leg(*l)),
-                android::Item::Reject {
-                    index,
-                    offset,
-                    reason,
-                    raw,
-                } => {
-                    last_offset = offset;
-                    emit(RowEvent::Reject(RowReject {
-                        line: Some(index),
-                        offset,
-                        reason,
-                        raw,
-                    }))
-                }
-            }
+            emit(event)
         })?;
-        let _ = last_offset;
+        if !is_backup {
+            return Err(ImportError::file(
+                &display,
+                "no <calls> or <alllogs> element: not an Android call-log backup (SMS Backup & Restore, SuperBackup)",
+            ));
+        }
         return Ok(info);
     }
     let input = CsvInput::open(path)?;

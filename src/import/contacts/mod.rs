@@ -480,9 +480,8 @@ enum Outcome {
 /// rest when the record is stored (no per-row copy of the file name, source or thread).
 #[derive(Debug)]
 struct ContactRecord {
-    /// `interaction_id` and `dedup_key`, as hex digits.
+    /// `interaction_id`, as hex digits (hashed on the worker that prepared the row).
     id: [u8; 32],
-    key_hex: [u8; 32],
     source_ref: String,
     handle: String,
     kind: HandleKind,
@@ -626,7 +625,6 @@ impl FileContext {
         }
         let mut record = ContactRecord {
             id: [0; 32],
-            key_hex: [0; 32],
             source_ref: place.source_ref,
             handle,
             kind,
@@ -634,7 +632,6 @@ impl FileContext {
             mentions,
         };
         interaction_id_into(self.ids.clone(), seq, &mut record.id);
-        hex_into(&key.to_be_bytes(), &mut record.key_hex);
         Prepared {
             line,
             seq,
@@ -786,10 +783,10 @@ impl<'a> ContactBuilder<'a> {
                     self.result.counts.duplicates += 1;
                     return Ok(());
                 }
-                let hex = |digits| std::str::from_utf8(digits).expect("hex digits are ASCII");
+                let mut key_hex = [0u8; 32];
                 let c = &self.context;
                 let row = InteractionRow {
-                    interaction_id: hex(&record.id),
+                    interaction_id: std::str::from_utf8(&record.id).expect("hex digits are ASCII"),
                     source_id: &c.source_id,
                     source_file: &c.display,
                     source_ref: &record.source_ref,
@@ -814,7 +811,7 @@ impl<'a> ContactBuilder<'a> {
                     author_raw: None,
                     thread_title: None,
                     edited: false,
-                    dedup_key: hex(&record.key_hex),
+                    dedup_key: hex_into(&key.to_be_bytes(), &mut key_hex),
                 };
                 sink.push_row(&mut self.result, &row)
             }
