@@ -95,7 +95,7 @@ fn crate_e164(cleaned: &str, region: Region) -> Option<String> {
 /// whether the number had a `+`, and its digits (`07700 900123` and `07700-900123` share
 /// one). `None` for shapes it does not cover (letters, `00` prefixes, odd punctuation).
 pub fn digits_key(raw: &str) -> Option<u128> {
-    let t = raw.trim();
+    let t = super::text::trim(raw);
     let (plus, body) = match t.strip_prefix('+') {
         Some(rest) => (true, rest),
         None => (false, t),

@@ -35,6 +35,16 @@ pub fn matching_view(s: &str) -> std::borrow::Cow<'_, str> {
     )
 }
 
+/// [`str::trim`], answered without the Unicode scan for the usual field, which starts and
+/// ends with a visible ASCII character.
+#[inline]
+pub fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(b)) if a.is_ascii_graphic() && b.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
 /// A display name cleaned for storage and matching: invisible marks removed, spaces
 /// collapsed, WhatsApp's `~ ` prefix for unsaved community members removed, NFC.
 pub fn clean_name(s: &str) -> String {
@@ -88,6 +98,13 @@ pub fn lines(text: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trim_is_str_trim() {
+        for s in ["", " ", "a", " a ", "\u{a0}x", "x\u{2009}", "é", " \té\n", "SIP/201", "\u{200b}a"] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+        }
+    }
 
     #[test]
     fn lines_are_the_standard_librarys_lines() {

@@ -199,15 +199,17 @@ pub fn raw_row(rec: &ByteRecord, delimiter: u8) -> String {
 /// Why a phone-number field cannot be trusted after a spreadsheet round trip, if it cannot.
 /// `spreadsheet` says the file shows other signs of one (`;`, UTF-16, scientific notation).
 pub fn mangled_number(raw: &str, region: Region, spreadsheet: bool) -> Option<String> {
-    let t = raw.trim();
+    let t = crate::normalize::text::trim(raw);
     if t.is_empty() {
         return None;
     }
-    let sci = t.len() >= 3
-        && t.contains(['E', 'e'])
-        && t.chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | 'E' | 'e' | '+' | '-'))
-        && t.starts_with(|c: char| c.is_ascii_digit());
+    // Bytes, not chars: asked of two fields on every row.
+    let b = t.as_bytes();
+    let sci = b.len() >= 3
+        && b[0].is_ascii_digit()
+        && b.iter().any(|&c| c == b'E' || c == b'e')
+        && b.iter()
+            .all(|&c| c.is_ascii_digit() || matches!(c, b'.' | b',' | b'E' | b'e' | b'+' | b'-'));
     if sci {
         return Some(format!(
             "number {t:?} is in scientific notation (a spreadsheet rounded it): its digits are lost"

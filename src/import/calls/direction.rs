@@ -41,7 +41,7 @@ pub fn is_withheld(raw: &str) -> bool {
         "no caller id",
         "(unknown)",
     ];
-    let t = raw.trim();
+    let t = crate::normalize::text::trim(raw);
     // Phone numbers and extensions start with a digit or `+`: skip the list for them.
     if t.len() > 2 && t.as_bytes()[0].is_ascii_digit() {
         return false;
@@ -51,7 +51,7 @@ pub fn is_withheld(raw: &str) -> bool {
 
 /// A short internal number (`201`, `700`, `s`) or a named SIP peer/client (`client:alice`).
 pub fn is_extension(raw: &str) -> bool {
-    let t = raw.trim();
+    let t = crate::normalize::text::trim(raw);
     if t == "s" || t.starts_with("client:") || t.starts_with("sip:") {
         return true;
     }

@@ -8,6 +8,7 @@
 use crate::model::CallStatus;
 use compact_str::CompactString;
 use polars::prelude::{PlHashMap, PlHashSet, PlRandomState};
+use std::collections::VecDeque;
 use std::hash::BuildHasher;
 
 /// What happened on one leg, in the dialect's own words mapped to a common scale.
@@ -177,8 +178,15 @@ const REMEMBERED_WINDOWS: u64 = 10;
 /// Its maps are asked on every row: polars' fast hash, not SipHash.
 #[derive(Default)]
 pub struct LegGrouper {
-    /// Open calls by call id, with the row count when their last leg arrived.
-    open: PlHashMap<CompactString, (CallLegs, u64)>,
+    /// Open calls by call id: their slot in `calls`.
+    open: PlHashMap<CompactString, u32>,
+    /// Open calls, with the row count when their last leg arrived; `None` for a free slot.
+    calls: Vec<Option<(CallLegs, u64)>>,
+    free: Vec<u32>,
+    /// (row count, slot) for every leg of an open call, oldest first: a sweep pops what
+    /// has aged out instead of visiting every open call. An entry is stale when its call
+    /// has had a leg since.
+    arrivals: VecDeque<(u64, u32)>,
     /// Hashes of call ids already released, to catch a leg that arrives too late: this
     /// generation and the one before (older ones are forgotten, so memory stays flat).
     closed: PlHashSet<u64>,
@@ -218,10 +226,17 @@ impl LegGrouper {
                 rows: 1,
             }),
             Some(id) => {
-                if let Some((call, last)) = self.open.get_mut(id) {
+                if let Some(&slot) = self.open.get(id) {
+                    let (call, last) = self.calls[slot as usize].as_mut().expect("an open call has its slot");
+                    // Most calls have two legs: grow one at a time at first (the default
+                    // growth reserves four legs).
+                    if call.legs.len() == call.legs.capacity() && call.legs.len() < 4 {
+                        call.legs.reserve_exact(1);
+                    }
                     call.legs.push(leg);
                     call.rows += 1;
                     *last = self.rows;
+                    self.arrivals.push_back((self.rows, slot));
                 } else if self.is_closed(id) {
                     return Fed::Late(Box::new(leg));
                 } else {
@@ -231,7 +246,18 @@ impl LegGrouper {
                         legs: vec![leg],
                         rows: 1,
                     };
-                    self.open.insert(id, (call, self.rows));
+                    let slot = match self.free.pop() {
+                        Some(slot) => {
+                            self.calls[slot as usize] = Some((call, self.rows));
+                            slot
+                        }
+                        None => {
+                            self.calls.push(Some((call, self.rows)));
+                            (self.calls.len() - 1) as u32
+                        }
+                    };
+                    self.open.insert(id, slot);
+                    self.arrivals.push_back((self.rows, slot));
                 }
             }
         }
@@ -242,7 +268,7 @@ impl LegGrouper {
         if self.rows >= self.next_sweep {
             self.next_sweep = self.rows + self.window / 4;
             let horizon = self.rows.saturating_sub(self.window);
-            self.release(|last| last <= horizon, out);
+            self.release(horizon, out);
         }
         Fed::Ok
     }
@@ -254,22 +280,30 @@ impl LegGrouper {
 
     /// Releases every open call (end of file).
     pub fn finish(&mut self, out: &mut Vec<CallLegs>) {
-        self.release(|_| true, out);
+        self.release(u64::MAX, out);
     }
 
-    fn release(&mut self, done: impl Fn(u64) -> bool, out: &mut Vec<CallLegs>) {
+    /// Releases the calls whose last leg arrived at or before row count `horizon`, in the
+    /// order of their first line.
+    fn release(&mut self, horizon: u64, out: &mut Vec<CallLegs>) {
         // Sorted by a copy of each call's first line: reading it from the legs on every
         // comparison would miss the cache each time (the legs were written rows ago).
         let mut calls: Vec<(u64, CallLegs)> = Vec::new();
-        let (closed, ids) = (&mut self.closed, &self.ids);
-        self.open.retain(|id, (call, last)| {
-            if !done(*last) {
-                return true;
+        while let Some(&(row, slot)) = self.arrivals.front() {
+            if row > horizon {
+                break;
             }
-            closed.insert(ids.hash_one(id));
-            calls.push((call.legs[0].line, std::mem::take(call)));
-            false
-        });
+            self.arrivals.pop_front();
+            let entry = &mut self.calls[slot as usize];
+            if !entry.as_ref().is_some_and(|(_, last)| *last == row) {
+                continue;
+            }
+            let (call, _) = entry.take().expect("checked above");
+            self.free.push(slot);
+            self.open.remove(call.source_ref.as_str());
+            self.closed.insert(self.ids.hash_one(call.source_ref.as_str()));
+            calls.push((call.legs[0].line, call));
+        }
         calls.sort_unstable_by_key(|(line, _)| *line);
         out.extend(calls.into_iter().map(|(_, call)| call));
     }
