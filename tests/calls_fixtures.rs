@@ -514,10 +514,18 @@ fn cli_usage_errors_exit_2() {
         &["import", "calls", d, "--dialect", "generic"],
         &["import", "calls", d, "--map", "ts=Start"],
         &["import", "calls", d, "--business-number", "not a number"],
+        // Digits, but no number: found once the metadata is loaded, after hashing.
+        &["import", "calls", d, "--business-number", "12"],
     ] {
         let out = omnitrail_cli(dir.path(), args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("omnitrail: "), "{args:?}");
     }
+    let status = omnitrail_cli(dir.path(), &["status", "--json"]);
+    assert!(
+        !String::from_utf8_lossy(&status.stdout).contains("Master.csv"),
+        "nothing was imported"
+    );
 }
 
 // Day/month order of a/b/yyyy dates: decided once per file, never per row.

@@ -366,6 +366,10 @@ pub fn interrupted_or(e: ImportError) -> anyhow::Result<ImportRun> {
             eprintln!("omnitrail: interrupted: the workspace was left as it was before this import");
             Ok(Err(130))
         }
+        ImportError::Usage(message) => {
+            eprintln!("omnitrail: {message}");
+            Ok(Err(2))
+        }
         e => Err(e.into()),
     }
 }

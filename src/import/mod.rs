@@ -48,6 +48,11 @@ pub enum ImportError {
     File { path: String, message: String },
     #[error("interrupted: the workspace was left as it was before this import")]
     Interrupted,
+    /// An option's value is wrong (exit 2), found once the importer could check it: a
+    /// `--business-number` is read with libphonenumber's metadata, which loads while the
+    /// files are hashed.
+    #[error("{0}")]
+    Usage(String),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }

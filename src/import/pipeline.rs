@@ -102,7 +102,7 @@ pub fn ensure_regular_file(path: &std::path::Path) -> std::io::Result<std::fs::M
 /// files are read in 16 MB windows, each hashed on every core while the next is read.
 /// Ctrl-C is honoured between windows.
 pub fn hash_file_into(hasher: &mut blake3::Hasher, path: &std::path::Path) -> std::io::Result<u64> {
-    const WINDOW: usize = 16 << 20;
+    const WINDOW: usize = 4 << 20;
     let interrupted = || std::io::Error::other("interrupted");
     super::check_interrupt().map_err(|_| interrupted())?;
     let len = ensure_regular_file(path)?.len();

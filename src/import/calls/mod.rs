@@ -857,17 +857,9 @@ pub fn import_calls(
     common: &CommonOptions,
     progress: &dyn Progress,
 ) -> Result<ImportReport, ImportError> {
+    // The metadata loads on its own thread while the files are hashed: business numbers
+    // are read after that.
     crate::normalize::phone::load_metadata_in_background();
-    let mut business = BusinessNumbers::default();
-    for n in &opts.business_numbers {
-        let e164 = to_e164(n, common.region).ok_or_else(|| {
-            ImportError::file(
-                "--business-number",
-                format!("{n:?} is not a phone number (with --region for national numbers)"),
-            )
-        })?;
-        business.given.insert(e164);
-    }
     let mut outcomes: Vec<SourceOutcome> = Vec::new();
     let mut files: Vec<CallFile> = Vec::new();
     let mut hashes_this_run = HashSet::new();
@@ -934,6 +926,15 @@ pub fn import_calls(
             dialect,
             dates,
         });
+    }
+    let mut business = BusinessNumbers::default();
+    for n in &opts.business_numbers {
+        let e164 = to_e164(n, common.region).ok_or_else(|| {
+            ImportError::Usage(format!(
+                "--business-number {n:?} is not a phone number (national numbers need --region)"
+            ))
+        })?;
+        business.given.insert(e164);
     }
     let mut notes = vec![format!("time zone {} ({})", common.tz.name(), common.tz_origin)];
     if !business.given.is_empty() {
