@@ -4,7 +4,6 @@
 //! Data flows one way: [`import`] → [`workspace`] → [`matcher`] → ([`report`], [`export`]);
 //! [`gen`] writes synthetic exports with ground truth for tests and benchmarks.
 
-pub mod allocator;
 pub mod benchkit;
 pub mod config;
 pub mod export;

@@ -9,7 +9,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    omnitrail::allocator::keep_freed_memory_longer();
     let cli = match omnitrail_cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

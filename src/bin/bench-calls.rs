@@ -193,7 +193,6 @@ fn generate(path: &Path, rows: u64) -> std::io::Result<(u64, u64)> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     exit_on_help(USAGE);
-    omnitrail::allocator::keep_freed_memory_longer();
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| {
         args.iter()

@@ -108,7 +108,6 @@ fn generate(path: &Path, bytes: u64) -> std::io::Result<u64> {
 
 fn main() -> anyhow::Result<()> {
     exit_on_help(USAGE);
-    omnitrail::allocator::keep_freed_memory_longer();
     let args: Vec<String> = std::env::args().collect();
     let mb: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(110);
     let dir = PathBuf::from(args.get(2).cloned().unwrap_or_else(|| "bench-data".into()));

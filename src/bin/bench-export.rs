@@ -247,7 +247,6 @@ e.g. bench-export 10000000 /tmp/export-bench parquet,csv,jsonl,hubspot,zendesk";
 
 fn main() -> anyhow::Result<()> {
     omnitrail::benchkit::exit_on_help(USAGE);
-    omnitrail::allocator::keep_freed_memory_longer();
     let args: Vec<String> = std::env::args().collect();
     let rows: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(2_000_000);
     let dir = PathBuf::from(args.get(2).cloned().unwrap_or_else(|| "/tmp/export-bench".into()));

@@ -107,7 +107,6 @@ const USAGE: &str = "usage: bench-report [ROWS] [DIR]   (defaults: 10 000 000 ro
 
 fn main() -> anyhow::Result<()> {
     omnitrail::benchkit::exit_on_help(USAGE);
-    omnitrail::allocator::keep_freed_memory_longer();
     let args: Vec<String> = std::env::args().collect();
     let rows: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10_000_000);
     let dir = PathBuf::from(args.get(2).cloned().unwrap_or_else(|| "/tmp/report-bench".into()));
