@@ -7,7 +7,8 @@
 
 use crate::model::CallStatus;
 use compact_str::CompactString;
-use polars::prelude::{PlHashMap, PlHashSet, PlRandomState};
+use hashbrown::HashTable;
+use polars::prelude::{PlHashSet, PlRandomState};
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
 
@@ -175,13 +176,15 @@ pub const WINDOW_ROWS: u64 = 50_000;
 const REMEMBERED_WINDOWS: u64 = 10;
 
 /// Groups legs by call id, releasing calls that have seen no leg for [`WINDOW_ROWS`] rows.
-/// Its maps are asked on every row: polars' fast hash, not SipHash.
+/// Asked on every row, it touches as little memory as it can: the table of open calls holds
+/// slot numbers only (the call id's hash is kept with the call), and an id is hashed once
+/// for the table and the set of released ids alike.
 #[derive(Default)]
 pub struct LegGrouper {
-    /// Open calls by call id: their slot in `calls`.
-    open: PlHashMap<CompactString, u32>,
-    /// Open calls, with the row count when their last leg arrived; `None` for a free slot.
-    calls: Vec<Option<(CallLegs, u64)>>,
+    /// Open calls: their slot in `calls`, by the hash of the call id.
+    open: HashTable<u32>,
+    /// Open calls; `None` for a free slot.
+    calls: Vec<Option<OpenCall>>,
     free: Vec<u32>,
     /// (row count, slot) for every leg of an open call, oldest first: a sweep pops what
     /// has aged out instead of visiting every open call. An entry is stale when its call
@@ -197,6 +200,16 @@ pub struct LegGrouper {
     rows: u64,
     next_sweep: u64,
     pub window: u64,
+}
+
+struct OpenCall {
+    call: CallLegs,
+    /// Row count when its last leg arrived.
+    last: u64,
+    /// Hash of the call id.
+    hash: u64,
+    /// Line of its first leg (releases sort by it without reading the legs).
+    first_line: u64,
 }
 
 /// What happened to a leg fed to the grouper.
@@ -219,48 +232,68 @@ impl LegGrouper {
     /// Adds a leg; completed calls are appended to `out`.
     pub fn feed(&mut self, mut leg: Leg, out: &mut Vec<CallLegs>) -> Fed {
         self.rows += 1;
-        match leg.group.as_deref() {
-            None => out.push(CallLegs {
+        let Some(id) = leg.group.as_deref() else {
+            out.push(CallLegs {
                 source_ref: std::mem::take(&mut leg.own_ref),
                 legs: vec![leg],
                 rows: 1,
-            }),
-            Some(id) => {
-                if let Some(&slot) = self.open.get(id) {
-                    let (call, last) = self.calls[slot as usize].as_mut().expect("an open call has its slot");
-                    // Most calls have two legs: grow one at a time at first (the default
-                    // growth reserves four legs).
-                    if call.legs.len() == call.legs.capacity() && call.legs.len() < 4 {
-                        call.legs.reserve_exact(1);
-                    }
-                    call.legs.push(leg);
-                    call.rows += 1;
-                    *last = self.rows;
-                    self.arrivals.push_back((self.rows, slot));
-                } else if self.is_closed(id) {
-                    return Fed::Late(Box::new(leg));
-                } else {
-                    let id = CompactString::from(id);
-                    let call = CallLegs {
-                        source_ref: id.clone(),
-                        legs: vec![leg],
-                        rows: 1,
-                    };
-                    let slot = match self.free.pop() {
-                        Some(slot) => {
-                            self.calls[slot as usize] = Some((call, self.rows));
-                            slot
-                        }
-                        None => {
-                            self.calls.push(Some((call, self.rows)));
-                            (self.calls.len() - 1) as u32
-                        }
-                    };
-                    self.open.insert(id, slot);
-                    self.arrivals.push_back((self.rows, slot));
-                }
+            });
+            self.after_feed(out);
+            return Fed::Ok;
+        };
+        let hash = self.ids.hash_one(id);
+        let calls = &mut self.calls;
+        let found = self
+            .open
+            .find(hash, |&slot| calls[slot as usize].as_ref().is_some_and(|c| c.call.source_ref == id));
+        if let Some(&slot) = found {
+            let open = calls[slot as usize].as_mut().expect("an open call has its slot");
+            let legs = &mut open.call.legs;
+            // Most calls have two legs: grow one at a time at first (the default growth
+            // reserves four).
+            if legs.len() == legs.capacity() && legs.len() < 4 {
+                legs.reserve_exact(1);
             }
+            legs.push(leg);
+            open.call.rows += 1;
+            open.last = self.rows;
+            self.arrivals.push_back((self.rows, slot));
+        } else if self.closed.contains(&hash) || self.closed_before.contains(&hash) {
+            return Fed::Late(Box::new(leg));
+        } else {
+            let first_line = leg.line;
+            let open = OpenCall {
+                call: CallLegs {
+                    source_ref: CompactString::from(id),
+                    legs: vec![leg],
+                    rows: 1,
+                },
+                last: self.rows,
+                hash,
+                first_line,
+            };
+            let slot = match self.free.pop() {
+                Some(slot) => {
+                    calls[slot as usize] = Some(open);
+                    slot
+                }
+                None => {
+                    calls.push(Some(open));
+                    (calls.len() - 1) as u32
+                }
+            };
+            let calls = &self.calls;
+            self.open.insert_unique(hash, slot, |&s| {
+                calls[s as usize].as_ref().map_or(0, |c| c.hash)
+            });
+            self.arrivals.push_back((self.rows, slot));
         }
+        self.after_feed(out);
+        Fed::Ok
+    }
+
+    /// Turns the generation of released ids and releases aged-out calls when it is time.
+    fn after_feed(&mut self, out: &mut Vec<CallLegs>) {
         if self.rows >= self.next_generation {
             self.next_generation = self.rows + self.window * REMEMBERED_WINDOWS;
             self.closed_before = std::mem::take(&mut self.closed);
@@ -270,9 +303,9 @@ impl LegGrouper {
             let horizon = self.rows.saturating_sub(self.window);
             self.release(horizon, out);
         }
-        Fed::Ok
     }
 
+    #[cfg(test)]
     fn is_closed(&self, id: &str) -> bool {
         let h = self.ids.hash_one(id);
         self.closed.contains(&h) || self.closed_before.contains(&h)
@@ -286,8 +319,6 @@ impl LegGrouper {
     /// Releases the calls whose last leg arrived at or before row count `horizon`, in the
     /// order of their first line.
     fn release(&mut self, horizon: u64, out: &mut Vec<CallLegs>) {
-        // Sorted by a copy of each call's first line: reading it from the legs on every
-        // comparison would miss the cache each time (the legs were written rows ago).
         let mut calls: Vec<(u64, CallLegs)> = Vec::new();
         while let Some(&(row, slot)) = self.arrivals.front() {
             if row > horizon {
@@ -295,14 +326,16 @@ impl LegGrouper {
             }
             self.arrivals.pop_front();
             let entry = &mut self.calls[slot as usize];
-            if !entry.as_ref().is_some_and(|(_, last)| *last == row) {
+            if !entry.as_ref().is_some_and(|c| c.last == row) {
                 continue;
             }
-            let (call, _) = entry.take().expect("checked above");
+            let open = entry.take().expect("checked above");
             self.free.push(slot);
-            self.open.remove(call.source_ref.as_str());
-            self.closed.insert(self.ids.hash_one(call.source_ref.as_str()));
-            calls.push((call.legs[0].line, call));
+            if let Ok(found) = self.open.find_entry(open.hash, |&s| s == slot) {
+                found.remove();
+            }
+            self.closed.insert(open.hash);
+            calls.push((open.first_line, open.call));
         }
         calls.sort_unstable_by_key(|(line, _)| *line);
         out.extend(calls.into_iter().map(|(_, call)| call));
