@@ -141,10 +141,18 @@ impl<'a> InteractionRow<'a> {
 /// is kept once, and the column is built whole with every row viewing the same bytes (which
 /// the writer stores as a one-entry dictionary). The first different value turns it into
 /// an ordinary builder.
+///
+/// An ordinary builder is fed a block of rows at a time: values are first copied into a
+/// small arena shared by the chunk's columns (see [`Columns::push`]), then pushed column by
+/// column. Pushed row by row, the twenty columns' buffers are twenty streams of stores into
+/// memory not yet in cache, more than the processor tracks at once; a column at a time is
+/// one stream.
 struct StrColumn {
     name: PlSmallStr,
     builder: StringChunkedBuilder,
     run: Run,
+    /// Values waiting in the arena: (start, length), `None` for null.
+    staged: Vec<Option<(u32, u32)>>,
 }
 
 enum Run {
@@ -154,19 +162,33 @@ enum Run {
     Mixed,
 }
 
+/// Values longer than this skip the arena (a mail body is copied once, not twice).
+const STAGED_VALUE_MAX: usize = 1024;
+
 impl StrColumn {
     fn new(name: &str, capacity: usize) -> StrColumn {
         StrColumn {
             name: name.into(),
             builder: StringChunkedBuilder::new(name.into(), capacity),
             run: Run::Empty,
+            staged: Vec::new(),
         }
     }
 
     #[inline]
-    fn push(&mut self, value: Option<&str>) {
+    fn push(&mut self, value: Option<&str>, arena: &mut String) {
         match &mut self.run {
-            Run::Mixed => self.builder.append_option(value),
+            Run::Mixed => match value {
+                Some(v) if v.len() > STAGED_VALUE_MAX => {
+                    self.flush(arena);
+                    self.builder.append_value(v);
+                }
+                Some(v) => {
+                    self.staged.push(Some((arena.len() as u32, v.len() as u32)));
+                    arena.push_str(v);
+                }
+                None => self.staged.push(None),
+            },
             Run::Same(same, rows) if same.as_deref() == value => *rows += 1,
             Run::Same(same, rows) => {
                 for _ in 0..*rows {
@@ -179,7 +201,16 @@ impl StrColumn {
         }
     }
 
-    fn finish(self) -> StringChunked {
+    /// Pushes the staged values into the builder.
+    fn flush(&mut self, arena: &str) {
+        for span in self.staged.drain(..) {
+            self.builder
+                .append_option(span.map(|(start, len)| &arena[start as usize..(start + len) as usize]));
+        }
+    }
+
+    fn finish(mut self, arena: &str) -> StringChunked {
+        self.flush(arena);
         match self.run {
             Run::Same(Some(value), rows) => StringChunked::full(self.name, &value, rows),
             Run::Same(None, rows) => StringChunked::full_null(self.name, rows),
@@ -188,10 +219,17 @@ impl StrColumn {
     }
 }
 
+/// Rows staged before the string columns are fed (see [`StrColumn`]): a few hundred
+/// rows' values stay in the processor's cache.
+const STAGED_ROWS: usize = 256;
+
 /// Column builders for one chunk of rows: records are appended field by field, so no
 /// per-record structure is kept and the frame is ready as soon as the chunk is full.
 struct Columns {
     rows: usize,
+    /// Values of the staged rows, back to back.
+    arena: String,
+    staged_rows: usize,
     interaction_id: StrColumn,
     source_id: StrColumn,
     source_file: StrColumn,
@@ -225,6 +263,8 @@ impl Columns {
         let s = |name: &str| StrColumn::new(name, capacity);
         Columns {
             rows: 0,
+            arena: String::new(),
+            staged_rows: 0,
             interaction_id: s("interaction_id"),
             source_id: s("source_id"),
             source_file: s("source_file"),
@@ -256,68 +296,106 @@ impl Columns {
 
     fn push(&mut self, r: &InteractionRow<'_>) {
         self.rows += 1;
-        self.interaction_id.push(Some(r.interaction_id));
-        self.source_id.push(Some(r.source_id));
-        self.source_file.push(Some(r.source_file));
-        self.source_ref.push(Some(r.source_ref));
-        self.channel.push(Some(r.channel.as_str()));
-        self.direction.push(Some(r.direction.as_str()));
+        let a = &mut self.arena;
+        self.interaction_id.push(Some(r.interaction_id), a);
+        self.source_id.push(Some(r.source_id), a);
+        self.source_file.push(Some(r.source_file), a);
+        self.source_ref.push(Some(r.source_ref), a);
+        self.channel.push(Some(r.channel.as_str()), a);
+        self.direction.push(Some(r.direction.as_str()), a);
         self.ts.push(r.ts);
-        self.ts_raw.push(Some(r.ts_raw));
-        self.thread_key.push(Some(r.thread_key));
-        self.customer_handle.push(r.customer_handle);
+        self.ts_raw.push(Some(r.ts_raw), a);
+        self.thread_key.push(Some(r.thread_key), a);
+        self.customer_handle.push(r.customer_handle, a);
         self.customer_handle_kind
-            .push(r.customer_handle_kind.map(HandleKind::as_str));
-        self.customer_name.push(r.customer_name);
-        self.agent.push(r.agent);
-        self.text.push(r.text);
-        self.body_full.push(r.body_full);
-        self.subject.push(r.subject);
+            .push(r.customer_handle_kind.map(HandleKind::as_str), a);
+        self.customer_name.push(r.customer_name, a);
+        self.agent.push(r.agent, a);
+        self.text.push(r.text, a);
+        self.body_full.push(r.body_full, a);
+        self.subject.push(r.subject, a);
         self.attachments
             .append_values_iter(r.attachments.iter().map(String::as_str));
         self.duration_s.append_option(r.duration_s);
-        self.status.push(r.status.map(CallStatus::as_str));
+        self.status.push(r.status.map(CallStatus::as_str), a);
         self.mentions.append_values_iter(r.mentions.iter().map(String::as_str));
-        self.kind.push(Some(r.kind.as_str()));
+        self.kind.push(Some(r.kind.as_str()), a);
         self.seq.push(r.seq);
-        self.author_raw.push(r.author_raw);
-        self.thread_title.push(r.thread_title);
+        self.author_raw.push(r.author_raw, a);
+        self.thread_title.push(r.thread_title, a);
         self.edited.push(r.edited);
-        self.dedup_key.push(Some(r.dedup_key));
+        self.dedup_key.push(Some(r.dedup_key), a);
+        self.staged_rows += 1;
+        if self.staged_rows == STAGED_ROWS {
+            self.flush_staged();
+        }
+    }
+
+    /// Feeds the staged values to the string columns, a column at a time.
+    fn flush_staged(&mut self) {
+        let arena = self.arena.as_str();
+        for column in [
+            &mut self.interaction_id,
+            &mut self.source_id,
+            &mut self.source_file,
+            &mut self.source_ref,
+            &mut self.channel,
+            &mut self.direction,
+            &mut self.ts_raw,
+            &mut self.thread_key,
+            &mut self.customer_handle,
+            &mut self.customer_handle_kind,
+            &mut self.customer_name,
+            &mut self.agent,
+            &mut self.text,
+            &mut self.body_full,
+            &mut self.subject,
+            &mut self.status,
+            &mut self.kind,
+            &mut self.author_raw,
+            &mut self.thread_title,
+            &mut self.dedup_key,
+        ] {
+            column.flush(arena);
+        }
+        self.arena.clear();
+        self.staged_rows = 0;
     }
 
     /// The frame of the rows pushed so far, with [`interactions_schema`].
     fn finish(mut self) -> Result<DataFrame> {
+        let arena = std::mem::take(&mut self.arena);
+        let a = arena.as_str();
         let ts = Int64Chunked::from_vec("ts".into(), self.ts)
             .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
             .into_column();
         let columns = vec![
-            self.interaction_id.finish().into_column(),
-            self.source_id.finish().into_column(),
-            self.source_file.finish().into_column(),
-            self.source_ref.finish().into_column(),
-            self.channel.finish().into_column(),
-            self.direction.finish().into_column(),
+            self.interaction_id.finish(a).into_column(),
+            self.source_id.finish(a).into_column(),
+            self.source_file.finish(a).into_column(),
+            self.source_ref.finish(a).into_column(),
+            self.channel.finish(a).into_column(),
+            self.direction.finish(a).into_column(),
             ts,
-            self.ts_raw.finish().into_column(),
-            self.thread_key.finish().into_column(),
-            self.customer_handle.finish().into_column(),
-            self.customer_handle_kind.finish().into_column(),
-            self.customer_name.finish().into_column(),
-            self.agent.finish().into_column(),
-            self.text.finish().into_column(),
-            self.body_full.finish().into_column(),
-            self.subject.finish().into_column(),
+            self.ts_raw.finish(a).into_column(),
+            self.thread_key.finish(a).into_column(),
+            self.customer_handle.finish(a).into_column(),
+            self.customer_handle_kind.finish(a).into_column(),
+            self.customer_name.finish(a).into_column(),
+            self.agent.finish(a).into_column(),
+            self.text.finish(a).into_column(),
+            self.body_full.finish(a).into_column(),
+            self.subject.finish(a).into_column(),
             self.attachments.finish().into_column(),
             self.duration_s.finish().into_column(),
-            self.status.finish().into_column(),
+            self.status.finish(a).into_column(),
             self.mentions.finish().into_column(),
-            self.kind.finish().into_column(),
+            self.kind.finish(a).into_column(),
             UInt64Chunked::from_vec("seq".into(), self.seq).into_column(),
-            self.author_raw.finish().into_column(),
-            self.thread_title.finish().into_column(),
+            self.author_raw.finish(a).into_column(),
+            self.thread_title.finish(a).into_column(),
             BooleanChunked::from_slice("edited".into(), &self.edited).into_column(),
-            self.dedup_key.finish().into_column(),
+            self.dedup_key.finish(a).into_column(),
         ];
         Ok(DataFrame::new(self.rows, columns)?)
     }
