@@ -858,7 +858,8 @@ mod tests {
 
     #[test]
     fn string_columns_keep_every_value_and_spot_a_single_one() {
-        let cases: [&[Option<&str>]; 5] = [
+        let long = "a mail body longer than the arena takes ".repeat(40);
+        let cases: [&[Option<&str>]; 6] = [
             &[],
             &[Some("a source id longer than twelve bytes"); 5],
             &[None, None],
@@ -870,13 +871,20 @@ mod tests {
                 Some("x"),
             ],
             &[None, Some("late")],
+            // Staged values, a long one pushed past them, a block flushed midway.
+            &[Some("a"), Some("b"), Some(long.as_str()), None, Some("c"), Some(long.as_str()), Some("d")],
         ];
         for values in cases {
             let mut column = StrColumn::new("c", 4);
-            for v in values {
-                column.push(*v);
+            let mut arena = String::new();
+            for (i, v) in values.iter().enumerate() {
+                column.push(*v, &mut arena);
+                if i == 4 {
+                    column.flush(&arena);
+                    arena.clear();
+                }
             }
-            let built = column.finish();
+            let built = column.finish(&arena);
             let want = StringChunked::from_iter_options("c".into(), values.iter().copied());
             let list = |c: &StringChunked| c.iter().map(|v| v.map(str::to_owned)).collect::<Vec<_>>();
             assert_eq!(list(&built), list(&want), "{values:?}");
@@ -929,5 +937,8 @@ mod tests {
         let back = ParquetReader::new(File::open(&path).unwrap()).finish().unwrap();
         assert_eq!(back.height(), n);
         assert!(back.slice(0, 2).equals_missing(&to_frame(&rows).unwrap()));
+        // Rows cross blocks of staged values and chunks: the last ones are still in order.
+        let last = to_frame(&[rows[1].clone(), rows[0].clone()]).unwrap();
+        assert!(back.slice(n as i64 - 2, 2).equals_missing(&last));
     }
 }
