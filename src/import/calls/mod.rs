@@ -617,7 +617,8 @@ enum Handoff {
     Call(CallLegs),
     /// A leg of a call already handed over (see [`Fed::Late`]).
     Late(Box<Leg>),
-    Reject(RowReject),
+    /// Boxed: rare, and twice the size of a call.
+    Reject(Box<RowReject>),
     Progress(u64),
 }
 
@@ -649,12 +650,15 @@ fn import_file(
     // The reader thread also groups the legs: a leg is hashed and stored while it is still
     // in that core's cache, and the importing thread (the busier one) receives whole calls.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Handoff>>(8);
+    // Emptied batches go back to the reader: refilled, their memory is still mapped and
+    // likely cached, where a new one would be fresh pages.
+    let (recycle, recycled) = std::sync::mpsc::sync_channel::<Vec<Handoff>>(10);
     let info = std::thread::scope(|scope| -> Result<ReadInfo, ImportError> {
         let reader = scope.spawn(|| {
             let mut grouper = LegGrouper::new();
             let mut done: Vec<CallLegs> = Vec::new();
             let mut batch = Vec::with_capacity(HANDOFF_BATCH);
-            let tx = tx;
+            let (tx, recycled) = (tx, recycled);
             let info = read_file(
                 &file.path,
                 file.dialect,
@@ -670,11 +674,14 @@ fn import_file(
                             }
                             batch.extend(done.drain(..).map(Handoff::Call));
                         }
-                        RowEvent::Reject(r) => batch.push(Handoff::Reject(r)),
+                        RowEvent::Reject(r) => batch.push(Handoff::Reject(Box::new(r))),
                         RowEvent::Progress(n) => batch.push(Handoff::Progress(n)),
                     }
                     if batch.len() >= HANDOFF_BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(HANDOFF_BATCH));
+                        let empty = recycled
+                            .try_recv()
+                            .unwrap_or_else(|_| Vec::with_capacity(HANDOFF_BATCH));
+                        let full = std::mem::replace(&mut batch, empty);
                         tx.send(full).map_err(|_| ImportError::Interrupted)?;
                     }
                     Ok(())
@@ -689,8 +696,8 @@ fn import_file(
             }
             info
         });
-        let mut consume = |events: Vec<Handoff>, result: &mut SourceResult| -> Result<(), ImportError> {
-            for ev in events {
+        let mut consume = |events: &mut Vec<Handoff>, result: &mut SourceResult| -> Result<(), ImportError> {
+            for ev in events.drain(..) {
                 match ev {
                     Handoff::Progress(n) => (sink.progress)(n),
                     Handoff::Reject(r) => {
@@ -730,11 +737,12 @@ fn import_file(
             Ok(())
         };
         let mut outcome = Ok(());
-        for events in rx.iter() {
-            if let Err(e) = consume(events, &mut result) {
+        for mut events in rx.iter() {
+            if let Err(e) = consume(&mut events, &mut result) {
                 outcome = Err(e);
                 break;
             }
+            let _ = recycle.try_send(events);
         }
         drop(rx);
         let info = reader
