@@ -44,7 +44,11 @@ impl CallArgs {
         }
         // Read as phone numbers by the importer (libphonenumber's metadata loads while the
         // files are hashed); a value without a digit is refused before the workspace opens.
-        if let Some(n) = self.business_numbers.iter().find(|n| !n.bytes().any(|b| b.is_ascii_digit())) {
+        if let Some(n) = self
+            .business_numbers
+            .iter()
+            .find(|n| !n.bytes().any(|b| b.is_ascii_digit()))
+        {
             return Err(format!("--business-number {n:?} is not a phone number"));
         }
         Ok(CallOptions {

@@ -101,7 +101,18 @@ mod tests {
 
     #[test]
     fn trim_is_str_trim() {
-        for s in ["", " ", "a", " a ", "\u{a0}x", "x\u{2009}", "é", " \té\n", "SIP/201", "\u{200b}a"] {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a ",
+            "\u{a0}x",
+            "x\u{2009}",
+            "é",
+            " \té\n",
+            "SIP/201",
+            "\u{200b}a",
+        ] {
             assert_eq!(trim(s), s.trim(), "{s:?}");
         }
     }

@@ -872,7 +872,15 @@ mod tests {
             ],
             &[None, Some("late")],
             // Staged values, a long one pushed past them, a block flushed midway.
-            &[Some("a"), Some("b"), Some(long.as_str()), None, Some("c"), Some(long.as_str()), Some("d")],
+            &[
+                Some("a"),
+                Some("b"),
+                Some(long.as_str()),
+                None,
+                Some("c"),
+                Some(long.as_str()),
+                Some("d"),
+            ],
         ];
         for values in cases {
             let mut column = StrColumn::new("c", 4);

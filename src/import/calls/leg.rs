@@ -243,9 +243,9 @@ impl LegGrouper {
         };
         let hash = self.ids.hash_one(id);
         let calls = &mut self.calls;
-        let found = self
-            .open
-            .find(hash, |&slot| calls[slot as usize].as_ref().is_some_and(|c| c.call.source_ref == id));
+        let found = self.open.find(hash, |&slot| {
+            calls[slot as usize].as_ref().is_some_and(|c| c.call.source_ref == id)
+        });
         if let Some(&slot) = found {
             let open = calls[slot as usize].as_mut().expect("an open call has its slot");
             let legs = &mut open.call.legs;
@@ -283,9 +283,8 @@ impl LegGrouper {
                 }
             };
             let calls = &self.calls;
-            self.open.insert_unique(hash, slot, |&s| {
-                calls[s as usize].as_ref().map_or(0, |c| c.hash)
-            });
+            self.open
+                .insert_unique(hash, slot, |&s| calls[s as usize].as_ref().map_or(0, |c| c.hash));
             self.arrivals.push_back((self.rows, slot));
         }
         self.after_feed(out);
@@ -326,7 +325,7 @@ impl LegGrouper {
             }
             self.arrivals.pop_front();
             let entry = &mut self.calls[slot as usize];
-            if !entry.as_ref().is_some_and(|c| c.last == row) {
+            if entry.as_ref().is_none_or(|c| c.last != row) {
                 continue;
             }
             let open = entry.take().expect("checked above");
@@ -396,6 +395,43 @@ mod tests {
             rows: 2,
         };
         assert_eq!(call.status(), Some(CallStatus::Missed));
+    }
+
+    #[test]
+    fn interleaved_calls_keep_all_their_legs_across_sweeps_and_reused_slots() {
+        let mut g = LegGrouper::new();
+        g.window = 40;
+        g.next_sweep = 40;
+        let mut out = Vec::new();
+        // Call i has 1 + i % 3 legs, each a few rows after the previous (never beyond the window).
+        let mut rows: Vec<(u64, String)> = Vec::new();
+        for i in 0..600u64 {
+            for k in 0..=(i % 3) {
+                rows.push((i * 4 + k * 7, format!("c{i}")));
+            }
+        }
+        rows.sort();
+        for (line, (_, id)) in rows.iter().enumerate() {
+            let fed = g.feed(leg(line as u64 + 1, id, LegOutcome::NoAnswer, "SIP/201"), &mut out);
+            assert!(matches!(fed, Fed::Ok), "{id} arrived late");
+        }
+        g.finish(&mut out);
+        assert_eq!(out.len(), 600);
+        let mut seen = std::collections::HashSet::new();
+        for call in &out {
+            let i: u64 = call.source_ref[1..].parse().unwrap();
+            assert!(seen.insert(i), "c{i} released twice");
+            assert_eq!(call.legs.len() as u64, 1 + i % 3, "c{i}");
+            assert!(call
+                .legs
+                .iter()
+                .all(|l| l.group.as_deref() == Some(call.source_ref.as_str())));
+            assert!(
+                call.legs.windows(2).all(|w| w[0].line < w[1].line),
+                "legs in file order"
+            );
+        }
+        assert!(g.calls.len() < 100, "slots are reused: {}", g.calls.len());
     }
 
     #[test]
