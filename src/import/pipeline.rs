@@ -99,7 +99,7 @@ pub fn ensure_regular_file(path: &std::path::Path) -> std::io::Result<std::fs::M
 ///
 /// The content hash must be known before a file is imported (a file already in the
 /// workspace is not read again), so it is a pass of its own over the whole file: large
-/// files are read in 16 MB windows, each hashed on every core while the next is read.
+/// files are read in 4 MB windows, each hashed on every core while the next is read.
 /// Ctrl-C is honoured between windows.
 pub fn hash_file_into(hasher: &mut blake3::Hasher, path: &std::path::Path) -> std::io::Result<u64> {
     const WINDOW: usize = 4 << 20;
