@@ -227,9 +227,9 @@ const STAGED_ROWS: usize = 256;
 /// per-record structure is kept and the frame is ready as soon as the chunk is full.
 struct Columns {
     rows: usize,
-    /// Values of the staged rows, back to back.
+    /// Values of the staged rows (those since the last multiple of [`STAGED_ROWS`]), back
+    /// to back.
     arena: String,
-    staged_rows: usize,
     interaction_id: StrColumn,
     source_id: StrColumn,
     source_file: StrColumn,
@@ -264,7 +264,6 @@ impl Columns {
         Columns {
             rows: 0,
             arena: String::new(),
-            staged_rows: 0,
             interaction_id: s("interaction_id"),
             source_id: s("source_id"),
             source_file: s("source_file"),
@@ -325,8 +324,7 @@ impl Columns {
         self.thread_title.push(r.thread_title, a);
         self.edited.push(r.edited);
         self.dedup_key.push(Some(r.dedup_key), a);
-        self.staged_rows += 1;
-        if self.staged_rows == STAGED_ROWS {
+        if self.rows % STAGED_ROWS == 0 {
             self.flush_staged();
         }
     }
@@ -359,7 +357,6 @@ impl Columns {
             column.flush(arena);
         }
         self.arena.clear();
-        self.staged_rows = 0;
     }
 
     /// The frame of the rows pushed so far, with [`interactions_schema`].

@@ -8,6 +8,7 @@ use crate::model::Direction;
 use crate::normalize::text::trim;
 use compact_str::CompactString;
 use csv::ByteRecord;
+use memchr::{memchr, memrchr};
 
 const SRC: usize = 1;
 const DST: usize = 2;
@@ -36,15 +37,15 @@ pub fn looks_like_row(fields: &[String]) -> bool {
 /// An Asterisk channel name without its per-call suffix: `SIP/202-00000003` → `SIP/202`,
 /// `Local/201@from-queue-00000a1b;2` → `Local/201@from-queue`.
 pub fn endpoint(channel: &str) -> Option<CompactString> {
-    // Byte searches: the standard library's char searcher was dear on two fields a row.
+    // memchr: the standard library's char searcher was dear on two fields a row.
     let c = trim(channel);
     if c.is_empty() {
         return None;
     }
-    let c = c.as_bytes().iter().position(|&b| b == b';').map_or(c, |i| &c[..i]);
+    let c = memchr(b';', c.as_bytes()).map_or(c, |i| &c[..i]);
     let b = c.as_bytes();
-    let slash = b.iter().position(|&x| x == b'/').unwrap_or(0);
-    let base = match b.iter().rposition(|&x| x == b'-') {
+    let slash = memchr(b'/', b).unwrap_or(0);
+    let base = match memrchr(b'-', b) {
         Some(i) if i > slash && i + 1 < b.len() && b[i + 1..].iter().all(u8::is_ascii_hexdigit) => &c[..i],
         _ => c,
     };
@@ -57,7 +58,7 @@ pub fn is_device(endpoint: &str) -> bool {
     if endpoint.starts_with("Console/") {
         return true;
     }
-    let Some(slash) = endpoint.as_bytes().iter().position(|&b| b == b'/') else {
+    let Some(slash) = memchr(b'/', endpoint.as_bytes()) else {
         return false;
     };
     let (tech, peer) = (&endpoint[..slash], &endpoint[slash + 1..]);
@@ -69,11 +70,10 @@ pub fn is_device(endpoint: &str) -> bool {
 /// `"Name" <number>` → the name, when it is not just the number again.
 pub fn clid_name(clid: &str, number: &str) -> Option<CompactString> {
     let t = trim(clid);
-    let bytes = t.as_bytes();
-    let quote = |b: &u8| *b == b'"';
-    let name = match (bytes.iter().position(quote), bytes.iter().rposition(quote)) {
-        (Some(a), Some(b)) if b > a => &t[a + 1..b],
-        _ => trim(&t[..bytes.iter().position(|&b| b == b'<').unwrap_or(t.len())]),
+    let b = t.as_bytes();
+    let name = match (memchr(b'"', b), memrchr(b'"', b)) {
+        (Some(open), Some(close)) if close > open => &t[open + 1..close],
+        _ => trim(&t[..memchr(b'<', b).unwrap_or(t.len())]),
     };
     let number = trim(number);
     // The usual `"07700900123" <07700900123>`: cleaning cannot change plain digits.

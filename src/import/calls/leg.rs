@@ -9,6 +9,7 @@ use crate::model::CallStatus;
 use compact_str::CompactString;
 use hashbrown::HashTable;
 use polars::prelude::{PlHashSet, PlRandomState};
+use slab::Slab;
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
 
@@ -183,9 +184,7 @@ const REMEMBERED_WINDOWS: u64 = 10;
 pub struct LegGrouper {
     /// Open calls: their slot in `calls`, by the hash of the call id.
     open: HashTable<u32>,
-    /// Open calls; `None` for a free slot.
-    calls: Vec<Option<OpenCall>>,
-    free: Vec<u32>,
+    calls: Slab<OpenCall>,
     /// (row count, slot) for every leg of an open call, oldest first: a sweep pops what
     /// has aged out instead of visiting every open call. An entry is stale when its call
     /// has had a leg since.
@@ -232,67 +231,24 @@ impl LegGrouper {
     /// Adds a leg; completed calls are appended to `out`.
     pub fn feed(&mut self, mut leg: Leg, out: &mut Vec<CallLegs>) -> Fed {
         self.rows += 1;
-        let Some(id) = leg.group.as_deref() else {
-            out.push(CallLegs {
+        match leg.group.as_deref() {
+            None => out.push(CallLegs {
                 source_ref: std::mem::take(&mut leg.own_ref),
                 legs: vec![leg],
                 rows: 1,
-            });
-            self.after_feed(out);
-            return Fed::Ok;
-        };
-        let hash = self.ids.hash_one(id);
-        let calls = &mut self.calls;
-        let found = self.open.find(hash, |&slot| {
-            calls[slot as usize].as_ref().is_some_and(|c| c.call.source_ref == id)
-        });
-        if let Some(&slot) = found {
-            let open = calls[slot as usize].as_mut().expect("an open call has its slot");
-            let legs = &mut open.call.legs;
-            // Most calls have two legs: grow one at a time at first (the default growth
-            // reserves four).
-            if legs.len() == legs.capacity() && legs.len() < 4 {
-                legs.reserve_exact(1);
+            }),
+            Some(id) => {
+                let hash = self.ids.hash_one(id);
+                if let Some(slot) = self.find(hash, id) {
+                    self.join(slot, leg);
+                } else if self.was_released(hash) {
+                    return Fed::Late(Box::new(leg));
+                } else {
+                    let source_ref = CompactString::from(id);
+                    self.open_call(source_ref, hash, leg);
+                }
             }
-            legs.push(leg);
-            open.call.rows += 1;
-            open.last = self.rows;
-            self.arrivals.push_back((self.rows, slot));
-        } else if self.closed.contains(&hash) || self.closed_before.contains(&hash) {
-            return Fed::Late(Box::new(leg));
-        } else {
-            let first_line = leg.line;
-            let open = OpenCall {
-                call: CallLegs {
-                    source_ref: CompactString::from(id),
-                    legs: vec![leg],
-                    rows: 1,
-                },
-                last: self.rows,
-                hash,
-                first_line,
-            };
-            let slot = match self.free.pop() {
-                Some(slot) => {
-                    calls[slot as usize] = Some(open);
-                    slot
-                }
-                None => {
-                    calls.push(Some(open));
-                    (calls.len() - 1) as u32
-                }
-            };
-            let calls = &self.calls;
-            self.open
-                .insert_unique(hash, slot, |&s| calls[s as usize].as_ref().map_or(0, |c| c.hash));
-            self.arrivals.push_back((self.rows, slot));
         }
-        self.after_feed(out);
-        Fed::Ok
-    }
-
-    /// Turns the generation of released ids and releases aged-out calls when it is time.
-    fn after_feed(&mut self, out: &mut Vec<CallLegs>) {
         if self.rows >= self.next_generation {
             self.next_generation = self.rows + self.window * REMEMBERED_WINDOWS;
             self.closed_before = std::mem::take(&mut self.closed);
@@ -302,12 +258,57 @@ impl LegGrouper {
             let horizon = self.rows.saturating_sub(self.window);
             self.release(horizon, out);
         }
+        Fed::Ok
+    }
+
+    /// The slot of the open call with this id.
+    fn find(&self, hash: u64, id: &str) -> Option<u32> {
+        let calls = &self.calls;
+        self.open
+            .find(hash, |&slot| calls[slot as usize].call.source_ref == id)
+            .copied()
+    }
+
+    /// Adds a leg to the open call in `slot`.
+    fn join(&mut self, slot: u32, leg: Leg) {
+        let open = &mut self.calls[slot as usize];
+        let legs = &mut open.call.legs;
+        // Most calls have two legs: grow one at a time at first (the default growth
+        // reserves four).
+        if legs.len() == legs.capacity() && legs.len() < 4 {
+            legs.reserve_exact(1);
+        }
+        legs.push(leg);
+        open.call.rows += 1;
+        open.last = self.rows;
+        self.arrivals.push_back((self.rows, slot));
+    }
+
+    /// Opens a call with its first leg.
+    fn open_call(&mut self, source_ref: CompactString, hash: u64, leg: Leg) {
+        let slot = self.calls.insert(OpenCall {
+            first_line: leg.line,
+            call: CallLegs {
+                source_ref,
+                legs: vec![leg],
+                rows: 1,
+            },
+            last: self.rows,
+            hash,
+        }) as u32;
+        let calls = &self.calls;
+        self.open.insert_unique(hash, slot, |&s| calls[s as usize].hash);
+        self.arrivals.push_back((self.rows, slot));
+    }
+
+    /// A call with this id's hash was released (this generation or the one before).
+    fn was_released(&self, hash: u64) -> bool {
+        self.closed.contains(&hash) || self.closed_before.contains(&hash)
     }
 
     #[cfg(test)]
     fn is_closed(&self, id: &str) -> bool {
-        let h = self.ids.hash_one(id);
-        self.closed.contains(&h) || self.closed_before.contains(&h)
+        self.was_released(self.ids.hash_one(id))
     }
 
     /// Releases every open call (end of file).
@@ -324,12 +325,11 @@ impl LegGrouper {
                 break;
             }
             self.arrivals.pop_front();
-            let entry = &mut self.calls[slot as usize];
-            if entry.as_ref().is_none_or(|c| c.last != row) {
+            // A stale entry: its call had a leg since (or was released already).
+            if self.calls.get(slot as usize).is_none_or(|c| c.last != row) {
                 continue;
             }
-            let open = entry.take().expect("checked above");
-            self.free.push(slot);
+            let open = self.calls.remove(slot as usize);
             if let Ok(found) = self.open.find_entry(open.hash, |&s| s == slot) {
                 found.remove();
             }
@@ -431,7 +431,7 @@ mod tests {
                 "legs in file order"
             );
         }
-        assert!(g.calls.len() < 100, "slots are reused: {}", g.calls.len());
+        assert!(g.calls.capacity() < 128, "slots are reused: {}", g.calls.capacity());
     }
 
     #[test]

@@ -654,11 +654,10 @@ fn import_file(
     // likely cached, where a new one would be fresh pages.
     let (recycle, recycled) = std::sync::mpsc::sync_channel::<Vec<Handoff>>(10);
     let info = std::thread::scope(|scope| -> Result<ReadInfo, ImportError> {
-        let reader = scope.spawn(|| {
+        let reader = scope.spawn(move || {
             let mut grouper = LegGrouper::new();
             let mut done: Vec<CallLegs> = Vec::new();
             let mut batch = Vec::with_capacity(HANDOFF_BATCH);
-            let (tx, recycled) = (tx, recycled);
             let info = read_file(
                 &file.path,
                 file.dialect,
