@@ -159,6 +159,24 @@ fn an_undecidable_date_order_is_taken_from_a_sibling_in_the_same_layout() {
         nina.notes
     );
 
+    // A sibling in the same layout proving the other order: they disagree, none is lent.
+    std::fs::write(
+        chats.join("WhatsApp Chat with Pat.txt"),
+        "04/20/2021, 10:00 - Pat: x\n04/21/2021, 10:05 - Shop: y\n",
+    )
+    .unwrap();
+    let mut ws = Workspace::open(&dir.path().join("ws3")).unwrap();
+    let report = import(
+        &mut ws,
+        std::slice::from_ref(&chats),
+        &WhatsAppOptions::default(),
+        &utc(),
+    )
+    .unwrap();
+    let nina = report.sources.iter().find(|s| s.path.contains("Nina")).unwrap();
+    assert_eq!(nina.outcome, "failed", "{nina:?}");
+    std::fs::remove_file(chats.join("WhatsApp Chat with Pat.txt")).unwrap();
+
     // Alone, the same file is refused until told the order.
     let mut ws = Workspace::open(&dir.path().join("ws2")).unwrap();
     let report = import(

@@ -73,6 +73,12 @@ pub fn detect_head(head: &[u8]) -> Option<Format> {
     if head.is_empty() {
         return None;
     }
+    // A chat whose first line is a message header is no other format's file; asked first
+    // because the CSV sniffers below build a parser each, and a folder can hold 100 000 chats.
+    let first_line = head.split(|&b| b == b'\n').find(|l| !l.trim_ascii().is_empty());
+    if first_line.is_some_and(|l| is_whatsapp_header(&String::from_utf8_lossy(l))) {
+        return Some(Format::WhatsApp);
+    }
     // Order matters: a contacts CSV and a call-log CSV are both CSVs; mail can quote chat lines.
     if crate::import::email::sniff(head) {
         return Some(Format::Email);
@@ -87,12 +93,12 @@ pub fn detect_head(head: &[u8]) -> Option<Format> {
         return None;
     }
     let text = String::from_utf8_lossy(head);
-    let headers = text
-        .lines()
-        .take(200)
-        .filter(|l| crate::import::whatsapp::header::parse(&crate::normalize::text::matching_view(l)).is_some())
-        .count();
+    let headers = text.lines().take(200).filter(|l| is_whatsapp_header(l)).count();
     (headers > 0).then_some(Format::WhatsApp)
+}
+
+fn is_whatsapp_header(line: &str) -> bool {
+    crate::import::whatsapp::header::parse(&crate::normalize::text::matching_view(line)).is_some()
 }
 
 /// Files found under PATHs, grouped by detected format, plus what was skipped and why.
@@ -138,6 +144,18 @@ pub fn group_by_format(paths: &[PathBuf]) -> (BTreeMap<Format, Vec<PathBuf>>, Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chat_is_told_from_files_that_quote_chat_lines() {
+        let line = "12/01/2024, 09:00 - Ana: order 123 please\n";
+        assert_eq!(detect_head(line.as_bytes()), Some(Format::WhatsApp));
+        let chat = format!("\u{feff}\n{line}");
+        assert_eq!(detect_head(chat.as_bytes()), Some(Format::WhatsApp));
+        let mbox = format!("From ana@example.com Fri Jan 12 09:00:00 2024\nFrom: ana@example.com\nSubject: chat\n\n{line}");
+        assert_eq!(detect_head(mbox.as_bytes()), Some(Format::Email));
+        let contacts = format!("Name,Phone,Notes\nAna,+44 7700 900123,\"{}\"\n", line.trim());
+        assert_eq!(detect_head(contacts.as_bytes()), Some(Format::Contacts));
+    }
 
     #[test]
     fn a_skipped_file_of_another_format_names_its_importer() {

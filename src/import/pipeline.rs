@@ -438,10 +438,11 @@ pub fn import_whatsapp(
     // A file whose day/month order is undecidable borrows it from files of the same
     // import written in exactly the same layout (one phone's chats), when they are certain.
     let (decided, undecided): (Vec<_>, Vec<_>) = scans.into_iter().partition(|s| s.undecided().is_none());
+    let siblings = whatsapp::SiblingOrders::of(decided.iter().map(|s| &**s));
     let mut scans = decided;
     for scan in undecided {
         let display = scan.input.display();
-        let Some((order, sibling)) = scan.order_from_siblings(scans.iter().map(|s| &**s)) else {
+        let Some((order, sibling)) = siblings.order_for(&scan) else {
             outcomes.push(SourceOutcome::failed(
                 &display,
                 format!("{display}: {}", scan.undecided().unwrap_or_default()),
