@@ -106,6 +106,48 @@ fn overlapping_exports_of_one_chat_count_duplicates() {
 }
 
 #[test]
+fn later_exports_of_a_chat_meet_its_earlier_messages_across_other_chats_and_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = |folder: &str, title: &str, lines: &[&str]| {
+        let folder = dir.path().join(folder);
+        std::fs::create_dir_all(&folder).unwrap();
+        let path = folder.join(format!("WhatsApp Chat with {title}.txt"));
+        std::fs::write(&path, lines.concat()).unwrap();
+        path
+    };
+    let a = ["20/04/2021, 10:00 - Ana: order 1\n", "20/04/2021, 10:05 - Shop: sent\n"];
+    let more = "21/04/2021, 09:00 - Ana: thanks\n";
+    let b = ["20/04/2021, 10:00 - Ben: order 1\n", "20/04/2021, 10:05 - Shop: sent\n"];
+    let a1 = chat("1", "Ana", &a);
+    let b1 = chat("2", "Ben", &b);
+    let a2 = chat("3", "Ana", &[a[0], a[1], more]);
+    let opts = WhatsAppOptions {
+        business_names: vec!["Shop".into()],
+        ..Default::default()
+    };
+    // In one import, with another chat between the two exports of Ana's.
+    let mut ws = Workspace::open(&dir.path().join("ws")).unwrap();
+    let report = import(&mut ws, &[a1.clone(), b1.clone(), a2.clone()], &opts, &utc()).unwrap();
+    let counts: Vec<_> = report
+        .sources
+        .iter()
+        .map(|s| (s.counts.imported, s.counts.duplicates))
+        .collect();
+    assert_eq!(counts, [(2, 0), (2, 0), (1, 2)], "{:?}", report.sources);
+    // In two imports: the stored keys of Ana's thread are met, Ben's same text is not.
+    let mut ws = Workspace::open(&dir.path().join("ws2")).unwrap();
+    import(&mut ws, &[a1, b1], &opts, &utc()).unwrap();
+    let b2 = chat("4", "Ben", &[b[0], b[1], more]);
+    let report = import(&mut ws, &[a2, b2], &opts, &utc()).unwrap();
+    let counts: Vec<_> = report
+        .sources
+        .iter()
+        .map(|s| (s.counts.imported, s.counts.duplicates))
+        .collect();
+    assert_eq!(counts, [(1, 2), (1, 2)], "{:?}", report.sources);
+}
+
+#[test]
 fn rejected_lines_keep_file_line_offset_and_reason() {
     let dir = tempfile::tempdir().unwrap();
     let mut ws = Workspace::open(dir.path()).unwrap();

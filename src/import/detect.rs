@@ -151,7 +151,8 @@ mod tests {
         assert_eq!(detect_head(line.as_bytes()), Some(Format::WhatsApp));
         let chat = format!("\u{feff}\n{line}");
         assert_eq!(detect_head(chat.as_bytes()), Some(Format::WhatsApp));
-        let mbox = format!("From ana@example.com Fri Jan 12 09:00:00 2024\nFrom: ana@example.com\nSubject: chat\n\n{line}");
+        let mbox =
+            format!("From ana@example.com Fri Jan 12 09:00:00 2024\nFrom: ana@example.com\nSubject: chat\n\n{line}");
         assert_eq!(detect_head(mbox.as_bytes()), Some(Format::Email));
         let contacts = format!("Name,Phone,Notes\nAna,+44 7700 900123,\"{}\"\n", line.trim());
         assert_eq!(detect_head(contacts.as_bytes()), Some(Format::Contacts));

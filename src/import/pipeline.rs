@@ -10,7 +10,7 @@ use crate::workspace::{
 };
 use anyhow::Result;
 use polars::prelude::*;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 /// Where an importer puts what it read from one source: records, rejects, and the
@@ -377,9 +377,29 @@ pub fn existing_keys(ws: &Workspace, channel: &str) -> Result<HashSet<u128>> {
     let mut keys = HashSet::new();
     for df in read_columns(ws.root(), &batches, &["dedup_key"])? {
         let col = df.column("dedup_key")?.str()?.clone();
-        for k in col.iter().flatten() {
-            if let Ok(v) = u128::from_str_radix(k, 16) {
-                keys.insert(v);
+        keys.extend(col.iter().flatten().filter_map(|k| u128::from_str_radix(k, 16).ok()));
+    }
+    Ok(keys)
+}
+
+/// Dedup keys of the records already stored for a channel in the threads `threads`: for
+/// importers whose keys include the thread, the only ones a new record can meet.
+pub fn existing_keys_in_threads(
+    ws: &Workspace,
+    channel: &str,
+    threads: &HashMap<String, usize>,
+) -> Result<HashSet<u128>> {
+    let batches = ws.interaction_batches(Some(channel));
+    let mut keys = HashSet::new();
+    if threads.is_empty() {
+        return Ok(keys);
+    }
+    for df in read_columns(ws.root(), &batches, &["dedup_key", "thread_key"])? {
+        let key = df.column("dedup_key")?.str()?.clone();
+        let thread = df.column("thread_key")?.str()?.clone();
+        for (k, t) in key.iter().zip(thread.iter()) {
+            if t.is_some_and(|t| threads.contains_key(t)) {
+                keys.extend(k.and_then(|k| u128::from_str_radix(k, 16).ok()));
             }
         }
     }
@@ -483,12 +503,25 @@ pub fn import_whatsapp(
             if unknown.len() > 3 { format!("{}, and {} more", unknown[..3].join(", "), unknown.len() - 3) } else { unknown.join(", ") }
         ));
     }
-    let mut seen = existing_keys(ws, "whatsapp").map_err(ImportError::Other)?;
+    // A dedup key includes the chat's thread key: a chat's keys are looked up only by later
+    // chats of the same thread, and stored keys only of this import's threads are loaded
+    // (a folder of 100 000 distinct chats keeps none).
+    let mut threads_left: HashMap<String, usize> = HashMap::new();
+    for scan in &scans {
+        *threads_left.entry(scan.thread_key()).or_default() += 1;
+    }
+    let mut seen = existing_keys_in_threads(ws, "whatsapp", &threads_left).map_err(ImportError::Other)?;
     progress.start(scans.iter().map(|s| s.size).sum());
     let mut txn = ws.begin();
-    let total = scans.len();
     // Each scan is dropped once its chat is staged: with thousands of chats they add up.
     for (i, scan) in scans.into_iter().enumerate() {
+        let more_follow = match threads_left.get_mut(&scan.thread_key()) {
+            Some(left) => {
+                *left -= 1;
+                *left > 0
+            }
+            None => false,
+        };
         let mut notes = scan.notes.clone();
         if let Some(b) = business.get(&i) {
             let mut names: Vec<&String> = b.names.iter().collect();
@@ -523,7 +556,7 @@ pub fn import_whatsapp(
             options,
             notes,
         };
-        let outcome = stage_source(&mut txn, &mut seen, i + 1 < total, plan, progress, |sink| {
+        let outcome = stage_source(&mut txn, &mut seen, more_follow, plan, progress, |sink| {
             let mut result = whatsapp::import(&scan, business.get(&i).map(|b| &**b), common, opts, sink)?;
             if result.counts.read >= 39_000 {
                 result.notes.push(

@@ -25,6 +25,9 @@ pub const DEFAULT_DIR: &str = "omnitrail-data";
 pub struct Workspace {
     root: PathBuf,
     manifest: Manifest,
+    /// Positions of the sources by content hash, built when first asked (re-importing a
+    /// folder of 100 000 chats asks once per chat).
+    by_hash: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
 }
 
 impl Workspace {
@@ -39,6 +42,7 @@ impl Workspace {
         let ws = Workspace {
             root: root.to_path_buf(),
             manifest,
+            by_hash: Default::default(),
         };
         ws.recover()?;
         Ok(ws)
@@ -125,8 +129,16 @@ impl Workspace {
         batch::scan_batches(&self.root, &self.interaction_batches(None))
     }
 
+    /// The stored source with this content hash, if any.
     pub fn source_by_hash(&self, content_hash: &str) -> Option<&SourceEntry> {
-        self.manifest.sources.iter().find(|s| s.content_hash == content_hash)
+        let by_hash = self.by_hash.get_or_init(|| {
+            let mut by_hash = std::collections::HashMap::with_capacity(self.manifest.sources.len());
+            for (i, s) in self.manifest.sources.iter().enumerate() {
+                by_hash.entry(s.content_hash.clone()).or_insert(i);
+            }
+            by_hash
+        });
+        by_hash.get(content_hash).map(|&i| &self.manifest.sources[i])
     }
 }
 
@@ -230,6 +242,7 @@ impl Transaction<'_> {
         // Appended in place and streamed out: no copy of a large manifest in memory.
         let before = self.ws.manifest.sources.len();
         self.ws.manifest.sources.append(&mut self.new_sources);
+        self.ws.by_hash = Default::default();
         let manifest = &self.ws.manifest;
         if let Err(e) = write_atomic_with(&self.ws.root.join("manifest.json"), |out| manifest.write_json(out)) {
             self.ws.manifest.sources.truncate(before);

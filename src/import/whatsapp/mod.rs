@@ -471,6 +471,16 @@ fn scan_lines(input: ChatInput, opts: &WhatsAppOptions, hash: bool) -> Result<Ch
 }
 
 impl ChatScan {
+    /// The `thread_key` of the chat's records: its title, else its file name. Records of
+    /// two chats with different keys can never have the same dedup key.
+    pub fn thread_key(&self) -> String {
+        let name = self.title.clone().unwrap_or_else(|| {
+            let stem = self.input.path().file_stem().and_then(|s| s.to_str()).unwrap_or("chat");
+            stem.to_string()
+        });
+        format!("whatsapp:{name}")
+    }
+
     /// Why the date order could not be decided, if it could not (the file cannot be
     /// imported until `--date-order` or a sibling file decides it).
     pub fn undecided(&self) -> Option<&str> {
@@ -677,13 +687,7 @@ struct ChatSetup {
 
 impl ChatSetup {
     fn new(scan: &ChatScan, business: Option<&BusinessSide>, common: &CommonOptions) -> ChatSetup {
-        let thread_key = format!(
-            "whatsapp:{}",
-            scan.title.clone().unwrap_or_else(|| {
-                let stem = scan.input.path().file_stem().and_then(|s| s.to_str()).unwrap_or("chat");
-                stem.to_string()
-            })
-        );
+        let thread_key = scan.thread_key();
         let participants: Vec<&String> = scan
             .authors
             .keys()
