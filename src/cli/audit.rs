@@ -122,7 +122,7 @@ pub fn run(g: &Globals, args: AuditArgs) -> anyhow::Result<u8> {
             obj.insert("import".into(), serde_json::to_value(&imported)?);
             obj.insert("match".into(), serde_json::to_value(&matched)?);
         }
-        emit(serde_json::to_string_pretty(&value)?);
+        super::output::emit_json(&value)?;
     } else {
         emit(render::summary(&summary, format)?);
     }

@@ -111,7 +111,7 @@ pub fn run(g: &Globals, args: ExportArgs) -> anyhow::Result<u8> {
         Err(e) => return Err(e),
     };
     if g.json {
-        emit(serde_json::to_string_pretty(&summary)?);
+        super::output::emit_json(&summary)?;
         return Ok(0);
     }
     let mut table = comfy_table::Table::new();

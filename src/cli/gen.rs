@@ -77,7 +77,7 @@ pub fn run(g: &Globals, args: GenArgs) -> anyhow::Result<u8> {
         b.finish_and_clear();
     }
     if g.json {
-        super::output::emit(serde_json::to_string_pretty(&summary)?);
+        super::output::emit_json(&summary)?;
         return Ok(0);
     }
     if !g.quiet {

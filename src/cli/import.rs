@@ -257,7 +257,10 @@ pub fn finish(g: &Globals, run: ImportRun, strict: bool) -> u8 {
         Err(code) => return code,
     };
     if g.json {
-        super::output::emit(serde_json::to_string_pretty(&report).unwrap_or_default());
+        if let Err(e) = super::output::emit_json(&report) {
+            eprintln!("omnitrail: cannot write the report: {e}");
+            return 1;
+        }
     } else {
         print_import_report(&report, g.quiet);
     }

@@ -1,6 +1,6 @@
 //! `omnitrail match` and `omnitrail explain`
 
-use super::output::emit;
+use super::output::{emit, emit_json};
 use super::Globals;
 use clap::Args;
 use omnitrail::matcher::explain::{self, Explanation, Resolution};
@@ -65,7 +65,7 @@ pub fn run_match(g: &Globals, args: MatchArgs) -> anyhow::Result<u8> {
         return Ok(1);
     };
     if g.json {
-        emit(serde_json::to_string_pretty(&summary)?);
+        emit_json(&summary)?;
         return Ok(0);
     }
     let mut table = comfy_table::Table::new();
@@ -133,7 +133,7 @@ pub fn run_explain(g: &Globals, args: ExplainArgs) -> anyhow::Result<u8> {
                     .iter()
                     .map(|(id, name)| serde_json::json!({"customer_id": id, "display_name": name}))
                     .collect();
-                emit(serde_json::to_string_pretty(&serde_json::json!({"ambiguous": v}))?);
+                emit_json(&serde_json::json!({"ambiguous": v}))?;
             } else {
                 eprintln!(
                     "omnitrail: {:?} matches {} customers; pick one by id:",
@@ -148,7 +148,7 @@ pub fn run_explain(g: &Globals, args: ExplainArgs) -> anyhow::Result<u8> {
         }
         Resolution::Found(e) => {
             if g.json {
-                emit(serde_json::to_string_pretty(&e)?);
+                emit_json(&e)?;
             } else {
                 print_explanation(&e);
             }

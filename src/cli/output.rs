@@ -224,6 +224,22 @@ fn print_per_file(prefix: &str, messages: Vec<(&str, &str)>, many: bool) {
 }
 
 /// Writes to stdout; a closed pipe (`omnitrail status --json | head`) ends quietly.
+/// Writes `value` to stdout as pretty JSON, streamed: the `--json` report of an import
+/// of 100 000 files is never held as one string. A closed pipe ends the program quietly.
+pub fn emit_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = serde_json::to_writer_pretty(&mut out, value);
+    match written.map_err(std::io::Error::from).and_then(|()| {
+        out.write_all(b"\n")?;
+        out.flush()
+    }) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub fn emit(text: impl std::fmt::Display) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();

@@ -12,7 +12,7 @@ pub fn run(g: &Globals, _args: StatusArgs) -> anyhow::Result<u8> {
     let ws = Workspace::open_existing(&g.workspace)?;
     let m = ws.manifest();
     if g.json {
-        super::output::emit(serde_json::to_string_pretty(m)?);
+        super::output::emit_json(m)?;
         return Ok(0);
     }
     let mut total = Counts::default();

@@ -484,7 +484,8 @@ pub fn import_whatsapp(
             Err(e) => outcomes.push(SourceOutcome::failed(&display, e.to_string())),
         }
     }
-    let business = whatsapp::decide_business(&scans, opts);
+    drop(hashes_this_run);
+    let mut business = whatsapp::decide_business(&scans, opts);
     let mut notes = vec![format!("time zone {} ({})", common.tz.name(), common.tz_origin)];
     let mut hows: Vec<&str> = business.values().map(|b| b.how.as_str()).collect();
     hows.sort();
@@ -512,18 +513,26 @@ pub fn import_whatsapp(
     }
     let mut seen = existing_keys_in_threads(ws, "whatsapp", &threads_left).map_err(ImportError::Other)?;
     progress.start(scans.iter().map(|s| s.size).sum());
+    outcomes.reserve(scans.len());
     let mut txn = ws.begin();
-    // Each scan is dropped once its chat is staged: with thousands of chats they add up.
-    for (i, scan) in scans.into_iter().enumerate() {
-        let more_follow = match threads_left.get_mut(&scan.thread_key()) {
-            Some(left) => {
+    txn.reserve_sources(scans.len());
+    // Each scan, its business side and its thread's count are dropped once its chat is
+    // staged: with 100 000 chats they add up.
+    for (i, mut scan) in scans.into_iter().enumerate() {
+        let thread_key = scan.thread_key();
+        let more_follow = match threads_left.get_mut(&thread_key) {
+            Some(left) if *left > 1 => {
                 *left -= 1;
-                *left > 0
+                true
             }
-            None => false,
+            _ => {
+                threads_left.remove(&thread_key);
+                false
+            }
         };
-        let mut notes = scan.notes.clone();
-        if let Some(b) = business.get(&i) {
+        let side = business.remove(&i);
+        let mut notes = std::mem::take(&mut scan.notes);
+        if let Some(b) = &side {
             let mut names: Vec<&String> = b.names.iter().collect();
             names.sort();
             notes.push(format!(
@@ -543,7 +552,7 @@ pub fn import_whatsapp(
             "tz_origin": common.tz_origin,
             "region": common.region_code,
             "date_order": opts.date_order.map(whatsapp::dates::DateOrder::flag),
-            "business_names": business.get(&i).map(|b| { let mut v: Vec<&String> = b.names.iter().collect(); v.sort(); v }),
+            "business_names": side.as_ref().map(|b| { let mut v: Vec<&String> = b.names.iter().collect(); v.sort(); v }),
             "zip_media": if let ChatInput::Zip { media, .. } = &scan.input { serde_json::json!(media) } else { serde_json::Value::Null },
         });
         let plan = SourcePlan {
@@ -557,7 +566,7 @@ pub fn import_whatsapp(
             notes,
         };
         let outcome = stage_source(&mut txn, &mut seen, more_follow, plan, progress, |sink| {
-            let mut result = whatsapp::import(&scan, business.get(&i).map(|b| &**b), common, opts, sink)?;
+            let mut result = whatsapp::import(&scan, side.as_deref(), common, opts, sink)?;
             if result.counts.read >= 39_000 {
                 result.notes.push(
                     "close to WhatsApp's ~40 000-message export cap: this file may not hold the full history".into(),

@@ -203,6 +203,11 @@ impl Transaction<'_> {
     }
 
     /// The sources staged so far.
+    /// Makes room for `n` more sources (an import of 100 000 chats knows how many).
+    pub fn reserve_sources(&mut self, n: usize) {
+        self.new_sources.reserve(n);
+    }
+
     pub fn staged_sources(&self) -> &[SourceEntry] {
         &self.new_sources
     }
@@ -241,7 +246,12 @@ impl Transaction<'_> {
         self.staged.clear();
         // Appended in place and streamed out: no copy of a large manifest in memory.
         let before = self.ws.manifest.sources.len();
-        self.ws.manifest.sources.append(&mut self.new_sources);
+        if before == 0 {
+            // Taken whole: appended, 100 000 entries would be copied while both lists live.
+            std::mem::swap(&mut self.ws.manifest.sources, &mut self.new_sources);
+        } else {
+            self.ws.manifest.sources.append(&mut self.new_sources);
+        }
         self.ws.by_hash = Default::default();
         let manifest = &self.ws.manifest;
         if let Err(e) = write_atomic_with(&self.ws.root.join("manifest.json"), |out| manifest.write_json(out)) {
