@@ -3,8 +3,10 @@
 
 use crate::model::{CallStatus, Channel, Direction, HandleKind, Interaction, Kind};
 use anyhow::{anyhow, Context, Result};
+use hashbrown::HashTable;
 use polars::prelude::*;
-use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray, Utf8ViewArray};
+use polars_arrow::array::{DictionaryArray, MutableBinaryViewArray, PrimitiveArray, Utf8ViewArray};
+use polars_arrow::bitmap::Bitmap;
 use polars_arrow::datatypes::{ArrowDataType, IntegerType};
 use polars_parquet::read::ParquetError;
 use polars_parquet::write::{
@@ -12,6 +14,7 @@ use polars_parquet::write::{
     FallibleStreamingIterator, FileWriter, ParquetType, StatisticsOptions, Version, WriteOptions,
 };
 use std::fs::File;
+use std::hash::BuildHasher;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, SyncSender};
@@ -138,9 +141,10 @@ impl<'a> InteractionRow<'a> {
 
 /// A string column builder for which a column holding one value in every row (a source's
 /// id, its file, its channel, a 1:1 chat's customer) costs a comparison per row: the value
-/// is kept once, and the column is built whole with every row viewing the same bytes (which
-/// the writer stores as a one-entry dictionary). The first different value turns it into
-/// an ordinary builder.
+/// is kept once, and a dictionary column (see [`PLAIN_STRING_COLUMNS`]) is handed to the
+/// writer as a one-entry dictionary. The first different value turns a dictionary column
+/// into [`Keys`], which turns into an ordinary builder past [`KEYS_MAX`] distinct values;
+/// other columns turn into an ordinary builder at once.
 ///
 /// An ordinary builder is fed a block of rows at a time: values are first copied into a
 /// small arena shared by the chunk's columns (see [`Columns::push`]), then pushed column by
@@ -151,19 +155,120 @@ struct StrColumn {
     name: PlSmallStr,
     builder: StringChunkedBuilder,
     run: Run,
-    /// Values waiting in the arena: (start, length), `None` for null.
+    /// Staged values: (start, length) in the arena, `None` for null.
     staged: Vec<Option<(u32, u32)>>,
+    /// Whether the column is stored as a dictionary (see [`PLAIN_STRING_COLUMNS`]): then
+    /// its rows are kept as keys while it has few distinct values.
+    dictionary: bool,
 }
 
 enum Run {
     Empty,
     /// Every row so far holds this value; none is in the builder yet.
     Same(Option<String>, usize),
+    /// Few distinct values so far (a dictionary column): rows are keys, none is in the
+    /// builder yet.
+    Keys(Box<Keys>),
     Mixed,
 }
 
 /// Values longer than this skip the arena (a mail body is copied once, not twice).
 const STAGED_VALUE_MAX: usize = 1024;
+
+/// Distinct values a chunk's dictionary column may have before it is built like any other
+/// (the Parquet writer then decides by itself).
+const KEYS_MAX: usize = 4096;
+
+/// Key of a null row.
+const NULL_KEY: u32 = u32::MAX;
+
+/// A dictionary column's distinct values and each row's key into them: the rows of a
+/// column such as `direction` or `customer_handle` (a chat has few authors) are found in a
+/// small table instead of being copied, and the writer gets them as a dictionary — polars
+/// would otherwise estimate each chunk's cardinality, then hash every value again to build
+/// the same dictionary.
+struct Keys {
+    /// The distinct values, back to back; value k is `bytes[spans[k].0..spans[k].1]`.
+    bytes: String,
+    spans: Vec<(u32, u32)>,
+    /// Keys, found by their value's hash.
+    table: HashTable<u32>,
+    hasher: PlRandomState,
+    rows: Vec<u32>,
+}
+
+impl Keys {
+    fn new() -> Keys {
+        Keys {
+            bytes: String::new(),
+            spans: Vec::new(),
+            table: HashTable::new(),
+            hasher: PlRandomState::default(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn value(&self, key: u32) -> Option<&str> {
+        let (start, end) = *self.spans.get(key as usize)?;
+        Some(&self.bytes[start as usize..end as usize])
+    }
+
+    /// The key of `value`, added if new; `None` when the table is full.
+    fn key(&mut self, value: Option<&str>) -> Option<u32> {
+        let Some(v) = value else { return Some(NULL_KEY) };
+        let hash = self.hasher.hash_one(v);
+        let (bytes, spans) = (&self.bytes, &self.spans);
+        let found = self.table.find(hash, |&k| {
+            let (start, end) = spans[k as usize];
+            &bytes[start as usize..end as usize] == v
+        });
+        if let Some(&k) = found {
+            return Some(k);
+        }
+        if self.spans.len() >= KEYS_MAX {
+            return None;
+        }
+        let k = self.spans.len() as u32;
+        let start = self.bytes.len() as u32;
+        self.bytes.push_str(v);
+        self.spans.push((start, self.bytes.len() as u32));
+        let (bytes, spans, hasher) = (&self.bytes, &self.spans, &self.hasher);
+        self.table.insert_unique(hash, k, |&k| {
+            let (start, end) = spans[k as usize];
+            hasher.hash_one(&bytes[start as usize..end as usize])
+        });
+        Some(k)
+    }
+
+    /// The rows as a dictionary array of `Utf8View` values.
+    fn into_array(self) -> ArrayRef {
+        let mut values = MutableBinaryViewArray::<str>::with_capacity(self.spans.len());
+        for k in 0..self.spans.len() as u32 {
+            values.push_value(self.value(k).expect("a key of this table"));
+        }
+        let validity = self
+            .rows
+            .contains(&NULL_KEY)
+            .then(|| Bitmap::from_iter(self.rows.iter().map(|&k| k != NULL_KEY)));
+        let keys: Vec<u32> = self
+            .rows
+            .into_iter()
+            .map(|k| if k == NULL_KEY { 0 } else { k })
+            .collect();
+        dictionary_array(
+            PrimitiveArray::new(ArrowDataType::UInt32, keys.into(), validity),
+            values.freeze(),
+        )
+    }
+}
+
+/// A dictionary array of `values` (a `Utf8View` array) indexed by `keys`.
+fn dictionary_array(keys: PrimitiveArray<u32>, values: Utf8ViewArray) -> ArrayRef {
+    let dtype = ArrowDataType::Dictionary(IntegerType::UInt32, Box::new(ArrowDataType::Utf8View), false);
+    DictionaryArray::try_new(dtype, keys, values.boxed())
+        .expect("keys within the values")
+        .boxed()
+}
 
 impl StrColumn {
     fn new(name: &str, capacity: usize) -> StrColumn {
@@ -172,6 +277,7 @@ impl StrColumn {
             builder: StringChunkedBuilder::new(name.into(), capacity),
             run: Run::Empty,
             staged: Vec::new(),
+            dictionary: !PLAIN_STRING_COLUMNS.contains(&name),
         }
     }
 
@@ -189,7 +295,27 @@ impl StrColumn {
                 }
                 None => self.staged.push(None),
             },
+            Run::Keys(keys) => match keys.key(value) {
+                Some(k) => keys.rows.push(k),
+                None => {
+                    let Run::Keys(keys) = std::mem::replace(&mut self.run, Run::Mixed) else {
+                        unreachable!()
+                    };
+                    for &k in &keys.rows {
+                        self.builder.append_option(keys.value(k));
+                    }
+                    self.push(value, arena);
+                }
+            },
             Run::Same(same, rows) if same.as_deref() == value => *rows += 1,
+            Run::Same(same, rows) if self.dictionary => {
+                let mut keys = Box::new(Keys::new());
+                let first = keys.key(same.as_deref()).expect("an empty table has room");
+                keys.rows = vec![first; *rows];
+                let next = keys.key(value).expect("a table of one value has room");
+                keys.rows.push(next);
+                self.run = Run::Keys(keys);
+            }
             Run::Same(same, rows) => {
                 for _ in 0..*rows {
                     self.builder.append_option(same.as_deref());
@@ -209,12 +335,19 @@ impl StrColumn {
         }
     }
 
-    fn finish(mut self, arena: &str) -> StringChunked {
+    /// The column as an Arrow array: a dictionary when it is a dictionary column of one
+    /// value or few, else `Utf8View`.
+    fn finish(mut self, arena: &str) -> ArrayRef {
         self.flush(arena);
         match self.run {
-            Run::Same(Some(value), rows) => StringChunked::full(self.name, &value, rows),
-            Run::Same(None, rows) => StringChunked::full_null(self.name, rows),
-            Run::Empty | Run::Mixed => self.builder.finish(),
+            Run::Same(Some(value), rows) if self.dictionary && rows > 1 => {
+                let values = Utf8ViewArray::from_slice_values([value.as_str()]);
+                dictionary_array(PrimitiveArray::from_vec(vec![0; rows]), values)
+            }
+            Run::Same(Some(value), rows) => StringChunked::full(self.name, &value, rows).rechunk().chunks()[0].clone(),
+            Run::Same(None, rows) => Utf8ViewArray::new_null(ArrowDataType::Utf8View, rows).boxed(),
+            Run::Keys(keys) => keys.into_array(),
+            Run::Empty | Run::Mixed => self.builder.finish().rechunk().chunks()[0].clone(),
         }
     }
 }
@@ -360,42 +493,86 @@ impl Columns {
     }
 
     /// The frame of the rows pushed so far, with [`interactions_schema`].
-    fn finish(mut self) -> Result<DataFrame> {
+    /// The rows pushed so far as Arrow arrays in the order of [`INTERACTION_COLUMNS`], as
+    /// the Parquet writer takes them (dictionary columns as dictionaries).
+    fn finish(mut self) -> Frame {
         let arena = std::mem::take(&mut self.arena);
         let a = arena.as_str();
+        let arrow = |series: Series| series.to_arrow(0, CompatLevel::newest());
         let ts = Int64Chunked::from_vec("ts".into(), self.ts)
             .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
-            .into_column();
+            .into_series();
         let columns = vec![
-            self.interaction_id.finish(a).into_column(),
-            self.source_id.finish(a).into_column(),
-            self.source_file.finish(a).into_column(),
-            self.source_ref.finish(a).into_column(),
-            self.channel.finish(a).into_column(),
-            self.direction.finish(a).into_column(),
-            ts,
-            self.ts_raw.finish(a).into_column(),
-            self.thread_key.finish(a).into_column(),
-            self.customer_handle.finish(a).into_column(),
-            self.customer_handle_kind.finish(a).into_column(),
-            self.customer_name.finish(a).into_column(),
-            self.agent.finish(a).into_column(),
-            self.text.finish(a).into_column(),
-            self.body_full.finish(a).into_column(),
-            self.subject.finish(a).into_column(),
-            self.attachments.finish().into_column(),
-            self.duration_s.finish().into_column(),
-            self.status.finish(a).into_column(),
-            self.mentions.finish().into_column(),
-            self.kind.finish(a).into_column(),
-            UInt64Chunked::from_vec("seq".into(), self.seq).into_column(),
-            self.author_raw.finish(a).into_column(),
-            self.thread_title.finish(a).into_column(),
-            BooleanChunked::from_slice("edited".into(), &self.edited).into_column(),
-            self.dedup_key.finish(a).into_column(),
+            self.interaction_id.finish(a),
+            self.source_id.finish(a),
+            self.source_file.finish(a),
+            self.source_ref.finish(a),
+            self.channel.finish(a),
+            self.direction.finish(a),
+            arrow(ts),
+            self.ts_raw.finish(a),
+            self.thread_key.finish(a),
+            self.customer_handle.finish(a),
+            self.customer_handle_kind.finish(a),
+            self.customer_name.finish(a),
+            self.agent.finish(a),
+            self.text.finish(a),
+            self.body_full.finish(a),
+            self.subject.finish(a),
+            arrow(self.attachments.finish().into_series()),
+            arrow(self.duration_s.finish().into_series()),
+            self.status.finish(a),
+            arrow(self.mentions.finish().into_series()),
+            self.kind.finish(a),
+            arrow(UInt64Chunked::from_vec("seq".into(), self.seq).into_series()),
+            self.author_raw.finish(a),
+            self.thread_title.finish(a),
+            arrow(BooleanChunked::from_slice("edited".into(), &self.edited).into_series()),
+            self.dedup_key.finish(a),
         ];
+        Frame {
+            rows: self.rows,
+            columns,
+        }
+    }
+}
+
+/// One chunk of rows as Arrow arrays, in the order of [`INTERACTION_COLUMNS`].
+struct Frame {
+    rows: usize,
+    columns: Vec<ArrayRef>,
+}
+
+impl Frame {
+    /// As a polars frame with [`interactions_schema`] (dictionaries decoded).
+    fn into_data_frame(self) -> Result<DataFrame> {
+        let columns = INTERACTION_COLUMNS
+            .iter()
+            .zip(self.columns)
+            .map(|(&name, array)| {
+                let array = match array.as_any().downcast_ref::<DictionaryArray<u32>>() {
+                    Some(dictionary) => decode_dictionary(dictionary),
+                    None => array,
+                };
+                Ok(Series::from_arrow(name.into(), array)?.into_column())
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(DataFrame::new(self.rows, columns)?)
     }
+}
+
+/// The `Utf8View` array a dictionary of `Utf8View` values stands for.
+fn decode_dictionary(dictionary: &DictionaryArray<u32>) -> ArrayRef {
+    let values = dictionary
+        .values()
+        .as_any()
+        .downcast_ref::<Utf8ViewArray>()
+        .expect("dictionaries of strings");
+    let mut out = MutableBinaryViewArray::<str>::with_capacity(dictionary.len());
+    for key in dictionary.keys().iter() {
+        out.push(key.map(|&k| values.value(k as usize)));
+    }
+    out.freeze().boxed()
 }
 
 /// Rows built away from the [`BatchWriter`] (on an importer's worker thread), handed to
@@ -430,7 +607,7 @@ enum Output {
     /// No chunk is full yet: the file is still ours.
     Idle(File),
     Worker {
-        tx: Option<SyncSender<DataFrame>>,
+        tx: Option<SyncSender<Frame>>,
         worker: Option<JoinHandle<Result<u64>>>,
     },
     Done,
@@ -512,6 +689,17 @@ impl Write for WritebackFile {
     }
 }
 
+/// String columns stored plain, never as a dictionary: ids, keys, times and line numbers
+/// as written are (nearly) one value per record, and message text is never worth one.
+const PLAIN_STRING_COLUMNS: &[&str] = &[
+    "interaction_id",
+    "dedup_key",
+    "ts_raw",
+    "source_ref",
+    "text",
+    "body_full",
+];
+
 /// How one column is stored: its encoding, compression and statistics.
 struct ColumnPlan {
     encoding: Vec<Encoding>,
@@ -559,23 +747,8 @@ fn column_plans(schema: &ArrowSchema) -> Vec<ColumnPlan> {
         .collect()
 }
 
-/// A string column whose rows all view the same bytes (as [`StrColumn`] builds a column of
-/// one value) as a one-entry dictionary, which the encoder writes without hashing each row.
-fn one_value_dictionary(array: &ArrayRef) -> Option<ArrayRef> {
-    let strings = array.as_any().downcast_ref::<Utf8ViewArray>()?;
-    let views = strings.views();
-    let first = *views.first()?;
-    if views.len() < 2 || strings.null_count() > 0 || views.iter().any(|v| *v != first) {
-        return None;
-    }
-    let keys = PrimitiveArray::<u32>::from_vec(vec![0; views.len()]);
-    let dtype = ArrowDataType::Dictionary(IntegerType::UInt32, Box::new(strings.dtype().clone()), false);
-    let values = strings.clone().sliced(0, 1).boxed();
-    DictionaryArray::try_new(dtype, keys, values).ok().map(|d| d.boxed())
-}
-
 /// Writes frames into `file` as Parquet row groups, one per frame, with [`column_plans`].
-fn write_frames(file: File, frames: impl IntoIterator<Item = DataFrame>) -> Result<u64> {
+fn write_frames(file: File, frames: impl IntoIterator<Item = Frame>) -> Result<u64> {
     // The Parquet encoder issues many small writes (page headers, footer fields):
     // buffered, they cost a few syscalls per row group instead of thousands per file.
     let file = WritebackFile {
@@ -595,33 +768,27 @@ fn write_frames(file: File, frames: impl IntoIterator<Item = DataFrame>) -> Resu
     let mut writer = FileWriter::try_new(out, schema, file_options)?;
     let fields: Vec<ParquetType> = writer.parquet_schema().fields().to_vec();
     let mut rows = 0u64;
-    for df in frames {
+    for frame in frames {
         // Encoded on one thread: the importer keeps the other core busy.
-        for batch in df.iter_chunks(CompatLevel::newest(), false) {
-            let mut columns = Vec::with_capacity(fields.len());
-            for ((array, field), plan) in batch.columns().iter().zip(&fields).zip(&plans) {
-                let options = WriteOptions {
-                    statistics: plan.statistics,
-                    compression: plan.compression,
-                    ..file_options
-                };
-                let dictionary = (plan.encoding == [Encoding::RleDictionary])
-                    .then(|| one_value_dictionary(array))
-                    .flatten();
-                let array = dictionary.as_ref().unwrap_or(array);
-                for pages in array_to_columns(array, field.clone(), options, &plan.encoding)? {
-                    let compressed = Compressor::new_from_vec(
-                        pages.map(|page| page.map_err(|e| ParquetError::FeatureNotSupported(e.to_string()))),
-                        plan.compression,
-                        Vec::new(),
-                    )
-                    .map_err(PolarsError::from);
-                    columns.push(Ok(DynStreamingIterator::new(compressed)));
-                }
+        let mut columns = Vec::with_capacity(fields.len());
+        for ((array, field), plan) in frame.columns.iter().zip(&fields).zip(&plans) {
+            let options = WriteOptions {
+                statistics: plan.statistics,
+                compression: plan.compression,
+                ..file_options
+            };
+            for pages in array_to_columns(array, field.clone(), options, &plan.encoding)? {
+                let compressed = Compressor::new_from_vec(
+                    pages.map(|page| page.map_err(|e| ParquetError::FeatureNotSupported(e.to_string()))),
+                    plan.compression,
+                    Vec::new(),
+                )
+                .map_err(PolarsError::from);
+                columns.push(Ok(DynStreamingIterator::new(compressed)));
             }
-            rows += batch.len() as u64;
-            writer.write(batch.len() as u64, DynIter::new(columns.into_iter()))?;
         }
+        rows += frame.rows as u64;
+        writer.write(frame.rows as u64, DynIter::new(columns.into_iter()))?;
     }
     writer.end(None)?;
     let mut file = writer.into_inner().into_inner().map_err(|e| e.into_error())?;
@@ -664,7 +831,7 @@ impl BatchWriter {
         }
         self.flush()?;
         self.rows += chunk.rows() as u64;
-        self.send(chunk.0.finish()?)
+        self.send(chunk.0.finish())
     }
 
     /// Hands the pending chunk to the writer thread (starting it if needed).
@@ -673,13 +840,13 @@ impl BatchWriter {
             return Ok(());
         }
         let chunk = std::mem::replace(&mut self.pending, Columns::new(ROWS_PER_CHUNK));
-        self.send(chunk.finish()?)
+        self.send(chunk.finish())
     }
 
     /// Hands a frame to the writer thread (starting it if needed).
-    fn send(&mut self, df: DataFrame) -> Result<()> {
+    fn send(&mut self, frame: Frame) -> Result<()> {
         if let Some(file) = self.take_idle_file() {
-            let (tx, rx) = sync_channel::<DataFrame>(2);
+            let (tx, rx) = sync_channel::<Frame>(2);
             let worker = std::thread::spawn(move || write_frames(file, rx));
             self.output = Output::Worker {
                 tx: Some(tx),
@@ -687,7 +854,7 @@ impl BatchWriter {
             };
         }
         let sent = match &self.output {
-            Output::Worker { tx: Some(tx), .. } => tx.send(df).is_ok(),
+            Output::Worker { tx: Some(tx), .. } => tx.send(frame).is_ok(),
             _ => false,
         };
         if !sent {
@@ -727,7 +894,7 @@ impl BatchWriter {
             // Everything fits in one chunk: written here, no thread needed.
             let chunk = std::mem::replace(&mut self.pending, Columns::new(0));
             let frames = if chunk.rows > 0 {
-                vec![chunk.finish()?]
+                vec![chunk.finish()]
             } else {
                 Vec::new()
             };
@@ -750,7 +917,7 @@ pub fn to_frame(rows: &[Interaction]) -> Result<DataFrame> {
     for r in rows {
         columns.push(&InteractionRow::of(r));
     }
-    columns.finish()
+    columns.finish().into_data_frame()
 }
 
 /// Reads selected columns of every batch file given (relative to `root`).
@@ -854,12 +1021,17 @@ mod tests {
     }
 
     #[test]
-    fn string_columns_keep_every_value_and_spot_a_single_one() {
+    fn string_columns_keep_every_value_and_give_dictionaries_where_planned() {
         let long = "a mail body longer than the arena takes ".repeat(40);
-        let cases: [&[Option<&str>]; 6] = [
+        let many: Vec<String> = (0..KEYS_MAX + 10).map(|i| format!("customer {i}")).collect();
+        let mut past_the_table: Vec<Option<&str>> = vec![Some("first"), None];
+        past_the_table.extend(many.iter().map(|v| Some(v.as_str())));
+        past_the_table.extend([None, Some("first")]);
+        let cases: [&[Option<&str>]; 8] = [
             &[],
             &[Some("a source id longer than twelve bytes"); 5],
             &[None, None],
+            &[Some("only one")],
             &[
                 Some("same value, long enough"),
                 Some("same value, long enough"),
@@ -878,24 +1050,35 @@ mod tests {
                 Some(long.as_str()),
                 Some("d"),
             ],
+            // More distinct values than the table holds: built like a plain column.
+            &past_the_table,
         ];
         for values in cases {
-            let mut column = StrColumn::new("c", 4);
-            let mut arena = String::new();
-            for (i, v) in values.iter().enumerate() {
-                column.push(*v, &mut arena);
-                if i == 4 {
-                    column.flush(&arena);
-                    arena.clear();
+            for name in ["customer_handle", "text"] {
+                let mut column = StrColumn::new(name, 4);
+                let mut arena = String::new();
+                for (i, v) in values.iter().enumerate() {
+                    column.push(*v, &mut arena);
+                    if i == 4 {
+                        column.flush(&arena);
+                        arena.clear();
+                    }
                 }
+                let array = column.finish(&arena);
+                let dictionary = array.as_any().downcast_ref::<DictionaryArray<u32>>();
+                let strings = dictionary.map(decode_dictionary).unwrap_or_else(|| array.clone());
+                let strings = strings.as_any().downcast_ref::<Utf8ViewArray>().unwrap();
+                let got: Vec<Option<&str>> = strings.iter().collect();
+                assert_eq!(got, values, "{name}");
+                let distinct: std::collections::HashSet<_> = values.iter().collect();
+                let stored_as_keys =
+                    values.len() > 1 && distinct.len() <= KEYS_MAX && !(distinct.len() == 1 && values[0].is_none());
+                assert_eq!(
+                    dictionary.is_some(),
+                    name != "text" && stored_as_keys,
+                    "{name} {values:?}"
+                );
             }
-            let built = column.finish(&arena);
-            let want = StringChunked::from_iter_options("c".into(), values.iter().copied());
-            let list = |c: &StringChunked| c.iter().map(|v| v.map(str::to_owned)).collect::<Vec<_>>();
-            assert_eq!(list(&built), list(&want), "{values:?}");
-            let array = built.rechunk().chunks()[0].clone();
-            let single = values.len() > 1 && values.iter().all(|v| v.is_some() && *v == values[0]);
-            assert_eq!(one_value_dictionary(&array).is_some(), single, "{values:?}");
         }
     }
 
