@@ -51,6 +51,11 @@ impl<R: BufRead> LineReader<R> {
         }
     }
 
+    /// Lines returned so far (the number of the last one).
+    pub fn lines_read(&self) -> u64 {
+        self.number
+    }
+
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read
     }

@@ -132,6 +132,14 @@ impl Decision {
     }
 }
 
+/// For each order of [`DateOrder::ALL`], whether it cannot read `fields` as a date. An
+/// export cannot contain dates after the day it was read: that rules out readings such as
+/// `29.1.18` as 2029-01-18.
+fn impossible_readings(fields: [u32; 3]) -> [bool; 5] {
+    let latest = chrono::Utc::now().date_naive() + chrono::Duration::days(2);
+    DateOrder::ALL.map(|order| order.date(fields).is_none_or(|d| d > latest))
+}
+
 /// Collects the dates of one header shape and decides their order.
 #[derive(Debug, Default, Clone)]
 pub struct DateEvidence {
@@ -158,12 +166,9 @@ impl DateEvidence {
         if self.sequence.last() == Some(&fields) {
             return;
         }
-        // An export cannot contain dates after the day it was read: that rules out
-        // readings such as `29.1.18` as 2029-01-18.
-        let latest = chrono::Utc::now().date_naive() + chrono::Duration::days(2);
         self.distinct += 1;
-        for (k, order) in DateOrder::ALL.iter().enumerate() {
-            if order.date(fields).is_none_or(|d| d > latest) {
+        for (k, impossible) in impossible_readings(fields).into_iter().enumerate() {
+            if impossible {
                 self.impossible_count[k] += 1;
                 if self.impossible[k].is_none() {
                     self.impossible[k] = Some((fields, line));
@@ -173,6 +178,34 @@ impl DateEvidence {
         if self.sequence.len() < SEQUENCE_CAP {
             self.sequence.push(fields);
         }
+    }
+
+    /// Adds the evidence gathered from the rest of the file, whose line numbers start after
+    /// `line_base`, as if one pass had read on. `false` when that cannot be told exactly
+    /// (the date list would reach its cap).
+    pub fn append(&mut self, later: DateEvidence, line_base: u64) -> bool {
+        if self.sequence.len() + later.sequence.len() >= SEQUENCE_CAP {
+            return false;
+        }
+        let mut dates = later.sequence.into_iter().peekable();
+        let mut counts = later.impossible_count;
+        let mut distinct = later.distinct;
+        if let Some(first) = dates.next_if(|first| self.sequence.last() == Some(first)) {
+            // One pass would not have counted the date it had just seen.
+            distinct -= 1;
+            for (k, impossible) in impossible_readings(first).into_iter().enumerate() {
+                counts[k] -= u64::from(impossible);
+            }
+        }
+        self.sequence.extend(dates);
+        self.distinct += distinct;
+        for k in 0..DateOrder::ALL.len() {
+            self.impossible_count[k] += counts[k];
+            if self.impossible[k].is_none() {
+                self.impossible[k] = later.impossible[k].map(|(fields, line)| (fields, line + line_base));
+            }
+        }
+        true
     }
 
     /// Decides the order, or explains why it cannot.

@@ -10,7 +10,7 @@ pub mod header;
 
 use self::dates::{DateEvidence, DateOrder, Decision};
 use self::header::{Header, Shape};
-use super::lines::LineReader;
+use super::lines::{Line, LineReader};
 use super::pipeline::{self, Sink, SourceResult};
 use super::{check_interrupt, CommonOptions, ImportError};
 use crate::model::{Channel, Direction, HandleKind, Kind};
@@ -249,23 +249,31 @@ fn author_candidate(body: &str) -> Option<&str> {
 
 /// Pass 1: header shape, date order, authors, content hash.
 pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, ImportError> {
-    let path = match &input {
-        ChatInput::Text(p) if std::fs::metadata(p).is_ok_and(|m| m.len() > SMALL_CHAT) => p.clone(),
+    let (path, len) = match &input {
+        ChatInput::Text(p) => match std::fs::metadata(p) {
+            Ok(m) if m.len() > SMALL_CHAT => (p.clone(), m.len()),
+            _ => return scan_lines(input, opts, true),
+        },
         _ => return scan_lines(input, opts, true),
     };
-    // A large file is hashed on a second thread while this one reads its lines: the two
-    // reads come from the page cache, and the scan is otherwise a one-core pass.
+    // A large file is hashed on a thread of its own while its two halves are scanned on two
+    // others: the reads come from the page cache, and the scan would otherwise leave a core
+    // idle until the import proper starts.
     let stop = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|threads| {
         let hasher = threads.spawn(|| pipeline::hash_file_on_one_core(&path, &stop));
-        let scanned = scan_lines(input, opts, false);
+        let display = input.display();
+        let scanned = match scan_in_halves(&path, len, &display) {
+            Ok(Some(lines)) => finish_scan(input, opts, lines, String::new()),
+            Ok(None) => scan_lines(input, opts, false),
+            Err(e) => Err(e),
+        };
         stop.store(scanned.is_err(), std::sync::atomic::Ordering::Relaxed);
         let hashed = hasher
             .join()
             .map_err(|_| ImportError::Other(anyhow::anyhow!("hashing thread panicked")))?;
         let mut scan = scanned?;
         check_interrupt()?;
-        let display = scan.input.display();
         let (hash, size) = hashed.map_err(|e| ImportError::file(&display, format!("read error: {e}")))?;
         if size != scan.size {
             return Err(ImportError::file(
@@ -282,24 +290,110 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
 fn scan_lines(input: ChatInput, opts: &WhatsAppOptions, hash: bool) -> Result<ChatScan, ImportError> {
     let display = input.display();
     let mut reader = LineReader::new(input.reader()?, hash);
-    // Few shapes per file (usually one): a list searched from the last one used is faster
-    // than hashing the shape on every header line.
-    let mut shape_list: Vec<(Shape, ShapeStats)> = Vec::new();
-    let mut last_shape: Option<Shape> = None;
-    let mut last_index = 0usize;
-    let mut headers = 0u64;
-    let mut nonblank = 0u64;
-    let mut first_nonblank: Option<String> = None;
-    while let Some(line) = reader
-        .next_line()
-        .map_err(|e| ImportError::file(&display, format!("read error: {e}")))?
-    {
-        if line.number % 65_536 == 0 {
-            check_interrupt()?;
+    let mut lines = LineScan::default();
+    lines.read(&mut reader, &display)?;
+    let content_hash = reader.hash_hex().unwrap_or_default();
+    finish_scan(input, opts, lines, content_hash)
+}
+
+/// Scans the two halves of the file at `path` (`len` bytes, cut after a line break) at
+/// once and joins them. `Ok(None)` when the joined scan might differ from one pass (a half
+/// met an error or a cap, or no line break is near the middle): the caller then reads the
+/// file in one pass, which also gives any error its true line number.
+fn scan_in_halves(path: &Path, len: u64, display: &str) -> Result<Option<LineScan>, ImportError> {
+    use std::io::{Seek, SeekFrom};
+    let Some(middle) = line_start_after(path, len / 2) else {
+        return Ok(None);
+    };
+    let half = |range: Range<u64>| -> Result<LineScan, ImportError> {
+        let io = |e: std::io::Error| ImportError::file(display, format!("read error: {e}"));
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        file.seek(SeekFrom::Start(range.start)).map_err(io)?;
+        let mut reader = LineReader::new(
+            BufReader::with_capacity(1 << 20, file.take(range.end - range.start)),
+            false,
+        );
+        let mut lines = LineScan::default();
+        lines.read(&mut reader, display)?;
+        Ok(lines)
+    };
+    let (first, second) = std::thread::scope(|threads| {
+        let second = std::thread::Builder::new().spawn_scoped(threads, || half(middle..len));
+        let first = half(0..middle);
+        (first, second.map(|t| t.join()))
+    });
+    let second = match second {
+        Ok(Ok(second)) => second,
+        // No thread or a panic: one pass will tell.
+        _ => return Ok(None),
+    };
+    match (first, second) {
+        (Err(ImportError::Interrupted), _) | (_, Err(ImportError::Interrupted)) => Err(ImportError::Interrupted),
+        (Ok(mut first), Ok(second)) => Ok(first.append(second).then_some(first)),
+        _ => Ok(None),
+    }
+}
+
+/// The offset just after the first `\n` at or after `from`, if one comes within 64 KiB.
+fn line_start_after(path: &Path, from: u64) -> Option<u64> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).ok()?;
+    file.seek(SeekFrom::Start(from)).ok()?;
+    let mut window = Vec::with_capacity(64 << 10);
+    file.take(64 << 10).read_to_end(&mut window).ok()?;
+    memchr::memchr(b'\n', &window).map(|i| from + i as u64 + 1)
+}
+
+/// What one pass over a chat's lines (or a part of them) gathers for [`ChatScan`].
+#[derive(Default)]
+struct LineScan {
+    /// Few shapes per file (usually one): a list searched from the last one used is faster
+    /// than hashing the shape on every header line.
+    shapes: Vec<(Shape, ShapeStats)>,
+    last_shape: Option<Shape>,
+    last_index: usize,
+    headers: u64,
+    nonblank: u64,
+    first_nonblank: Option<String>,
+    /// Lines and bytes read.
+    lines: u64,
+    bytes: u64,
+    /// The run of headers of one shape the part starts with, while it lasts: a run may go
+    /// on from the part before.
+    leading: Option<(Shape, u64)>,
+    leading_open: bool,
+    /// A shape or an author was left out for a cap ([`MAX_SHAPES`], [`MAX_AUTHORS`]).
+    capped: bool,
+}
+
+impl LineScan {
+    fn read<R: BufRead>(&mut self, reader: &mut LineReader<R>, display: &str) -> Result<(), ImportError> {
+        self.leading_open = true;
+        while let Some(line) = reader
+            .next_line()
+            .map_err(|e| ImportError::file(display, format!("read error: {e}")))?
+        {
+            if line.number % 65_536 == 0 {
+                check_interrupt()?;
+            }
+            self.line(&line, display)?;
         }
+        self.lines = reader.lines_read();
+        self.bytes = reader.bytes_read();
+        for (_, st) in &mut self.shapes {
+            for (name, lines) in std::mem::take(&mut st.recent) {
+                if let Some(entry) = st.authors.get_mut(&name) {
+                    entry.0 += lines;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn line(&mut self, line: &Line<'_>, display: &str) -> Result<(), ImportError> {
         if line.number <= 64 && line.bytes.contains(&0) {
             return Err(ImportError::file(
-                &display,
+                display,
                 format!(
                     "binary data at line {}: expected a WhatsApp chat export (text)",
                     line.number
@@ -312,34 +406,36 @@ fn scan_lines(input: ChatInput, opts: &WhatsAppOptions, hash: bool) -> Result<Ch
         };
         let view = text::matching_view(&lossy);
         if view.trim().is_empty() {
-            continue;
+            return Ok(());
         }
-        nonblank += 1;
-        if line.too_long && headers == 0 {
+        self.nonblank += 1;
+        if line.too_long && self.headers == 0 {
             return Err(ImportError::file(
-                &display,
+                display,
                 format!(
                     "line {} is longer than 1 MiB and no WhatsApp message header came before it: not a WhatsApp export",
                     line.number
                 ),
             ));
         }
-        if first_nonblank.is_none() {
-            first_nonblank = Some(view.chars().take(60).collect());
+        if self.first_nonblank.is_none() {
+            self.first_nonblank = Some(view.chars().take(60).collect());
         }
         let Some(h) = header::parse(&view) else {
-            last_shape = None;
-            continue;
+            self.last_shape = None;
+            self.leading_open = false;
+            return Ok(());
         };
-        headers += 1;
-        let index = if shape_list.get(last_index).is_some_and(|(s, _)| *s == h.shape) {
-            last_index
-        } else if let Some(i) = shape_list.iter().position(|(s, _)| *s == h.shape) {
+        self.headers += 1;
+        let index = if self.shapes.get(self.last_index).is_some_and(|(s, _)| *s == h.shape) {
+            self.last_index
+        } else if let Some(i) = self.shapes.iter().position(|(s, _)| *s == h.shape) {
             i
-        } else if shape_list.len() >= MAX_SHAPES {
-            continue;
+        } else if self.shapes.len() >= MAX_SHAPES {
+            self.capped = true;
+            return Ok(());
         } else {
-            shape_list.push((
+            self.shapes.push((
                 h.shape,
                 ShapeStats {
                     first_line: line.number,
@@ -347,14 +443,25 @@ fn scan_lines(input: ChatInput, opts: &WhatsAppOptions, hash: bool) -> Result<Ch
                     ..Default::default()
                 },
             ));
-            shape_list.len() - 1
+            self.shapes.len() - 1
         };
-        last_index = index;
-        let st = &mut shape_list[index].1;
+        if self.leading_open {
+            match &mut self.leading {
+                None => self.leading = Some((h.shape, 1)),
+                Some((shape, n)) if *shape == h.shape => *n += 1,
+                Some(_) => self.leading_open = false,
+            }
+        }
+        self.last_index = index;
+        let st = &mut self.shapes[index].1;
         st.count += 1;
-        st.run = if last_shape == Some(h.shape) { st.run + 1 } else { 1 };
+        st.run = if self.last_shape == Some(h.shape) {
+            st.run + 1
+        } else {
+            1
+        };
         st.max_run = st.max_run.max(st.run);
-        last_shape = Some(h.shape);
+        self.last_shape = Some(h.shape);
         st.dates.add(h.fields, line.number);
         let body = &view[h.body_start..];
         if let Some(a) = author_candidate(body) {
@@ -363,7 +470,7 @@ fn scan_lines(input: ChatInput, opts: &WhatsAppOptions, hash: bool) -> Result<Ch
             // authors are counted aside, without a hash lookup).
             if let Some(r) = st.recent.iter_mut().find(|(n, _)| n == a) {
                 r.1 += 1;
-                continue;
+                return Ok(());
             }
             let known = st.authors.get_mut(a);
             if let Some((lines, true)) = known {
@@ -377,20 +484,94 @@ fn scan_lines(input: ChatInput, opts: &WhatsAppOptions, hash: bool) -> Result<Ch
                 let entry = st.authors.entry(a.to_string()).or_insert((0, false));
                 entry.0 += 1;
                 entry.1 |= person;
+            } else {
+                self.capped = true;
             }
         }
+        Ok(())
     }
-    let mut shapes: HashMap<Shape, ShapeStats> = HashMap::new();
-    for (shape, mut st) in shape_list {
-        for (name, lines) in std::mem::take(&mut st.recent) {
-            if let Some(entry) = st.authors.get_mut(&name) {
-                entry.0 += lines;
+
+    /// Adds the scan of the lines that follow this part, as if one pass had read on.
+    /// `false` when the result might differ from one pass's (a cap was reached).
+    fn append(&mut self, later: LineScan) -> bool {
+        if self.capped || later.capped {
+            return false;
+        }
+        let base = self.lines;
+        // A run of headers crossing the cut counts as one run.
+        let crossing = match (self.last_shape, later.leading) {
+            (Some(shape), Some((leading, n))) if shape == leading => self
+                .shapes
+                .iter()
+                .find(|(s, _)| *s == shape)
+                .map(|(_, st)| (shape, st.run + n)),
+            _ => None,
+        };
+        for (shape, mut st) in later.shapes {
+            match self.shapes.iter_mut().find(|(s, _)| *s == shape) {
+                Some((_, mine)) => {
+                    mine.count += st.count;
+                    mine.max_run = mine.max_run.max(st.max_run);
+                    if !mine.dates.append(st.dates, base) {
+                        return false;
+                    }
+                    for (name, (lines, person)) in st.authors {
+                        let entry = mine.authors.entry(name).or_insert((0, false));
+                        entry.0 += lines;
+                        entry.1 |= person;
+                    }
+                    if mine.authors.len() > MAX_AUTHORS {
+                        return false;
+                    }
+                }
+                None => {
+                    let mut dates = DateEvidence::new(shape.year4_at);
+                    if !dates.append(std::mem::take(&mut st.dates), base) {
+                        return false;
+                    }
+                    st.dates = dates;
+                    st.first_line += base;
+                    self.shapes.push((shape, st));
+                }
             }
         }
-        shapes.insert(shape, st);
+        if self.shapes.len() > MAX_SHAPES {
+            return false;
+        }
+        if let Some((shape, run)) = crossing {
+            if let Some((_, st)) = self.shapes.iter_mut().find(|(s, _)| *s == shape) {
+                st.max_run = st.max_run.max(run);
+            }
+        }
+        self.headers += later.headers;
+        self.nonblank += later.nonblank;
+        if self.first_nonblank.is_none() {
+            self.first_nonblank = later.first_nonblank;
+        }
+        self.lines += later.lines;
+        self.bytes += later.bytes;
+        true
     }
-    let size = reader.bytes_read();
-    let content_hash = reader.hash_hex().unwrap_or_default();
+}
+
+/// The rest of pass 1, once the lines are read: the layouts kept, their date orders, the
+/// authors.
+fn finish_scan(
+    input: ChatInput,
+    opts: &WhatsAppOptions,
+    lines: LineScan,
+    content_hash: String,
+) -> Result<ChatScan, ImportError> {
+    let display = input.display();
+    let LineScan {
+        shapes: shape_list,
+        headers,
+        nonblank,
+        first_nonblank,
+        bytes: size,
+        ..
+    } = lines;
+    let shapes: HashMap<Shape, ShapeStats> = shape_list.into_iter().collect();
     if headers == 0 && nonblank > 0 {
         return Err(ImportError::file(
             &display,
@@ -1748,5 +1929,120 @@ mod tests {
         assert_eq!(scan.size, text.len() as u64);
         assert_eq!(scan.content_hash, blake3::hash(text.as_bytes()).to_hex().to_string());
         assert_eq!(scan.headers, i);
+    }
+
+    /// A chat of about 2 MB whose middle falls where `middle` is written.
+    fn chat_around_the_middle(head: impl Fn(u64) -> String, middle: &str, tail: impl Fn(u64) -> String) -> String {
+        let mut text = String::new();
+        let mut i = 0;
+        while text.len() < 1 << 20 {
+            text.push_str(&head(i));
+            i += 1;
+        }
+        text.push_str(middle);
+        let half = text.len();
+        let mut i = 0;
+        while text.len() < 2 * half {
+            text.push_str(&tail(i));
+            i += 1;
+        }
+        text
+    }
+
+    #[test]
+    fn a_chat_scanned_in_halves_scans_as_in_one_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let android =
+            |day: u64, i: u64, who: &str| format!("{day:02}/03/2021, 10:{:02} - {who}: message {i}\n", i % 60);
+        let ios = |day: u64, i: u64, who: &str| format!("[{day:02}/03/2021, 10:{:02}:05] {who}: message {i}\n", i % 60);
+        let cases: Vec<(&str, String)> = vec![
+            // One layout, a run of headers and one date across the cut, and the only date
+            // ruling out month-day-year after it (its line number must be the file's).
+            (
+                "run",
+                chat_around_the_middle(
+                    |i| android(1 + i / 5000, i, "Ana"),
+                    &android(3, 0, "Shop"),
+                    |i| {
+                        android(
+                            if i == 9000 { 19 } else { 3 },
+                            i,
+                            if i % 2 == 0 { "Shop" } else { "Ana" },
+                        )
+                    },
+                ),
+            ),
+            // Two exports concatenated, the second layout starting near the cut, multi-line
+            // messages crossing it, odd header lines, an author who first only posts events.
+            (
+                "switch",
+                chat_around_the_middle(
+                    |i| {
+                        let who = if i < 3 { "Bo" } else { "Ana" };
+                        let body = if i < 3 {
+                            "Bo joined using this group's invite link".to_string()
+                        } else {
+                            format!("message {i}")
+                        };
+                        let more = if i % 100 == 0 { "\nsecond line\n" } else { "" };
+                        format!(
+                            "{:02}/03/2021, 10:{:02} - {who}: {body}{more}\n",
+                            13 + i / 3000 % 10,
+                            i % 60
+                        )
+                    },
+                    "a line that\nis cut\n",
+                    |i| {
+                        let line = ios(13 + i / 3000 % 10, i, if i == 10 { "Bo" } else { "Shop" });
+                        if i % 10_000 == 7 {
+                            format!("2021-03-04 10:00 - Odd: one\n{line}")
+                        } else {
+                            line
+                        }
+                    },
+                ),
+            ),
+            // A second layout only in a run of four lines across the cut (two on each side):
+            // kept as a layout only if the run is counted whole.
+            (
+                "crossing",
+                chat_around_the_middle(
+                    |i| android(13, i, "Ana"),
+                    &ios(14, 0, "Shop"),
+                    |i| {
+                        if i < 3 {
+                            ios(14, i, "Shop")
+                        } else {
+                            android(15, i, "Ana")
+                        }
+                    },
+                ),
+            ),
+            // The cut lands inside an undecidable run: every date fits both orders.
+            (
+                "undecided",
+                chat_around_the_middle(|i| android(1, i, "Ana"), "", |i| android(2, i, "Ana")),
+            ),
+        ];
+        for (name, text) in cases {
+            let path = dir.path().join(format!("WhatsApp Chat with {name}.txt"));
+            std::fs::write(&path, &text).unwrap();
+            let opts = WhatsAppOptions::default();
+            let halves = scan_in_halves(&path, text.len() as u64, name).unwrap().expect(name);
+            let halves = finish_scan(ChatInput::open(&path).unwrap(), &opts, halves, String::new());
+            let one_pass = scan_lines(ChatInput::open(&path).unwrap(), &opts, false);
+            let summary = |scan: &Result<ChatScan, ImportError>| match scan {
+                Ok(s) => {
+                    let mut authors: Vec<_> = s.authors.iter().collect();
+                    authors.sort();
+                    let decided = (&s.accepted, &s.undecided, s.headers, &s.notes, s.size);
+                    format!("{decided:?} {authors:?}")
+                }
+                Err(e) => e.to_string(),
+            };
+            assert_eq!(summary(&halves), summary(&one_pass), "{name}");
+            let scanned = scan(ChatInput::open(&path).unwrap(), &opts);
+            assert_eq!(scanned.is_ok(), one_pass.is_ok(), "{name}");
+        }
     }
 }
