@@ -199,10 +199,12 @@ impl DateEvidence {
         }
         self.sequence.extend(dates);
         self.distinct += distinct;
-        for k in 0..DateOrder::ALL.len() {
-            self.impossible_count[k] += counts[k];
-            if self.impossible[k].is_none() {
-                self.impossible[k] = later.impossible[k].map(|(fields, line)| (fields, line + line_base));
+        for (count, more) in self.impossible_count.iter_mut().zip(counts) {
+            *count += more;
+        }
+        for (first, later) in self.impossible.iter_mut().zip(later.impossible) {
+            if first.is_none() {
+                *first = later.map(|(fields, line)| (fields, line + line_base));
             }
         }
         true
