@@ -192,3 +192,9 @@ pub fn ms_to_rfc3339(ms: i64) -> String {
         .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default()
 }
+
+/// The machine's cores, asked once (an import of 100 000 chats would ask for each).
+pub fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}

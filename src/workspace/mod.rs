@@ -182,15 +182,17 @@ impl Transaction<'_> {
         Ok((writer, rel.clone()))
     }
 
-    /// A JSON-lines writer for one batch's rejected records, staged until commit.
+    /// A JSON-lines writer for one batch's rejected records, staged until commit. The file
+    /// is created with the first reject: most sources have none (a folder of 100 000 chats
+    /// would create and delete as many files).
     pub fn rejects_writer(&mut self, batch_id: &str) -> Result<(RejectWriter, String)> {
         let rel = format!("rejects/{batch_id}.jsonl");
         let staged = self.ws.root.join(".tmp").join(format!("{batch_id}.jsonl"));
-        let file = File::create(&staged).with_context(|| format!("cannot create {}", staged.display()))?;
-        self.staged.push((staged, rel.clone()));
+        self.staged.push((staged.clone(), rel.clone()));
         Ok((
             RejectWriter {
-                out: BufWriter::new(file),
+                path: staged,
+                out: None,
                 count: 0,
             },
             rel,
@@ -285,7 +287,9 @@ pub struct Reject<'a> {
 
 /// Appends rejects as JSON lines.
 pub struct RejectWriter {
-    out: BufWriter<File>,
+    path: PathBuf,
+    /// Opened at the first reject.
+    out: Option<BufWriter<File>>,
     count: u64,
 }
 
@@ -316,8 +320,16 @@ impl RejectWriter {
             stored.reject.raw = &reject.raw[..cut];
             stored.raw_bytes = Some(reject.raw.len());
         }
-        serde_json::to_writer(&mut self.out, &stored)?;
-        self.out.write_all(b"\n")?;
+        let out = match &mut self.out {
+            Some(out) => out,
+            None => {
+                let file =
+                    File::create(&self.path).with_context(|| format!("cannot create {}", self.path.display()))?;
+                self.out.insert(BufWriter::new(file))
+            }
+        };
+        serde_json::to_writer(&mut *out, &stored)?;
+        out.write_all(b"\n")?;
         self.count += 1;
         Ok(())
     }
@@ -327,7 +339,9 @@ impl RejectWriter {
     }
 
     pub fn finish(mut self) -> Result<u64> {
-        self.out.flush()?;
+        if let Some(out) = &mut self.out {
+            out.flush()?;
+        }
         Ok(self.count)
     }
 }
@@ -366,7 +380,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.jsonl");
         let mut w = RejectWriter {
-            out: BufWriter::new(File::create(&path).unwrap()),
+            path: path.clone(),
+            out: None,
             count: 0,
         };
         let long = "é".repeat(MAX_REJECT_RAW);
@@ -400,6 +415,17 @@ mod tests {
         {
             let mut txn = ws.begin();
             let (_w, _) = txn.rejects_writer("b1").unwrap();
+            let (mut w, _) = txn.rejects_writer("b2").unwrap();
+            let reject = Reject {
+                file: "f.txt",
+                line: Some(1),
+                byte_offset: Some(0),
+                reason: "why",
+                raw: "x",
+            };
+            w.write(&reject).unwrap();
+            w.finish().unwrap();
+            assert_eq!(fs::read_dir(dir.path().join(".tmp")).unwrap().count(), 1);
         }
         assert_eq!(fs::read_dir(dir.path().join(".tmp")).unwrap().count(), 0);
         assert!(!dir.path().join("manifest.json").exists());

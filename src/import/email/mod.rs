@@ -499,7 +499,7 @@ fn import_source(
     let mut result = SourceResult::default();
     let mut tally = Tally::default();
     let display = src.display.as_str();
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8);
+    let workers = super::cores().clamp(1, 8);
     let ctx = MessageContext {
         src,
         source_id: sink.source_id.to_string(),

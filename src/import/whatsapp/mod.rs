@@ -1179,9 +1179,7 @@ fn build_batch<'s, O: MessageOut<'s>>(
 /// Worker threads for building one chat's records: as asked, else the machine's cores
 /// (at most 8).
 fn workers(opts: &WhatsAppOptions) -> usize {
-    opts.workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8)))
-        .max(1)
+    opts.workers.unwrap_or_else(|| super::cores().min(8)).max(1)
 }
 
 /// Pass 2: reads the chat again and writes its interactions and rejects.
