@@ -182,15 +182,18 @@ fn an_undecidable_date_order_is_taken_from_a_sibling_in_the_same_layout() {
         "20/04/2021, 10:00 - Owen: x\n21/04/2021, 10:05 - Shop: y\n",
     )
     .unwrap();
-    let mut ws = Workspace::open(&dir.path().join("ws")).unwrap();
-    let report = import(
-        &mut ws,
-        std::slice::from_ref(&chats),
-        &WhatsAppOptions::default(),
-        &utc(),
-    )
-    .unwrap();
-    let nina = report.sources.iter().find(|s| s.path.contains("Nina")).unwrap();
+    let nina_in_folder = |workspace: &str| {
+        let mut ws = Workspace::open(&dir.path().join(workspace)).unwrap();
+        let report = import(
+            &mut ws,
+            std::slice::from_ref(&chats),
+            &WhatsAppOptions::default(),
+            &utc(),
+        )
+        .unwrap();
+        report.sources.into_iter().find(|s| s.path.contains("Nina")).unwrap()
+    };
+    let nina = nina_in_folder("ws");
     assert_eq!(nina.outcome, "imported", "{nina:?}");
     assert_eq!(nina.first_ts.as_deref(), Some("2021-04-03T09:15:00Z"));
     assert!(
@@ -207,15 +210,7 @@ fn an_undecidable_date_order_is_taken_from_a_sibling_in_the_same_layout() {
         "04/20/2021, 10:00 - Pat: x\n04/21/2021, 10:05 - Shop: y\n",
     )
     .unwrap();
-    let mut ws = Workspace::open(&dir.path().join("ws3")).unwrap();
-    let report = import(
-        &mut ws,
-        std::slice::from_ref(&chats),
-        &WhatsAppOptions::default(),
-        &utc(),
-    )
-    .unwrap();
-    let nina = report.sources.iter().find(|s| s.path.contains("Nina")).unwrap();
+    let nina = nina_in_folder("ws3");
     assert_eq!(nina.outcome, "failed", "{nina:?}");
     std::fs::remove_file(chats.join("WhatsApp Chat with Pat.txt")).unwrap();
 
