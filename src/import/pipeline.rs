@@ -382,13 +382,19 @@ pub fn existing_keys(ws: &Workspace, channel: &str) -> Result<HashSet<u128>> {
     Ok(keys)
 }
 
-/// Dedup keys of the records already stored for a channel in the threads `threads`: for
-/// importers whose keys include the thread, the only ones a new record can meet.
-pub fn existing_keys_in_threads(
-    ws: &Workspace,
-    channel: &str,
-    threads: &HashMap<String, usize>,
-) -> Result<HashSet<u128>> {
+/// A thread key's 64-bit hash. Threads are told apart by it where a collision only keeps
+/// more dedup keys than needed (100 000 chats' thread keys as strings took 22 MB).
+pub fn thread_hash(thread_key: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    thread_key.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Dedup keys of the records already stored for a channel in the threads whose
+/// [`thread_hash`]es are `threads`' keys: for importers whose keys include the thread, the
+/// only ones a new record can meet (and a few more, should hashes collide).
+pub fn existing_keys_in_threads(ws: &Workspace, channel: &str, threads: &HashMap<u64, usize>) -> Result<HashSet<u128>> {
     let batches = ws.interaction_batches(Some(channel));
     let mut keys = HashSet::new();
     if threads.is_empty() {
@@ -398,7 +404,7 @@ pub fn existing_keys_in_threads(
         let key = df.column("dedup_key")?.str()?.clone();
         let thread = df.column("thread_key")?.str()?.clone();
         for (k, t) in key.iter().zip(thread.iter()) {
-            if t.is_some_and(|t| threads.contains_key(t)) {
+            if t.is_some_and(|t| threads.contains_key(&thread_hash(t))) {
                 keys.extend(k.and_then(|k| u128::from_str_radix(k, 16).ok()));
             }
         }
@@ -507,9 +513,9 @@ pub fn import_whatsapp(
     // A dedup key includes the chat's thread key: a chat's keys are looked up only by later
     // chats of the same thread, and stored keys only of this import's threads are loaded
     // (a folder of 100 000 distinct chats keeps none).
-    let mut threads_left: HashMap<String, usize> = HashMap::new();
+    let mut threads_left: HashMap<u64, usize> = HashMap::new();
     for scan in &scans {
-        *threads_left.entry(scan.thread_key()).or_default() += 1;
+        *threads_left.entry(thread_hash(&scan.thread_key())).or_default() += 1;
     }
     let mut seen = existing_keys_in_threads(ws, "whatsapp", &threads_left).map_err(ImportError::Other)?;
     progress.start(scans.iter().map(|s| s.size).sum());
@@ -519,14 +525,14 @@ pub fn import_whatsapp(
     // Each scan, its business side and its thread's count are dropped once its chat is
     // staged: with 100 000 chats they add up.
     for (i, mut scan) in scans.into_iter().enumerate() {
-        let thread_key = scan.thread_key();
-        let more_follow = match threads_left.get_mut(&thread_key) {
+        let thread = thread_hash(&scan.thread_key());
+        let more_follow = match threads_left.get_mut(&thread) {
             Some(left) if *left > 1 => {
                 *left -= 1;
                 true
             }
             _ => {
-                threads_left.remove(&thread_key);
+                threads_left.remove(&thread);
                 false
             }
         };
