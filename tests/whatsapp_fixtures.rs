@@ -148,6 +148,45 @@ fn later_exports_of_a_chat_meet_its_earlier_messages_across_other_chats_and_impo
 }
 
 #[test]
+fn business_sides_read_chat_by_chat_are_one_note_for_the_import_and_one_per_chat() {
+    let dir = tempfile::tempdir().unwrap();
+    let chats = dir.path().join("chats");
+    std::fs::create_dir(&chats).unwrap();
+    let pairs = [
+        ("Ana", "Shop"),
+        ("Ben", "Shop"),
+        ("Cleo", "Shop"),
+        ("Dan", "Shop"),
+        ("Zed", "Yan"),
+    ];
+    for (customer, business) in pairs {
+        std::fs::write(
+            chats.join(format!("WhatsApp Chat with {customer}.txt")),
+            format!("20/04/2021, 10:00 - {customer}: hi\n20/04/2021, 10:05 - {business}: hello\n"),
+        )
+        .unwrap();
+    }
+    let mut ws = Workspace::open(&dir.path().join("ws")).unwrap();
+    let report = import(
+        &mut ws,
+        std::slice::from_ref(&chats),
+        &WhatsAppOptions::default(),
+        &utc(),
+    )
+    .unwrap();
+    let about_sides: Vec<&String> = report.notes.iter().filter(|n| n.starts_with("business side")).collect();
+    assert_eq!(about_sides.len(), 1, "{:?}", report.notes);
+    assert!(about_sides[0].contains("inferred for 5 chats"), "{about_sides:?}");
+    for (customer, business) in pairs {
+        let chat = report.sources.iter().find(|s| s.path.contains(customer)).unwrap();
+        let side = format!(
+            "business side: {business:?} (inferred: {business:?} is the other party of the chat titled {customer:?})"
+        );
+        assert!(chat.notes.contains(&side), "{:?}", chat.notes);
+    }
+}
+
+#[test]
 fn rejected_lines_keep_file_line_offset_and_reason() {
     let dir = tempfile::tempdir().unwrap();
     let mut ws = Workspace::open(dir.path()).unwrap();

@@ -493,14 +493,11 @@ pub fn import_whatsapp(
     drop(hashes_this_run);
     let mut business = whatsapp::decide_business(&scans, opts);
     let mut notes = vec![format!("time zone {} ({})", common.tz.name(), common.tz_origin)];
-    let mut hows: Vec<&str> = business.values().map(|b| b.how.as_str()).collect();
-    hows.sort();
-    hows.dedup();
-    for how in hows {
+    for how in business.hows(&scans) {
         notes.push(format!("business side {how}"));
     }
     let unknown: Vec<String> = (0..scans.len())
-        .filter(|i| !business.contains_key(i) && !scans[*i].authors.is_empty())
+        .filter(|&i| !business.decided(i, &scans[i]) && !scans[i].authors.is_empty())
         .map(|i| scans[i].input.display())
         .collect();
     if !unknown.is_empty() {
@@ -536,7 +533,7 @@ pub fn import_whatsapp(
                 false
             }
         };
-        let side = business.remove(&i);
+        let side = business.take(i, &scan);
         let mut notes = std::mem::take(&mut scan.notes);
         if let Some(b) = &side {
             let mut names: Vec<&String> = b.names.iter().collect();

@@ -715,23 +715,73 @@ pub struct BusinessSide {
     pub how: String,
 }
 
+/// Who the business is in the chats of one import (see [`decide_business`]).
+#[derive(Debug, Default)]
+pub struct BusinessSides {
+    /// Sides decided for the whole run (given names, or the author in every chat), by chat.
+    shared: HashMap<usize, Rc<BusinessSide>>,
+    /// Whether a chat without a shared side is given the other party of its titled 1:1 chat,
+    /// worked out when asked: a folder of 100 000 chats would otherwise keep one side each.
+    per_chat: bool,
+}
+
+impl BusinessSides {
+    /// The side of chat `i` of the run (`scan`), taken out of the shared ones.
+    pub fn take(&mut self, i: usize, scan: &ChatScan) -> Option<Rc<BusinessSide>> {
+        match self.shared.remove(&i) {
+            Some(side) => Some(side),
+            None if self.per_chat => other_party(scan).map(Rc::new),
+            None => None,
+        }
+    }
+
+    /// Whether chat `i` (`scan`) has a side.
+    pub fn decided(&self, i: usize, scan: &ChatScan) -> bool {
+        self.shared.contains_key(&i) || (self.per_chat && other_party(scan).is_some())
+    }
+
+    /// How the sides were decided, for the import's notes: each shared way once, and the
+    /// chats read one by one as one note when there are more than three.
+    pub fn hows<S: std::borrow::Borrow<ChatScan>>(&self, scans: &[S]) -> Vec<String> {
+        let mut hows: Vec<String> = self.shared.values().map(|b| b.how.clone()).collect();
+        hows.sort();
+        hows.dedup();
+        if self.per_chat {
+            let one_by_one: Vec<String> = scans
+                .iter()
+                .filter_map(|s| other_party(s.borrow()))
+                .map(|b| b.how)
+                .collect();
+            if one_by_one.len() > 3 {
+                hows.push(format!(
+                    "inferred for {} chats, each on its own: the other party of a 1:1 chat titled after the customer (each chat's notes name it)",
+                    one_by_one.len()
+                ));
+            } else {
+                hows.extend(one_by_one);
+            }
+        }
+        hows
+    }
+}
+
 /// Decides who the business is: `--business-name`, else the author present in every chat
 /// of a multi-chat import, else the author who is not the chat's title in a 1:1 chat.
 /// Chats with the same side share one value: a folder can hold 100 000 chats.
-pub fn decide_business<S: std::borrow::Borrow<ChatScan>>(
-    scans: &[S],
-    opts: &WhatsAppOptions,
-) -> HashMap<usize, Rc<BusinessSide>> {
-    let mut out = HashMap::new();
+pub fn decide_business<S: std::borrow::Borrow<ChatScan>>(scans: &[S], opts: &WhatsAppOptions) -> BusinessSides {
+    let mut shared = HashMap::new();
     if !opts.business_names.is_empty() {
         let side = Rc::new(BusinessSide {
             names: opts.business_names.iter().map(|n| text::clean_name(n)).collect(),
             how: "given by --business-name".into(),
         });
         for i in 0..scans.len() {
-            out.insert(i, Rc::clone(&side));
+            shared.insert(i, Rc::clone(&side));
         }
-        return out;
+        return BusinessSides {
+            shared,
+            per_chat: false,
+        };
     }
     let scan = |i: usize| -> &ChatScan { scans[i].borrow() };
     let with_authors: Vec<usize> = (0..scans.len()).filter(|&i| !scan(i).authors.is_empty()).collect();
@@ -755,28 +805,30 @@ pub fn decide_business<S: std::borrow::Borrow<ChatScan>>(
             );
             let side = Rc::new(BusinessSide { names: common, how });
             for &i in &with_authors {
-                out.insert(i, Rc::clone(&side));
+                shared.insert(i, Rc::clone(&side));
             }
-            return out;
+            return BusinessSides {
+                shared,
+                per_chat: false,
+            };
         }
     }
-    for (i, scan) in scans.iter().map(|s| s.borrow()).enumerate() {
-        let Some(title) = &scan.title else { continue };
-        if scan.authors.len() != 2 {
-            continue;
-        }
-        let title_key = handle_key(title);
-        let others: Vec<&String> = scan.authors.keys().filter(|a| handle_key(a) != title_key).collect();
-        if others.len() == 1 {
-            let names = HashSet::from([others[0].clone()]);
-            let how = format!(
-                "inferred: {:?} is the other party of the chat titled {:?}",
-                others[0], title
-            );
-            out.insert(i, Rc::new(BusinessSide { names, how }));
-        }
+    BusinessSides { shared, per_chat: true }
+}
+
+/// The business of a titled chat with exactly two authors: the one who is not the title.
+fn other_party(scan: &ChatScan) -> Option<BusinessSide> {
+    let title = scan.title.as_ref()?;
+    if scan.authors.len() != 2 {
+        return None;
     }
-    out
+    let title_key = handle_key(title);
+    let others: Vec<&String> = scan.authors.keys().filter(|a| handle_key(a) != title_key).collect();
+    let [other] = others.as_slice() else { return None };
+    Some(BusinessSide {
+        names: HashSet::from([(*other).clone()]),
+        how: format!("inferred: {other:?} is the other party of the chat titled {title:?}"),
+    })
 }
 
 fn handle_key(name: &str) -> String {
