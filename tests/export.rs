@@ -374,7 +374,7 @@ fn workspace(matched: bool) -> (tempfile::TempDir, PathBuf) {
             imported_at: "2026-11-23T00:00:00Z".into(),
             batch: Some(rel),
             rejects: None,
-            notes: Vec::new(),
+            notes: Default::default(),
         });
     }
     txn.commit().unwrap();

@@ -170,7 +170,7 @@ fn main() -> anyhow::Result<()> {
     );
     println!("ratio to wc -l  {:.0}x", secs / wc_time.as_secs_f64());
     println!("load average    {}", load_average());
-    for n in &report.sources[0].notes {
+    for n in report.sources[0].notes.iter() {
         println!("note            {n}");
     }
     Ok(())

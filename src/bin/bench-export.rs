@@ -134,7 +134,7 @@ fn build_workspace(root: &Path, rows: u64) -> anyhow::Result<u64> {
             imported_at: "2026-11-23T00:00:00Z".into(),
             batch: Some(rel),
             rejects: None,
-            notes: Vec::new(),
+            notes: Default::default(),
         });
     }
     txn.commit()?;

@@ -76,7 +76,8 @@ pub struct SourceOutcome {
     pub counts: Counts,
     pub first_ts: Option<String>,
     pub last_ts: Option<String>,
-    pub notes: Vec<String>,
+    /// For an imported source, the very notes of its manifest entry (shared, not copied).
+    pub notes: std::sync::Arc<[String]>,
     pub error: Option<String>,
 }
 
@@ -89,7 +90,7 @@ impl SourceOutcome {
             counts: entry.counts,
             first_ts: entry.first_ts.clone(),
             last_ts: entry.last_ts.clone(),
-            notes: entry.notes.clone(),
+            notes: std::sync::Arc::clone(&entry.notes),
             error: None,
         }
     }
@@ -102,7 +103,7 @@ impl SourceOutcome {
             counts: Counts::default(),
             first_ts: None,
             last_ts: None,
-            notes: Vec::new(),
+            notes: Default::default(),
             error: Some(error),
         }
     }

@@ -243,10 +243,11 @@ pub fn already_imported(
     if let Some(prev) = ws.source_by_hash(content_hash) {
         let mut o = SourceOutcome::from_entry(prev, "already-imported");
         o.path = display.to_string();
-        o.notes = vec![format!(
+        o.notes = [format!(
             "same content as {} (imported {}): nothing added",
             prev.path, prev.imported_at
-        )];
+        )]
+        .into();
         o.counts = Default::default();
         return Some(o);
     }
@@ -333,7 +334,6 @@ pub fn stage_source(
     for note in &mut notes {
         note.shrink_to_fit();
     }
-    notes.shrink_to_fit();
     let entry = SourceEntry {
         source_id,
         path: plan.display,
@@ -348,7 +348,7 @@ pub fn stage_source(
         imported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         batch,
         rejects,
-        notes,
+        notes: notes.into(),
     };
     let outcome = SourceOutcome::from_entry(&entry, "imported");
     txn.add_source(entry);

@@ -44,7 +44,7 @@ pub fn commit_source(ws: &mut Workspace, name: &str, rows: Vec<Interaction>) -> 
         imported_at: String::new(),
         batch: Some(rel),
         rejects: None,
-        notes: Vec::new(),
+        notes: Default::default(),
     });
     txn.commit()
 }

@@ -53,8 +53,10 @@ pub struct SourceEntry {
     pub batch: Option<String>,
     pub rejects: Option<String>,
     /// What the importer decided or noticed (date order and its evidence, inferred business side, …).
+    /// Shared with the import's report of the source (a folder of 100 000 chats would hold
+    /// every note twice).
     #[serde(default)]
-    pub notes: Vec<String>,
+    pub notes: std::sync::Arc<[String]>,
 }
 
 /// A source's options as stored in [`SourceEntry::options`].
@@ -128,7 +130,7 @@ mod tests {
             imported_at: "2026-11-24T00:00:00Z".into(),
             batch: None,
             rejects: None,
-            notes: vec!["a note".into()],
+            notes: ["a note".to_string()].into(),
         };
         let manifest = Manifest {
             schema_version: SCHEMA_VERSION,

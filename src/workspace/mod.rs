@@ -475,7 +475,7 @@ mod tests {
             imported_at: String::new(),
             batch: Some(rel),
             rejects: None,
-            notes: Vec::new(),
+            notes: Default::default(),
         };
         txn.add_source(entry);
         txn.commit().unwrap();
