@@ -166,14 +166,7 @@ fn business_sides_read_chat_by_chat_are_one_note_for_the_import_and_one_per_chat
         )
         .unwrap();
     }
-    let mut ws = Workspace::open(&dir.path().join("ws")).unwrap();
-    let report = import(
-        &mut ws,
-        std::slice::from_ref(&chats),
-        &WhatsAppOptions::default(),
-        &utc(),
-    )
-    .unwrap();
+    let report = import_into(&dir.path().join("ws"), std::slice::from_ref(&chats));
     let about_sides: Vec<&String> = report.notes.iter().filter(|n| n.starts_with("business side")).collect();
     assert_eq!(about_sides.len(), 1, "{:?}", report.notes);
     assert!(about_sides[0].contains("inferred for 5 chats"), "{about_sides:?}");
@@ -222,14 +215,7 @@ fn an_undecidable_date_order_is_taken_from_a_sibling_in_the_same_layout() {
     )
     .unwrap();
     let nina_in_folder = |workspace: &str| {
-        let mut ws = Workspace::open(&dir.path().join(workspace)).unwrap();
-        let report = import(
-            &mut ws,
-            std::slice::from_ref(&chats),
-            &WhatsAppOptions::default(),
-            &utc(),
-        )
-        .unwrap();
+        let report = import_into(&dir.path().join(workspace), std::slice::from_ref(&chats));
         report.sources.into_iter().find(|s| s.path.contains("Nina")).unwrap()
     };
     let nina = nina_in_folder("ws");
@@ -254,14 +240,7 @@ fn an_undecidable_date_order_is_taken_from_a_sibling_in_the_same_layout() {
     std::fs::remove_file(chats.join("WhatsApp Chat with Pat.txt")).unwrap();
 
     // Alone, the same file is refused until told the order.
-    let mut ws = Workspace::open(&dir.path().join("ws2")).unwrap();
-    let report = import(
-        &mut ws,
-        &[chats.join("WhatsApp Chat with Nina.txt")],
-        &WhatsAppOptions::default(),
-        &utc(),
-    )
-    .unwrap();
+    let report = import_into(&dir.path().join("ws2"), &[chats.join("WhatsApp Chat with Nina.txt")]);
     assert!(report.sources[0]
         .error
         .as_deref()

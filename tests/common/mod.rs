@@ -36,6 +36,13 @@ pub fn import(
     import_whatsapp(ws, paths, opts, common, &NoProgress)
 }
 
+/// Imports `paths` as WhatsApp chats with default options (UTC) into a new workspace at
+/// `root`.
+pub fn import_into(root: &std::path::Path, paths: &[PathBuf]) -> ImportReport {
+    let mut ws = Workspace::open(root).unwrap();
+    import(&mut ws, paths, &WhatsAppOptions::default(), &utc()).unwrap()
+}
+
 /// Every interaction in the workspace, as one frame.
 pub fn interactions(ws: &Workspace, columns: &[&str]) -> DataFrame {
     let batches = ws.interaction_batches(None);
