@@ -371,13 +371,33 @@ impl Progress for NoProgress {
     fn finish(&self) {}
 }
 
-/// Dedup keys of the records already stored for a channel.
-pub fn existing_keys(ws: &Workspace, channel: &str) -> Result<HashSet<u128>> {
-    let batches = ws.interaction_batches(Some(channel));
+/// Dedup keys of the records already stored for a channel; with `threads`, only those of
+/// the threads whose [`thread_hash`]es are its keys — for importers whose keys include the
+/// thread, the only ones a new record can meet (and a few more, should hashes collide).
+pub fn existing_keys(ws: &Workspace, channel: &str, threads: Option<&HashMap<u64, usize>>) -> Result<HashSet<u128>> {
     let mut keys = HashSet::new();
-    for df in read_columns(ws.root(), &batches, &["dedup_key"])? {
-        let col = df.column("dedup_key")?.str()?.clone();
-        keys.extend(col.iter().flatten().filter_map(|k| u128::from_str_radix(k, 16).ok()));
+    if threads.is_some_and(HashMap::is_empty) {
+        return Ok(keys);
+    }
+    let columns: &[&str] = if threads.is_some() {
+        &["dedup_key", "thread_key"]
+    } else {
+        &["dedup_key"]
+    };
+    let batches = ws.interaction_batches(Some(channel));
+    for df in read_columns(ws.root(), &batches, columns)? {
+        let key = df.column("dedup_key")?.str()?;
+        let wanted: Vec<bool> = match threads {
+            Some(threads) => df
+                .column("thread_key")?
+                .str()?
+                .iter()
+                .map(|t| t.is_some_and(|t| threads.contains_key(&thread_hash(t))))
+                .collect(),
+            None => vec![true; key.len()],
+        };
+        let kept = key.iter().zip(wanted).filter_map(|(k, wanted)| k.filter(|_| wanted));
+        keys.extend(kept.filter_map(|k| u128::from_str_radix(k, 16).ok()));
     }
     Ok(keys)
 }
@@ -389,27 +409,6 @@ pub fn thread_hash(thread_key: &str) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     thread_key.hash(&mut hasher);
     hasher.finish()
-}
-
-/// Dedup keys of the records already stored for a channel in the threads whose
-/// [`thread_hash`]es are `threads`' keys: for importers whose keys include the thread, the
-/// only ones a new record can meet (and a few more, should hashes collide).
-pub fn existing_keys_in_threads(ws: &Workspace, channel: &str, threads: &HashMap<u64, usize>) -> Result<HashSet<u128>> {
-    let batches = ws.interaction_batches(Some(channel));
-    let mut keys = HashSet::new();
-    if threads.is_empty() {
-        return Ok(keys);
-    }
-    for df in read_columns(ws.root(), &batches, &["dedup_key", "thread_key"])? {
-        let key = df.column("dedup_key")?.str()?.clone();
-        let thread = df.column("thread_key")?.str()?.clone();
-        for (k, t) in key.iter().zip(thread.iter()) {
-            if t.is_some_and(|t| threads.contains_key(&thread_hash(t))) {
-                keys.extend(k.and_then(|k| u128::from_str_radix(k, 16).ok()));
-            }
-        }
-    }
-    Ok(keys)
 }
 
 /// `omnitrail import whatsapp PATH…`
@@ -510,19 +509,19 @@ pub fn import_whatsapp(
     // A dedup key includes the chat's thread key: a chat's keys are looked up only by later
     // chats of the same thread, and stored keys only of this import's threads are loaded
     // (a folder of 100 000 distinct chats keeps none).
+    let threads: Vec<u64> = scans.iter().map(|s| thread_hash(&s.thread_key())).collect();
     let mut threads_left: HashMap<u64, usize> = HashMap::new();
-    for scan in &scans {
-        *threads_left.entry(thread_hash(&scan.thread_key())).or_default() += 1;
+    for &thread in &threads {
+        *threads_left.entry(thread).or_default() += 1;
     }
-    let mut seen = existing_keys_in_threads(ws, "whatsapp", &threads_left).map_err(ImportError::Other)?;
+    let mut seen = existing_keys(ws, "whatsapp", Some(&threads_left)).map_err(ImportError::Other)?;
     progress.start(scans.iter().map(|s| s.size).sum());
     outcomes.reserve(scans.len());
     let mut txn = ws.begin();
     txn.reserve_sources(scans.len());
     // Each scan, its business side and its thread's count are dropped once its chat is
     // staged: with 100 000 chats they add up.
-    for (i, mut scan) in scans.into_iter().enumerate() {
-        let thread = thread_hash(&scan.thread_key());
+    for (i, (mut scan, thread)) in scans.into_iter().zip(threads).enumerate() {
         let more_follow = match threads_left.get_mut(&thread) {
             Some(left) if *left > 1 => {
                 *left -= 1;

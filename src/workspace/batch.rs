@@ -3,10 +3,10 @@
 
 use crate::model::{CallStatus, Channel, Direction, HandleKind, Interaction, Kind};
 use anyhow::{anyhow, Context, Result};
-use hashbrown::HashTable;
 use polars::prelude::*;
-use polars_arrow::array::{DictionaryArray, MutableBinaryViewArray, PrimitiveArray, Utf8ViewArray};
-use polars_arrow::bitmap::Bitmap;
+use polars_arrow::array::{
+    DictionaryArray, MutableBinaryViewArray, MutableDictionaryArray, PrimitiveArray, TryPush, Utf8ViewArray,
+};
 use polars_arrow::datatypes::{ArrowDataType, IntegerType};
 use polars_parquet::read::ParquetError;
 use polars_parquet::write::{
@@ -14,7 +14,6 @@ use polars_parquet::write::{
     FallibleStreamingIterator, FileWriter, ParquetType, StatisticsOptions, Version, WriteOptions,
 };
 use std::fs::File;
-use std::hash::BuildHasher;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, SyncSender};
@@ -179,96 +178,12 @@ const STAGED_VALUE_MAX: usize = 1024;
 /// (the Parquet writer then decides by itself).
 const KEYS_MAX: usize = 4096;
 
-/// Key of a null row.
-const NULL_KEY: u32 = u32::MAX;
-
 /// A dictionary column's distinct values and each row's key into them: the rows of a
 /// column such as `direction` or `customer_handle` (a chat has few authors) are found in a
 /// small table instead of being copied, and the writer gets them as a dictionary — polars
 /// would otherwise estimate each chunk's cardinality, then hash every value again to build
 /// the same dictionary.
-struct Keys {
-    /// The distinct values, back to back; value k is `bytes[spans[k].0..spans[k].1]`.
-    bytes: String,
-    spans: Vec<(u32, u32)>,
-    /// Keys, found by their value's hash.
-    table: HashTable<u32>,
-    hasher: PlRandomState,
-    rows: Vec<u32>,
-}
-
-impl Keys {
-    fn new() -> Keys {
-        Keys {
-            bytes: String::new(),
-            spans: Vec::new(),
-            table: HashTable::new(),
-            hasher: PlRandomState::default(),
-            rows: Vec::new(),
-        }
-    }
-
-    fn value(&self, key: u32) -> Option<&str> {
-        let (start, end) = *self.spans.get(key as usize)?;
-        Some(&self.bytes[start as usize..end as usize])
-    }
-
-    /// The key of `value`, added if new; `None` when the table is full.
-    fn key(&mut self, value: Option<&str>) -> Option<u32> {
-        let Some(v) = value else { return Some(NULL_KEY) };
-        let hash = self.hasher.hash_one(v);
-        let (bytes, spans) = (&self.bytes, &self.spans);
-        let found = self.table.find(hash, |&k| {
-            let (start, end) = spans[k as usize];
-            &bytes[start as usize..end as usize] == v
-        });
-        if let Some(&k) = found {
-            return Some(k);
-        }
-        if self.spans.len() >= KEYS_MAX {
-            return None;
-        }
-        let k = self.spans.len() as u32;
-        let start = self.bytes.len() as u32;
-        self.bytes.push_str(v);
-        self.spans.push((start, self.bytes.len() as u32));
-        let (bytes, spans, hasher) = (&self.bytes, &self.spans, &self.hasher);
-        self.table.insert_unique(hash, k, |&k| {
-            let (start, end) = spans[k as usize];
-            hasher.hash_one(&bytes[start as usize..end as usize])
-        });
-        Some(k)
-    }
-
-    /// The rows as a dictionary array of `Utf8View` values.
-    fn into_array(self) -> ArrayRef {
-        let mut values = MutableBinaryViewArray::<str>::with_capacity(self.spans.len());
-        for k in 0..self.spans.len() as u32 {
-            values.push_value(self.value(k).expect("a key of this table"));
-        }
-        let validity = self
-            .rows
-            .contains(&NULL_KEY)
-            .then(|| Bitmap::from_iter(self.rows.iter().map(|&k| k != NULL_KEY)));
-        let keys: Vec<u32> = self
-            .rows
-            .into_iter()
-            .map(|k| if k == NULL_KEY { 0 } else { k })
-            .collect();
-        dictionary_array(
-            PrimitiveArray::new(ArrowDataType::UInt32, keys.into(), validity),
-            values.freeze(),
-        )
-    }
-}
-
-/// A dictionary array of `values` (a `Utf8View` array) indexed by `keys`.
-fn dictionary_array(keys: PrimitiveArray<u32>, values: Utf8ViewArray) -> ArrayRef {
-    let dtype = ArrowDataType::Dictionary(IntegerType::UInt32, Box::new(ArrowDataType::Utf8View), false);
-    DictionaryArray::try_new(dtype, keys, values.boxed())
-        .expect("keys within the values")
-        .boxed()
-}
+type Keys = MutableDictionaryArray<u32, MutableBinaryViewArray<str>>;
 
 impl StrColumn {
     fn new(name: &str, capacity: usize) -> StrColumn {
@@ -295,25 +210,22 @@ impl StrColumn {
                 }
                 None => self.staged.push(None),
             },
-            Run::Keys(keys) => match keys.key(value) {
-                Some(k) => keys.rows.push(k),
-                None => {
-                    let Run::Keys(keys) = std::mem::replace(&mut self.run, Run::Mixed) else {
-                        unreachable!()
-                    };
-                    for &k in &keys.rows {
-                        self.builder.append_option(keys.value(k));
+            Run::Keys(keys) => {
+                keys.try_push(value).expect("u32 keys for a chunk's values");
+                if keys.values().len() > KEYS_MAX {
+                    let (keys, values) = (keys.keys(), keys.values());
+                    for k in keys.iter() {
+                        self.builder.append_option(k.map(|&k| values.value(k as usize)));
                     }
-                    self.push(value, arena);
+                    self.run = Run::Mixed;
                 }
-            },
+            }
             Run::Same(same, rows) if same.as_deref() == value => *rows += 1,
             Run::Same(same, rows) if self.dictionary => {
-                let mut keys = Box::new(Keys::new());
-                let first = keys.key(same.as_deref()).expect("an empty table has room");
-                keys.rows = vec![first; *rows];
-                let next = keys.key(value).expect("a table of one value has room");
-                keys.rows.push(next);
+                let mut keys = Box::new(Keys::new(false));
+                for value in std::iter::repeat_n(same.as_deref(), *rows).chain([value]) {
+                    keys.try_push(value).expect("u32 keys for a chunk's values");
+                }
                 self.run = Run::Keys(keys);
             }
             Run::Same(same, rows) => {
@@ -341,12 +253,15 @@ impl StrColumn {
         self.flush(arena);
         match self.run {
             Run::Same(Some(value), rows) if self.dictionary && rows > 1 => {
-                let values = Utf8ViewArray::from_slice_values([value.as_str()]);
-                dictionary_array(PrimitiveArray::from_vec(vec![0; rows]), values)
+                let dtype = ArrowDataType::Dictionary(IntegerType::UInt32, Box::new(ArrowDataType::Utf8View), false);
+                let values = Utf8ViewArray::from_slice_values([value.as_str()]).boxed();
+                DictionaryArray::try_new(dtype, PrimitiveArray::from_vec(vec![0u32; rows]), values)
+                    .expect("key 0 of one value")
+                    .boxed()
             }
             Run::Same(Some(value), rows) => StringChunked::full(self.name, &value, rows).rechunk().chunks()[0].clone(),
             Run::Same(None, rows) => Utf8ViewArray::new_null(ArrowDataType::Utf8View, rows).boxed(),
-            Run::Keys(keys) => keys.into_array(),
+            Run::Keys(keys) => DictionaryArray::<u32>::from(*keys).boxed(),
             Run::Empty | Run::Mixed => self.builder.finish().rechunk().chunks()[0].clone(),
         }
     }

@@ -204,12 +204,12 @@ impl Transaction<'_> {
         self.new_sources.push(entry);
     }
 
-    /// The sources staged so far.
     /// Makes room for `n` more sources (an import of 100 000 chats knows how many).
     pub fn reserve_sources(&mut self, n: usize) {
         self.new_sources.reserve(n);
     }
 
+    /// The sources staged so far.
     pub fn staged_sources(&self) -> &[SourceEntry] {
         &self.new_sources
     }

@@ -397,11 +397,17 @@ mod tests {
         assert_eq!(call.status(), Some(CallStatus::Missed));
     }
 
+    /// A grouper that sweeps every `window / 4` rows from row `window` on.
+    fn grouper(window: u64) -> LegGrouper {
+        let mut g = LegGrouper::new();
+        g.window = window;
+        g.next_sweep = window;
+        g
+    }
+
     #[test]
     fn interleaved_calls_keep_all_their_legs_across_sweeps_and_reused_slots() {
-        let mut g = LegGrouper::new();
-        g.window = 40;
-        g.next_sweep = 40;
+        let mut g = grouper(40);
         let mut out = Vec::new();
         // Call i has 1 + i % 3 legs, each a few rows after the previous (never beyond the window).
         let mut rows: Vec<(u64, String)> = Vec::new();
@@ -436,9 +442,7 @@ mod tests {
 
     #[test]
     fn a_leg_arriving_after_its_call_was_released_is_reported_late() {
-        let mut g = LegGrouper::new();
-        g.window = 4;
-        g.next_sweep = 4;
+        let mut g = grouper(4);
         let mut out = Vec::new();
         g.feed(leg(1, "a", LegOutcome::NoAnswer, "SIP/201"), &mut out);
         for i in 2..12 {
@@ -453,9 +457,7 @@ mod tests {
 
     #[test]
     fn released_ids_are_remembered_for_ten_to_twenty_windows_then_forgotten() {
-        let mut g = LegGrouper::new();
-        g.window = 4;
-        g.next_sweep = 4;
+        let mut g = grouper(4);
         g.next_generation = 4 * REMEMBERED_WINDOWS;
         let mut out = Vec::new();
         g.feed(leg(1, "a", LegOutcome::NoAnswer, "SIP/201"), &mut out);

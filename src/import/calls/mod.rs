@@ -970,7 +970,7 @@ pub fn import_calls(
         }
     }
     notes.push("extensions: numbers of 1 to 5 digits and named SIP peers are the business side".into());
-    let mut seen = existing_keys(ws, "call").map_err(ImportError::Other)?;
+    let mut seen = existing_keys(ws, "call", None).map_err(ImportError::Other)?;
     progress.start(files.iter().map(|f| f.size).sum());
     let mut txn = ws.begin();
     let total = files.len();

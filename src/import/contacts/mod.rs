@@ -206,7 +206,7 @@ pub fn import_contacts(
     if common.region.0.is_none() {
         notes.push("no --region: phone numbers without a +country prefix cannot be normalised and are left out".into());
     }
-    let mut seen = existing_keys(ws, Channel::Contact.as_str()).map_err(ImportError::Other)?;
+    let mut seen = existing_keys(ws, Channel::Contact.as_str(), None).map_err(ImportError::Other)?;
     progress.start(files.iter().map(|f| f.size).sum());
     let mut txn = ws.begin();
     let mut phones = PhoneCache::new(common.region);

@@ -303,7 +303,7 @@ pub fn import_email(
         ),
         None => {}
     }
-    let mut seen = existing_keys(ws, "email").map_err(ImportError::Other)?;
+    let mut seen = existing_keys(ws, "email", None).map_err(ImportError::Other)?;
     progress.start(sources.iter().map(|s| s.size).sum());
     let mut threader = Threader::default();
     let mut txn = ws.begin();

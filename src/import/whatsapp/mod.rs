@@ -215,6 +215,21 @@ struct ShapeStats {
     recent: Vec<(String, u64)>,
 }
 
+impl ShapeStats {
+    /// Adds the same layout's figures from the lines that follow, numbered after
+    /// `line_base`. `false` when the sum might differ from one pass's (a cap reached).
+    fn append(&mut self, later: ShapeStats, line_base: u64) -> bool {
+        self.count += later.count;
+        self.max_run = self.max_run.max(later.max_run);
+        for (name, (lines, person)) in later.authors {
+            let entry = self.authors.entry(name).or_insert((0, false));
+            entry.0 += lines;
+            entry.1 |= person;
+        }
+        self.authors.len() <= MAX_AUTHORS && self.dates.append(later.dates, line_base)
+    }
+}
+
 /// What the first pass learned about a chat.
 #[derive(Debug)]
 pub struct ChatScan {
@@ -491,8 +506,9 @@ impl LineScan {
         Ok(())
     }
 
-    /// Adds the scan of the lines that follow this part, as if one pass had read on.
-    /// `false` when the result might differ from one pass's (a cap was reached).
+    /// Adds the scan of the lines that follow this part: the figures one pass would have
+    /// gathered (not where it stood at the end: the result is for finishing the scan).
+    /// `false` when they might differ from one pass's (a cap was reached).
     fn append(&mut self, later: LineScan) -> bool {
         if self.capped || later.capped {
             return false;
@@ -507,32 +523,25 @@ impl LineScan {
                 .map(|(_, st)| (shape, st.run + n)),
             _ => None,
         };
-        for (shape, mut st) in later.shapes {
-            match self.shapes.iter_mut().find(|(s, _)| *s == shape) {
-                Some((_, mine)) => {
-                    mine.count += st.count;
-                    mine.max_run = mine.max_run.max(st.max_run);
-                    if !mine.dates.append(st.dates, base) {
-                        return false;
-                    }
-                    for (name, (lines, person)) in st.authors {
-                        let entry = mine.authors.entry(name).or_insert((0, false));
-                        entry.0 += lines;
-                        entry.1 |= person;
-                    }
-                    if mine.authors.len() > MAX_AUTHORS {
-                        return false;
-                    }
-                }
+        for (shape, st) in later.shapes {
+            let mine = match self.shapes.iter().position(|(s, _)| *s == shape) {
+                Some(i) => &mut self.shapes[i].1,
                 None => {
-                    let mut dates = DateEvidence::new(shape.year4_at);
-                    if !dates.append(std::mem::take(&mut st.dates), base) {
-                        return false;
-                    }
-                    st.dates = dates;
-                    st.first_line += base;
-                    self.shapes.push((shape, st));
+                    let first_line = st.first_line + base;
+                    let dates = DateEvidence::new(shape.year4_at);
+                    self.shapes.push((
+                        shape,
+                        ShapeStats {
+                            first_line,
+                            dates,
+                            ..Default::default()
+                        },
+                    ));
+                    &mut self.shapes.last_mut().expect("just pushed").1
                 }
+            };
+            if !mine.append(st, base) {
+                return false;
             }
         }
         if self.shapes.len() > MAX_SHAPES {
@@ -685,16 +694,14 @@ impl SiblingOrders {
                 let Decision::Certain { order, .. } = decision else {
                     continue;
                 };
-                match orders.get_mut(shape) {
-                    None => {
-                        orders.insert(*shape, Some((*order, scan.input.display())));
-                    }
-                    Some(known) => {
+                orders
+                    .entry(*shape)
+                    .and_modify(|known| {
                         if known.as_ref().is_some_and(|(o, _)| o != order) {
                             *known = None;
                         }
-                    }
-                }
+                    })
+                    .or_insert_with(|| Some((*order, scan.input.display())));
             }
         }
         SiblingOrders(orders)
