@@ -132,11 +132,16 @@ impl Decision {
     }
 }
 
+/// The last date an export read today can hold (two days of slack for time zones and clocks).
+fn latest_possible_date() -> NaiveDate {
+    chrono::Utc::now().date_naive() + chrono::Duration::days(2)
+}
+
 /// For each order of [`DateOrder::ALL`], whether it cannot read `fields` as a date. An
 /// export cannot contain dates after the day it was read: that rules out readings such as
 /// `29.1.18` as 2029-01-18.
 fn impossible_readings(fields: [u32; 3]) -> [bool; 5] {
-    let latest = chrono::Utc::now().date_naive() + chrono::Duration::days(2);
+    let latest = latest_possible_date();
     DateOrder::ALL.map(|order| order.date(fields).is_none_or(|d| d > latest))
 }
 
@@ -253,8 +258,9 @@ impl DateEvidence {
                 .max_by_key(|(_, line)| *line)
                 .unwrap_or(([0, 0, 0], 0));
             return Err(format!(
-                "no day/month/year order reads every date (line {line}: {} is impossible in every order)",
-                show(f)
+                "no day/month/year order reads every date (line {line}: {} is impossible in every order: not a date, or after {latest})",
+                show(f),
+                latest = latest_possible_date()
             ));
         }
         if candidates.len() == 1 {
