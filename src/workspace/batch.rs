@@ -498,15 +498,53 @@ fn decode_dictionary(dictionary: &DictionaryArray<u32>) -> ArrayRef {
 /// work come in bursts that stall the importer's workers.
 const ROWS_PER_GROUP: usize = 32_768;
 
-/// Joins consecutive frames into row groups of at least [`ROWS_PER_GROUP`] rows (the last
-/// may be shorter).
+/// How a frame stores one column: joining a dictionary with plain values would mean
+/// decoding the dictionary, then having polars hash every value to build one again.
+#[derive(Clone, Copy, PartialEq)]
+enum Storage {
+    Nulls,
+    Dictionary,
+    Values,
+}
+
+fn storage(array: &dyn Array) -> Storage {
+    if array.as_any().is::<DictionaryArray<u32>>() {
+        Storage::Dictionary
+    } else if array.null_count() == array.len() {
+        Storage::Nulls
+    } else {
+        Storage::Values
+    }
+}
+
+/// Joins consecutive frames into row groups of at least [`ROWS_PER_GROUP`] rows, except
+/// where a column turns from a dictionary to plain values or back (and at the end).
 fn row_groups(frames: impl IntoIterator<Item = Frame>) -> impl Iterator<Item = Result<Frame>> {
     let mut frames = frames.into_iter();
+    let mut held: Option<Frame> = None;
     std::iter::from_fn(move || {
-        let mut group = vec![frames.next()?];
-        let mut rows = group[0].rows;
+        let first = held.take().or_else(|| frames.next())?;
+        let mut stored: Vec<Storage> = first.columns.iter().map(|a| storage(a.as_ref())).collect();
+        let mut rows = first.rows;
+        let mut group = vec![first];
         while rows < ROWS_PER_GROUP {
             let Some(frame) = frames.next() else { break };
+            let next: Vec<Storage> = frame.columns.iter().map(|a| storage(a.as_ref())).collect();
+            let clash = stored.iter().zip(&next).any(|pair| {
+                matches!(
+                    pair,
+                    (Storage::Dictionary, Storage::Values) | (Storage::Values, Storage::Dictionary)
+                )
+            });
+            if clash {
+                held = Some(frame);
+                break;
+            }
+            for (s, n) in stored.iter_mut().zip(next) {
+                if *s == Storage::Nulls {
+                    *s = n;
+                }
+            }
             rows += frame.rows;
             group.push(frame);
         }
@@ -514,7 +552,8 @@ fn row_groups(frames: impl IntoIterator<Item = Frame>) -> impl Iterator<Item = R
     })
 }
 
-/// One frame with the rows of `frames`, in order.
+/// One frame with the rows of `frames`, in order (their columns stored alike, see
+/// [`row_groups`]).
 fn merge_frames(mut frames: Vec<Frame>) -> Result<Frame> {
     if frames.len() == 1 {
         return Ok(frames.remove(0));
@@ -522,7 +561,11 @@ fn merge_frames(mut frames: Vec<Frame>) -> Result<Frame> {
     let columns = (0..frames[0].columns.len())
         .map(|c| {
             let parts: Vec<&dyn Array> = frames.iter().map(|f| f.columns[c].as_ref()).collect();
-            merge_column(&parts)
+            if parts.iter().any(|a| storage(*a) == Storage::Dictionary) {
+                Ok(merge_dictionaries(&parts))
+            } else {
+                Ok(polars_arrow::compute::concatenate::concatenate_unchecked(&parts)?)
+            }
         })
         .collect::<Result<_>>()?;
     Ok(Frame {
@@ -531,43 +574,18 @@ fn merge_frames(mut frames: Vec<Frame>) -> Result<Frame> {
     })
 }
 
-/// One column from its parts: a dictionary when every part is one (or all null), else
-/// plain values.
-fn merge_column(parts: &[&dyn Array]) -> Result<ArrayRef> {
-    fn as_dictionary<'a>(a: &&'a dyn Array) -> Option<&'a DictionaryArray<u32>> {
-        a.as_any().downcast_ref()
-    }
-    let dictionaries: Option<Vec<Option<&DictionaryArray<u32>>>> = parts
-        .iter()
-        .map(|a| match as_dictionary(a) {
-            Some(d) => Some(Some(d)),
-            None if a.null_count() == a.len() => Some(None),
-            None => None,
-        })
-        .collect();
-    match dictionaries {
-        Some(dictionaries) if dictionaries.iter().any(Option::is_some) => Ok(merge_dictionaries(parts, &dictionaries)),
-        _ => {
-            let plain: Vec<ArrayRef> = parts
-                .iter()
-                .map(|a| as_dictionary(a).map_or_else(|| a.to_boxed(), decode_dictionary))
-                .collect();
-            Ok(polars_arrow::compute::concatenate::concatenate_unchecked(&plain)?)
-        }
-    }
-}
-
 /// One dictionary for parts that are dictionaries or all null: only the parts' distinct
 /// values are hashed, each row's key is translated.
-fn merge_dictionaries(parts: &[&dyn Array], dictionaries: &[Option<&DictionaryArray<u32>>]) -> ArrayRef {
+fn merge_dictionaries(parts: &[&dyn Array]) -> ArrayRef {
     let rows = parts.iter().map(|a| a.len()).sum();
     let mut values = MutableBinaryViewArray::<str>::new();
     let mut index: PlHashMap<&str, u32> = PlHashMap::new();
     let mut keys: Vec<u32> = Vec::with_capacity(rows);
     let mut validity = MutableBitmap::with_capacity(rows);
     let mut dtype = None;
-    for (part, dictionary) in parts.iter().zip(dictionaries) {
-        let Some(dictionary) = dictionary else {
+    for part in parts {
+        let Some(dictionary) = part.as_any().downcast_ref::<DictionaryArray<u32>>() else {
+            assert_eq!(part.null_count(), part.len(), "only dictionaries and nulls are merged");
             keys.extend(std::iter::repeat_n(0, part.len()));
             validity.extend_constant(part.len(), false);
             continue;
@@ -879,7 +897,7 @@ impl BatchWriter {
     /// Hands a frame to the writer thread (starting it if needed).
     fn send(&mut self, frame: Frame) -> Result<()> {
         if let Some(file) = self.take_idle_file() {
-            let (tx, rx) = sync_channel::<Frame>(2);
+            let (tx, rx) = sync_channel::<Frame>(4);
             let worker = std::thread::spawn(move || write_frames(file, rx));
             self.output = Output::Worker {
                 tx: Some(tx),
@@ -1168,7 +1186,7 @@ mod tests {
     }
 
     #[test]
-    fn consecutive_chunks_share_a_row_group_and_keep_every_value() {
+    fn consecutive_chunks_share_row_groups_and_keep_every_value() {
         let base = sample();
         let row = |i: usize, name: Option<String>, handle: Option<&str>| {
             let mut r = base[i % 2].clone();
@@ -1207,9 +1225,11 @@ mod tests {
         assert_eq!(w.finish().unwrap(), all.len() as u64);
         let back = ParquetReader::new(File::open(&path).unwrap()).finish().unwrap();
         assert!(back.equals_missing(&to_frame(&all).unwrap()));
+        // Dictionaries and null parts make one dictionary; a column turning to plain values
+        // (the names of the third chunk) or back starts a row group.
         let meta = polars_parquet::read::read_metadata(&mut File::open(&path).unwrap()).unwrap();
-        assert_eq!(meta.row_groups.len(), 1);
-        // Dictionaries and null parts make one dictionary.
+        let group_rows: Vec<usize> = meta.row_groups.iter().map(|g| g.num_rows()).collect();
+        assert_eq!(group_rows, [500, KEYS_MAX + 50, 100]);
         let handle = meta.row_groups[0]
             .columns_under_root_iter("customer_handle")
             .unwrap()
