@@ -569,11 +569,7 @@ pub fn import_whatsapp(
         };
         let outcome = stage_source(&mut txn, &mut seen, more_follow, plan, progress, |sink| {
             let mut result = whatsapp::import(&scan, side.as_deref(), common, opts, sink)?;
-            if result.counts.read >= 39_000 {
-                result.notes.push(
-                    "close to WhatsApp's ~40 000-message export cap: this file may not hold the full history".into(),
-                );
-            }
+            result.notes.extend(whatsapp::export_cap_note(result.counts.read));
             Ok(result)
         })?;
         outcomes.push(outcome);

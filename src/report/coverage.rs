@@ -6,6 +6,7 @@ use super::load::Dataset;
 use super::summary::ChannelSummary;
 use crate::model::{Direction, Kind};
 use crate::workspace::Workspace;
+use crate::workspace::NEAR_WHATSAPP_EXPORT_CAP;
 use anyhow::{anyhow, Result};
 use polars::prelude::*;
 use serde::Serialize;
@@ -79,7 +80,7 @@ pub fn notes(
         ));
     }
     for s in &ws.manifest().sources {
-        if s.notes.iter().any(|n| n.contains("export cap")) {
+        if s.notes.iter().any(|n| n.starts_with(NEAR_WHATSAPP_EXPORT_CAP)) {
             out.push(note(
                 "whatsapp_export_cap",
                 format!(

@@ -8,6 +8,10 @@ use std::path::Path;
 /// Version of the manifest and Parquet schemas; bumped on incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// How the note on a chat that WhatsApp's export cap may have cut begins (the coverage report
+/// looks for it).
+pub const NEAR_WHATSAPP_EXPORT_CAP: &str = "close to WhatsApp's ~40 000-message export cap";
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     pub schema_version: u32,

@@ -9,7 +9,7 @@ pub use batch::{
     interactions_schema, read_columns, scan_batches, to_frame, BatchWriter, InteractionRow, RowChunk,
     INTERACTION_COLUMNS,
 };
-pub use manifest::{options_json, Counts, Manifest, SourceEntry, SCHEMA_VERSION};
+pub use manifest::{options_json, Counts, Manifest, SourceEntry, NEAR_WHATSAPP_EXPORT_CAP, SCHEMA_VERSION};
 
 use anyhow::{Context, Result};
 use serde::Serialize;

@@ -15,7 +15,7 @@ use super::pipeline::{self, Sink, SourceResult};
 use super::{check_interrupt, CommonOptions, ImportError};
 use crate::model::{Channel, Direction, HandleKind, Kind};
 use crate::normalize::{mentions, phone, text};
-use crate::workspace::{InteractionRow, Reject, RowChunk};
+use crate::workspace::{InteractionRow, Reject, RowChunk, NEAR_WHATSAPP_EXPORT_CAP};
 use chrono::{LocalResult, NaiveDate, TimeZone};
 use polars::prelude::{PlHashMap, PlHashSet};
 use std::collections::{HashMap, HashSet};
@@ -42,6 +42,21 @@ pub struct WhatsAppOptions {
 pub const MAX_ZIP_CHAT_BYTES: u64 = 256 << 20;
 /// Largest compression ratio accepted for a zipped chat (text compresses 5–10×).
 const MAX_ZIP_RATIO: u64 = 100;
+
+/// What a chat's message count says about WhatsApp's export cap (~40 000 messages), if
+/// anything: near it, older history may be missing; far past it, the file is not one export
+/// as WhatsApp wrote it.
+pub fn export_cap_note(read: u64) -> Option<String> {
+    match read {
+        0..39_000 => None,
+        39_000..=41_000 => Some(format!(
+            "{NEAR_WHATSAPP_EXPORT_CAP}: this file may not hold the full history"
+        )),
+        _ => Some(format!(
+            "{read} messages, more than WhatsApp's ~40 000-message export cap: probably several exports joined, or a file written by another tool"
+        )),
+    }
+}
 
 /// Where a chat's text comes from.
 #[derive(Debug, Clone)]
@@ -1963,6 +1978,17 @@ fn finish<'s, O: MessageOut<'s>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_export_cap_note_tells_near_from_far_past() {
+        assert_eq!(export_cap_note(38_999), None);
+        for near in [39_000, 40_000, 41_000] {
+            assert!(export_cap_note(near).unwrap().starts_with(NEAR_WHATSAPP_EXPORT_CAP));
+        }
+        let far = export_cap_note(2_417_276).unwrap();
+        assert!(!far.starts_with(NEAR_WHATSAPP_EXPORT_CAP), "{far}");
+        assert!(far.starts_with("2417276 messages, more than"), "{far}");
+    }
 
     #[test]
     fn line_refs_are_written_like_format() {
