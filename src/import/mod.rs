@@ -148,12 +148,24 @@ pub const IGNORE_MARKER: &str = ".omnitrail-ignore";
 /// inside) is one unit and is not walked.
 pub fn expand_paths(paths: &[PathBuf]) -> Vec<(PathBuf, bool)> {
     fn walk(dir: &std::path::Path, out: &mut Vec<(PathBuf, bool)>) {
-        let mut entries: Vec<_> = match std::fs::read_dir(dir) {
-            Ok(rd) => rd.flatten().map(|e| e.path()).collect(),
+        // The directory listing says which entries are folders; only links are looked up
+        // (a folder of 100 000 chats is otherwise asked about 200 000 times).
+        let mut entries: Vec<(PathBuf, bool)> = match std::fs::read_dir(dir) {
+            Ok(rd) => rd
+                .flatten()
+                .map(|e| {
+                    let path = e.path();
+                    let is_dir = match e.file_type() {
+                        Ok(t) if !t.is_symlink() => t.is_dir(),
+                        _ => path.is_dir(),
+                    };
+                    (path, is_dir)
+                })
+                .collect(),
             Err(_) => return,
         };
         entries.sort();
-        for p in entries {
+        for (p, is_dir) in entries {
             let hidden = p
                 .file_name()
                 .and_then(|n| n.to_str())
@@ -161,10 +173,10 @@ pub fn expand_paths(paths: &[PathBuf]) -> Vec<(PathBuf, bool)> {
             if hidden {
                 continue;
             }
-            if p.is_dir() && p.join(IGNORE_MARKER).exists() {
+            if is_dir && p.join(IGNORE_MARKER).exists() {
                 continue;
             }
-            if p.is_dir() && !is_maildir(&p) {
+            if is_dir && !is_maildir(&p) {
                 walk(&p, out);
             } else {
                 out.push((p, false));
@@ -198,4 +210,42 @@ pub fn ms_to_rfc3339(ms: i64) -> String {
 pub fn cores() -> usize {
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_are_walked_in_order_through_links_past_hidden_ignored_and_maildir_insides() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("exports");
+        let other = dir.path().join("elsewhere");
+        for d in ["b", "a/deeper", "ignored", "mail/cur", "mail/new", ".hidden"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::fs::create_dir_all(&other).unwrap();
+        for f in [
+            "z.txt",
+            "b/chat.txt",
+            "a/deeper/chat.zip",
+            "ignored/data.csv",
+            "mail/cur/1",
+            ".hidden/x.txt",
+            ".dotfile",
+        ] {
+            std::fs::write(root.join(f), "x").unwrap();
+        }
+        std::fs::write(root.join("ignored").join(IGNORE_MARKER), "").unwrap();
+        std::fs::write(other.join("linked.txt"), "x").unwrap();
+        std::os::unix::fs::symlink(&other, root.join("link")).unwrap();
+        let found: Vec<(String, bool)> = expand_paths(&[root.clone()])
+            .into_iter()
+            .map(|(p, explicit)| (p.strip_prefix(&root).unwrap().display().to_string(), explicit))
+            .collect();
+        let expected = ["a/deeper/chat.zip", "b/chat.txt", "link/linked.txt", "mail", "z.txt"];
+        assert_eq!(found, expected.map(|p| (p.to_string(), false)));
+        let named = expand_paths(&[root.join("z.txt")]);
+        assert_eq!(named, [(root.join("z.txt"), true)]);
+    }
 }

@@ -319,15 +319,14 @@ pub fn stage_source(
     let rejected = rejects.finish()?;
     seen.extend(new_keys);
     debug_assert_eq!(rejected, result.counts.rejected);
-    let mut drop_files = Vec::new();
     let batch = (result.counts.imported > 0).then_some(batch_rel);
     let rejects = if rejected > 0 {
         Some(rejects_rel)
     } else {
-        drop_files.push(rejects_rel);
+        // Created with the first reject: there is no file.
+        txn.unstage(&rejects_rel);
         None
     };
-    txn.discard_files(&drop_files);
     let mut notes = plan.notes;
     notes.extend(result.notes);
     // Kept until the commit (and again in the outcome): `format!` leaves spare capacity.
@@ -442,8 +441,8 @@ pub fn import_whatsapp(
                 ));
                 continue;
             }
-        }
-        if !path.exists() {
+        } else if !path.exists() {
+            // A file found by the walk was just read by detection.
             outcomes.push(SourceOutcome::failed(
                 &display,
                 format!("{display}: no such file or folder"),

@@ -226,6 +226,11 @@ impl Transaction<'_> {
         });
     }
 
+    /// Forgets a staged file that was never created (a rejects file without rejects).
+    pub fn unstage(&mut self, rel: &str) {
+        self.staged.retain(|(_, r)| r != rel);
+    }
+
     /// Makes the change visible: staged files are synced and moved into place, then the
     /// manifest is replaced atomically. A crash before the manifest rename leaves only
     /// unreferenced files, which the next [`Workspace::open`] removes.

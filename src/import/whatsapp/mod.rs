@@ -82,7 +82,7 @@ impl ChatInput {
         if !is_zip {
             return Ok(ChatInput::Text(path.to_path_buf()));
         }
-        let file = std::fs::File::open(path).map_err(|e| ImportError::file(&display, format!("cannot open: {e}")))?;
+        let file = open_zip(path).map_err(|e| ImportError::file(&display, format!("cannot open: {e}")))?;
         let mut archive = zip::ZipArchive::new(file)
             .map_err(|e| ImportError::file(&display, format!("not a readable zip archive: {e}")))?;
         let names: Vec<String> = archive.file_names().map(str::to_string).collect();
@@ -164,8 +164,7 @@ impl ChatInput {
             ChatInput::Zip { zip, entry, .. } => {
                 // The entry is read into memory (bounded by MAX_ZIP_CHAT_BYTES) because the
                 // zip reader borrows its archive; exports are capped far below that bound.
-                let f =
-                    std::fs::File::open(zip).map_err(|e| ImportError::file(&display, format!("cannot open: {e}")))?;
+                let f = open_zip(zip).map_err(|e| ImportError::file(&display, format!("cannot open: {e}")))?;
                 let mut archive = zip::ZipArchive::new(f).map_err(|e| ImportError::file(&display, e.to_string()))?;
                 let z = archive
                     .by_name(entry)
@@ -189,6 +188,46 @@ impl ChatInput {
     pub fn title(&self) -> Option<String> {
         let name = self.path().file_stem()?.to_str()?;
         chat_title(name)
+    }
+}
+
+/// Zips up to this size are read whole before their directory is read.
+const ZIP_READ_WHOLE: u64 = 4 << 20;
+
+/// A zip for the zip reader, which seeks a dozen times to find an entry: in memory when
+/// small (a chat export without media is a few KB), so that a folder of 100 000 of them
+/// costs one read each instead of a dozen seeks and reads.
+enum ZipFile {
+    Memory(std::io::Cursor<Vec<u8>>),
+    Disk(std::fs::File),
+}
+
+fn open_zip(path: &Path) -> std::io::Result<ZipFile> {
+    let mut file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    if size > ZIP_READ_WHOLE {
+        return Ok(ZipFile::Disk(file));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.read_to_end(&mut bytes)?;
+    Ok(ZipFile::Memory(std::io::Cursor::new(bytes)))
+}
+
+impl Read for ZipFile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            ZipFile::Memory(bytes) => bytes.read(buf),
+            ZipFile::Disk(file) => file.read(buf),
+        }
+    }
+}
+
+impl std::io::Seek for ZipFile {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        match self {
+            ZipFile::Memory(bytes) => bytes.seek(pos),
+            ZipFile::Disk(file) => file.seek(pos),
+        }
     }
 }
 
