@@ -239,7 +239,7 @@ mod tests {
         std::fs::write(root.join("ignored").join(IGNORE_MARKER), "").unwrap();
         std::fs::write(other.join("linked.txt"), "x").unwrap();
         std::os::unix::fs::symlink(&other, root.join("link")).unwrap();
-        let found: Vec<(String, bool)> = expand_paths(&[root.clone()])
+        let found: Vec<(String, bool)> = expand_paths(std::slice::from_ref(&root))
             .into_iter()
             .map(|(p, explicit)| (p.strip_prefix(&root).unwrap().display().to_string(), explicit))
             .collect();
