@@ -904,7 +904,10 @@ impl BatchWriter {
     /// Hands a frame to the writer thread (starting it if needed).
     fn send(&mut self, frame: Frame) -> Result<()> {
         if let Some(file) = self.take_idle_file() {
-            let (tx, rx) = sync_channel::<Frame>(4);
+            // Room for a row group's worth of frames (at least two): the sender goes on while
+            // the writer encodes a group.
+            let depth = (ROWS_PER_GROUP / frame.rows.max(1)).clamp(2, 4);
+            let (tx, rx) = sync_channel::<Frame>(depth);
             let worker = std::thread::spawn(move || write_frames(file, rx));
             self.output = Output::Worker {
                 tx: Some(tx),
