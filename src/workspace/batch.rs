@@ -493,10 +493,11 @@ fn decode_dictionary(dictionary: &DictionaryArray<u32>) -> ArrayRef {
 
 /// Rows a row group gathers from consecutive frames. The Parquet writer keeps a few hundred
 /// bytes per column chunk and per page until the file ends (the footer and page index need
-/// them): with a row group per frame of 8 192 rows, memory grew by ~9 bytes a record (87 MB
-/// for a 9.7M-message chat). Larger groups hold more frames at once and make the writer's
-/// work come in bursts that stall the importer's workers.
-const ROWS_PER_GROUP: usize = 32_768;
+/// them): with a row group per frame of 8 192 rows (a large chat's batches), memory grew by
+/// ~9 bytes a record (87 MB for a 9.7M-message chat). Larger groups than the writer's own
+/// chunks hold more frames at once, make the writer's work come in bursts that stall an
+/// importer's workers, and are decoded twice by readers that take 16 384 rows at a time.
+const ROWS_PER_GROUP: usize = ROWS_PER_CHUNK;
 
 /// How a frame stores one column: joining a dictionary with plain values would mean
 /// decoding the dictionary, then having polars hash every value to build one again.
@@ -1185,10 +1186,10 @@ mod tests {
         assert_eq!(w.finish().unwrap(), n as u64);
         let back = ParquetReader::new(File::open(&path).unwrap()).finish().unwrap();
         assert_eq!(back.height(), n);
-        // Two chunks make a row group; the three rows left over make a second one.
+        // A full chunk is a row group of its own; the three rows left over make the last.
         let meta = polars_parquet::read::read_metadata(&mut File::open(&path).unwrap()).unwrap();
         let group_rows: Vec<usize> = meta.row_groups.iter().map(|g| g.num_rows()).collect();
-        assert_eq!(group_rows, [ROWS_PER_GROUP, 3]);
+        assert_eq!(group_rows, [ROWS_PER_GROUP, ROWS_PER_GROUP, 3]);
         assert!(back.slice(0, 2).equals_missing(&to_frame(&rows).unwrap()));
         // Rows cross blocks of staged values and chunks: the last ones are still in order.
         let last = to_frame(&[rows[1].clone(), rows[0].clone()]).unwrap();
