@@ -73,6 +73,22 @@ fn every_fixture_matches_its_expectation() {
 }
 
 #[test]
+fn a_chat_saved_as_utf16_is_the_same_source_as_its_utf8_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = Workspace::open(dir.path()).unwrap();
+    let utf8 = fixture("whatsapp/multiline_media_system.txt");
+    let utf16 = fixture("whatsapp/utf16le_bom_notepad.txt");
+    let report = import(&mut ws, &[utf16], &WhatsAppOptions::default(), &utc()).unwrap();
+    let notes = &report.sources[0].notes;
+    assert!(
+        notes.iter().any(|n| n.starts_with("UTF-16 text (little-endian")),
+        "{notes:?}"
+    );
+    let report = import(&mut ws, &[utf8], &WhatsAppOptions::default(), &utc()).unwrap();
+    assert_eq!(report.sources[0].outcome, "already-imported");
+}
+
+#[test]
 fn reimporting_the_same_file_adds_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut ws = Workspace::open(dir.path()).unwrap();

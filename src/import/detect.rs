@@ -79,6 +79,13 @@ pub fn detect_head(head: &[u8]) -> Option<Format> {
     if first_line.is_some_and(|l| is_whatsapp_header(&String::from_utf8_lossy(l))) {
         return Some(Format::WhatsApp);
     }
+    // A chat re-saved as UTF-16 (Windows Notepad's "Unicode") starts with a byte-order mark.
+    if let Some(encoding) = crate::import::encoding::TextEncoding::utf16_bom(head) {
+        let text = encoding.decode_head(head);
+        if text.lines().take(200).any(is_whatsapp_header) {
+            return Some(Format::WhatsApp);
+        }
+    }
     // Order matters: a contacts CSV and a call-log CSV are both CSVs; mail can quote chat lines.
     if crate::import::email::sniff(head) {
         return Some(Format::Email);
@@ -156,6 +163,26 @@ mod tests {
         assert_eq!(detect_head(mbox.as_bytes()), Some(Format::Email));
         let contacts = format!("Name,Phone,Notes\nAna,+44 7700 900123,\"{}\"\n", line.trim());
         assert_eq!(detect_head(contacts.as_bytes()), Some(Format::Contacts));
+    }
+
+    #[test]
+    fn a_chat_saved_as_utf16_with_a_byte_order_mark_is_a_chat() {
+        let text = "12/01/2024, 09:00 - Ana: order 123 please\n12/01/2024, 09:01 - Bo: ok\n";
+        let le: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let be: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        assert_eq!(detect_head(&le), Some(Format::WhatsApp));
+        assert_eq!(detect_head(&be), Some(Format::WhatsApp));
+        let prose: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain("just some words\n".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        assert_ne!(detect_head(&prose), Some(Format::WhatsApp));
     }
 
     #[test]

@@ -55,6 +55,18 @@ impl TextEncoding {
         }
     }
 
+    /// UTF-16 announced by a byte-order mark at the start of `head` (how Windows Notepad
+    /// saves "Unicode" text); `None` for anything else.
+    pub fn utf16_bom(head: &[u8]) -> Option<TextEncoding> {
+        if head.starts_with(&[0xFF, 0xFE]) {
+            Some(TextEncoding::Utf16Le { bom: true })
+        } else if head.starts_with(&[0xFE, 0xFF]) {
+            Some(TextEncoding::Utf16Be { bom: true })
+        } else {
+            None
+        }
+    }
+
     pub fn is_utf16(self) -> bool {
         matches!(self, TextEncoding::Utf16Le { .. } | TextEncoding::Utf16Be { .. })
     }

@@ -13,6 +13,7 @@ use self::header::{Header, Shape};
 use super::lines::{Line, LineReader};
 use super::pipeline::{self, Sink, SourceResult};
 use super::{check_interrupt, CommonOptions, ImportError};
+use crate::import::encoding::TextEncoding;
 use crate::model::{Channel, Direction, HandleKind, Kind};
 use crate::normalize::{mentions, phone, text};
 use crate::workspace::{InteractionRow, Reject, RowChunk, NEAR_WHATSAPP_EXPORT_CAP};
@@ -155,6 +156,30 @@ impl ChatInput {
     }
 
     fn reader(&self) -> Result<Box<dyn BufRead + Send>, ImportError> {
+        self.text().map(|(text, _)| text)
+    }
+
+    /// The chat text, and its encoding when it is UTF-16 with a byte-order mark (a chat
+    /// re-saved by Windows Notepad as "Unicode"), decoded to UTF-8 as it is read.
+    fn text(&self) -> Result<(Box<dyn BufRead + Send>, Option<TextEncoding>), ImportError> {
+        let display = self.display();
+        let mut raw = self.bytes()?;
+        let head = raw
+            .fill_buf()
+            .map_err(|e| ImportError::file(&display, format!("read error: {e}")))?;
+        match TextEncoding::utf16_bom(head) {
+            None => Ok((raw, None)),
+            Some(encoding) => {
+                let text = encoding
+                    .reader(raw)
+                    .map_err(|e| ImportError::file(&display, format!("read error: {e}")))?;
+                Ok((text, Some(encoding)))
+            }
+        }
+    }
+
+    /// The chat file's bytes as they are.
+    fn bytes(&self) -> Result<Box<dyn BufRead + Send>, ImportError> {
         let display = self.display();
         match self {
             ChatInput::Text(p) => {
@@ -319,8 +344,10 @@ fn author_candidate(body: &str) -> Option<&str> {
 /// Pass 1: header shape, date order, authors, content hash.
 pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, ImportError> {
     let (path, len) = match &input {
+        // A UTF-16 file is decoded as it is read, in one pass: its halves and its hash are
+        // those of its text.
         ChatInput::Text(p) => match std::fs::metadata(p) {
-            Ok(m) if m.len() > SMALL_CHAT => (p.clone(), m.len()),
+            Ok(m) if m.len() > SMALL_CHAT && !starts_utf16(p) => (p.clone(), m.len()),
             _ => return scan_lines(input, opts, true),
         },
         _ => return scan_lines(input, opts, true),
@@ -358,11 +385,32 @@ pub fn scan(input: ChatInput, opts: &WhatsAppOptions) -> Result<ChatScan, Import
 /// The scan's pass over the lines; hashes them too when `hash` is set.
 fn scan_lines(input: ChatInput, opts: &WhatsAppOptions, hash: bool) -> Result<ChatScan, ImportError> {
     let display = input.display();
-    let mut reader = LineReader::new(input.reader()?, hash);
+    let (text, encoding) = input.text()?;
+    let mut reader = LineReader::new(text, hash);
     let mut lines = LineScan::default();
     lines.read(&mut reader, &display)?;
     let content_hash = reader.hash_hex().unwrap_or_default();
-    finish_scan(input, opts, lines, content_hash)
+    let mut scan = finish_scan(input, opts, lines, content_hash)?;
+    if let Some(encoding) = encoding {
+        let order = if encoding == (TextEncoding::Utf16Le { bom: true }) {
+            "little"
+        } else {
+            "big"
+        };
+        scan.notes.push(format!(
+            "UTF-16 text ({order}-endian, with a byte-order mark, as Windows Notepad saves \"Unicode\"; WhatsApp writes UTF-8): decoded; the size, content hash and byte offsets are those of the text in UTF-8"
+        ));
+    }
+    Ok(scan)
+}
+
+/// True when the file at `path` starts with a UTF-16 byte-order mark.
+fn starts_utf16(path: &Path) -> bool {
+    let mut head = [0u8; 2];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && TextEncoding::utf16_bom(&head).is_some()
 }
 
 /// Scans the two halves of the file at `path` (`len` bytes, cut after a line break) at
