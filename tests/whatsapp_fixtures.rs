@@ -89,6 +89,25 @@ fn a_chat_saved_as_utf16_is_the_same_source_as_its_utf8_text() {
 }
 
 #[test]
+fn utf16_without_a_byte_order_mark_is_refused_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(fixture("whatsapp/multiline_media_system.txt")).unwrap();
+    let path = dir.path().join("WhatsApp Chat with Rosa.txt");
+    std::fs::write(
+        &path,
+        text.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    let mut ws = Workspace::open(&dir.path().join("ws")).unwrap();
+    let report = import(&mut ws, &[path], &WhatsAppOptions::default(), &utc()).unwrap();
+    let error = report.sources[0].error.clone().unwrap_or_default();
+    assert!(
+        error.contains("looks like UTF-16 text without a byte-order mark"),
+        "{error}"
+    );
+}
+
+#[test]
 fn reimporting_the_same_file_adds_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut ws = Workspace::open(dir.path()).unwrap();

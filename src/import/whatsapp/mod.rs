@@ -509,10 +509,16 @@ impl LineScan {
 
     fn line(&mut self, line: &Line<'_>, display: &str) -> Result<(), ImportError> {
         if line.number <= 64 && line.bytes.contains(&0) {
+            // UTF-16 without a byte-order mark: text with a NUL byte beside every ASCII one.
+            let hint = if TextEncoding::detect(line.bytes).is_utf16() {
+                " (this looks like UTF-16 text without a byte-order mark: save it as UTF-8 and import it again)"
+            } else {
+                ""
+            };
             return Err(ImportError::file(
                 display,
                 format!(
-                    "binary data at line {}: expected a WhatsApp chat export (text)",
+                    "binary data at line {}: expected a WhatsApp chat export (text){hint}",
                     line.number
                 ),
             ));
