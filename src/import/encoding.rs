@@ -28,11 +28,8 @@ impl TextEncoding {
         if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
             return TextEncoding::Utf8Bom;
         }
-        if head.starts_with(&[0xFF, 0xFE]) {
-            return TextEncoding::Utf16Le { bom: true };
-        }
-        if head.starts_with(&[0xFE, 0xFF]) {
-            return TextEncoding::Utf16Be { bom: true };
+        if let Some(utf16) = TextEncoding::utf16_bom(head) {
+            return utf16;
         }
         // UTF-16 without BOM: ASCII-heavy text has a zero in every other byte.
         let sample = &head[..head.len().min(512) & !1];

@@ -491,18 +491,23 @@ pub fn import_whatsapp(
     drop(hashes_this_run);
     let mut business = whatsapp::decide_business(&scans, opts);
     let mut notes = vec![format!("time zone {} ({})", common.tz.name(), common.tz_origin)];
-    for how in business.hows(&scans) {
-        notes.push(format!("business side {how}"));
-    }
-    let unknown: Vec<String> = (0..scans.len())
-        .filter(|&i| !business.decided(i, &scans[i]) && !scans[i].authors.is_empty())
-        .map(|i| scans[i].input.display())
+    let (hows, undecided) = business.summary(&scans);
+    notes.extend(hows.into_iter().map(|how| format!("business side {how}")));
+    // A chat without authors has no messages a side would direct.
+    let unknown: Vec<usize> = undecided
+        .into_iter()
+        .filter(|&i| !scans[i].authors.is_empty())
         .collect();
     if !unknown.is_empty() {
+        let named: Vec<String> = unknown.iter().take(3).map(|&i| scans[i].input.display()).collect();
+        let more = match unknown.len() - named.len() {
+            0 => String::new(),
+            n => format!(", and {n} more"),
+        };
         notes.push(format!(
-            "business side unknown for {} chat(s) ({}): their messages have direction `unknown`; pass --business-name NAME",
+            "business side unknown for {} chat(s) ({}{more}): their messages have direction `unknown`; pass --business-name NAME",
             unknown.len(),
-            if unknown.len() > 3 { format!("{}, and {} more", unknown[..3].join(", "), unknown.len() - 3) } else { unknown.join(", ") }
+            named.join(", ")
         ));
     }
     // A dedup key includes the chat's thread key: a chat's keys are looked up only by later

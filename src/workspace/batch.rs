@@ -408,7 +408,6 @@ impl Columns {
         self.arena.clear();
     }
 
-    /// The frame of the rows pushed so far, with [`interactions_schema`].
     /// The rows pushed so far as Arrow arrays in the order of [`INTERACTION_COLUMNS`], as
     /// the Parquet writer takes them (dictionary columns as dictionaries).
     fn finish(mut self) -> Frame {
@@ -508,13 +507,25 @@ enum Storage {
     Values,
 }
 
-fn storage(array: &dyn Array) -> Storage {
-    if array.as_any().is::<DictionaryArray<u32>>() {
-        Storage::Dictionary
-    } else if array.null_count() == array.len() {
-        Storage::Nulls
-    } else {
-        Storage::Values
+impl Storage {
+    fn of(array: &dyn Array) -> Storage {
+        if array.as_any().is::<DictionaryArray<u32>>() {
+            Storage::Dictionary
+        } else if array.null_count() == array.len() {
+            Storage::Nulls
+        } else {
+            Storage::Values
+        }
+    }
+
+    /// How a column joined from parts stored as `self` and `other` is stored; `None` when a
+    /// dictionary would meet plain values.
+    fn join(self, other: Storage) -> Option<Storage> {
+        match (self, other) {
+            (Storage::Nulls, s) | (s, Storage::Nulls) => Some(s),
+            (a, b) if a == b => Some(a),
+            _ => None,
+        }
     }
 }
 
@@ -525,44 +536,40 @@ fn row_groups(frames: impl IntoIterator<Item = Frame>) -> impl Iterator<Item = R
     let mut held: Option<Frame> = None;
     std::iter::from_fn(move || {
         let first = held.take().or_else(|| frames.next())?;
-        let mut stored: Vec<Storage> = first.columns.iter().map(|a| storage(a.as_ref())).collect();
+        let mut stored: Vec<Storage> = first.columns.iter().map(|a| Storage::of(a.as_ref())).collect();
         let mut rows = first.rows;
         let mut group = vec![first];
         while rows < ROWS_PER_GROUP {
             let Some(frame) = frames.next() else { break };
-            let next: Vec<Storage> = frame.columns.iter().map(|a| storage(a.as_ref())).collect();
-            let clash = stored.iter().zip(&next).any(|pair| {
-                matches!(
-                    pair,
-                    (Storage::Dictionary, Storage::Values) | (Storage::Values, Storage::Dictionary)
-                )
-            });
-            if clash {
+            let joined: Option<Vec<Storage>> = stored
+                .iter()
+                .zip(&frame.columns)
+                .map(|(s, a)| s.join(Storage::of(a.as_ref())))
+                .collect();
+            let Some(joined) = joined else {
                 held = Some(frame);
                 break;
-            }
-            for (s, n) in stored.iter_mut().zip(next) {
-                if *s == Storage::Nulls {
-                    *s = n;
-                }
-            }
+            };
+            stored = joined;
             rows += frame.rows;
             group.push(frame);
         }
-        Some(merge_frames(group))
+        Some(merge_frames(group, &stored))
     })
 }
 
-/// One frame with the rows of `frames`, in order (their columns stored alike, see
-/// [`row_groups`]).
-fn merge_frames(mut frames: Vec<Frame>) -> Result<Frame> {
+/// One frame with the rows of `frames`, in order; `stored` says how each joined column is
+/// stored (see [`row_groups`]).
+fn merge_frames(mut frames: Vec<Frame>, stored: &[Storage]) -> Result<Frame> {
     if frames.len() == 1 {
         return Ok(frames.remove(0));
     }
-    let columns = (0..frames[0].columns.len())
-        .map(|c| {
+    let columns = stored
+        .iter()
+        .enumerate()
+        .map(|(c, storage)| {
             let parts: Vec<&dyn Array> = frames.iter().map(|f| f.columns[c].as_ref()).collect();
-            if parts.iter().any(|a| storage(*a) == Storage::Dictionary) {
+            if *storage == Storage::Dictionary {
                 Ok(merge_dictionaries(&parts))
             } else {
                 Ok(polars_arrow::compute::concatenate::concatenate_unchecked(&parts)?)

@@ -392,10 +392,9 @@ fn scan_lines(input: ChatInput, opts: &WhatsAppOptions, hash: bool) -> Result<Ch
     let content_hash = reader.hash_hex().unwrap_or_default();
     let mut scan = finish_scan(input, opts, lines, content_hash)?;
     if let Some(encoding) = encoding {
-        let order = if encoding == (TextEncoding::Utf16Le { bom: true }) {
-            "little"
-        } else {
-            "big"
+        let order = match encoding {
+            TextEncoding::Utf16Be { .. } => "big",
+            _ => "little",
         };
         scan.notes.push(format!(
             "UTF-16 text ({order}-endian, with a byte-order mark, as Windows Notepad saves \"Unicode\"; WhatsApp writes UTF-8): decoded; the size, content hash and byte offsets are those of the text in UTF-8"
@@ -850,33 +849,42 @@ impl BusinessSides {
         }
     }
 
-    /// Whether chat `i` (`scan`) has a side.
-    pub fn decided(&self, i: usize, scan: &ChatScan) -> bool {
-        self.shared.contains_key(&i) || (self.per_chat && other_party(scan).is_some())
-    }
-
-    /// How the sides were decided, for the import's notes: each shared way once, and the
-    /// chats read one by one as one note when there are more than three.
-    pub fn hows<S: std::borrow::Borrow<ChatScan>>(&self, scans: &[S]) -> Vec<String> {
+    /// How the sides were decided, for the import's notes (each shared way once; the chats
+    /// read one by one as one note when there are more than three), and the chats left
+    /// without a side.
+    pub fn summary<S: std::borrow::Borrow<ChatScan>>(&self, scans: &[S]) -> (Vec<String>, Vec<usize>) {
         let mut hows: Vec<String> = self.shared.values().map(|b| b.how.clone()).collect();
         hows.sort();
         hows.dedup();
-        if self.per_chat {
-            let one_by_one: Vec<String> = scans
-                .iter()
-                .filter_map(|s| other_party(s.borrow()))
-                .map(|b| b.how)
-                .collect();
-            if one_by_one.len() > 3 {
-                hows.push(format!(
-                    "inferred for {} chats, each on its own: the other party of a 1:1 chat titled after the customer (each chat's notes name it)",
-                    one_by_one.len()
-                ));
+        let (mut one_by_one, mut first_ones) = (0, Vec::new());
+        let mut unknown = Vec::new();
+        for (i, scan) in scans.iter().enumerate() {
+            if self.shared.contains_key(&i) {
+                continue;
+            }
+            let side = if self.per_chat {
+                other_party(scan.borrow())
             } else {
-                hows.extend(one_by_one);
+                None
+            };
+            match side {
+                Some(side) => {
+                    one_by_one += 1;
+                    if first_ones.len() < 3 {
+                        first_ones.push(side.how);
+                    }
+                }
+                None => unknown.push(i),
             }
         }
-        hows
+        if one_by_one > 3 {
+            hows.push(format!(
+                "inferred for {one_by_one} chats, each on its own: the other party of a 1:1 chat titled after the customer (each chat's notes name it)"
+            ));
+        } else {
+            hows.extend(first_ones);
+        }
+        (hows, unknown)
     }
 }
 
