@@ -51,7 +51,11 @@ fn cdrlib_buggy_truncated_row_is_rejected_with_its_line() {
     )
     .unwrap();
     assert_eq!(counts(&report), (1, 0, 1, 0));
-    let rejects = std::fs::read_to_string(dir.path().join(ws.manifest().sources[0].rejects.as_ref().unwrap())).unwrap();
+    let rejects = std::fs::read_to_string(
+        dir.path()
+            .join(ws.manifest().unwrap().sources[0].rejects.as_ref().unwrap()),
+    )
+    .unwrap();
     assert!(rejects.contains("\"line\":1"), "{rejects}");
     assert!(rejects.contains("cut off"), "{rejects}");
 }

@@ -93,7 +93,11 @@ fn import_keep(
 }
 
 fn rejects(dir: &tempfile::TempDir, ws: &omnitrail::workspace::Workspace) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(dir.path().join(ws.manifest().sources[0].rejects.as_ref().unwrap())).unwrap();
+    let text = std::fs::read_to_string(
+        dir.path()
+            .join(ws.manifest().unwrap().sources[0].rejects.as_ref().unwrap()),
+    )
+    .unwrap();
     text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 

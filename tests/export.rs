@@ -375,7 +375,8 @@ fn workspace(matched: bool) -> (tempfile::TempDir, PathBuf) {
             batch: Some(rel),
             rejects: None,
             notes: Default::default(),
-        });
+        })
+        .unwrap();
     }
     txn.commit().unwrap();
     if matched {

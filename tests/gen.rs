@@ -482,7 +482,7 @@ fn an_import_of_many_chats_is_summarised() {
         out.join("business.toml").to_str().unwrap(),
     ]);
     ok(&o);
-    let chats = Workspace::open_existing(&ws).unwrap().manifest().sources.len();
+    let chats = Workspace::open_existing(&ws).unwrap().manifest().unwrap().sources.len();
     assert!(chats > 25, "{chats} chats");
     let table = String::from_utf8_lossy(&o.stdout);
     assert!(table.contains(&format!("{chats} whatsapp files")), "{table}");

@@ -19,7 +19,8 @@ fn check(name: &str, exp: &serde_json::Value, opts: &WhatsAppOptions, failures: 
                 src.outcome
             )),
         }
-        if !ws.manifest().sources.is_empty() || std::fs::read_dir(dir.path().join("interactions")).unwrap().count() > 0
+        if !ws.manifest().unwrap().sources.is_empty()
+            || std::fs::read_dir(dir.path().join("interactions")).unwrap().count() > 0
         {
             failures.push(format!("{name}: a refused file changed the workspace"));
         }
@@ -225,7 +226,10 @@ fn rejected_lines_keep_file_line_offset_and_reason() {
         &utc(),
     )
     .unwrap();
-    let rel = ws.manifest().sources[0].rejects.clone().expect("a rejects file");
+    let rel = ws.manifest().unwrap().sources[0]
+        .rejects
+        .clone()
+        .expect("a rejects file");
     let text = std::fs::read_to_string(dir.path().join(rel)).unwrap();
     let row: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     assert_eq!(row["line"], 4);
@@ -373,7 +377,13 @@ fn a_chat_built_on_several_threads_gives_what_one_thread_gives() {
             ..Default::default()
         };
         let report = import(&mut ws, &chats, &opts, &common).unwrap();
-        let mut files: Vec<String> = ws.manifest().sources.iter().filter_map(|s| s.rejects.clone()).collect();
+        let mut files: Vec<String> = ws
+            .manifest()
+            .unwrap()
+            .sources
+            .iter()
+            .filter_map(|s| s.rejects.clone())
+            .collect();
         files.dedup();
         let rejects: String = files
             .iter()

@@ -135,7 +135,7 @@ fn build_workspace(root: &Path, rows: u64) -> anyhow::Result<u64> {
             batch: Some(rel),
             rejects: None,
             notes: Default::default(),
-        });
+        })?;
     }
     txn.commit()?;
     write_matcher_files(root, customers)?;

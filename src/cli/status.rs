@@ -10,7 +10,7 @@ pub struct StatusArgs {}
 
 pub fn run(g: &Globals, _args: StatusArgs) -> anyhow::Result<u8> {
     let ws = Workspace::open_existing(&g.workspace)?;
-    let m = ws.manifest();
+    let m = ws.manifest()?;
     if g.json {
         super::output::emit_json(m)?;
         return Ok(0);

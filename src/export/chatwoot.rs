@@ -34,7 +34,7 @@ pub fn write(ctx: &mut ExportContext<'_>) -> Result<()> {
     for c in ctx.customers() {
         contact(&c, &mut contacts, &mut rejected, &mut fid)?;
     }
-    let mut spill = ThreadSpill::new(&dir.join(".work"), ctx.workspace_rows())?;
+    let mut spill = ThreadSpill::new(&dir.join(".work"), ctx.workspace_rows()?)?;
     ctx.stream(|rows| {
         for row in rows {
             let r = &row.interaction;

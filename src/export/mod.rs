@@ -133,14 +133,15 @@ impl ExportContext<'_> {
     }
 
     /// Interactions the workspace holds (an upper bound of what an export streams).
-    pub fn workspace_rows(&self) -> u64 {
-        self.ws
-            .manifest()
+    pub fn workspace_rows(&self) -> Result<u64> {
+        Ok(self
+            .ws
+            .manifest()?
             .sources
             .iter()
             .filter(|s| s.batch.is_some())
             .map(|s| s.counts.imported)
-            .sum()
+            .sum())
     }
 
     /// Records a written file.
@@ -255,7 +256,7 @@ pub fn export(ws: &Workspace, opts: &ExportOptions) -> Result<ExportSummary> {
         files,
         notes: ctx.notes.clone(),
     };
-    let manifest = manifest_json(ws, opts, &summary);
+    let manifest = manifest_json(ws, opts, &summary)?;
     std::fs::write(
         staged.path().join("manifest.json"),
         serde_json::to_string_pretty(&manifest)? + "\n",
@@ -266,10 +267,10 @@ pub fn export(ws: &Workspace, opts: &ExportOptions) -> Result<ExportSummary> {
 
 /// `manifest.json`: what was exported, from which sources, with which options, and a
 /// checksum per file so a recipient can verify the set is complete.
-fn manifest_json(ws: &Workspace, opts: &ExportOptions, summary: &ExportSummary) -> serde_json::Value {
+fn manifest_json(ws: &Workspace, opts: &ExportOptions, summary: &ExportSummary) -> Result<serde_json::Value> {
     let redact = opts.redact.as_ref();
     let sources: Vec<serde_json::Value> = ws
-        .manifest()
+        .manifest()?
         .sources
         .iter()
         .filter(|s| opts.filter.channels.is_empty() || opts.filter.channels.contains(&s.channel))
@@ -287,7 +288,7 @@ fn manifest_json(ws: &Workspace, opts: &ExportOptions, summary: &ExportSummary) 
             })
         })
         .collect();
-    serde_json::json!({
+    Ok(serde_json::json!({
         staging::MARKER_KEY: EXPORT_SCHEMA_VERSION,
         "schema_version": crate::workspace::SCHEMA_VERSION,
         "generator": format!("omnitrail {}", env!("CARGO_PKG_VERSION")),
@@ -305,7 +306,7 @@ fn manifest_json(ws: &Workspace, opts: &ExportOptions, summary: &ExportSummary) 
         "sources": sources,
         "files": summary.files,
         "notes": summary.notes,
-    })
+    }))
 }
 
 /// Parses `--since` / `--until`: RFC 3339 (`2026-03-18T09:00:00Z`), `YYYY-MM-DD HH:MM[:SS]`

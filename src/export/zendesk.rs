@@ -31,7 +31,7 @@ pub fn write(ctx: &mut ExportContext<'_>) -> Result<()> {
         users.write(&user(c, &mut fid))?;
     }
     let by_id: HashMap<&str, &Customer> = customers.iter().map(|c| (c.customer_id.as_str(), c)).collect();
-    let mut spill = ThreadSpill::new(&dir.join(".work"), ctx.workspace_rows())?;
+    let mut spill = ThreadSpill::new(&dir.join(".work"), ctx.workspace_rows()?)?;
     ctx.stream(|rows| {
         for row in rows {
             let r = &row.interaction;

@@ -239,8 +239,8 @@ pub fn already_imported(
     content_hash: &str,
     display: &str,
     this_run: &mut HashSet<String>,
-) -> Option<SourceOutcome> {
-    if let Some(prev) = ws.source_by_hash(content_hash) {
+) -> Result<Option<SourceOutcome>> {
+    if let Some(prev) = ws.source_by_hash(content_hash)? {
         let mut o = SourceOutcome::from_entry(prev, "already-imported");
         o.path = display.to_string();
         o.notes = [format!(
@@ -249,14 +249,14 @@ pub fn already_imported(
         )]
         .into();
         o.counts = Default::default();
-        return Some(o);
+        return Ok(Some(o));
     }
     if !this_run.insert(content_hash.to_string()) {
         let mut o = SourceOutcome::skipped(display, "same content as another file in this import".into());
         o.outcome = "already-imported".into();
-        return Some(o);
+        return Ok(Some(o));
     }
-    None
+    Ok(None)
 }
 
 /// Describes a source about to be written by [`stage_source`].
@@ -350,7 +350,7 @@ pub fn stage_source(
         notes: notes.into(),
     };
     let outcome = SourceOutcome::from_entry(&entry, "imported");
-    txn.add_source(entry);
+    txn.add_source(entry)?;
     Ok(outcome)
 }
 
@@ -383,7 +383,7 @@ pub fn existing_keys(ws: &Workspace, channel: &str, threads: Option<&HashMap<u64
     } else {
         &["dedup_key"]
     };
-    let batches = ws.interaction_batches(Some(channel));
+    let batches = ws.interaction_batches(Some(channel))?;
     for df in read_columns(ws.root(), &batches, columns)? {
         let key = df.column("dedup_key")?.str()?;
         let wanted: Vec<bool> = match threads {
@@ -451,7 +451,7 @@ pub fn import_whatsapp(
         }
         let scanned = ChatInput::open(&path).and_then(|input| whatsapp::scan(input, opts));
         match scanned {
-            Ok(scan) => match already_imported(ws, &scan.content_hash, &scan.input.display(), &mut hashes_this_run) {
+            Ok(scan) => match already_imported(ws, &scan.content_hash, &scan.input.display(), &mut hashes_this_run)? {
                 Some(o) => outcomes.push(o),
                 None => scans.push(Box::new(scan)),
             },
@@ -522,7 +522,6 @@ pub fn import_whatsapp(
     progress.start(scans.iter().map(|s| s.size).sum());
     outcomes.reserve(scans.len());
     let mut txn = ws.begin();
-    txn.reserve_sources(scans.len());
     // Each scan, its business side and its thread's count are dropped once its chat is
     // staged: with 100 000 chats they add up.
     for (i, (mut scan, thread)) in scans.into_iter().zip(threads).enumerate() {
@@ -580,7 +579,7 @@ pub fn import_whatsapp(
     }
     progress.finish();
     super::check_interrupt()?;
-    if !txn.staged_sources().is_empty() {
+    if txn.staged_sources() > 0 {
         txn.commit()?;
     }
     Ok(ImportReport {
@@ -683,7 +682,7 @@ mod tests {
         let mut txn = ws.begin();
         stage_source(&mut txn, &mut seen, false, plan("a.csv"), &NoProgress, one).unwrap();
         txn.commit().unwrap();
-        let batches = ws.interaction_batches(None);
+        let batches = ws.interaction_batches(None).unwrap();
         assert_eq!(batches.len(), 2, "{batches:?}");
         let rows: usize = crate::workspace::read_columns(ws.root(), &batches, &["source_id"])
             .unwrap()
@@ -721,7 +720,7 @@ mod tests {
             other => panic!("expected a fatal error, got {other:?}"),
         }
         drop(txn);
-        assert!(ws.manifest().sources.is_empty());
+        assert!(ws.manifest().unwrap().sources.is_empty());
         assert_eq!(std::fs::read_dir(dir.path().join("interactions")).unwrap().count(), 0);
     }
 }

@@ -102,10 +102,10 @@ pub fn agent_identity(agent: &str, channel: Channel) -> String {
 
 /// The business's own handles as the importers recorded them in the manifest
 /// (`business_*` options: names, addresses, domains, numbers).
-fn business_from_manifest(ws: &Workspace, region: Region) -> (HashSet<String>, HashSet<String>) {
+fn business_from_manifest(ws: &Workspace, region: Region) -> anyhow::Result<(HashSet<String>, HashSet<String>)> {
     let mut ids = HashSet::new();
     let mut domains = HashSet::new();
-    for source in &ws.manifest().sources {
+    for source in &ws.manifest()?.sources {
         let channel = super::identities::channel_from_str(&source.channel).unwrap_or(Channel::Whatsapp);
         let options = source.options_value();
         let Some(obj) = options.as_object() else {
@@ -141,7 +141,7 @@ fn business_from_manifest(ws: &Workspace, region: Region) -> (HashSet<String>, H
             }
         }
     }
-    (ids, domains)
+    Ok((ids, domains))
 }
 
 fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
@@ -170,8 +170,8 @@ pub fn names_disagree<'a>(names: impl Iterator<Item = &'a str>) -> bool {
 }
 
 /// Sets every identity's guard. Business first (it wins), then withheld, generic, shared.
-pub fn detect(collected: &mut Collected, ws: &Workspace, region: Region) {
-    let (mut business, mut domains) = business_from_manifest(ws, region);
+pub fn detect(collected: &mut Collected, ws: &Workspace, region: Region) -> anyhow::Result<()> {
+    let (mut business, mut domains) = business_from_manifest(ws, region)?;
     business.extend(collected.business.iter().cloned());
     for id in &collected.business {
         if let Some(addr) = id.strip_prefix("email:") {
@@ -198,6 +198,7 @@ pub fn detect(collected: &mut Collected, ws: &Workspace, region: Region) {
             None
         };
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -106,7 +106,7 @@ pub fn run(ws: &Workspace, opts: &MatchOptions) -> Result<Option<MatchSummary>> 
         return Ok(None);
     };
     trace("collected");
-    guards::detect(&mut collected, ws, opts.region);
+    guards::detect(&mut collected, ws, opts.region)?;
     trace("guards");
     let overrides = match &opts.overrides {
         Some(path) => overrides::load(path, &collected.index)?,

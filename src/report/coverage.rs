@@ -27,7 +27,7 @@ fn note(code: &'static str, message: String) -> Note {
 /// phone exports only log connected calls, and then missed calls cannot be counted.
 fn call_logs_without_unanswered(ws: &Workspace) -> Result<Vec<(String, u64)>> {
     // The sources of one import share a batch: one pass, grouped by source.
-    let Some(lf) = crate::workspace::scan_batches(ws.root(), &ws.interaction_batches(Some("call")))? else {
+    let Some(lf) = crate::workspace::scan_batches(ws.root(), &ws.interaction_batches(Some("call"))?)? else {
         return Ok(Vec::new());
     };
     let df = lf
@@ -53,7 +53,7 @@ fn call_logs_without_unanswered(ws: &Workspace) -> Result<Vec<(String, u64)>> {
         }
     }
     let mut out = Vec::new();
-    for s in ws.manifest().sources.iter().filter(|s| s.channel == "call") {
+    for s in ws.manifest()?.sources.iter().filter(|s| s.channel == "call") {
         if let Some(&(inbound, 0)) = per_source.get(s.source_id.as_str()) {
             if inbound > 0 {
                 out.push((s.path.clone(), inbound));
@@ -79,7 +79,7 @@ pub fn notes(
             ),
         ));
     }
-    for s in &ws.manifest().sources {
+    for s in &ws.manifest()?.sources {
         if s.notes.iter().any(|n| n.starts_with(NEAR_WHATSAPP_EXPORT_CAP)) {
             out.push(note(
                 "whatsapp_export_cap",

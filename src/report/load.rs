@@ -279,7 +279,7 @@ fn snippet(text: Option<&str>, subject: Option<&str>) -> String {
 /// Loads the interactions the settings select, mapped to customers. Fails with
 /// [`NotMatched`] when the workspace has interactions but no `identities.parquet`.
 pub fn load(ws: &Workspace, settings: &ReportSettings, opts: &LoadOptions) -> Result<Dataset> {
-    let batches = ws.interaction_batches(None);
+    let batches = ws.interaction_batches(None)?;
     let mut identities = if batches.is_empty() {
         IdentityIndex {
             by_id: HashMap::new(),

@@ -45,7 +45,7 @@ pub fn commit_source(ws: &mut Workspace, name: &str, rows: Vec<Interaction>) -> 
         batch: Some(rel),
         rejects: None,
         notes: Default::default(),
-    });
+    })?;
     txn.commit()
 }
 

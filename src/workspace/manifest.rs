@@ -105,16 +105,149 @@ impl Manifest {
 
     /// Writes the manifest as pretty JSON, streamed (a workspace of 100 000 chats has a
     /// manifest of over 100 MB).
-    pub fn write_json(&self, mut out: impl std::io::Write) -> Result<()> {
-        serde_json::to_writer_pretty(&mut out, self)?;
-        out.write_all(b"\n")?;
+    pub fn write_json(&self, out: impl std::io::Write) -> Result<()> {
+        let mut json = ManifestJson::start(out, self.schema_version)?;
+        for entry in &self.sources {
+            json.entry(entry)?;
+        }
+        json.finish()
+    }
+}
+
+/// `manifest.json` written one entry at a time, byte for byte what serde_json's pretty printer
+/// makes of a whole [`Manifest`]: an import of 100 000 chats stages its entries in a file
+/// instead of memory, and the commit splices them in after the stored ones.
+pub struct ManifestJson<W: std::io::Write> {
+    out: W,
+    entries: usize,
+}
+
+/// Indentation of an entry inside `"sources": [ … ]`.
+const ENTRY_INDENT: &[u8] = b"    ";
+
+impl<W: std::io::Write> ManifestJson<W> {
+    pub fn start(mut out: W, schema_version: u32) -> Result<Self> {
+        write!(out, "{{\n  \"schema_version\": {schema_version},\n  \"sources\": [")?;
+        Ok(ManifestJson { out, entries: 0 })
+    }
+
+    /// Entries only, to be spliced into a manifest later (see [`ManifestJson::splice`]).
+    pub fn headless(out: W) -> Self {
+        ManifestJson { out, entries: 0 }
+    }
+
+    /// Appends one entry.
+    pub fn entry(&mut self, entry: &SourceEntry) -> Result<()> {
+        let text = serde_json::to_vec_pretty(entry)?;
+        self.out.write_all(if self.entries == 0 { b"\n" } else { b",\n" })?;
+        self.out.write_all(ENTRY_INDENT)?;
+        // JSON strings escape their line breaks: every raw one is the printer's own.
+        for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+            if i > 0 {
+                self.out.write_all(b"\n")?;
+                self.out.write_all(ENTRY_INDENT)?;
+            }
+            self.out.write_all(line)?;
+        }
+        self.entries += 1;
         Ok(())
+    }
+
+    /// Appends the `count` entries a [`ManifestJson::headless`] wrote.
+    pub fn splice(&mut self, mut entries: impl std::io::Read, count: usize) -> Result<()> {
+        if count == 0 {
+            return Ok(());
+        }
+        let mut first = [0u8; 1];
+        entries.read_exact(&mut first)?;
+        anyhow::ensure!(first == *b"\n", "staged manifest entries do not start an entry");
+        self.out.write_all(if self.entries == 0 { b"\n" } else { b",\n" })?;
+        std::io::copy(&mut entries, &mut self.out)?;
+        self.entries += count;
+        Ok(())
+    }
+
+    /// Entries written so far.
+    pub fn entries(&self) -> usize {
+        self.entries
+    }
+
+    /// Closes the list and the object, and flushes.
+    pub fn finish(mut self) -> Result<()> {
+        self.out
+            .write_all(if self.entries == 0 { b"]\n}\n" } else { b"\n  ]\n}\n" })?;
+        self.out.flush()?;
+        Ok(())
+    }
+
+    /// The writer, for entries written [`ManifestJson::headless`].
+    pub fn into_inner(self) -> W {
+        self.out
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(n: usize) -> SourceEntry {
+        SourceEntry {
+            source_id: format!("wa-{n:016x}"),
+            path: format!("chats/WhatsApp Chat {n}.txt"),
+            size: n as u64,
+            content_hash: format!("{n:064x}"),
+            format: "whatsapp".into(),
+            channel: "whatsapp".into(),
+            options: options_json(&serde_json::json!({"tz": "UTC", "zip_media": ["a.jpg", "b\nc.opus"]})),
+            counts: Counts {
+                read: 3,
+                imported: 2,
+                rejected: 1,
+                duplicates: 0,
+            },
+            first_ts: Some("2024-01-01T00:00:00Z".into()),
+            last_ts: None,
+            imported_at: "2026-11-24T00:00:00Z".into(),
+            batch: Some("interactions/x.parquet".into()),
+            rejects: None,
+            notes: ["a note\nover \"two\" lines".to_string(), String::new()].into(),
+        }
+    }
+
+    #[test]
+    fn written_entry_by_entry_or_spliced_the_manifest_is_serde_jsons_pretty_text() {
+        for n in [0, 1, 3] {
+            let manifest = Manifest {
+                schema_version: SCHEMA_VERSION,
+                sources: (0..n).map(entry).collect(),
+            };
+            let mut whole = serde_json::to_vec_pretty(&manifest).unwrap();
+            whole.push(b'\n');
+            let mut streamed = Vec::new();
+            manifest.write_json(&mut streamed).unwrap();
+            assert_eq!(
+                String::from_utf8(streamed).unwrap(),
+                String::from_utf8(whole.clone()).unwrap()
+            );
+            // Any split between stored entries and staged ones gives the same text.
+            for stored in 0..=n {
+                let mut staged = ManifestJson::headless(Vec::new());
+                for e in &manifest.sources[stored..] {
+                    staged.entry(e).unwrap();
+                }
+                let count = staged.entries();
+                let mut out = Vec::new();
+                let mut json = ManifestJson::start(&mut out, SCHEMA_VERSION).unwrap();
+                for e in &manifest.sources[..stored] {
+                    json.entry(e).unwrap();
+                }
+                json.splice(&staged.into_inner()[..], count).unwrap();
+                assert_eq!(json.entries(), n);
+                json.finish().unwrap();
+                assert_eq!(out, whole, "{stored} of {n} stored");
+            }
+        }
+    }
 
     #[test]
     fn options_kept_as_text_survive_a_write_and_a_load() {

@@ -9,7 +9,9 @@ pub use batch::{
     interactions_schema, read_columns, scan_batches, to_frame, BatchWriter, InteractionRow, RowChunk,
     INTERACTION_COLUMNS,
 };
-pub use manifest::{options_json, Counts, Manifest, SourceEntry, NEAR_WHATSAPP_EXPORT_CAP, SCHEMA_VERSION};
+pub use manifest::{
+    options_json, Counts, Manifest, ManifestJson, SourceEntry, NEAR_WHATSAPP_EXPORT_CAP, SCHEMA_VERSION,
+};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -24,7 +26,9 @@ pub const DEFAULT_DIR: &str = "omnitrail-data";
 #[derive(Debug)]
 pub struct Workspace {
     root: PathBuf,
-    manifest: Manifest,
+    /// Loaded when the workspace opens, and again when first asked after a commit (which
+    /// writes the new manifest without holding it in memory).
+    manifest: std::sync::OnceLock<Manifest>,
     /// Positions of the sources by content hash, built when first asked (re-importing a
     /// folder of 100 000 chats asks once per chat).
     by_hash: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
@@ -38,10 +42,9 @@ impl Workspace {
             fs::create_dir_all(root.join(dir))
                 .with_context(|| format!("cannot create workspace folder {}", root.join(dir).display()))?;
         }
-        let manifest = Manifest::load(&root.join("manifest.json"))?;
         let ws = Workspace {
             root: root.to_path_buf(),
-            manifest,
+            manifest: std::sync::OnceLock::from(Manifest::load(&root.join("manifest.json"))?),
             by_hash: Default::default(),
         };
         ws.recover()?;
@@ -63,8 +66,13 @@ impl Workspace {
         &self.root
     }
 
-    pub fn manifest(&self) -> &Manifest {
-        &self.manifest
+    /// What the workspace holds (read from disk again after a commit).
+    pub fn manifest(&self) -> Result<&Manifest> {
+        if let Some(m) = self.manifest.get() {
+            return Ok(m);
+        }
+        let loaded = Manifest::load(&self.root.join("manifest.json"))?;
+        Ok(self.manifest.get_or_init(|| loaded))
     }
 
     /// Absolute path of a file named in the manifest (relative to the root).
@@ -78,7 +86,7 @@ impl Workspace {
             let _ = fs::remove_file(entry.path());
         }
         let referenced: std::collections::HashSet<String> = self
-            .manifest
+            .manifest()?
             .sources
             .iter()
             .flat_map(|s| [s.batch.clone(), s.rejects.clone()])
@@ -97,48 +105,57 @@ impl Workspace {
 
     /// Starts a change. Nothing is visible to other commands until [`Transaction::commit`].
     pub fn begin(&mut self) -> Transaction<'_> {
+        let entries = self
+            .root
+            .join(".tmp")
+            .join(format!("manifest-{}.part", std::process::id()));
         Transaction {
             ws: self,
             staged: Vec::new(),
-            new_sources: Vec::new(),
+            entries: StagedEntries {
+                path: entries,
+                json: None,
+            },
             shared: None,
         }
     }
 
     /// The source already imported with this content hash, if any.
     /// Interaction batch files of every source, relative to the root (optionally one channel only).
-    pub fn interaction_batches(&self, channel: Option<&str>) -> Vec<String> {
+    pub fn interaction_batches(&self, channel: Option<&str>) -> Result<Vec<String>> {
         self.batches_of(|s| channel.is_none_or(|c| s.channel == c))
     }
 
     /// The batch files holding the sources `keep` selects, each named once (the sources of
     /// one import share a batch), in manifest order.
-    pub fn batches_of(&self, keep: impl Fn(&SourceEntry) -> bool) -> Vec<String> {
+    pub fn batches_of(&self, keep: impl Fn(&SourceEntry) -> bool) -> Result<Vec<String>> {
         let mut seen = std::collections::HashSet::new();
-        self.manifest
+        Ok(self
+            .manifest()?
             .sources
             .iter()
             .filter(|s| keep(s))
             .filter_map(|s| s.batch.clone())
             .filter(|b| seen.insert(b.clone()))
-            .collect()
+            .collect())
     }
 
     /// All interactions as a lazy polars scan; `None` when nothing was imported yet.
     pub fn scan_interactions(&self) -> Result<Option<polars::prelude::LazyFrame>> {
-        batch::scan_batches(&self.root, &self.interaction_batches(None))
+        batch::scan_batches(&self.root, &self.interaction_batches(None)?)
     }
 
     /// The stored source with this content hash, if any.
-    pub fn source_by_hash(&self, content_hash: &str) -> Option<&SourceEntry> {
+    pub fn source_by_hash(&self, content_hash: &str) -> Result<Option<&SourceEntry>> {
+        let sources = &self.manifest()?.sources;
         let by_hash = self.by_hash.get_or_init(|| {
-            let mut by_hash = std::collections::HashMap::with_capacity(self.manifest.sources.len());
-            for (i, s) in self.manifest.sources.iter().enumerate() {
+            let mut by_hash = std::collections::HashMap::with_capacity(sources.len());
+            for (i, s) in sources.iter().enumerate() {
                 by_hash.entry(s.content_hash.clone()).or_insert(i);
             }
             by_hash
         });
-        by_hash.get(content_hash).map(|&i| &self.manifest.sources[i])
+        Ok(by_hash.get(content_hash).map(|&i| &sources[i]))
     }
 }
 
@@ -147,7 +164,7 @@ pub struct Transaction<'a> {
     ws: &'a mut Workspace,
     /// (staged path, final path relative to root)
     staged: Vec<(PathBuf, String)>,
-    new_sources: Vec<SourceEntry>,
+    entries: StagedEntries,
     /// The batch every source of this change writes into, once the first one asked for it.
     shared: Option<(BatchWriter, String)>,
 }
@@ -200,18 +217,24 @@ impl Transaction<'_> {
     }
 
     /// Records a source; it becomes part of the manifest on commit.
-    pub fn add_source(&mut self, entry: SourceEntry) {
-        self.new_sources.push(entry);
+    pub fn add_source(&mut self, entry: SourceEntry) -> Result<()> {
+        let json = match &mut self.entries.json {
+            Some(json) => json,
+            None => {
+                let path = &self.entries.path;
+                let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+                self.entries
+                    .json
+                    .insert(ManifestJson::headless(BufWriter::with_capacity(1 << 16, file)))
+            }
+        };
+        json.entry(&entry)
+            .with_context(|| format!("cannot write {}", self.entries.path.display()))
     }
 
-    /// Makes room for `n` more sources (an import of 100 000 chats knows how many).
-    pub fn reserve_sources(&mut self, n: usize) {
-        self.new_sources.reserve(n);
-    }
-
-    /// The sources staged so far.
-    pub fn staged_sources(&self) -> &[SourceEntry] {
-        &self.new_sources
+    /// How many sources were staged so far.
+    pub fn staged_sources(&self) -> usize {
+        self.entries.json.as_ref().map_or(0, ManifestJson::entries)
     }
 
     /// Drops a staged source and its files (e.g. a file that turned out to be unusable).
@@ -251,21 +274,32 @@ impl Transaction<'_> {
             fs::rename(path, &dest).with_context(|| format!("cannot move {} into place", dest.display()))?;
         }
         self.staged.clear();
-        // Appended in place and streamed out: no copy of a large manifest in memory.
-        let before = self.ws.manifest.sources.len();
-        if before == 0 {
-            // Taken whole: appended, 100 000 entries would be copied while both lists live.
-            std::mem::swap(&mut self.ws.manifest.sources, &mut self.new_sources);
-        } else {
-            self.ws.manifest.sources.append(&mut self.new_sources);
-        }
-        self.ws.by_hash = Default::default();
-        let manifest = &self.ws.manifest;
-        if let Err(e) = write_atomic_with(&self.ws.root.join("manifest.json"), |out| manifest.write_json(out)) {
-            self.ws.manifest.sources.truncate(before);
-            return Err(e);
-        }
+        let staged = match self.entries.json.take() {
+            Some(json) => {
+                let count = json.entries();
+                json.into_inner().flush()?;
+                count
+            }
+            None => 0,
+        };
+        // The stored entries, then the staged ones copied from their file.
+        let stored = self.ws.manifest()?;
+        let entries_path = &self.entries.path;
+        write_atomic_with(&self.ws.root.join("manifest.json"), |out| {
+            let mut json = ManifestJson::start(out, stored.schema_version)?;
+            for entry in &stored.sources {
+                json.entry(entry)?;
+            }
+            if staged > 0 {
+                let file =
+                    File::open(entries_path).with_context(|| format!("cannot read {}", entries_path.display()))?;
+                json.splice(std::io::BufReader::with_capacity(1 << 16, file), staged)?;
+            }
+            json.finish()
+        })?;
         sync_dir(&self.ws.root);
+        self.ws.manifest = Default::default();
+        self.ws.by_hash = Default::default();
         Ok(())
     }
 }
@@ -277,7 +311,16 @@ impl Drop for Transaction<'_> {
         for (path, _) in &self.staged {
             let _ = fs::remove_file(path);
         }
+        drop(self.entries.json.take());
+        let _ = fs::remove_file(&self.entries.path);
     }
+}
+
+/// The manifest entries a [`Transaction`] staged, in a file under `.tmp/` (100 000 chats'
+/// entries took 200 MB of memory), created with the first.
+struct StagedEntries {
+    path: PathBuf,
+    json: Option<ManifestJson<BufWriter<File>>>,
 }
 
 /// One rejected input record, as stored in `rejects/<batch>.jsonl`.
@@ -430,10 +473,69 @@ mod tests {
             };
             w.write(&reject).unwrap();
             w.finish().unwrap();
-            assert_eq!(fs::read_dir(dir.path().join(".tmp")).unwrap().count(), 1);
+            txn.add_source(source("s-1", "00")).unwrap();
+            assert_eq!(txn.staged_sources(), 1);
+            assert_eq!(fs::read_dir(dir.path().join(".tmp")).unwrap().count(), 2);
         }
         assert_eq!(fs::read_dir(dir.path().join(".tmp")).unwrap().count(), 0);
         assert!(!dir.path().join("manifest.json").exists());
+        assert!(ws.manifest().unwrap().sources.is_empty());
+    }
+
+    fn source(id: &str, hash: &str) -> SourceEntry {
+        SourceEntry {
+            source_id: id.into(),
+            path: format!("{id}.txt"),
+            size: 1,
+            content_hash: hash.into(),
+            format: "whatsapp".into(),
+            channel: "whatsapp".into(),
+            options: serde_json::value::RawValue::NULL.to_owned(),
+            counts: Counts::default(),
+            first_ts: None,
+            last_ts: None,
+            imported_at: String::new(),
+            batch: None,
+            rejects: None,
+            notes: Default::default(),
+        }
+    }
+
+    #[test]
+    fn staged_sources_follow_the_stored_ones_and_are_read_back_after_each_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = Workspace::open(dir.path()).unwrap();
+        for round in 0..2 {
+            let mut txn = ws.begin();
+            for i in 0..3 {
+                let id = format!("s-{round}{i}");
+                txn.add_source(source(&id, &id)).unwrap();
+            }
+            txn.commit().unwrap();
+            let ids: Vec<&str> = ws
+                .manifest()
+                .unwrap()
+                .sources
+                .iter()
+                .map(|s| s.source_id.as_str())
+                .collect();
+            assert_eq!(ids.len(), 3 * (round + 1));
+            assert_eq!(ids.last(), Some(&format!("s-{round}2").as_str()));
+            assert_eq!(
+                ws.source_by_hash("s-01").unwrap().map(|s| s.path.as_str()),
+                Some("s-01.txt")
+            );
+        }
+        let reopened = Workspace::open(dir.path()).unwrap();
+        let ids: Vec<&str> = reopened
+            .manifest()
+            .unwrap()
+            .sources
+            .iter()
+            .map(|s| s.source_id.as_str())
+            .collect();
+        assert_eq!(ids, ["s-00", "s-01", "s-02", "s-10", "s-11", "s-12"]);
+        assert_eq!(fs::read_dir(dir.path().join(".tmp")).unwrap().count(), 0);
     }
 
     #[test]
@@ -482,7 +584,7 @@ mod tests {
             rejects: None,
             notes: Default::default(),
         };
-        txn.add_source(entry);
+        txn.add_source(entry).unwrap();
         txn.commit().unwrap();
         let df = ws
             .scan_interactions()

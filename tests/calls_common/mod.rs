@@ -56,7 +56,7 @@ pub fn import(
 }
 
 pub fn calls(ws: &Workspace) -> Vec<Call> {
-    let batches = ws.interaction_batches(None);
+    let batches = ws.interaction_batches(None).unwrap();
     let cols = [
         "source_ref",
         "ts",

@@ -45,7 +45,7 @@ pub fn import_into(root: &std::path::Path, paths: &[PathBuf]) -> ImportReport {
 
 /// Every interaction in the workspace, as one frame.
 pub fn interactions(ws: &Workspace, columns: &[&str]) -> DataFrame {
-    let batches = ws.interaction_batches(None);
+    let batches = ws.interaction_batches(None).unwrap();
     let frames = read_columns(ws.root(), &batches, columns).unwrap();
     let mut out: Option<DataFrame> = None;
     for f in frames {
@@ -178,7 +178,7 @@ pub fn import_generated(ws: &Path, out: &Path, parts: &[&str], clean: bool) -> W
     ok(&omnitrail(&args));
     let ws = Workspace::open_existing(ws).unwrap();
     if clean {
-        for s in &ws.manifest().sources {
+        for s in &ws.manifest().unwrap().sources {
             assert_eq!(s.counts.rejected, 0, "{} rejected records", s.path);
             assert_eq!(s.counts.duplicates, 0, "{} duplicates", s.path);
         }

@@ -910,7 +910,7 @@ pub fn import_calls(
                 }
             }
         };
-        if let Some(o) = already_imported(ws, &content_hash, &display, &mut hashes_this_run) {
+        if let Some(o) = already_imported(ws, &content_hash, &display, &mut hashes_this_run)? {
             outcomes.push(o);
             continue;
         }
@@ -1011,7 +1011,7 @@ pub fn import_calls(
     }
     progress.finish();
     check_interrupt()?;
-    if !txn.staged_sources().is_empty() {
+    if txn.staged_sources() > 0 {
         txn.commit()?;
     }
     Ok(ImportReport {

@@ -194,7 +194,7 @@ pub fn import_contacts(
             }
         }
         match ContactFile::open(&path, opts) {
-            Ok(file) => match already_imported(ws, &file.content_hash, &file.display, &mut hashes_this_run) {
+            Ok(file) => match already_imported(ws, &file.content_hash, &file.display, &mut hashes_this_run)? {
                 Some(o) => outcomes.push(o),
                 None => files.push(file),
             },
@@ -251,7 +251,7 @@ pub fn import_contacts(
     }
     progress.finish();
     check_interrupt()?;
-    if !txn.staged_sources().is_empty() {
+    if txn.staged_sources() > 0 {
         txn.commit()?;
     }
     Ok(ImportReport {

@@ -274,7 +274,7 @@ pub fn import_email(
             continue;
         }
         match MailSource::open(&path) {
-            Ok(src) => match already_imported(ws, &src.content_hash, &src.display, &mut hashes_this_run) {
+            Ok(src) => match already_imported(ws, &src.content_hash, &src.display, &mut hashes_this_run)? {
                 Some(o) => outcomes.push(o),
                 None => sources.push(src),
             },
@@ -335,7 +335,7 @@ pub fn import_email(
     }
     progress.finish();
     check_interrupt()?;
-    if !txn.staged_sources().is_empty() {
+    if txn.staged_sources() > 0 {
         txn.commit()?;
     }
     Ok(ImportReport {
