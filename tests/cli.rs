@@ -349,3 +349,68 @@ fn strict_on_an_import_subcommand_fails_when_a_record_is_rejected() {
     let out = omnitrail(&dir.path().join("other"), &["import", "whatsapp", &bad, "--tz", "UTC"]);
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn status_of_a_workspace_of_many_sources_lists_each_once_in_aligned_tables() {
+    use omnitrail::workspace::{Counts, SourceEntry, Workspace};
+    let dir = tempfile::tempdir().unwrap();
+    let ws_dir = dir.path().join("ws");
+    let n = 2_345;
+    {
+        let mut ws = Workspace::open(&ws_dir).unwrap();
+        let mut txn = ws.begin();
+        for i in 0..n {
+            txn.add_source(SourceEntry {
+                source_id: format!("wa-{i:016x}"),
+                // Some paths wider than the others, and one in a later page widest of all.
+                path: if i == 2_222 {
+                    format!("chats/{}é.txt", "x".repeat(80))
+                } else {
+                    format!("chats/chat {i}.txt")
+                },
+                size: 1,
+                content_hash: format!("{i:064x}"),
+                format: "whatsapp".into(),
+                channel: "whatsapp".into(),
+                options: serde_json::value::RawValue::NULL.to_owned(),
+                counts: Counts {
+                    read: 2,
+                    imported: 1,
+                    rejected: 1,
+                    duplicates: 0,
+                },
+                first_ts: Some("2024-01-01T00:00:00Z".into()),
+                last_ts: Some("2024-01-02T00:00:00Z".into()),
+                imported_at: "2026-11-25T00:00:00Z".into(),
+                batch: None,
+                rejects: None,
+                notes: Default::default(),
+            })
+            .unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let out = omnitrail(&ws_dir, &["status"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for i in 0..n {
+        let name = if i == 2_222 {
+            format!("chats/{}é.txt ", "x".repeat(80))
+        } else {
+            format!("chats/chat {i}.txt ")
+        };
+        assert_eq!(text.matches(&format!("│ {name}")).count(), 1, "chat {i}");
+    }
+    assert_eq!(text.matches("total (2345 sources)").count(), 1);
+    assert_eq!(
+        text.matches("│ source ").count(),
+        3,
+        "three tables of at most 1 000 rows"
+    );
+    let table_lines: Vec<&str> = text.lines().filter(|l| !l.starts_with("workspace:")).collect();
+    let width = table_lines[0].chars().count();
+    assert!(
+        table_lines.iter().all(|l| l.chars().count() == width),
+        "every line {width} wide"
+    );
+}

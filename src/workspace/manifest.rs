@@ -84,9 +84,12 @@ impl Manifest {
     }
 
     pub fn load(path: &Path) -> Result<Manifest> {
-        match std::fs::read(path) {
-            Ok(bytes) => {
-                let m: Manifest = serde_json::from_slice(&bytes)
+        match std::fs::File::open(path) {
+            Ok(file) => {
+                // Read through a buffer: a workspace of 200 000 chats has a 200 MB manifest,
+                // which would be held whole while parsed.
+                let reader = std::io::BufReader::with_capacity(1 << 16, file);
+                let m: Manifest = serde_json::from_reader(reader)
                     .with_context(|| format!("{} is not a valid omnitrail manifest", path.display()))?;
                 if m.schema_version > SCHEMA_VERSION {
                     anyhow::bail!(
