@@ -410,6 +410,24 @@ pub fn thread_hash(thread_key: &str) -> u64 {
     hasher.finish()
 }
 
+/// The chats of a WhatsApp import waiting for the second pass, and what deciding across
+/// them needs (their authors, their threads, their size), gathered as they are queued.
+struct ChatQueue {
+    spill: whatsapp::spill::ScanSpill,
+    census: whatsapp::AuthorCensus,
+    threads: Vec<u64>,
+    bytes: u64,
+}
+
+impl ChatQueue {
+    fn push(&mut self, scan: &ChatScan) -> Result<(), ImportError> {
+        self.census.add(scan);
+        self.threads.push(thread_hash(&scan.thread_key()));
+        self.bytes += scan.size;
+        self.spill.push(scan)
+    }
+}
+
 /// `omnitrail import whatsapp PATH…`
 pub fn import_whatsapp(
     ws: &mut Workspace,
@@ -420,8 +438,19 @@ pub fn import_whatsapp(
 ) -> Result<ImportReport, ImportError> {
     crate::normalize::phone::load_metadata_in_background();
     let mut outcomes = Vec::new();
-    // Boxed: each is freed once its chat is staged, and the list itself stays small.
-    let mut scans: Vec<Box<ChatScan>> = Vec::new();
+    // The scans wait for the second pass in files (see `whatsapp::spill`).
+    let spill = |what: &str| {
+        let name = format!("whatsapp-{what}-{}.scans", std::process::id());
+        whatsapp::spill::ScanSpill::new(ws.root().join(".tmp").join(name))
+    };
+    let mut chats = ChatQueue {
+        spill: spill("chats"),
+        census: Default::default(),
+        threads: Vec::new(),
+        bytes: 0,
+    };
+    let mut undecided = spill("undecided");
+    let mut siblings = whatsapp::SiblingOrders::default();
     let mut hashes_this_run: HashSet<String> = HashSet::new();
     for (path, explicit) in expand_paths(paths) {
         let display = path.display().to_string();
@@ -453,18 +482,21 @@ pub fn import_whatsapp(
         match scanned {
             Ok(scan) => match already_imported(ws, &scan.content_hash, &scan.input.display(), &mut hashes_this_run)? {
                 Some(o) => outcomes.push(o),
-                None => scans.push(Box::new(scan)),
+                None if scan.undecided().is_some() => undecided.push(&scan)?,
+                None => {
+                    siblings.add(&scan);
+                    chats.push(&scan)?;
+                }
             },
             Err(ImportError::Interrupted) => return Err(ImportError::Interrupted),
             Err(e) => outcomes.push(SourceOutcome::failed(&display, e.to_string())),
         }
     }
+    drop(hashes_this_run);
     // A file whose day/month order is undecidable borrows it from files of the same
     // import written in exactly the same layout (one phone's chats), when they are certain.
-    let (decided, undecided): (Vec<_>, Vec<_>) = scans.into_iter().partition(|s| s.undecided().is_none());
-    let siblings = whatsapp::SiblingOrders::of(decided.iter().map(|s| &**s));
-    let mut scans = decided;
-    for scan in undecided {
+    for scan in undecided.read()? {
+        let scan = scan?;
         let display = scan.input.display();
         let Some((order, sibling)) = siblings.order_for(&scan) else {
             outcomes.push(SourceOutcome::failed(
@@ -483,48 +515,34 @@ pub fn import_whatsapp(
                 rescanned.notes.push(format!(
                     "date order {order}: undecidable from this file's dates, taken from {sibling}, which has the same header layout and where it is certain"
                 ));
-                scans.push(Box::new(rescanned));
+                chats.push(&rescanned)?;
             }
             Err(e) => outcomes.push(SourceOutcome::failed(&display, e.to_string())),
         }
     }
-    drop(hashes_this_run);
-    let mut business = whatsapp::decide_business(&scans, opts);
-    let mut notes = vec![format!("time zone {} ({})", common.tz.name(), common.tz_origin)];
-    let (hows, undecided) = business.summary(&scans);
-    notes.extend(hows.into_iter().map(|how| format!("business side {how}")));
-    // A chat without authors has no messages a side would direct.
-    let unknown: Vec<usize> = undecided
-        .into_iter()
-        .filter(|&i| !scans[i].authors.is_empty())
-        .collect();
-    if !unknown.is_empty() {
-        let named: Vec<String> = unknown.iter().take(3).map(|&i| scans[i].input.display()).collect();
-        let more = match unknown.len() - named.len() {
-            0 => String::new(),
-            n => format!(", and {n} more"),
-        };
-        notes.push(format!(
-            "business side unknown for {} chat(s) ({}{more}): their messages have direction `unknown`; pass --business-name NAME",
-            unknown.len(),
-            named.join(", ")
-        ));
-    }
+    drop(siblings);
+    let ChatQueue {
+        spill: chats,
+        census,
+        threads,
+        bytes,
+    } = chats;
+    let mut business = whatsapp::decide_business(census, opts);
     // A dedup key includes the chat's thread key: a chat's keys are looked up only by later
     // chats of the same thread, and stored keys only of this import's threads are loaded
     // (a folder of 100 000 distinct chats keeps none).
-    let threads: Vec<u64> = scans.iter().map(|s| thread_hash(&s.thread_key())).collect();
     let mut threads_left: HashMap<u64, usize> = HashMap::new();
     for &thread in &threads {
         *threads_left.entry(thread).or_default() += 1;
     }
     let mut seen = existing_keys(ws, "whatsapp", Some(&threads_left)).map_err(ImportError::Other)?;
-    progress.start(scans.iter().map(|s| s.size).sum());
-    outcomes.reserve(scans.len());
+    progress.start(bytes);
+    outcomes.reserve(chats.len());
     let mut txn = ws.begin();
-    // Each scan, its business side and its thread's count are dropped once its chat is
-    // staged: with 100 000 chats they add up.
-    for (i, (mut scan, thread)) in scans.into_iter().zip(threads).enumerate() {
+    // Each chat's thread count is dropped once its last chat is staged: with 100 000 chats
+    // they add up.
+    for (scan, thread) in chats.read()?.zip(threads) {
+        let mut scan = scan?;
         let more_follow = match threads_left.get_mut(&thread) {
             Some(left) if *left > 1 => {
                 *left -= 1;
@@ -535,7 +553,7 @@ pub fn import_whatsapp(
                 false
             }
         };
-        let side = business.take(i, &scan);
+        let side = business.take(&scan);
         let mut notes = std::mem::take(&mut scan.notes);
         if let Some(b) = &side {
             let mut names: Vec<&String> = b.names.iter().collect();
@@ -577,6 +595,8 @@ pub fn import_whatsapp(
         })?;
         outcomes.push(outcome);
     }
+    let mut notes = vec![format!("time zone {} ({})", common.tz.name(), common.tz_origin)];
+    notes.extend(business.notes());
     progress.finish();
     super::check_interrupt()?;
     if txn.staged_sources() > 0 {

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use std::fmt;
 
 /// Which header field holds the year, the month and the day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum DateOrder {
     Dmy,
     Mdy,
@@ -93,7 +93,7 @@ impl fmt::Display for DateOrder {
 }
 
 /// How a date order was arrived at, for the import notes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Decision {
     Forced(DateOrder),
     /// Every other order produces an impossible date.

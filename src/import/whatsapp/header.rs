@@ -14,7 +14,7 @@ pub enum Meridiem {
 }
 
 /// How the header ends before author/text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Closing {
     /// `] ` (iOS)
     Bracket,
@@ -27,7 +27,7 @@ pub enum Closing {
 }
 
 /// The layout properties a file keeps from line to line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Shape {
     pub bracketed: bool,
     pub date_sep: u8,

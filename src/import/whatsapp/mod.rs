@@ -7,6 +7,7 @@
 pub mod classify;
 pub mod dates;
 pub mod header;
+pub mod spill;
 
 use self::dates::{DateEvidence, DateOrder, Decision};
 use self::header::{Header, Shape};
@@ -60,11 +61,12 @@ pub fn export_cap_note(read: u64) -> Option<String> {
 }
 
 /// Where a chat's text comes from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum ChatInput {
-    Text(PathBuf),
+    Text(#[serde(with = "spill::path_bytes")] PathBuf),
     /// A chat inside a zip, with the names of the other (media) entries.
     Zip {
+        #[serde(with = "spill::path_bytes")]
         zip: PathBuf,
         entry: String,
         media: Vec<String>,
@@ -310,7 +312,7 @@ impl ShapeStats {
 }
 
 /// What the first pass learned about a chat.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct ChatScan {
     pub input: ChatInput,
     pub size: u64,
@@ -787,31 +789,27 @@ impl ChatScan {
 
 /// The date orders that the files of one import prove with certainty, by header layout:
 /// a file whose own dates cannot decide borrows its layout's order from them, if they all
-/// agree. Built once, so that a folder of 100 000 chats is not compared pair by pair.
+/// agree. Built chat by chat, so that a folder of 100 000 chats is not compared pair by pair.
 #[derive(Debug, Default)]
 pub struct SiblingOrders(HashMap<Shape, Option<(DateOrder, String)>>);
 
 impl SiblingOrders {
-    /// Gathers the certain decisions of `scans`; a layout on whose order they disagree
+    /// Adds the certain decisions of `scan`; a layout on whose order the chats disagree
     /// lends none.
-    pub fn of<'a>(scans: impl IntoIterator<Item = &'a ChatScan>) -> SiblingOrders {
-        let mut orders: HashMap<Shape, Option<(DateOrder, String)>> = HashMap::new();
-        for scan in scans {
-            for (shape, decision) in &scan.accepted {
-                let Decision::Certain { order, .. } = decision else {
-                    continue;
-                };
-                orders
-                    .entry(*shape)
-                    .and_modify(|known| {
-                        if known.as_ref().is_some_and(|(o, _)| o != order) {
-                            *known = None;
-                        }
-                    })
-                    .or_insert_with(|| Some((*order, scan.input.display())));
-            }
+    pub fn add(&mut self, scan: &ChatScan) {
+        for (shape, decision) in &scan.accepted {
+            let Decision::Certain { order, .. } = decision else {
+                continue;
+            };
+            self.0
+                .entry(*shape)
+                .and_modify(|known| {
+                    if known.as_ref().is_some_and(|(o, _)| o != order) {
+                        *known = None;
+                    }
+                })
+                .or_insert_with(|| Some((*order, scan.input.display())));
         }
-        SiblingOrders(orders)
     }
 
     /// The order for `scan`'s undecided layout, with the first file that proves it.
@@ -829,114 +827,136 @@ pub struct BusinessSide {
     pub how: String,
 }
 
-/// Who the business is in the chats of one import (see [`decide_business`]).
+/// What deciding the business side needs to know of the chats of an import, gathered one
+/// chat at a time: the authors who write in every chat so far.
+#[derive(Debug, Default)]
+pub struct AuthorCensus {
+    chats_with_authors: usize,
+    common: Option<HashSet<String>>,
+}
+
+impl AuthorCensus {
+    pub fn add(&mut self, scan: &ChatScan) {
+        if scan.authors.is_empty() {
+            return;
+        }
+        self.chats_with_authors += 1;
+        match &mut self.common {
+            None => self.common = Some(scan.authors.keys().cloned().collect()),
+            Some(common) => common.retain(|a| scan.authors.contains_key(a)),
+        }
+    }
+}
+
+/// Who the business is in the chats of one import (see [`decide_business`]), and how many
+/// chats got which side, for the import's notes.
 #[derive(Debug, Default)]
 pub struct BusinessSides {
-    /// Sides decided for the whole run (given names, or the author in every chat), by chat.
-    shared: HashMap<usize, Rc<BusinessSide>>,
+    /// The side decided for the whole run (given names, or the author in every chat), and
+    /// whether it also goes to chats without authors.
+    shared: Option<(Rc<BusinessSide>, bool)>,
     /// Whether a chat without a shared side is given the other party of its titled 1:1 chat,
-    /// worked out when asked: a folder of 100 000 chats would otherwise keep one side each.
+    /// worked out chat by chat: a folder of 100 000 chats would otherwise keep one side each.
     per_chat: bool,
+    shared_given: bool,
+    one_by_one: usize,
+    first_ones: Vec<String>,
+    unknown: usize,
+    first_unknown: Vec<String>,
 }
 
 impl BusinessSides {
-    /// The side of chat `i` of the run (`scan`), taken out of the shared ones.
-    pub fn take(&mut self, i: usize, scan: &ChatScan) -> Option<Rc<BusinessSide>> {
-        match self.shared.remove(&i) {
-            Some(side) => Some(side),
-            None if self.per_chat => other_party(scan).map(Rc::new),
-            None => None,
+    /// The side of `scan`, one of the run's chats, each taken once.
+    pub fn take(&mut self, scan: &ChatScan) -> Option<Rc<BusinessSide>> {
+        if let Some((side, to_all)) = &self.shared {
+            if *to_all || !scan.authors.is_empty() {
+                self.shared_given = true;
+                return Some(Rc::clone(side));
+            }
         }
+        let side = if self.per_chat { other_party(scan) } else { None };
+        match &side {
+            Some(side) => {
+                self.one_by_one += 1;
+                if self.first_ones.len() < 3 {
+                    self.first_ones.push(side.how.clone());
+                }
+            }
+            // A chat without authors has no messages a side would direct.
+            None if !scan.authors.is_empty() => {
+                self.unknown += 1;
+                if self.first_unknown.len() < 3 {
+                    self.first_unknown.push(scan.input.display());
+                }
+            }
+            None => {}
+        }
+        side.map(Rc::new)
     }
 
-    /// How the sides were decided, for the import's notes (each shared way once; the chats
-    /// read one by one as one note when there are more than three), and the chats left
-    /// without a side.
-    pub fn summary<S: std::borrow::Borrow<ChatScan>>(&self, scans: &[S]) -> (Vec<String>, Vec<usize>) {
-        let mut hows: Vec<String> = self.shared.values().map(|b| b.how.clone()).collect();
-        hows.sort();
-        hows.dedup();
-        let (mut one_by_one, mut first_ones) = (0, Vec::new());
-        let mut unknown = Vec::new();
-        for (i, scan) in scans.iter().enumerate() {
-            if self.shared.contains_key(&i) {
-                continue;
-            }
-            let side = if self.per_chat {
-                other_party(scan.borrow())
-            } else {
-                None
-            };
-            match side {
-                Some(side) => {
-                    one_by_one += 1;
-                    if first_ones.len() < 3 {
-                        first_ones.push(side.how);
-                    }
-                }
-                None => unknown.push(i),
-            }
+    /// How the sides of the chats taken were decided (each shared way once; the chats read
+    /// one by one as one note when there are more than three), and which chats have none.
+    pub fn notes(&self) -> Vec<String> {
+        let mut hows = Vec::new();
+        if let Some((side, _)) = self.shared.as_ref().filter(|_| self.shared_given) {
+            hows.push(side.how.clone());
         }
-        if one_by_one > 3 {
+        if self.one_by_one > 3 {
             hows.push(format!(
-                "inferred for {one_by_one} chats, each on its own: the other party of a 1:1 chat titled after the customer (each chat's notes name it)"
+                "inferred for {} chats, each on its own: the other party of a 1:1 chat titled after the customer (each chat's notes name it)",
+                self.one_by_one
             ));
         } else {
-            hows.extend(first_ones);
+            hows.extend(self.first_ones.iter().cloned());
         }
-        (hows, unknown)
+        let mut notes: Vec<String> = hows.into_iter().map(|how| format!("business side {how}")).collect();
+        if self.unknown > 0 {
+            let more = match self.unknown - self.first_unknown.len() {
+                0 => String::new(),
+                n => format!(", and {n} more"),
+            };
+            notes.push(format!(
+                "business side unknown for {} chat(s) ({}{more}): their messages have direction `unknown`; pass --business-name NAME",
+                self.unknown,
+                self.first_unknown.join(", ")
+            ));
+        }
+        notes
     }
 }
 
 /// Decides who the business is: `--business-name`, else the author present in every chat
 /// of a multi-chat import, else the author who is not the chat's title in a 1:1 chat.
-/// Chats with the same side share one value: a folder can hold 100 000 chats.
-pub fn decide_business<S: std::borrow::Borrow<ChatScan>>(scans: &[S], opts: &WhatsAppOptions) -> BusinessSides {
-    let mut shared = HashMap::new();
+pub fn decide_business(census: AuthorCensus, opts: &WhatsAppOptions) -> BusinessSides {
     if !opts.business_names.is_empty() {
-        let side = Rc::new(BusinessSide {
+        let side = BusinessSide {
             names: opts.business_names.iter().map(|n| text::clean_name(n)).collect(),
             how: "given by --business-name".into(),
-        });
-        for i in 0..scans.len() {
-            shared.insert(i, Rc::clone(&side));
-        }
+        };
         return BusinessSides {
-            shared,
-            per_chat: false,
+            shared: Some((Rc::new(side), true)),
+            ..Default::default()
         };
     }
-    let scan = |i: usize| -> &ChatScan { scans[i].borrow() };
-    let with_authors: Vec<usize> = (0..scans.len()).filter(|&i| !scan(i).authors.is_empty()).collect();
-    if with_authors.len() >= 2 {
-        let mut common: Option<HashSet<&String>> = None;
-        for &i in &with_authors {
-            let set: HashSet<&String> = scan(i).authors.keys().collect();
-            common = Some(match common {
-                None => set,
-                Some(c) => c.intersection(&set).copied().collect(),
-            });
-        }
-        let common: HashSet<String> = common.unwrap_or_default().into_iter().cloned().collect();
-        if !common.is_empty() {
-            let mut list: Vec<&String> = common.iter().collect();
-            list.sort();
-            let how = format!(
-                "inferred: {} writes in every one of the {} chats",
-                list.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", "),
-                with_authors.len()
-            );
-            let side = Rc::new(BusinessSide { names: common, how });
-            for &i in &with_authors {
-                shared.insert(i, Rc::clone(&side));
-            }
-            return BusinessSides {
-                shared,
-                per_chat: false,
-            };
-        }
+    let common = census.common.unwrap_or_default();
+    if census.chats_with_authors >= 2 && !common.is_empty() {
+        let mut list: Vec<&String> = common.iter().collect();
+        list.sort();
+        let how = format!(
+            "inferred: {} writes in every one of the {} chats",
+            list.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", "),
+            census.chats_with_authors
+        );
+        let side = BusinessSide { names: common, how };
+        return BusinessSides {
+            shared: Some((Rc::new(side), false)),
+            ..Default::default()
+        };
     }
-    BusinessSides { shared, per_chat: true }
+    BusinessSides {
+        per_chat: true,
+        ..Default::default()
+    }
 }
 
 /// The business of a titled chat with exactly two authors: the one who is not the title.
@@ -2096,6 +2116,119 @@ mod tests {
         for n in [0, 7, 10, 1234, 99_999_999, u64::MAX] {
             assert_eq!(line_ref(n, &mut [0; 25]), format!("line:{n}"));
         }
+    }
+
+    /// Scans of chats written under `dir`, one per (file name, lines).
+    fn scans_of(dir: &Path, chats: &[(&str, &str)]) -> Vec<ChatScan> {
+        chats
+            .iter()
+            .map(|(name, text)| {
+                let path = dir.join(name);
+                std::fs::write(&path, text).unwrap();
+                scan(ChatInput::open(&path).unwrap(), &WhatsAppOptions::default()).unwrap()
+            })
+            .collect()
+    }
+
+    /// The sides `decide_business` gives `scans`, by their names, and the notes.
+    fn sides(scans: &[ChatScan], opts: &WhatsAppOptions) -> (Vec<Option<Vec<String>>>, Vec<String>) {
+        let mut census = AuthorCensus::default();
+        scans.iter().for_each(|s| census.add(s));
+        let mut business = decide_business(census, opts);
+        let sides = scans
+            .iter()
+            .map(|s| {
+                business.take(s).map(|b| {
+                    let mut names: Vec<String> = b.names.iter().cloned().collect();
+                    names.sort();
+                    names
+                })
+            })
+            .collect();
+        (sides, business.notes())
+    }
+
+    #[test]
+    fn the_business_side_is_decided_from_every_chat_of_the_import() {
+        let dir = tempfile::tempdir().unwrap();
+        let scans = scans_of(
+            dir.path(),
+            &[
+                ("WhatsApp Chat with Ana.txt", "13/02/2024, 10:00 - Ana: Hi, is order 1234 ready?\n13/02/2024, 10:01 - Shop: Yes, it ships today.\n"),
+                ("WhatsApp Chat with Ben.txt", "13/02/2024, 11:00 - Ben: Hi, is order 1234 ready?\n13/02/2024, 11:01 - Shop: Yes, it ships today.\n"),
+                ("WhatsApp Chat with Cy.txt", "13/02/2024, 12:00 - Cy: Hi, is order 1234 ready?\n13/02/2024, 12:01 - Dee: Yes, it ships today.\n"),
+                ("WhatsApp Chat with Nobody.txt", "13/02/2024, 12:00 - Messages are end-to-end encrypted.\n"),
+            ],
+        );
+        assert!(scans[3].authors.is_empty());
+        // Nobody writes in every chat: each titled 1:1 chat gives its other party.
+        let (got, notes) = sides(&scans, &WhatsAppOptions::default());
+        let one = |n: &str| Some(vec![n.to_string()]);
+        assert_eq!(got, [one("Shop"), one("Shop"), one("Dee"), None]);
+        assert_eq!(notes.len(), 3, "{notes:?}");
+        assert!(notes[0].starts_with("business side inferred: \"Shop\" is the other party"));
+        // "Shop" in the first two chats only: the author in every chat of those two.
+        let (got, notes) = sides(&scans[..2], &WhatsAppOptions::default());
+        assert_eq!(got, [one("Shop"), one("Shop")]);
+        assert_eq!(
+            notes,
+            ["business side inferred: \"Shop\" writes in every one of the 2 chats"]
+        );
+        // Given names go to every chat, authors or not.
+        let given = WhatsAppOptions {
+            business_names: vec!["Dee".into()],
+            ..Default::default()
+        };
+        let (got, notes) = sides(&scans, &given);
+        assert_eq!(got, vec![one("Dee"); 4]);
+        assert_eq!(notes, ["business side given by --business-name"]);
+        // A chat with authors but no title that names one of two: no side, and said.
+        let untitled = scans_of(
+            dir.path(),
+            &[(
+                "notes.txt",
+                "13/02/2024, 10:00 - Ana: Hi, is order 1234 ready?\n13/02/2024, 10:01 - Bo: Yes, it ships today.\n",
+            )],
+        );
+        let (got, notes) = sides(&untitled, &WhatsAppOptions::default());
+        assert_eq!(got, [None]);
+        assert!(
+            notes[0].starts_with("business side unknown for 1 chat(s) ("),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn spilled_scans_come_back_in_order_and_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut scans = scans_of(
+            dir.path(),
+            &[
+                ("WhatsApp Chat with Ana.txt", "13/02/2024, 10:00 - Ana: Hi, is order 1234 ready?\n13/02/2024, 10:01 - Shop: Yes, it ships today.\n"),
+                ("b.txt", "2/3/24, 10:00 - Ben: Hi, is order 1234 ready?\n"),
+            ],
+        );
+        // A file name that is not UTF-8 survives too.
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStringExt;
+            scans[1].input = ChatInput::Zip {
+                zip: dir.path().join(std::ffi::OsString::from_vec(b"chat-\xff.zip".to_vec())),
+                entry: "_chat.txt".into(),
+                media: vec!["IMG-1.jpg".into()],
+            };
+        }
+        let path = dir.path().join("scans");
+        let mut spill = spill::ScanSpill::new(path.clone());
+        for scan in &scans {
+            spill.push(scan).unwrap();
+        }
+        assert_eq!(spill.len(), 2);
+        let back: Vec<ChatScan> = spill.read().unwrap().map(Result::unwrap).collect();
+        assert_eq!(format!("{back:?}"), format!("{scans:?}"));
+        assert!(!path.exists(), "the file goes with its reader");
+        let empty = spill::ScanSpill::new(dir.path().join("none"));
+        assert_eq!(empty.read().unwrap().count(), 0);
     }
 
     #[test]
