@@ -212,28 +212,10 @@ pub struct StreamCounts {
 /// the next slice.
 fn for_each_slice(ws: &Workspace, filter: &Filter, mut f: impl FnMut(&Path, DataFrame) -> Result<()>) -> Result<()> {
     let batches = ws.batches_of(|s| filter.wants_channel(&s.channel) || s.channel.is_empty())?;
-    for rel in batches {
-        let path = ws.path_of(&rel);
-        let open = || File::open(&path).with_context(|| format!("cannot open {}", path.display()));
-        let unreadable = |e: PolarsError| anyhow!("cannot read {}: {e}", path.display());
-        // The footer is read once: read for every slice, a chat of 10 million messages
-        // parsed its 600 row groups' metadata 600 times.
-        let metadata = ParquetReader::new(open()?).get_metadata().map_err(unreadable)?.clone();
-        let total = metadata.num_rows;
-        let mut offset = 0;
-        while offset < total {
-            crate::import::check_interrupt().map_err(|_| anyhow!("interrupted"))?;
-            let mut reader = ParquetReader::new(open()?);
-            reader.set_metadata(metadata.clone());
-            let df = reader
-                .with_slice(Some((offset, CHUNK_ROWS)))
-                .finish()
-                .map_err(unreadable)?;
-            offset += CHUNK_ROWS;
-            f(&path, df)?;
-        }
-    }
-    Ok(())
+    crate::workspace::for_each_slice(ws.root(), &batches, None, CHUNK_ROWS, |path, df| {
+        crate::import::check_interrupt().map_err(|_| anyhow!("interrupted"))?;
+        f(path, df)
+    })
 }
 
 /// Whether the filter keeps a row, and its customer.

@@ -1004,6 +1004,40 @@ pub fn read_columns(root: &Path, batches: &[String], columns: &[&str]) -> Result
     Ok(out)
 }
 
+/// Calls `each` with slices of at most `rows` rows (all columns, or those named) of every
+/// batch file given (relative to `root`), in order: a workspace of millions of records is
+/// never read whole. Each file's footer is read once (read for every slice, a file of 600
+/// row groups parsed its metadata 600 times); a slice that is a whole number of 16 384-row
+/// groups decodes no group twice.
+pub fn for_each_slice(
+    root: &Path,
+    batches: &[String],
+    columns: Option<&[&str]>,
+    rows: usize,
+    mut each: impl FnMut(&Path, DataFrame) -> Result<()>,
+) -> Result<()> {
+    for rel in batches {
+        let path = root.join(rel);
+        let open = || File::open(&path).with_context(|| format!("cannot open {}", path.display()));
+        let unreadable = |e: PolarsError| anyhow!("cannot read {}: {e}", path.display());
+        let metadata = ParquetReader::new(open()?).get_metadata().map_err(unreadable)?.clone();
+        let total = metadata.num_rows;
+        let mut offset = 0;
+        while offset < total {
+            let mut reader = ParquetReader::new(open()?);
+            reader.set_metadata(metadata.clone());
+            let df = reader
+                .with_columns(columns.map(|c| c.iter().map(|c| c.to_string()).collect()))
+                .with_slice(Some((offset, rows)))
+                .finish()
+                .map_err(unreadable)?;
+            offset += rows;
+            each(&path, df)?;
+        }
+    }
+    Ok(())
+}
+
 /// A lazy scan over the given interaction batches (relative to `root`), for projections,
 /// filters and aggregations that polars pushes down to the Parquet reader.
 /// `None` when there is no batch.

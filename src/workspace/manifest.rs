@@ -84,26 +84,15 @@ impl Manifest {
     }
 
     pub fn load(path: &Path) -> Result<Manifest> {
-        match std::fs::File::open(path) {
-            Ok(file) => {
-                // Read through a buffer: a workspace of 200 000 chats has a 200 MB manifest,
-                // which would be held whole while parsed.
-                let reader = std::io::BufReader::with_capacity(1 << 16, file);
-                let m: Manifest = serde_json::from_reader(reader)
-                    .with_context(|| format!("{} is not a valid omnitrail manifest", path.display()))?;
-                if m.schema_version > SCHEMA_VERSION {
-                    anyhow::bail!(
-                        "{} has schema version {}, newer than this omnitrail ({}): upgrade omnitrail",
-                        path.display(),
-                        m.schema_version,
-                        SCHEMA_VERSION
-                    );
-                }
-                Ok(m)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::empty()),
-            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-        }
+        let mut sources = Vec::new();
+        let schema_version = read_entries(path, |entry| {
+            sources.push(entry);
+            Ok(())
+        })?;
+        Ok(Manifest {
+            schema_version: schema_version.unwrap_or(SCHEMA_VERSION),
+            sources,
+        })
     }
 
     /// Writes the manifest as pretty JSON, streamed (a workspace of 100 000 chats has a
@@ -114,6 +103,111 @@ impl Manifest {
             json.entry(entry)?;
         }
         json.finish()
+    }
+}
+
+/// Reads the manifest at `path` one entry at a time, handing each to `each` (a workspace of
+/// 200 000 chats has a 200 MB manifest: an import needs a few facts of each entry, not the
+/// entries). Returns its schema version, or `None` when there is no manifest yet.
+pub fn read_entries(path: &Path, mut each: impl FnMut(SourceEntry) -> Result<()>) -> Result<Option<u32>> {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let mut reader = EntryReader {
+        each: &mut each,
+        failure: None,
+        newer: None,
+    };
+    let mut json = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, file));
+    let read = serde::de::DeserializeSeed::deserialize(&mut reader, &mut json).and_then(|v| json.end().map(|()| v));
+    if let Some(version) = reader.newer {
+        anyhow::bail!(
+            "{} has schema version {version}, newer than this omnitrail ({SCHEMA_VERSION}): upgrade omnitrail",
+            path.display(),
+        );
+    }
+    if let Some(failure) = reader.failure {
+        return Err(failure);
+    }
+    let version = read.with_context(|| format!("{} is not a valid omnitrail manifest", path.display()))?;
+    Ok(Some(version))
+}
+
+/// The visitor of [`read_entries`]: the manifest object, its `sources` array element by element.
+struct EntryReader<'f, F> {
+    each: &'f mut F,
+    /// What `each` failed with (serde only carries its own errors).
+    failure: Option<anyhow::Error>,
+    /// A schema version this omnitrail cannot read.
+    newer: Option<u32>,
+}
+
+impl<'de, F: FnMut(SourceEntry) -> Result<()>> serde::de::DeserializeSeed<'de> for &mut EntryReader<'_, F> {
+    type Value = u32;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<u32, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, F: FnMut(SourceEntry) -> Result<()>> serde::de::Visitor<'de> for &mut EntryReader<'_, F> {
+    type Value = u32;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an omnitrail manifest: {\"schema_version\": …, \"sources\": […]}")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<u32, A::Error> {
+        use serde::de::Error;
+        let mut version = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "schema_version" => {
+                    let v: u32 = map.next_value()?;
+                    if v > SCHEMA_VERSION {
+                        self.newer = Some(v);
+                        return Err(A::Error::custom("newer schema"));
+                    }
+                    version = Some(v);
+                }
+                "sources" => map.next_value_seed(SourcesReader(&mut *self))?,
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        version.ok_or_else(|| A::Error::missing_field("schema_version"))
+    }
+}
+
+/// The `sources` array of an [`EntryReader`].
+struct SourcesReader<'r, 'f, F>(&'r mut EntryReader<'f, F>);
+
+impl<'de, F: FnMut(SourceEntry) -> Result<()>> serde::de::DeserializeSeed<'de> for SourcesReader<'_, '_, F> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, F: FnMut(SourceEntry) -> Result<()>> serde::de::Visitor<'de> for SourcesReader<'_, '_, F> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of sources")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
+        while let Some(entry) = seq.next_element::<SourceEntry>()? {
+            if let Err(e) = (self.0.each)(entry) {
+                self.0.failure = Some(e);
+                return Err(serde::de::Error::custom("stopped"));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -249,6 +343,60 @@ mod tests {
                 json.finish().unwrap();
                 assert_eq!(out, whole, "{stored} of {n} stored");
             }
+        }
+    }
+
+    #[test]
+    fn entries_are_read_one_by_one_and_a_bad_manifest_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manifest.json");
+        assert_eq!(read_entries(&path, |_| Ok(())).unwrap(), None, "no manifest yet");
+        let manifest = Manifest {
+            schema_version: SCHEMA_VERSION,
+            sources: (0..3).map(entry).collect(),
+        };
+        let mut bytes = Vec::new();
+        manifest.write_json(&mut bytes).unwrap();
+        std::fs::write(&path, &bytes).unwrap();
+        let mut ids = Vec::new();
+        let version = read_entries(&path, |e| {
+            ids.push(e.source_id);
+            Ok(())
+        });
+        assert_eq!(version.unwrap(), Some(SCHEMA_VERSION));
+        assert_eq!(
+            ids,
+            ["wa-0000000000000000", "wa-0000000000000001", "wa-0000000000000002"]
+        );
+        // Keys in another order, and keys it does not know, read the same.
+        std::fs::write(
+            &path,
+            br#"{"sources": [], "written_by": {"tool": "x"}, "schema_version": 1}"#,
+        )
+        .unwrap();
+        assert_eq!(read_entries(&path, |_| Ok(())).unwrap(), Some(1));
+        // What the caller fails with comes back as it is.
+        std::fs::write(&path, &bytes).unwrap();
+        let err = read_entries(&path, |_| anyhow::bail!("disk full")).unwrap_err();
+        assert_eq!(err.to_string(), "disk full");
+        for (text, says) in [
+            (
+                r#"{"schema_version": 9, "sources": []}"#.to_string(),
+                "newer than this omnitrail",
+            ),
+            (
+                r#"{"schema_version": 1, "sources": [{"source_id": 1}]}"#.to_string(),
+                "is not a valid omnitrail manifest",
+            ),
+            (
+                String::from_utf8(bytes[..bytes.len() / 2].to_vec()).unwrap(),
+                "is not a valid omnitrail manifest",
+            ),
+            (r#"{"sources": []}"#.to_string(), "is not a valid omnitrail manifest"),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let err = format!("{:#}", read_entries(&path, |_| Ok(())).unwrap_err());
+            assert!(err.contains(says) && err.contains("manifest.json"), "{err}");
         }
     }
 

@@ -6,11 +6,11 @@ mod batch;
 mod manifest;
 
 pub use batch::{
-    interactions_schema, read_columns, scan_batches, to_frame, BatchWriter, InteractionRow, RowChunk,
+    for_each_slice, interactions_schema, read_columns, scan_batches, to_frame, BatchWriter, InteractionRow, RowChunk,
     INTERACTION_COLUMNS,
 };
 pub use manifest::{
-    options_json, Counts, Manifest, ManifestJson, SourceEntry, NEAR_WHATSAPP_EXPORT_CAP, SCHEMA_VERSION,
+    options_json, read_entries, Counts, Manifest, ManifestJson, SourceEntry, NEAR_WHATSAPP_EXPORT_CAP, SCHEMA_VERSION,
 };
 
 use anyhow::{Context, Result};
@@ -26,13 +26,12 @@ pub const DEFAULT_DIR: &str = "omnitrail-data";
 #[derive(Debug)]
 pub struct Workspace {
     root: PathBuf,
-    /// Loaded when the workspace opens, and again when first asked after a commit (which
-    /// writes the new manifest without holding it in memory).
+    /// The whole manifest, read when first asked (and again after a commit, which writes
+    /// the new one without holding it in memory).
     manifest: std::sync::OnceLock<Manifest>,
-    /// The sources' positions sorted by a 64-bit digest of their content hash, built when
-    /// first asked (re-importing a folder of 100 000 chats asks once per chat; keyed by the
-    /// hashes themselves it took 25 MB at 200 000 sources).
-    by_hash: std::sync::OnceLock<Vec<(u64, u32)>>,
+    /// What an import needs of the stored sources, read when the workspace opens (and
+    /// again after a commit).
+    stored: std::sync::OnceLock<StoredIndex>,
 }
 
 impl Workspace {
@@ -45,14 +44,15 @@ impl Workspace {
         }
         let ws = Workspace {
             root: root.to_path_buf(),
-            manifest: std::sync::OnceLock::from(Manifest::load(&root.join("manifest.json"))?),
-            by_hash: Default::default(),
+            manifest: Default::default(),
+            stored: Default::default(),
         };
         ws.recover()?;
         Ok(ws)
     }
 
-    /// Opens an existing workspace without creating anything (for read-only commands).
+    /// Opens an existing workspace without creating anything (for read-only commands), with
+    /// its whole manifest read.
     pub fn open_existing(root: &Path) -> Result<Workspace> {
         if !root.join("manifest.json").exists() {
             anyhow::bail!(
@@ -60,7 +60,15 @@ impl Workspace {
                 root.display()
             );
         }
-        Workspace::open(root)
+        let ws = Workspace {
+            root: root.to_path_buf(),
+            manifest: Default::default(),
+            stored: Default::default(),
+        };
+        // Read once: the index is built from it rather than from a second reading.
+        ws.manifest()?;
+        ws.recover()?;
+        Ok(ws)
     }
 
     pub fn root(&self) -> &Path {
@@ -86,13 +94,7 @@ impl Workspace {
         for entry in fs::read_dir(&tmp)?.flatten() {
             let _ = fs::remove_file(entry.path());
         }
-        let referenced: std::collections::HashSet<String> = self
-            .manifest()?
-            .sources
-            .iter()
-            .flat_map(|s| [s.batch.clone(), s.rejects.clone()])
-            .flatten()
-            .collect();
+        let referenced = &self.stored()?.referenced;
         for dir in ["interactions", "rejects"] {
             for entry in fs::read_dir(self.root.join(dir))?.flatten() {
                 let rel = format!("{dir}/{}", entry.file_name().to_string_lossy());
@@ -121,10 +123,18 @@ impl Workspace {
         }
     }
 
-    /// The source already imported with this content hash, if any.
-    /// Interaction batch files of every source, relative to the root (optionally one channel only).
+    /// Interaction batch files of every source, relative to the root (optionally one channel
+    /// only), each named once, in manifest order.
     pub fn interaction_batches(&self, channel: Option<&str>) -> Result<Vec<String>> {
-        self.batches_of(|s| channel.is_none_or(|c| s.channel == c))
+        let mut seen = std::collections::HashSet::new();
+        Ok(self
+            .stored()?
+            .batches
+            .iter()
+            .filter(|(c, _)| channel.is_none_or(|channel| c == channel))
+            .filter(|(_, b)| seen.insert(b))
+            .map(|(_, b)| b.clone())
+            .collect())
     }
 
     /// The batch files holding the sources `keep` selects, each named once (the sources of
@@ -147,25 +157,118 @@ impl Workspace {
     }
 
     /// The stored source with this content hash, if any.
-    pub fn source_by_hash(&self, content_hash: &str) -> Result<Option<&SourceEntry>> {
-        let sources = &self.manifest()?.sources;
-        let by_hash = self.by_hash.get_or_init(|| {
-            let mut by_hash: Vec<(u64, u32)> = sources
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (hash_digest(&s.content_hash), i as u32))
-                .collect();
-            // Stable: of several sources with one content, the first stored is found.
-            by_hash.sort_by_key(|&(digest, _)| digest);
-            by_hash
-        });
+    pub fn source_by_hash(&self, content_hash: &str) -> Result<Option<StoredSource<'_>>> {
+        let stored = self.stored()?;
         let digest = hash_digest(content_hash);
-        let from = by_hash.partition_point(|&(d, _)| d < digest);
-        Ok(by_hash[from..]
+        let from = stored.by_hash.partition_point(|&(d, _)| d < digest);
+        Ok(stored.by_hash[from..]
             .iter()
             .take_while(|&&(d, _)| d == digest)
-            .map(|&(_, i)| &sources[i as usize])
+            .map(|&(_, i)| StoredSource::unpack(&stored.sources[i as usize]))
             .find(|s| s.content_hash == content_hash))
+    }
+
+    /// The index of the stored sources, built when first asked: from the whole manifest if
+    /// it was read, else from the file entry by entry.
+    fn stored(&self) -> Result<&StoredIndex> {
+        if let Some(stored) = self.stored.get() {
+            return Ok(stored);
+        }
+        let mut index = StoredIndex::default();
+        match self.manifest.get() {
+            Some(m) => {
+                m.sources.iter().for_each(|s| index.add(s));
+                index.schema_version = m.schema_version;
+            }
+            None => {
+                let version = manifest::read_entries(&self.root.join("manifest.json"), |s| {
+                    index.add(&s);
+                    Ok(())
+                })?;
+                index.schema_version = version.unwrap_or(SCHEMA_VERSION);
+            }
+        }
+        // Stable: of several sources with one content, the first stored is found.
+        index.by_hash.sort_by_key(|&(digest, _)| digest);
+        Ok(self.stored.get_or_init(|| index))
+    }
+}
+
+/// What an import needs to know of the stored sources, gathered entry by entry: a workspace
+/// of 200 000 chats holds 240 MB of manifest entries, and an import into it needs a fifth.
+#[derive(Debug, Default)]
+struct StoredIndex {
+    schema_version: u32,
+    /// (digest of the content hash, position in `sources`), sorted by digest.
+    by_hash: Vec<(u64, u32)>,
+    /// Each source's [`StoredSource`], packed into one string.
+    sources: Vec<Box<str>>,
+    /// The batch and rejects files the entries name.
+    referenced: std::collections::HashSet<String>,
+    /// (channel, batch) of each source with a batch, in manifest order, a pair repeated only
+    /// where the sources of two channels alternate.
+    batches: Vec<(String, String)>,
+}
+
+impl StoredIndex {
+    fn add(&mut self, s: &SourceEntry) {
+        self.by_hash
+            .push((hash_digest(&s.content_hash), self.sources.len() as u32));
+        self.sources.push(StoredSource::pack(s));
+        for file in [&s.batch, &s.rejects].into_iter().flatten() {
+            if !self.referenced.contains(file) {
+                self.referenced.insert(file.clone());
+            }
+        }
+        if let Some(batch) = &s.batch {
+            if self.batches.last().is_none_or(|(c, b)| c != &s.channel || b != batch) {
+                self.batches.push((s.channel.clone(), batch.clone()));
+            }
+        }
+    }
+}
+
+/// What an import says of a file whose content is already stored: the stored source's
+/// content hash, file, import time, format and time span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredSource<'a> {
+    pub content_hash: &'a str,
+    pub path: &'a str,
+    pub imported_at: &'a str,
+    pub format: &'a str,
+    pub first_ts: Option<&'a str>,
+    pub last_ts: Option<&'a str>,
+}
+
+impl<'a> StoredSource<'a> {
+    /// The fields joined by NUL, which no path, time or hash holds (six strings per source
+    /// cost six allocations).
+    fn pack(s: &SourceEntry) -> Box<str> {
+        let parts = [
+            s.content_hash.as_str(),
+            &s.path,
+            &s.imported_at,
+            &s.format,
+            s.first_ts.as_deref().unwrap_or(""),
+            s.last_ts.as_deref().unwrap_or(""),
+        ];
+        parts.join("\0").into_boxed_str()
+    }
+
+    fn unpack(packed: &'a str) -> StoredSource<'a> {
+        let mut parts = packed.split('\0');
+        let mut next = || parts.next().unwrap_or("");
+        let (content_hash, path, imported_at, format) = (next(), next(), next(), next());
+        let some = |t: &'a str| (!t.is_empty()).then_some(t);
+        let (first_ts, last_ts) = (some(next()), some(next()));
+        StoredSource {
+            content_hash,
+            path,
+            imported_at,
+            format,
+            first_ts,
+            last_ts,
+        }
     }
 }
 
@@ -306,13 +409,19 @@ impl Transaction<'_> {
             }
             None => 0,
         };
-        // The stored entries, then the staged ones copied from their file.
-        let stored = self.ws.manifest()?;
+        // The stored entries (read again one by one unless the manifest is in memory), then
+        // the staged ones copied from their file.
+        let schema_version = self.ws.stored()?.schema_version;
+        let manifest_path = self.ws.root.join("manifest.json");
         let entries_path = &self.entries.path;
-        write_atomic_with(&self.ws.root.join("manifest.json"), |out| {
-            let mut json = ManifestJson::start(out, stored.schema_version)?;
-            for entry in &stored.sources {
-                json.entry(entry)?;
+        let loaded = self.ws.manifest.get();
+        write_atomic_with(&manifest_path, |out| {
+            let mut json = ManifestJson::start(out, schema_version)?;
+            match loaded {
+                Some(m) => m.sources.iter().try_for_each(|entry| json.entry(entry))?,
+                None => {
+                    manifest::read_entries(&manifest_path, |entry| json.entry(&entry))?;
+                }
             }
             if staged > 0 {
                 let file =
@@ -323,7 +432,7 @@ impl Transaction<'_> {
         })?;
         sync_dir(&self.ws.root);
         self.ws.manifest = Default::default();
-        self.ws.by_hash = Default::default();
+        self.ws.stored = Default::default();
         Ok(())
     }
 }
@@ -545,12 +654,30 @@ mod tests {
                 .collect();
             assert_eq!(ids.len(), 3 * (round + 1));
             assert_eq!(ids.last(), Some(&format!("s-{round}2").as_str()));
-            assert_eq!(
-                ws.source_by_hash("s-01").unwrap().map(|s| s.path.as_str()),
-                Some("s-01.txt")
-            );
+            assert_eq!(ws.source_by_hash("s-01").unwrap().map(|s| s.path), Some("s-01.txt"));
         }
+        // Stored sources are found by content hash, the first of two with one content.
+        let mut txn = ws.begin();
+        let mut again = source("s-20", "s-01");
+        again.first_ts = Some("2024-01-01T00:00:00Z".into());
+        txn.add_source(again).unwrap();
+        txn.commit().unwrap();
         let reopened = Workspace::open(dir.path()).unwrap();
+        let found = reopened.source_by_hash("s-01").unwrap().unwrap();
+        assert_eq!((found.path, found.first_ts, found.last_ts), ("s-01.txt", None, None));
+        assert!(reopened.source_by_hash("s-03").unwrap().is_none());
+        let mut txn = ws.begin();
+        txn.add_source(source("s-30", &"ab".repeat(32))).unwrap();
+        txn.commit().unwrap();
+        let reopened = Workspace::open(dir.path()).unwrap();
+        assert_eq!(
+            reopened.source_by_hash(&"ab".repeat(32)).unwrap().map(|s| s.format),
+            Some("whatsapp")
+        );
+        assert!(reopened
+            .source_by_hash(&format!("{}00", "ab".repeat(31)))
+            .unwrap()
+            .is_none());
         let ids: Vec<&str> = reopened
             .manifest()
             .unwrap()
@@ -558,7 +685,7 @@ mod tests {
             .iter()
             .map(|s| s.source_id.as_str())
             .collect();
-        assert_eq!(ids, ["s-00", "s-01", "s-02", "s-10", "s-11", "s-12"]);
+        assert_eq!(ids, ["s-00", "s-01", "s-02", "s-10", "s-11", "s-12", "s-20", "s-30"]);
         assert_eq!(fs::read_dir(dir.path().join(".tmp")).unwrap().count(), 0);
     }
 
