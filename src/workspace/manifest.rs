@@ -135,6 +135,71 @@ pub fn read_entries(path: &Path, mut each: impl FnMut(SourceEntry) -> Result<()>
     Ok(Some(version))
 }
 
+/// Where the entries of the manifest at `path` lie, when the file is laid out as
+/// [`ManifestJson`] writes it: the text between `"sources": [` and the closing `\n  ]`, every
+/// line of it indented by at least four spaces. Those bytes can be copied into a new manifest
+/// as they are ([`ManifestJson::splice`]) instead of parsed and written again. `None` for any
+/// other layout (an empty list, or a file written or edited by hand).
+pub fn entries_span(path: &Path) -> Result<Option<std::ops::Range<u64>>> {
+    use std::io::{BufRead, Read, Seek, SeekFrom};
+    const FOOT: &[u8] = b"\n  ]\n}\n";
+    let mut file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let len = file.metadata()?.len();
+    let mut head = [0u8; 64];
+    let got = file.read(&mut head)?;
+    let head = &head[..got];
+    let Some(rest) = head.strip_prefix(b"{\n  \"schema_version\": ".as_slice()) else {
+        return Ok(None);
+    };
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let Some(after) = rest[digits..].strip_prefix(b",\n  \"sources\": [\n".as_slice()) else {
+        return Ok(None);
+    };
+    // The entries start at the line break before the first one.
+    let start = (head.len() - after.len() - 1) as u64;
+    if digits == 0 || len < start + FOOT.len() as u64 {
+        return Ok(None);
+    }
+    let end = len - FOOT.len() as u64;
+    let mut foot = [0u8; FOOT.len()];
+    file.seek(SeekFrom::Start(end))?;
+    file.read_exact(&mut foot)?;
+    if foot != FOOT {
+        return Ok(None);
+    }
+    // Every line of the entries indented by four spaces or more: nothing at the top level.
+    file.seek(SeekFrom::Start(start))?;
+    let mut entries = std::io::BufReader::with_capacity(1 << 16, file.take(end - start));
+    let mut indent_left = 0usize;
+    loop {
+        let chunk = entries.fill_buf()?;
+        if chunk.is_empty() {
+            break;
+        }
+        let mut at = 0;
+        while at < chunk.len() {
+            if indent_left > 0 {
+                if chunk[at] != b' ' {
+                    return Ok(None);
+                }
+                indent_left -= 1;
+                at += 1;
+                continue;
+            }
+            match memchr::memchr(b'\n', &chunk[at..]) {
+                Some(i) => {
+                    at += i + 1;
+                    indent_left = 4;
+                }
+                None => at = chunk.len(),
+            }
+        }
+        let n = chunk.len();
+        entries.consume(n);
+    }
+    Ok((indent_left == 0).then_some(start..end))
+}
+
 /// The visitor of [`read_entries`]: the manifest object, its `sources` array element by element.
 struct EntryReader<'f, F> {
     each: &'f mut F,
@@ -397,6 +462,43 @@ mod tests {
             std::fs::write(&path, text).unwrap();
             let err = format!("{:#}", read_entries(&path, |_| Ok(())).unwrap_err());
             assert!(err.contains(says) && err.contains("manifest.json"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_entries_of_a_manifest_in_its_own_layout_are_found_for_copying() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("manifest.json");
+        for n in [1, 3] {
+            let manifest = Manifest {
+                schema_version: SCHEMA_VERSION,
+                sources: (0..n).map(entry).collect(),
+            };
+            let mut bytes = Vec::new();
+            manifest.write_json(&mut bytes).unwrap();
+            std::fs::write(&path, &bytes).unwrap();
+            let span = entries_span(&path).unwrap().expect("our own layout");
+            let mut staged = ManifestJson::headless(Vec::new());
+            manifest.sources.iter().for_each(|e| staged.entry(e).unwrap());
+            assert_eq!(&bytes[span.start as usize..span.end as usize], &staged.into_inner()[..]);
+            // A key after the list, at the top level: the bytes are not only entries.
+            let text = String::from_utf8(bytes.clone()).unwrap();
+            let extra = text.replacen("\n  ]\n}\n", "\n  ],\n  \"more\": [\n    1\n  ]\n}\n", 1);
+            std::fs::write(&path, extra).unwrap();
+            assert_eq!(entries_span(&path).unwrap(), None);
+        }
+        for other in [
+            serde_json::to_string(&Manifest {
+                schema_version: SCHEMA_VERSION,
+                sources: vec![entry(1)],
+            })
+            .unwrap(),
+            "{\n  \"schema_version\": 1,\n  \"sources\": []\n}\n".into(),
+            "{\n  \"schema_version\": 1,\n  \"sources\": [\n".into(),
+            String::new(),
+        ] {
+            std::fs::write(&path, other).unwrap();
+            assert_eq!(entries_span(&path).unwrap(), None);
         }
     }
 

@@ -409,17 +409,30 @@ impl Transaction<'_> {
             }
             None => 0,
         };
-        // The stored entries (read again one by one unless the manifest is in memory), then
-        // the staged ones copied from their file.
-        let schema_version = self.ws.stored()?.schema_version;
+        // The stored entries, then the staged ones copied from their file. The stored ones
+        // are copied as they are when the file has the layout this writes, else read and
+        // written again one by one (unless the manifest is in memory).
+        let stored = self.ws.stored()?;
+        let (schema_version, stored_count) = (stored.schema_version, stored.sources.len());
         let manifest_path = self.ws.root.join("manifest.json");
         let entries_path = &self.entries.path;
         let loaded = self.ws.manifest.get();
+        let span = match (loaded, stored_count) {
+            (None, 1..) => manifest::entries_span(&manifest_path)?,
+            _ => None,
+        };
         write_atomic_with(&manifest_path, |out| {
             let mut json = ManifestJson::start(out, schema_version)?;
-            match loaded {
-                Some(m) => m.sources.iter().try_for_each(|entry| json.entry(entry))?,
-                None => {
+            match (loaded, span) {
+                (Some(m), _) => m.sources.iter().try_for_each(|entry| json.entry(entry))?,
+                (None, Some(span)) => {
+                    use std::io::{Read, Seek};
+                    let mut file = File::open(&manifest_path)?;
+                    file.seek(std::io::SeekFrom::Start(span.start))?;
+                    let bytes = std::io::BufReader::with_capacity(1 << 16, file.take(span.end - span.start));
+                    json.splice(bytes, stored_count)?;
+                }
+                (None, None) => {
                     manifest::read_entries(&manifest_path, |entry| json.entry(&entry))?;
                 }
             }
@@ -632,6 +645,37 @@ mod tests {
             rejects: None,
             notes: Default::default(),
         }
+    }
+
+    #[test]
+    fn a_commit_keeps_the_stored_entries_whether_copied_or_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let ids = |root: &Path| -> Vec<String> {
+            let m = Manifest::load(&root.join("manifest.json")).unwrap();
+            m.sources.into_iter().map(|s| s.source_id).collect()
+        };
+        let commit = |ids: &[&str]| {
+            // Opened afresh each time: the manifest is not in memory.
+            let mut ws = Workspace::open(dir.path()).unwrap();
+            let mut txn = ws.begin();
+            for id in ids {
+                txn.add_source(source(id, id)).unwrap();
+            }
+            txn.commit().unwrap();
+        };
+        commit(&["a", "b"]);
+        commit(&["c"]);
+        assert_eq!(ids(dir.path()), ["a", "b", "c"]);
+        // Written by another tool: compact, keys reordered. Read and written again.
+        let path = dir.path().join("manifest.json");
+        let m = Manifest::load(&path).unwrap();
+        let compact = serde_json::json!({"sources": m.sources, "schema_version": 1});
+        fs::write(&path, compact.to_string()).unwrap();
+        commit(&["d"]);
+        assert_eq!(ids(dir.path()), ["a", "b", "c", "d"]);
+        let mut pretty = Vec::new();
+        Manifest::load(&path).unwrap().write_json(&mut pretty).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), pretty, "back in the usual layout");
     }
 
     #[test]
