@@ -42,11 +42,7 @@ impl Workspace {
             fs::create_dir_all(root.join(dir))
                 .with_context(|| format!("cannot create workspace folder {}", root.join(dir).display()))?;
         }
-        let ws = Workspace {
-            root: root.to_path_buf(),
-            manifest: Default::default(),
-            stored: Default::default(),
-        };
+        let ws = Workspace::at(root);
         ws.recover()?;
         Ok(ws)
     }
@@ -60,15 +56,20 @@ impl Workspace {
                 root.display()
             );
         }
-        let ws = Workspace {
-            root: root.to_path_buf(),
-            manifest: Default::default(),
-            stored: Default::default(),
-        };
+        let ws = Workspace::at(root);
         // Read once: the index is built from it rather than from a second reading.
         ws.manifest()?;
         ws.recover()?;
         Ok(ws)
+    }
+
+    /// The workspace at `root`, nothing read yet.
+    fn at(root: &Path) -> Workspace {
+        Workspace {
+            root: root.to_path_buf(),
+            manifest: Default::default(),
+            stored: Default::default(),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -647,13 +648,20 @@ mod tests {
         }
     }
 
+    /// The workspace's sources by id, in manifest order.
+    fn source_ids(ws: &Workspace) -> Vec<String> {
+        ws.manifest()
+            .unwrap()
+            .sources
+            .iter()
+            .map(|s| s.source_id.clone())
+            .collect()
+    }
+
     #[test]
     fn a_commit_keeps_the_stored_entries_whether_copied_or_written_again() {
         let dir = tempfile::tempdir().unwrap();
-        let ids = |root: &Path| -> Vec<String> {
-            let m = Manifest::load(&root.join("manifest.json")).unwrap();
-            m.sources.into_iter().map(|s| s.source_id).collect()
-        };
+        let ids = |root: &Path| source_ids(&Workspace::open(root).unwrap());
         let commit = |ids: &[&str]| {
             // Opened afresh each time: the manifest is not in memory.
             let mut ws = Workspace::open(dir.path()).unwrap();
@@ -689,15 +697,9 @@ mod tests {
                 txn.add_source(source(&id, &id)).unwrap();
             }
             txn.commit().unwrap();
-            let ids: Vec<&str> = ws
-                .manifest()
-                .unwrap()
-                .sources
-                .iter()
-                .map(|s| s.source_id.as_str())
-                .collect();
+            let ids = source_ids(&ws);
             assert_eq!(ids.len(), 3 * (round + 1));
-            assert_eq!(ids.last(), Some(&format!("s-{round}2").as_str()));
+            assert_eq!(ids.last(), Some(&format!("s-{round}2")));
             assert_eq!(ws.source_by_hash("s-01").unwrap().map(|s| s.path), Some("s-01.txt"));
         }
         // Stored sources are found by content hash, the first of two with one content.
@@ -722,13 +724,7 @@ mod tests {
             .source_by_hash(&format!("{}00", "ab".repeat(31)))
             .unwrap()
             .is_none());
-        let ids: Vec<&str> = reopened
-            .manifest()
-            .unwrap()
-            .sources
-            .iter()
-            .map(|s| s.source_id.as_str())
-            .collect();
+        let ids = source_ids(&reopened);
         assert_eq!(ids, ["s-00", "s-01", "s-02", "s-10", "s-11", "s-12", "s-20", "s-30"]);
         assert_eq!(fs::read_dir(dir.path().join(".tmp")).unwrap().count(), 0);
     }
