@@ -14,7 +14,7 @@ const TABLE_PAGE: usize = 1000;
 pub struct StatusArgs {}
 
 pub fn run(g: &Globals, _args: StatusArgs) -> anyhow::Result<u8> {
-    let ws = Workspace::open_existing(&g.workspace)?;
+    let ws = Workspace::open_existing_whole(&g.workspace)?;
     let m = ws.manifest()?;
     if g.json {
         super::output::emit_json(m)?;

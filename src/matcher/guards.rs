@@ -105,11 +105,11 @@ pub fn agent_identity(agent: &str, channel: Channel) -> String {
 fn business_from_manifest(ws: &Workspace, region: Region) -> anyhow::Result<(HashSet<String>, HashSet<String>)> {
     let mut ids = HashSet::new();
     let mut domains = HashSet::new();
-    for source in &ws.manifest()?.sources {
+    ws.for_each_source(|source| {
         let channel = super::identities::channel_from_str(&source.channel).unwrap_or(Channel::Whatsapp);
         let options = source.options_value();
         let Some(obj) = options.as_object() else {
-            continue;
+            return Ok(());
         };
         let source_region = obj
             .get("region")
@@ -140,7 +140,8 @@ fn business_from_manifest(ws: &Workspace, region: Region) -> anyhow::Result<(Has
                 }
             }
         }
-    }
+        Ok(())
+    })?;
     Ok((ids, domains))
 }
 

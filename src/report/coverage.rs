@@ -53,13 +53,14 @@ fn call_logs_without_unanswered(ws: &Workspace) -> Result<Vec<(String, u64)>> {
         }
     }
     let mut out = Vec::new();
-    for s in ws.manifest()?.sources.iter().filter(|s| s.channel == "call") {
-        if let Some(&(inbound, 0)) = per_source.get(s.source_id.as_str()) {
+    ws.for_each_source(|s| {
+        if let Some(&(inbound, 0)) = per_source.get(s.source_id.as_str()).filter(|_| s.channel == "call") {
             if inbound > 0 {
                 out.push((s.path.clone(), inbound));
             }
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -79,7 +80,7 @@ pub fn notes(
             ),
         ));
     }
-    for s in &ws.manifest()?.sources {
+    ws.for_each_source(|s| {
         if s.notes.iter().any(|n| n.starts_with(NEAR_WHATSAPP_EXPORT_CAP)) {
             out.push(note(
                 "whatsapp_export_cap",
@@ -98,7 +99,8 @@ pub fn notes(
                 ),
             ));
         }
-    }
+        Ok(())
+    })?;
     for (name, c) in channels {
         if c.unknown > 0 {
             out.push(note(
