@@ -108,8 +108,13 @@ impl Manifest {
 
 /// Reads the manifest at `path` one entry at a time, handing each to `each` (a workspace of
 /// 200 000 chats has a 200 MB manifest: an import needs a few facts of each entry, not the
-/// entries). Returns its schema version, or `None` when there is no manifest yet.
-pub fn read_entries(path: &Path, mut each: impl FnMut(SourceEntry) -> Result<()>) -> Result<Option<u32>> {
+/// entries). An entry is read as `T`: a [`SourceEntry`], or a type of the few fields wanted
+/// (the others are skipped without being kept). Returns the schema version, or `None` when
+/// there is no manifest yet.
+pub fn read_entries<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    mut each: impl FnMut(T) -> Result<()>,
+) -> Result<Option<u32>> {
     let file = match std::fs::File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -119,6 +124,7 @@ pub fn read_entries(path: &Path, mut each: impl FnMut(SourceEntry) -> Result<()>
         each: &mut each,
         failure: None,
         newer: None,
+        entry: std::marker::PhantomData,
     };
     let mut json = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, file));
     let read = serde::de::DeserializeSeed::deserialize(&mut reader, &mut json).and_then(|v| json.end().map(|()| v));
@@ -201,15 +207,18 @@ pub fn entries_span(path: &Path) -> Result<Option<std::ops::Range<u64>>> {
 }
 
 /// The visitor of [`read_entries`]: the manifest object, its `sources` array element by element.
-struct EntryReader<'f, F> {
+struct EntryReader<'f, F, T> {
     each: &'f mut F,
     /// What `each` failed with (serde only carries its own errors).
     failure: Option<anyhow::Error>,
     /// A schema version this omnitrail cannot read.
     newer: Option<u32>,
+    entry: std::marker::PhantomData<fn() -> T>,
 }
 
-impl<'de, F: FnMut(SourceEntry) -> Result<()>> serde::de::DeserializeSeed<'de> for &mut EntryReader<'_, F> {
+impl<'de, T: serde::de::DeserializeOwned, F: FnMut(T) -> Result<()>> serde::de::DeserializeSeed<'de>
+    for &mut EntryReader<'_, F, T>
+{
     type Value = u32;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<u32, D::Error> {
@@ -217,7 +226,9 @@ impl<'de, F: FnMut(SourceEntry) -> Result<()>> serde::de::DeserializeSeed<'de> f
     }
 }
 
-impl<'de, F: FnMut(SourceEntry) -> Result<()>> serde::de::Visitor<'de> for &mut EntryReader<'_, F> {
+impl<'de, T: serde::de::DeserializeOwned, F: FnMut(T) -> Result<()>> serde::de::Visitor<'de>
+    for &mut EntryReader<'_, F, T>
+{
     type Value = u32;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -248,9 +259,11 @@ impl<'de, F: FnMut(SourceEntry) -> Result<()>> serde::de::Visitor<'de> for &mut 
 }
 
 /// The `sources` array of an [`EntryReader`].
-struct SourcesReader<'r, 'f, F>(&'r mut EntryReader<'f, F>);
+struct SourcesReader<'r, 'f, F, T>(&'r mut EntryReader<'f, F, T>);
 
-impl<'de, F: FnMut(SourceEntry) -> Result<()>> serde::de::DeserializeSeed<'de> for SourcesReader<'_, '_, F> {
+impl<'de, T: serde::de::DeserializeOwned, F: FnMut(T) -> Result<()>> serde::de::DeserializeSeed<'de>
+    for SourcesReader<'_, '_, F, T>
+{
     type Value = ();
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
@@ -258,7 +271,9 @@ impl<'de, F: FnMut(SourceEntry) -> Result<()>> serde::de::DeserializeSeed<'de> f
     }
 }
 
-impl<'de, F: FnMut(SourceEntry) -> Result<()>> serde::de::Visitor<'de> for SourcesReader<'_, '_, F> {
+impl<'de, T: serde::de::DeserializeOwned, F: FnMut(T) -> Result<()>> serde::de::Visitor<'de>
+    for SourcesReader<'_, '_, F, T>
+{
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -266,7 +281,7 @@ impl<'de, F: FnMut(SourceEntry) -> Result<()>> serde::de::Visitor<'de> for Sourc
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
-        while let Some(entry) = seq.next_element::<SourceEntry>()? {
+        while let Some(entry) = seq.next_element::<T>()? {
             if let Err(e) = (self.0.each)(entry) {
                 self.0.failure = Some(e);
                 return Err(serde::de::Error::custom("stopped"));
@@ -415,7 +430,11 @@ mod tests {
     fn entries_are_read_one_by_one_and_a_bad_manifest_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("manifest.json");
-        assert_eq!(read_entries(&path, |_| Ok(())).unwrap(), None, "no manifest yet");
+        assert_eq!(
+            read_entries(&path, |_: SourceEntry| Ok(())).unwrap(),
+            None,
+            "no manifest yet"
+        );
         let manifest = Manifest {
             schema_version: SCHEMA_VERSION,
             sources: (0..3).map(entry).collect(),
@@ -424,7 +443,7 @@ mod tests {
         manifest.write_json(&mut bytes).unwrap();
         std::fs::write(&path, &bytes).unwrap();
         let mut ids = Vec::new();
-        let version = read_entries(&path, |e| {
+        let version = read_entries(&path, |e: SourceEntry| {
             ids.push(e.source_id);
             Ok(())
         });
@@ -439,10 +458,10 @@ mod tests {
             br#"{"sources": [], "written_by": {"tool": "x"}, "schema_version": 1}"#,
         )
         .unwrap();
-        assert_eq!(read_entries(&path, |_| Ok(())).unwrap(), Some(1));
+        assert_eq!(read_entries(&path, |_: SourceEntry| Ok(())).unwrap(), Some(1));
         // What the caller fails with comes back as it is.
         std::fs::write(&path, &bytes).unwrap();
-        let err = read_entries(&path, |_| anyhow::bail!("disk full")).unwrap_err();
+        let err = read_entries(&path, |_: SourceEntry| anyhow::bail!("disk full")).unwrap_err();
         assert_eq!(err.to_string(), "disk full");
         for (text, says) in [
             (
@@ -460,7 +479,7 @@ mod tests {
             (r#"{"sources": []}"#.to_string(), "is not a valid omnitrail manifest"),
         ] {
             std::fs::write(&path, text).unwrap();
-            let err = format!("{:#}", read_entries(&path, |_| Ok(())).unwrap_err());
+            let err = format!("{:#}", read_entries(&path, |_: SourceEntry| Ok(())).unwrap_err());
             assert!(err.contains(says) && err.contains("manifest.json"), "{err}");
         }
     }

@@ -201,11 +201,11 @@ impl Workspace {
         let mut index = StoredIndex::default();
         match self.manifest.get() {
             Some(m) => {
-                m.sources.iter().for_each(|s| index.add(s));
+                m.sources.iter().for_each(|s| index.add(&EntryFacts::of(s)));
                 index.schema_version = m.schema_version;
             }
             None => {
-                let version = manifest::read_entries(&self.root.join("manifest.json"), |s| {
+                let version = manifest::read_entries(&self.root.join("manifest.json"), |s: EntryFacts| {
                     index.add(&s);
                     Ok(())
                 })?;
@@ -234,8 +234,39 @@ struct StoredIndex {
     batches: Vec<(String, String)>,
 }
 
+/// The fields of a manifest entry that [`StoredIndex`] keeps; read alone, the others (its
+/// notes and options) are skipped without being built.
+#[derive(Debug, serde::Deserialize)]
+struct EntryFacts {
+    content_hash: String,
+    path: String,
+    imported_at: String,
+    format: String,
+    channel: String,
+    first_ts: Option<String>,
+    last_ts: Option<String>,
+    batch: Option<String>,
+    rejects: Option<String>,
+}
+
+impl EntryFacts {
+    fn of(s: &SourceEntry) -> EntryFacts {
+        EntryFacts {
+            content_hash: s.content_hash.clone(),
+            path: s.path.clone(),
+            imported_at: s.imported_at.clone(),
+            format: s.format.clone(),
+            channel: s.channel.clone(),
+            first_ts: s.first_ts.clone(),
+            last_ts: s.last_ts.clone(),
+            batch: s.batch.clone(),
+            rejects: s.rejects.clone(),
+        }
+    }
+}
+
 impl StoredIndex {
-    fn add(&mut self, s: &SourceEntry) {
+    fn add(&mut self, s: &EntryFacts) {
         self.by_hash
             .push((hash_digest(&s.content_hash), self.sources.len() as u32));
         self.sources.push(StoredSource::pack(s));
@@ -267,7 +298,7 @@ pub struct StoredSource<'a> {
 impl<'a> StoredSource<'a> {
     /// The fields joined by NUL, which no path, time or hash holds (six strings per source
     /// cost six allocations).
-    fn pack(s: &SourceEntry) -> Box<str> {
+    fn pack(s: &EntryFacts) -> Box<str> {
         let parts = [
             s.content_hash.as_str(),
             &s.path,
