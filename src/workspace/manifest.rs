@@ -151,9 +151,9 @@ pub fn entries_span(path: &Path) -> Result<Option<std::ops::Range<u64>>> {
     const FOOT: &[u8] = b"\n  ]\n}\n";
     let mut file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let len = file.metadata()?.len();
-    let mut head = [0u8; 64];
-    let got = file.read(&mut head)?;
-    let head = &head[..got];
+    let mut head = Vec::with_capacity(64);
+    (&mut file).take(64).read_to_end(&mut head)?;
+    let head = head.as_slice();
     let Some(rest) = head.strip_prefix(b"{\n  \"schema_version\": ".as_slice()) else {
         return Ok(None);
     };
