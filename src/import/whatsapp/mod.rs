@@ -858,6 +858,9 @@ pub struct BusinessSides {
     /// Whether a chat without a shared side is given the other party of its titled 1:1 chat,
     /// worked out chat by chat: a folder of 100 000 chats would otherwise keep one side each.
     per_chat: bool,
+    /// For the notes: whether the shared side went to any chat; how many chats got their
+    /// own side and the first three ways; how many chats with authors got none, and the
+    /// first three of them.
     shared_given: bool,
     one_by_one: usize,
     first_ones: Vec<String>,
