@@ -211,7 +211,7 @@ pub struct StreamCounts {
 /// keeps (the Parquet reader only decodes the row groups a slice touches). Ctrl-C stops at
 /// the next slice.
 fn for_each_slice(ws: &Workspace, filter: &Filter, mut f: impl FnMut(&Path, DataFrame) -> Result<()>) -> Result<()> {
-    let batches = ws.batches_of(|s| filter.wants_channel(&s.channel) || s.channel.is_empty())?;
+    let batches = ws.batches_of(|channel| filter.wants_channel(channel) || channel.is_empty())?;
     crate::workspace::for_each_slice(ws.root(), &batches, None, CHUNK_ROWS, |path, df| {
         crate::import::check_interrupt().map_err(|_| anyhow!("interrupted"))?;
         f(path, df)

@@ -217,6 +217,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(unix)]
     fn folders_are_walked_in_order_through_links_past_hidden_ignored_and_maildir_insides() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("exports");

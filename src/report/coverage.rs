@@ -23,12 +23,13 @@ fn note(code: &'static str, message: String) -> Note {
     Note { code, message }
 }
 
-/// Call sources with inbound calls but not one that was missed, busy or failed: many PBX and
-/// phone exports only log connected calls, and then missed calls cannot be counted.
-fn call_logs_without_unanswered(ws: &Workspace) -> Result<Vec<(String, u64)>> {
+/// Inbound and not-answered calls per call source: a source with inbound calls but not one
+/// that was missed, busy or failed may be an export that only logs connected calls, and then
+/// missed calls cannot be counted.
+fn inbound_calls_by_source(ws: &Workspace) -> Result<HashMap<String, (u64, u64)>> {
     // The sources of one import share a batch: one pass, grouped by source.
     let Some(lf) = crate::workspace::scan_batches(ws.root(), &ws.interaction_batches(Some("call"))?)? else {
-        return Ok(Vec::new());
+        return Ok(HashMap::new());
     };
     let df = lf
         .filter(col("direction").eq(lit("inbound")))
@@ -46,22 +47,16 @@ fn call_logs_without_unanswered(ws: &Workspace) -> Result<Vec<(String, u64)>> {
     let ids = df.column("source_id")?.str()?;
     let inbound = df.column("inbound")?.u64()?;
     let not_answered = df.column("not_answered")?.u64()?;
-    let mut per_source: HashMap<&str, (u64, u64)> = HashMap::new();
+    let mut per_source = HashMap::new();
     for i in 0..df.height() {
         if let Some(id) = ids.get(i) {
-            per_source.insert(id, (inbound.get(i).unwrap_or(0), not_answered.get(i).unwrap_or(0)));
+            per_source.insert(
+                id.to_string(),
+                (inbound.get(i).unwrap_or(0), not_answered.get(i).unwrap_or(0)),
+            );
         }
     }
-    let mut out = Vec::new();
-    ws.for_each_source(|s| {
-        if let Some(&(inbound, 0)) = per_source.get(s.source_id.as_str()).filter(|_| s.channel == "call") {
-            if inbound > 0 {
-                out.push((s.path.clone(), inbound));
-            }
-        }
-        Ok(())
-    })?;
-    Ok(out)
+    Ok(per_source)
 }
 
 /// The coverage notes for a report over `ds`.
@@ -71,18 +66,21 @@ pub fn notes(
     a: &Analysis,
     channels: &BTreeMap<&'static str, ChannelSummary>,
 ) -> Result<Vec<Note>> {
-    let mut out = Vec::new();
-    for (path, inbound) in call_logs_without_unanswered(ws)? {
-        out.push(note(
-            "calls_without_unanswered",
-            format!(
-                "call log {path}: all {inbound} inbound calls were answered — it may not record missed calls, so unanswered calls cannot be counted from it"
-            ),
-        ));
-    }
+    let calls = inbound_calls_by_source(ws)?;
+    // One reading of the sources; the call logs' notes come first.
+    let (mut out, mut per_source) = (Vec::new(), Vec::new());
     ws.for_each_source(|s| {
-        if s.notes.iter().any(|n| n.starts_with(NEAR_WHATSAPP_EXPORT_CAP)) {
+        if let Some(&(inbound @ 1.., 0)) = calls.get(&s.source_id).filter(|_| s.channel == "call") {
             out.push(note(
+                "calls_without_unanswered",
+                format!(
+                    "call log {}: all {inbound} inbound calls were answered — it may not record missed calls, so unanswered calls cannot be counted from it",
+                    s.path
+                ),
+            ));
+        }
+        if s.notes.iter().any(|n| n.starts_with(NEAR_WHATSAPP_EXPORT_CAP)) {
+            per_source.push(note(
                 "whatsapp_export_cap",
                 format!(
                     "WhatsApp chat {}: {} messages, close to WhatsApp's ~40 000-message export cap — older history is probably missing",
@@ -91,7 +89,7 @@ pub fn notes(
             ));
         }
         if s.counts.rejected > 0 {
-            out.push(note(
+            per_source.push(note(
                 "rejected_records",
                 format!(
                     "{}: {} record(s) were rejected at import and are not in these figures (`omnitrail status`)",
@@ -101,6 +99,7 @@ pub fn notes(
         }
         Ok(())
     })?;
+    out.append(&mut per_source);
     for (name, c) in channels {
         if c.unknown > 0 {
             out.push(note(

@@ -992,15 +992,10 @@ pub fn to_frame(rows: &[Interaction]) -> Result<DataFrame> {
 /// Reads selected columns of every batch file given (relative to `root`).
 pub fn read_columns(root: &Path, batches: &[String], columns: &[&str]) -> Result<Vec<DataFrame>> {
     let mut out = Vec::new();
-    for rel in batches {
-        let path = root.join(rel);
-        let file = File::open(&path).map_err(|e| anyhow!("cannot open {}: {e}", path.display()))?;
-        let df = ParquetReader::new(file)
-            .with_columns(Some(columns.iter().map(|c| c.to_string()).collect()))
-            .finish()
-            .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
+    for_each_slice(root, batches, Some(columns), usize::MAX, |_, df| {
         out.push(df);
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -1031,7 +1026,7 @@ pub fn for_each_slice(
                 .with_slice(Some((offset, rows)))
                 .finish()
                 .map_err(unreadable)?;
-            offset += rows;
+            offset = offset.saturating_add(rows);
             each(&path, df)?;
         }
     }

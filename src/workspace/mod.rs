@@ -150,28 +150,19 @@ impl Workspace {
     /// Interaction batch files of every source, relative to the root (optionally one channel
     /// only), each named once, in manifest order.
     pub fn interaction_batches(&self, channel: Option<&str>) -> Result<Vec<String>> {
+        self.batches_of(|c| channel.is_none_or(|channel| c == channel))
+    }
+
+    /// The batch files holding the sources of the channels `keep` selects, each named once
+    /// (the sources of one import share a batch), in manifest order.
+    pub fn batches_of(&self, keep: impl Fn(&str) -> bool) -> Result<Vec<String>> {
         let mut seen = std::collections::HashSet::new();
         Ok(self
             .stored()?
             .batches
             .iter()
-            .filter(|(c, _)| channel.is_none_or(|channel| c == channel))
-            .filter(|(_, b)| seen.insert(b))
+            .filter(|(c, b)| keep(c) && seen.insert(b))
             .map(|(_, b)| b.clone())
-            .collect())
-    }
-
-    /// The batch files holding the sources `keep` selects, each named once (the sources of
-    /// one import share a batch), in manifest order.
-    pub fn batches_of(&self, keep: impl Fn(&SourceEntry) -> bool) -> Result<Vec<String>> {
-        let mut seen = std::collections::HashSet::new();
-        Ok(self
-            .manifest()?
-            .sources
-            .iter()
-            .filter(|s| keep(s))
-            .filter_map(|s| s.batch.clone())
-            .filter(|b| seen.insert(b.clone()))
             .collect())
     }
 
