@@ -32,7 +32,10 @@ fn cdrlib_good_is_five_legs_of_one_call_that_no_person_answered() {
     assert_eq!(c.handle, None);
     assert_eq!(c.duration, Some(0));
     assert!(c.legs.as_deref().unwrap().starts_with("5 legs"));
-    assert!(report.sources[0]
+    assert!(report
+        .sources
+        .first()
+        .unwrap()
         .notes
         .iter()
         .any(|n| n.contains("5 row(s) read: 1 call(s)")));
@@ -106,8 +109,15 @@ fn cel_event_logs_are_refused_with_the_reason() {
     ] {
         let (report, calls, _d) = run(f, chrono_tz::UTC, None);
         assert!(calls.is_empty());
-        assert_eq!(report.sources[0].outcome, "failed");
-        assert!(report.sources[0].error.as_deref().unwrap().contains("CEL"));
+        assert_eq!(report.sources.first().unwrap().outcome, "failed");
+        assert!(report
+            .sources
+            .first()
+            .unwrap()
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("CEL"));
     }
 }
 
@@ -180,7 +190,7 @@ fn reimporting_the_corpus_adds_nothing() {
     .unwrap();
     let n = calls(&ws).len();
     assert_eq!(n, 1 + 2 + 5 + 8 + 2 + 1);
-    for s in &first.sources {
+    for s in first.sources.to_vec().unwrap() {
         assert_eq!(
             s.counts.read,
             s.counts.imported + s.counts.rejected + s.counts.duplicates,
@@ -199,6 +209,8 @@ fn reimporting_the_corpus_adds_nothing() {
     assert_eq!(calls(&ws).len(), n);
     assert!(again
         .sources
-        .iter()
+        .to_vec()
+        .unwrap()
+        .into_iter()
         .all(|s| s.outcome == "already-imported" || s.outcome == "failed"));
 }

@@ -7,7 +7,7 @@ use crate::email_common::{business, field, import, rows};
 /// (read, imported, rejected, duplicates, first ts, last ts) of one file imported alone.
 fn alone(rel: &str) -> (u64, u64, u64, u64, Option<String>, Option<String>) {
     let (_d, _ws, report) = import(&[corpus(rel)], &business(&[], &[]));
-    let s = &report.sources[0];
+    let s = &report.sources.first().unwrap();
     let c = s.counts;
     (
         c.read,
@@ -27,7 +27,7 @@ fn ts(s: &str) -> Option<String> {
 fn the_whole_corpus_is_accounted_for_without_a_panic() {
     let (_d, ws, report) = import(&[corpus("email")], &business(&[], &[]));
     let mut totals = (0, 0, 0, 0);
-    for s in &report.sources {
+    for s in report.sources.to_vec().unwrap() {
         let c = s.counts;
         assert_eq!(c.read, c.imported + c.rejected + c.duplicates, "{}", s.path);
         totals.0 += c.read;
@@ -44,7 +44,13 @@ fn the_whole_corpus_is_accounted_for_without_a_panic() {
         "neomutt--endive-not-mbox.mbox",
         "nodembox--test-attached.mbox",
     ] {
-        let s = report.sources.iter().find(|s| s.path.ends_with(name)).unwrap();
+        let s = report
+            .sources
+            .to_vec()
+            .unwrap()
+            .into_iter()
+            .find(|s| s.path.ends_with(name))
+            .unwrap();
         assert_eq!(s.outcome, "skipped", "{name}");
         assert!(s.error.as_deref().unwrap().contains("not a mailbox"), "{name}");
     }

@@ -19,7 +19,7 @@ fn the_demo_mailbox_gives_twelve_messages_in_four_threads_with_sides_and_mention
         &business(&["bloomandstem.example"], &[]),
         &gb(),
     );
-    let c = report.sources[0].counts;
+    let c = report.sources.first().unwrap().counts;
     assert_eq!((c.read, c.imported, c.rejected, c.duplicates), (12, 12, 0, 0));
     let rows = rows(&ws);
     let dirs = |d: &str| rows.iter().filter(|r| r["direction"] == d).count();
@@ -87,7 +87,7 @@ fn reimporting_the_same_mailbox_adds_nothing() {
         &omnitrail::import::pipeline::NoProgress,
     )
     .unwrap();
-    assert_eq!(again.sources[0].outcome, "already-imported");
+    assert_eq!(again.sources.to_vec().unwrap()[0].outcome, "already-imported");
     assert_eq!(rows(&ws).len(), 12);
 }
 
@@ -98,7 +98,7 @@ fn variants_mbox_charsets_outlook_blocks_html_bounces_and_dates() {
         &business(&["shop.example"], &[]),
         &gb(),
     );
-    let c = report.sources[0].counts;
+    let c = report.sources.first().unwrap().counts;
     assert_eq!((c.read, c.imported, c.rejected, c.duplicates), (5, 4, 1, 0));
     let rows = rows(&ws);
     // RFC 2047 Latin-1 name and subject, QP body, plus-addressing kept, German Outlook block cut.
@@ -117,7 +117,13 @@ fn variants_mbox_charsets_outlook_blocks_html_bounces_and_dates() {
     );
     let m = field(&rows, "de-1@post.example", "mentions");
     assert_eq!(m, "phone:+4930901820", "the order number is only in the quoted part");
-    assert!(report.sources[0].notes.iter().any(|n| n.contains("plus-addressed")));
+    assert!(report
+        .sources
+        .first()
+        .unwrap()
+        .notes
+        .iter()
+        .any(|n| n.contains("plus-addressed")));
     // Base64 HTML-only reply: text without the blockquote, same thread.
     assert_eq!(field(&rows, "tom-1@shop.example", "text"), "Danke, bis Freitag!");
     assert_eq!(field(&rows, "tom-1@shop.example", "direction"), "outbound");
@@ -158,16 +164,19 @@ fn a_mailbox_cut_short_is_imported_and_said_to_be_cut() {
     // Cut inside the last message's body, as a copy interrupted mid-file leaves it.
     std::fs::write(&cut, &whole[..whole.len() - 40]).unwrap();
     let said = |report: &omnitrail::import::ImportReport| {
-        report.sources[0]
+        report
+            .sources
+            .first()
+            .unwrap()
             .notes
             .iter()
             .any(|n| n.contains("does not end with a line break"))
     };
     let opts = business(&["bloomandstem.example"], &[]);
     let (_d, _ws, report) = import_with(&[cut], &opts, &gb());
-    let c = report.sources[0].counts;
+    let c = report.sources.first().unwrap().counts;
     assert_eq!((c.read, c.imported), (12, 12));
-    assert!(said(&report), "{:?}", report.sources[0].notes);
+    assert!(said(&report), "{:?}", report.sources.first().unwrap().notes);
     let (_d, _ws, report) = import_with(&[fixture("demo/email/support.mbox")], &opts, &gb());
-    assert!(!said(&report), "{:?}", report.sources[0].notes);
+    assert!(!said(&report), "{:?}", report.sources.first().unwrap().notes);
 }

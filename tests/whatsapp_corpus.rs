@@ -33,14 +33,14 @@ fn every_corpus_chat_matches_the_independent_reading() {
         let mut opts = WhatsAppOptions::default();
         if UNDECIDABLE.contains(&name.as_str()) {
             let err = import(&mut ws, std::slice::from_ref(&path), &opts, &utc()).unwrap();
-            let msg = err.sources[0].error.clone().unwrap_or_default();
+            let msg = err.sources.to_vec().unwrap()[0].error.clone().unwrap_or_default();
             if !msg.contains("ambiguous") || !msg.contains("--date-order") {
                 failures.push(format!("{name}: expected an ambiguity refusal, got {msg:?}"));
             }
             opts.date_order = Some(DateOrder::parse(exp["date_order"].as_str().unwrap()).unwrap());
         }
         let report = import(&mut ws, &[path], &opts, &utc()).unwrap();
-        let src = &report.sources[0];
+        let src = &report.sources.first().unwrap();
         if let Some(e) = &src.error {
             failures.push(format!("{name}: {e}"));
             continue;

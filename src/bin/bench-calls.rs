@@ -244,7 +244,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut ws = Workspace::open(&ws_dir)?;
         let cpu_before = own_cpu_s();
         let report = import_calls(&mut ws, std::slice::from_ref(&cdr), &opts, &common, &NoProgress)?;
-        Ok((own_cpu_s() - cpu_before, report.sources[0].counts))
+        Ok((own_cpu_s() - cpu_before, report.sources.first().unwrap().counts))
     })?;
     let mbs = |d: Duration| size as f64 / 1e6 / d.as_secs_f64();
     println!("file       {:.1} MB, {written} rows, {calls} calls", size as f64 / 1e6);

@@ -142,8 +142,12 @@ fn main() -> anyhow::Result<()> {
         Ok((own_cpu_s() - cpu_before, report))
     })?;
     let peak = own_peak_rss();
-    let c = report.sources[0].counts;
-    anyhow::ensure!(report.failed() == 0, "import failed: {:?}", report.sources[0].error);
+    let c = report.sources.first().unwrap().counts;
+    anyhow::ensure!(
+        report.sources.failed() == 0,
+        "import failed: {:?}",
+        report.sources.first().unwrap().error
+    );
     let secs = time.as_secs_f64();
     let mbs = size as f64 / 1e6 / secs;
     let wc_mbs = size as f64 / 1e6 / wc_time.as_secs_f64();
@@ -170,7 +174,7 @@ fn main() -> anyhow::Result<()> {
     );
     println!("ratio to wc -l  {:.0}x", secs / wc_time.as_secs_f64());
     println!("load average    {}", load_average());
-    for n in report.sources[0].notes.iter() {
+    for n in report.sources.first().unwrap().notes.iter() {
         println!("note            {n}");
     }
     Ok(())

@@ -77,12 +77,12 @@ pub fn run(g: &Globals, args: AuditArgs) -> anyhow::Result<u8> {
     // The import table belongs on stdout only next to the table report; other formats are
     // files a script or a browser reads, so it goes to stderr with the notes.
     if table {
-        print_import_report(&imported, g.quiet);
+        print_import_report(&imported, g.quiet)?;
     } else if !as_json {
         if !g.quiet {
-            eprintln!("{}", import_table(&imported));
+            eprintln!("{}", import_table(&imported)?);
         }
-        print_import_messages(&imported, g.quiet);
+        print_import_messages(&imported, g.quiet)?;
     }
     let import_code = imported.exit_code(common.strict);
 

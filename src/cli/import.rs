@@ -12,7 +12,7 @@ use omnitrail::import::pipeline::import_whatsapp;
 use omnitrail::import::pipeline::Progress;
 use omnitrail::import::whatsapp::dates::DateOrder;
 use omnitrail::import::whatsapp::WhatsAppOptions;
-use omnitrail::import::{CommonOptions, ImportError, ImportReport};
+use omnitrail::import::{CommonOptions, ImportError, ImportReport, SourceOutcomes};
 use omnitrail::normalize::phone::Region;
 use omnitrail::workspace::Workspace;
 use std::path::PathBuf;
@@ -261,8 +261,9 @@ pub fn finish(g: &Globals, run: ImportRun, strict: bool) -> u8 {
             eprintln!("omnitrail: cannot write the report: {e}");
             return 1;
         }
-    } else {
-        print_import_report(&report, g.quiet);
+    } else if let Err(e) = print_import_report(&report, g.quiet) {
+        eprintln!("omnitrail: cannot write the report: {e:#}");
+        return 1;
     }
     report.exit_code(strict)
 }
@@ -281,9 +282,12 @@ pub fn import_detected(
 ) -> anyhow::Result<ImportRun> {
     let (groups, skipped) = group_by_format(paths);
     let mut all = ImportReport {
-        sources: skipped,
+        sources: SourceOutcomes::default(),
         notes: Vec::new(),
     };
+    for s in skipped {
+        all.sources.push(s)?;
+    }
     // Contacts first: later importers and the matcher can use them as anchors.
     let order = [Format::Contacts, Format::WhatsApp, Format::Email, Format::Calls];
     for format in order {
@@ -303,7 +307,7 @@ pub fn import_detected(
         };
         match run {
             Ok(report) => {
-                all.sources.extend(report.sources);
+                all.sources.append(report.sources);
                 for n in report.notes {
                     if !all.notes.contains(&n) {
                         all.notes.push(n);

@@ -4,7 +4,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use omnitrail::import::pipeline::Progress;
 use omnitrail::import::{ImportReport, SourceOutcome};
 use omnitrail::workspace::Counts;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
 
 /// A byte progress bar on stderr, shown only when stderr is a terminal and not `--quiet`.
@@ -82,9 +82,9 @@ pub fn sources_table<'a>(label: &str, rows: impl IntoIterator<Item = SourceRow<'
 }
 
 /// Prints an import report: a table on stdout, notes on stderr (unless quiet).
-pub fn print_import_report(report: &ImportReport, quiet: bool) {
-    emit(import_table(report));
-    print_import_messages(report, quiet);
+pub fn print_import_report(report: &ImportReport, quiet: bool) -> anyhow::Result<()> {
+    emit(import_table(report)?);
+    print_import_messages(report, quiet)
 }
 
 /// Imports of more files than this are summarised: one table row per format and outcome
@@ -96,11 +96,28 @@ const MAX_NOTES: usize = 20;
 
 /// The files of one format and outcome, added up.
 #[derive(Default)]
-struct FileGroup<'a> {
+struct FileGroup {
     files: usize,
     counts: Counts,
-    first: Option<&'a str>,
-    last: Option<&'a str>,
+    first: Option<String>,
+    last: Option<String>,
+}
+
+impl FileGroup {
+    fn add(&mut self, s: &SourceOutcome) {
+        self.files += 1;
+        self.counts += s.counts;
+        if let Some(t) = &s.first_ts {
+            if self.first.as_ref().is_none_or(|first| t < first) {
+                self.first = Some(t.clone());
+            }
+        }
+        if let Some(t) = &s.last_ts {
+            if self.last.as_ref().is_none_or(|last| t > last) {
+                self.last = Some(t.clone());
+            }
+        }
+    }
 }
 
 fn outcome_row(s: &SourceOutcome) -> SourceRow<'_> {
@@ -114,24 +131,25 @@ fn outcome_row(s: &SourceOutcome) -> SourceRow<'_> {
 }
 
 /// The per-source outcome table of an import.
-pub fn import_table(report: &ImportReport) -> comfy_table::Table {
-    if report.sources.len() <= MANY_SOURCES {
-        return sources_table("outcome", report.sources.iter().map(outcome_row));
+pub fn import_table(report: &ImportReport) -> anyhow::Result<comfy_table::Table> {
+    let sources = &report.sources;
+    if sources.len() <= MANY_SOURCES {
+        let all: Vec<_> = sources.iter().collect::<anyhow::Result<_>>()?;
+        return Ok(sources_table("outcome", all.iter().map(|s| outcome_row(s))));
     }
-    let mut groups: BTreeMap<(&str, &str), FileGroup<'_>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), FileGroup> = BTreeMap::new();
     let mut singles = Vec::new();
-    for s in &report.sources {
+    for s in sources.iter() {
+        let s = s?;
         if s.outcome == "failed" {
-            singles.push(s);
+            singles.push(s.into_owned());
             continue;
         }
-        let g = groups
-            .entry((s.format.as_deref().unwrap_or("other"), s.outcome.as_str()))
-            .or_default();
-        g.files += 1;
-        g.counts += s.counts;
-        g.first = g.first.into_iter().chain(s.first_ts.as_deref()).min();
-        g.last = g.last.into_iter().chain(s.last_ts.as_deref()).max();
+        let format = s.format.as_deref().unwrap_or("other");
+        groups
+            .entry((format.to_string(), s.outcome.clone()))
+            .or_default()
+            .add(&s);
     }
     let labels: Vec<String> = groups
         .iter()
@@ -144,37 +162,41 @@ pub fn import_table(report: &ImportReport) -> comfy_table::Table {
             path: label,
             label: outcome,
             counts: g.counts,
-            first: g.first,
-            last: g.last,
+            first: g.first.as_deref(),
+            last: g.last.as_deref(),
         })
         .collect();
-    rows.extend(singles.into_iter().map(outcome_row));
+    rows.extend(singles.iter().map(outcome_row));
     let mut table = sources_table("outcome", rows);
     table.add_row([format!(
         "{} files in all; per file: --json (imported ones: omnitrail status)",
-        report.sources.len()
+        sources.len()
     )]);
-    table
+    Ok(table)
 }
 
 /// Errors, skipped files and the importers' decisions, on stderr (notes only without `--quiet`).
-pub fn print_import_messages(report: &ImportReport, quiet: bool) {
+pub fn print_import_messages(report: &ImportReport, quiet: bool) -> anyhow::Result<()> {
     let many = report.sources.len() > MANY_SOURCES;
-    let mut skipped = Vec::new();
-    for s in &report.sources {
+    let (mut skipped, mut notes) = (PerFile::new(many), PerFile::new(many));
+    for s in report.sources.iter() {
+        let s = s?;
         if let Some(e) = &s.error {
             if s.outcome == "failed" {
                 eprintln!("error: {e}");
-            } else {
+            } else if !quiet {
                 // Importer errors already start with the file's name.
-                skipped.push((s.path.as_str(), e.strip_prefix(&format!("{}: ", s.path)).unwrap_or(e)));
+                skipped.add(&s.path, e.strip_prefix(&format!("{}: ", s.path)).unwrap_or(e));
             }
+        }
+        if !quiet {
+            s.notes.iter().for_each(|n| notes.add(&s.path, n));
         }
     }
     if quiet {
-        return;
+        return Ok(());
     }
-    print_per_file("skipped ", skipped, many);
+    skipped.print("skipped ");
     let shown = if many { MAX_NOTES } else { usize::MAX };
     for n in report.notes.iter().take(shown) {
         eprintln!("note: {n}");
@@ -185,41 +207,106 @@ pub fn print_import_messages(report: &ImportReport, quiet: bool) {
             report.notes.len() - shown
         );
     }
-    let notes = report
-        .sources
-        .iter()
-        .flat_map(|s| s.notes.iter().map(|n| (s.path.as_str(), n.as_str())))
-        .collect();
-    print_per_file("note: ", notes, many);
+    notes.print("note: ");
+    Ok(())
 }
 
-/// `(file, message)` lines on stderr. With many files, a message shared by several is said
-/// once with how many and an example, the most common first, and only so many.
-fn print_per_file(prefix: &str, messages: Vec<(&str, &str)>, many: bool) {
-    if !many {
-        for (file, message) in messages {
-            eprintln!("{prefix}{file}: {message}");
+/// `(file, message)` lines for stderr. With many files, messages of one kind (see
+/// [`message_kind`]) are said once, with how many files and one of them as the example,
+/// the most common first, and only so many: what is kept grows with the kinds of message,
+/// not with the files.
+enum PerFile {
+    Each(Vec<(String, String)>),
+    Alike(HashMap<String, MessageGroup>),
+}
+
+/// Files whose messages are alike, and one of them.
+struct MessageGroup {
+    files: usize,
+    example_file: String,
+    example: String,
+    /// Every message of the group is the example's, word for word.
+    same: bool,
+}
+
+/// A message with its numbers (dates, line numbers, counts) and quoted names (a chat's
+/// title, a business name) blanked: "date order day-month-year: 20/3/2024 at line 1 …" and
+/// "… 30/10/2024 at line 7 …" are one kind.
+fn message_kind(message: &str) -> String {
+    let mut kind = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                kind.push(c);
+                if quoted {
+                    kind.push('…');
+                }
+            }
+            _ if quoted => {}
+            '0'..='9' if kind.ends_with('#') => {}
+            '0'..='9' => kind.push('#'),
+            _ => kind.push(c),
         }
-        return;
     }
-    let mut by_message: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (file, message) in messages {
-        by_message.entry(message).or_default().push(file);
-    }
-    let mut grouped: Vec<(&str, Vec<&str>)> = by_message.into_iter().collect();
-    grouped.sort_by_key(|(_, files)| std::cmp::Reverse(files.len()));
-    for (message, files) in grouped.iter().take(MAX_NOTES) {
-        match files.len() {
-            1 => eprintln!("{prefix}{}: {message}", files[0]),
-            n => eprintln!("{prefix}{n} files (e.g. {}): {message}", files[0]),
+    kind
+}
+
+impl PerFile {
+    fn new(many: bool) -> PerFile {
+        if many {
+            PerFile::Alike(HashMap::new())
+        } else {
+            PerFile::Each(Vec::new())
         }
     }
-    if let Some(rest) = grouped.get(MAX_NOTES..).filter(|r| !r.is_empty()) {
-        eprintln!(
-            "{prefix}{} more distinct messages ({} files): `--json` lists every file's",
-            rest.len(),
-            rest.iter().map(|(_, f)| f.len()).sum::<usize>()
-        );
+
+    fn add(&mut self, file: &str, message: &str) {
+        match self {
+            PerFile::Each(lines) => lines.push((file.to_string(), message.to_string())),
+            PerFile::Alike(groups) => {
+                let group = groups.entry(message_kind(message)).or_insert_with(|| MessageGroup {
+                    files: 0,
+                    example_file: file.to_string(),
+                    example: message.to_string(),
+                    same: true,
+                });
+                group.files += 1;
+                group.same &= group.example == message;
+            }
+        }
+    }
+
+    fn print(self, prefix: &str) {
+        let groups = match self {
+            PerFile::Each(lines) => {
+                for (file, message) in lines {
+                    eprintln!("{prefix}{file}: {message}");
+                }
+                return;
+            }
+            PerFile::Alike(groups) => groups,
+        };
+        let mut grouped: Vec<MessageGroup> = groups.into_values().collect();
+        grouped.sort_by(|a, b| b.files.cmp(&a.files).then_with(|| a.example.cmp(&b.example)));
+        for g in grouped.iter().take(MAX_NOTES) {
+            match (g.files, g.same) {
+                (1, _) => eprintln!("{prefix}{}: {}", g.example_file, g.example),
+                (n, true) => eprintln!("{prefix}{n} files (e.g. {}): {}", g.example_file, g.example),
+                (n, false) => eprintln!(
+                    "{prefix}{n} files, alike but for names and numbers (e.g. {}): {}",
+                    g.example_file, g.example
+                ),
+            }
+        }
+        if let Some(rest) = grouped.get(MAX_NOTES..).filter(|r| !r.is_empty()) {
+            eprintln!(
+                "{prefix}{} more kinds of message ({} files): `--json` lists every file's",
+                rest.len(),
+                rest.iter().map(|g| g.files).sum::<usize>()
+            );
+        }
     }
 }
 
@@ -245,5 +332,32 @@ pub fn emit(text: impl std::fmt::Display) {
     let mut out = std::io::stdout().lock();
     if writeln!(out, "{text}").is_err() {
         std::process::exit(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::message_kind;
+
+    #[test]
+    fn messages_differing_in_numbers_and_quoted_names_are_one_kind() {
+        let kind = message_kind("date order day-month-year: 20/3/2024 at line 1 rules out month-day-year");
+        assert_eq!(
+            kind,
+            "date order day-month-year: #/#/# at line # rules out month-day-year"
+        );
+        assert_eq!(
+            message_kind("date order day-month-year: 30/10/2024 at line 17 rules out month-day-year"),
+            kind
+        );
+        let side = r#"business side: "Bloom & Stem" (inferred: "Bloom & Stem" is the other party of the chat titled "+44 7700 900050")"#;
+        assert_eq!(
+            message_kind(side),
+            r#"business side: "…" (inferred: "…" is the other party of the chat titled "…")"#
+        );
+        assert_ne!(
+            message_kind("3 media file(s) in the zip"),
+            message_kind("3 lines rejected")
+        );
     }
 }

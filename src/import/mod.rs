@@ -9,13 +9,16 @@ pub mod detect;
 pub mod email;
 pub mod encoding;
 pub mod lines;
+mod outcomes;
 pub mod pipeline;
+pub mod spill;
 pub mod whatsapp;
 
 use crate::normalize::phone::Region;
 use crate::workspace::{Counts, SourceEntry};
 use chrono_tz::Tz;
-use serde::Serialize;
+pub use outcomes::SourceOutcomes;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -67,7 +70,7 @@ impl ImportError {
 }
 
 /// What happened to one input file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SourceOutcome {
     pub path: String,
     /// `imported`, `already-imported`, `failed`, `skipped`
@@ -117,25 +120,17 @@ impl SourceOutcome {
 }
 
 /// The result of one import command.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct ImportReport {
-    pub sources: Vec<SourceOutcome>,
+    pub sources: SourceOutcomes,
     /// Decisions that apply to the whole import (business side, time zone).
     pub notes: Vec<String>,
 }
 
 impl ImportReport {
-    pub fn failed(&self) -> usize {
-        self.sources.iter().filter(|s| s.outcome == "failed").count()
-    }
-
-    pub fn rejected(&self) -> u64 {
-        self.sources.iter().map(|s| s.counts.rejected).sum()
-    }
-
     /// 1 when a file failed, or with `strict` when a record was rejected; else 0.
     pub fn exit_code(&self, strict: bool) -> u8 {
-        u8::from(self.failed() > 0 || (strict && self.rejected() > 0))
+        u8::from(self.sources.failed() > 0 || (strict && self.sources.rejected() > 0))
     }
 }
 

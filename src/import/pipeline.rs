@@ -1,8 +1,9 @@
 //! Runs an import command: finds the files, scans them, decides the business side,
 //! writes every source inside one workspace transaction.
 
+use super::spill::Spill;
 use super::whatsapp::{self, ChatInput, ChatScan, WhatsAppOptions};
-use super::{expand_paths, ms_to_rfc3339, CommonOptions, ImportError, ImportReport, SourceOutcome};
+use super::{expand_paths, ms_to_rfc3339, CommonOptions, ImportError, ImportReport, SourceOutcome, SourceOutcomes};
 use crate::model::Interaction;
 use crate::workspace::{
     for_each_slice, options_json, BatchWriter, Counts, InteractionRow, Reject, RejectWriter, SourceEntry, Transaction,
@@ -421,7 +422,7 @@ pub fn thread_hash(thread_key: &str) -> u64 {
 /// The chats of a WhatsApp import waiting for the second pass, and what deciding across
 /// them needs (their authors, their threads, their size), gathered as they are queued.
 struct ChatQueue {
-    spill: whatsapp::spill::ScanSpill,
+    spill: Spill<ChatScan>,
     census: whatsapp::AuthorCensus,
     threads: Vec<u64>,
     bytes: u64,
@@ -432,7 +433,7 @@ impl ChatQueue {
         self.census.add(scan);
         self.threads.push(thread_hash(&scan.thread_key()));
         self.bytes += scan.size;
-        self.spill.push(scan)
+        Ok(self.spill.push(scan)?)
     }
 }
 
@@ -445,19 +446,16 @@ pub fn import_whatsapp(
     progress: &dyn Progress,
 ) -> Result<ImportReport, ImportError> {
     crate::normalize::phone::load_metadata_in_background();
-    let mut outcomes = Vec::new();
-    // The scans wait for the second pass in files (see `whatsapp::spill`).
-    let spill = |what: &str| {
-        let name = format!("whatsapp-{what}-{}.scans", std::process::id());
-        whatsapp::spill::ScanSpill::new(ws.root().join(".tmp").join(name))
-    };
+    let mut outcomes = SourceOutcomes::spilling_to(ws.root().join(".tmp"));
+    // The scans wait for the second pass in files (see `spill`).
+    let spill = || Spill::new_in(ws.root().join(".tmp"));
     let mut chats = ChatQueue {
-        spill: spill("chats"),
+        spill: spill(),
         census: Default::default(),
         threads: Vec::new(),
         bytes: 0,
     };
-    let mut undecided = spill("undecided");
+    let mut undecided = spill();
     let mut siblings = whatsapp::SiblingOrders::default();
     let mut hashes_this_run: HashSet<String> = HashSet::new();
     for (path, explicit) in expand_paths(paths) {
@@ -466,7 +464,7 @@ pub fn import_whatsapp(
         if !explicit {
             let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
             if path.metadata().map(|m| m.len() == 0).unwrap_or(false) {
-                outcomes.push(SourceOutcome::skipped(&display, "empty file: nothing to import".into()));
+                outcomes.push(SourceOutcome::skipped(&display, "empty file: nothing to import".into()))?;
                 continue;
             }
             let whatsapp = super::detect::Format::WhatsApp;
@@ -475,7 +473,7 @@ pub fn import_whatsapp(
                 outcomes.push(SourceOutcome::skipped(
                     &display,
                     super::detect::skip_reason(detected, whatsapp),
-                ));
+                ))?;
                 continue;
             }
         } else if !path.exists() {
@@ -483,13 +481,13 @@ pub fn import_whatsapp(
             outcomes.push(SourceOutcome::failed(
                 &display,
                 format!("{display}: no such file or folder"),
-            ));
+            ))?;
             continue;
         }
         let scanned = ChatInput::open(&path).and_then(|input| whatsapp::scan(input, opts));
         match scanned {
             Ok(scan) => match already_imported(ws, &scan.content_hash, &scan.input.display(), &mut hashes_this_run)? {
-                Some(o) => outcomes.push(o),
+                Some(o) => outcomes.push(o)?,
                 None if scan.undecided().is_some() => undecided.push(&scan)?,
                 None => {
                     siblings.add(&scan);
@@ -497,7 +495,7 @@ pub fn import_whatsapp(
                 }
             },
             Err(ImportError::Interrupted) => return Err(ImportError::Interrupted),
-            Err(e) => outcomes.push(SourceOutcome::failed(&display, e.to_string())),
+            Err(e) => outcomes.push(SourceOutcome::failed(&display, e.to_string()))?,
         }
     }
     drop(hashes_this_run);
@@ -510,7 +508,7 @@ pub fn import_whatsapp(
             outcomes.push(SourceOutcome::failed(
                 &display,
                 format!("{display}: {}", scan.undecided().unwrap_or_default()),
-            ));
+            ))?;
             continue;
         };
         let forced = WhatsAppOptions {
@@ -525,7 +523,7 @@ pub fn import_whatsapp(
                 ));
                 chats.push(&rescanned)?;
             }
-            Err(e) => outcomes.push(SourceOutcome::failed(&display, e.to_string())),
+            Err(e) => outcomes.push(SourceOutcome::failed(&display, e.to_string()))?,
         }
     }
     drop(siblings);
@@ -545,7 +543,6 @@ pub fn import_whatsapp(
     }
     let mut seen = existing_keys(ws, "whatsapp", Some(&threads_left)).map_err(ImportError::Other)?;
     progress.start(bytes);
-    outcomes.reserve(chats.len());
     let mut txn = ws.begin();
     // Each chat's thread count is dropped once its last chat is staged: with 100 000 chats
     // they add up.
@@ -601,7 +598,7 @@ pub fn import_whatsapp(
             result.notes.extend(whatsapp::export_cap_note(result.counts.read));
             Ok(result)
         })?;
-        outcomes.push(outcome);
+        outcomes.push(outcome)?;
     }
     let mut notes = vec![format!("time zone {} ({})", common.tz.name(), common.tz_origin)];
     notes.extend(business.notes());

@@ -119,7 +119,7 @@ pub fn calls(ws: &Workspace) -> Vec<Call> {
 
 /// `(read, imported, rejected, duplicates)` of the report's first source.
 pub fn counts(report: &ImportReport) -> (u64, u64, u64, u64) {
-    let c = report.sources[0].counts;
+    let c = report.sources.first().unwrap().counts;
     (c.read, c.imported, c.rejected, c.duplicates)
 }
 

@@ -28,7 +28,7 @@ use super::pipeline::{
     already_imported, dedup_key, existing_keys, hash_file, hex_into, id_hasher, interaction_id_into, stage_source,
     Progress, Sink, SourcePlan, SourceResult,
 };
-use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
+use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome, SourceOutcomes};
 use crate::import::encoding::TextEncoding;
 use crate::import::whatsapp::dates::DateOrder;
 use crate::model::{CallStatus, Channel, Direction, HandleKind, Kind};
@@ -867,7 +867,7 @@ pub fn import_calls(
     // The metadata loads on its own thread while the files are hashed: business numbers
     // are read after that.
     crate::normalize::phone::load_metadata_in_background();
-    let mut outcomes: Vec<SourceOutcome> = Vec::new();
+    let mut outcomes = SourceOutcomes::spilling_to(ws.root().join(".tmp"));
     let mut files: Vec<CallFile> = Vec::new();
     let mut hashes_this_run = HashSet::new();
     for (path, _explicit) in expand_paths(paths) {
@@ -877,14 +877,14 @@ pub fn import_calls(
             outcomes.push(SourceOutcome::failed(
                 &display,
                 format!("{display}: no such file or folder"),
-            ));
+            ))?;
             continue;
         }
         let (content_hash, size) = match hash_file(&path) {
             Ok(h) => h,
             Err(e) => {
                 check_interrupt()?;
-                outcomes.push(SourceOutcome::failed(&display, format!("{display}: cannot read: {e}")));
+                outcomes.push(SourceOutcome::failed(&display, format!("{display}: cannot read: {e}")))?;
                 continue;
             }
         };
@@ -892,7 +892,7 @@ pub fn import_calls(
             outcomes.push(SourceOutcome::skipped(
                 &display,
                 format!("{display}: empty file: nothing to import"),
-            ));
+            ))?;
             continue;
         }
         let dialect = match opts.dialect {
@@ -904,14 +904,14 @@ pub fn import_calls(
                     Ok(d) => d,
                     Err(_) if opts.map.is_some() => Dialect::Generic,
                     Err(why) => {
-                        outcomes.push(SourceOutcome::failed(&display, format!("{display}: {why}")));
+                        outcomes.push(SourceOutcome::failed(&display, format!("{display}: {why}")))?;
                         continue;
                     }
                 }
             }
         };
         if let Some(o) = already_imported(ws, &content_hash, &display, &mut hashes_this_run)? {
-            outcomes.push(o);
+            outcomes.push(o)?;
             continue;
         }
         let dates = match opts.date_order {
@@ -919,7 +919,7 @@ pub fn import_calls(
             None => match scan_dates(&path, dialect, opts.map.as_ref()) {
                 Ok(rule) => rule,
                 Err(ImportError::File { path, message }) => {
-                    outcomes.push(SourceOutcome::failed(&display, format!("{path}: {message}")));
+                    outcomes.push(SourceOutcome::failed(&display, format!("{path}: {message}")))?;
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -1001,10 +1001,10 @@ pub fn import_calls(
             import_file(file, opts, common, &business, sink)
         });
         match staged {
-            Ok(o) => outcomes.push(o),
+            Ok(o) => outcomes.push(o)?,
             Err(ImportError::Interrupted) => return Err(ImportError::Interrupted),
             Err(ImportError::File { path, message }) => {
-                outcomes.push(SourceOutcome::failed(&file.display, format!("{path}: {message}")))
+                outcomes.push(SourceOutcome::failed(&file.display, format!("{path}: {message}")))?
             }
             Err(e) => return Err(e),
         }

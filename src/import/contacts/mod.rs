@@ -14,7 +14,7 @@ use super::pipeline::{
     already_imported, dedup_key, existing_keys, hash_file, hex_into, id_hasher, interaction_id_into, stage_source,
     Progress, Sink, SourcePlan, SourceResult,
 };
-use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
+use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome, SourceOutcomes};
 use crate::import::encoding::TextEncoding;
 use crate::model::{Channel, Direction, HandleKind, Kind};
 use crate::normalize::phone::{to_e164, Region};
@@ -166,7 +166,7 @@ pub fn import_contacts(
     progress: &dyn Progress,
 ) -> Result<ImportReport, ImportError> {
     crate::normalize::phone::load_metadata_in_background();
-    let mut outcomes = Vec::new();
+    let mut outcomes = SourceOutcomes::spilling_to(ws.root().join(".tmp"));
     let mut files: Vec<ContactFile> = Vec::new();
     let mut hashes_this_run: HashSet<String> = HashSet::new();
     for (path, explicit) in expand_paths(paths) {
@@ -176,7 +176,7 @@ pub fn import_contacts(
             outcomes.push(SourceOutcome::failed(
                 &display,
                 format!("{display}: no such file or folder"),
-            ));
+            ))?;
             continue;
         }
         if !explicit {
@@ -189,17 +189,17 @@ pub fn import_contacts(
                 outcomes.push(SourceOutcome::skipped(
                     &display,
                     super::detect::skip_reason(detected, contacts),
-                ));
+                ))?;
                 continue;
             }
         }
         match ContactFile::open(&path, opts) {
             Ok(file) => match already_imported(ws, &file.content_hash, &file.display, &mut hashes_this_run)? {
-                Some(o) => outcomes.push(o),
+                Some(o) => outcomes.push(o)?,
                 None => files.push(file),
             },
             Err(ImportError::Interrupted) => return Err(ImportError::Interrupted),
-            Err(e) => outcomes.push(SourceOutcome::failed(&display, e.to_string())),
+            Err(e) => outcomes.push(SourceOutcome::failed(&display, e.to_string()))?,
         }
     }
     let mut notes = Vec::new();
@@ -247,7 +247,7 @@ pub fn import_contacts(
             (sink.progress)(file.size);
             Ok(builder.finish())
         })?;
-        outcomes.push(outcome);
+        outcomes.push(outcome)?;
     }
     progress.finish();
     check_interrupt()?;

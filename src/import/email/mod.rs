@@ -20,7 +20,7 @@ use super::pipeline::{
     already_imported, dedup_key, existing_keys, hash_file_into, id_hasher, interaction_id_from, stage_source, Progress,
     Sink, SourcePlan, SourceResult,
 };
-use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome};
+use super::{check_interrupt, expand_paths, CommonOptions, ImportError, ImportReport, SourceOutcome, SourceOutcomes};
 use crate::model::{Channel, Direction, HandleKind, Interaction, Kind};
 use crate::normalize::mentions;
 use crate::workspace::{Reject, Workspace};
@@ -253,7 +253,7 @@ pub fn import_email(
     progress: &dyn Progress,
 ) -> Result<ImportReport, ImportError> {
     crate::normalize::phone::load_metadata_in_background();
-    let mut outcomes = Vec::new();
+    let mut outcomes = SourceOutcomes::spilling_to(ws.root().join(".tmp"));
     let mut sources: Vec<MailSource> = Vec::new();
     let mut hashes_this_run: HashSet<String> = HashSet::new();
     for (path, explicit) in expand_paths(paths) {
@@ -263,19 +263,19 @@ pub fn import_email(
             outcomes.push(SourceOutcome::failed(
                 &display,
                 format!("{display}: no such file or folder"),
-            ));
+            ))?;
             continue;
         }
         if path.is_file() && path.metadata().map(|m| m.len() == 0).unwrap_or(false) {
             outcomes.push(SourceOutcome::skipped(
                 &display,
                 format!("{display}: empty file: nothing to import"),
-            ));
+            ))?;
             continue;
         }
         match MailSource::open(&path) {
             Ok(src) => match already_imported(ws, &src.content_hash, &src.display, &mut hashes_this_run)? {
-                Some(o) => outcomes.push(o),
+                Some(o) => outcomes.push(o)?,
                 None => sources.push(src),
             },
             Err(e) => {
@@ -285,7 +285,7 @@ pub fn import_email(
                     SourceOutcome::failed(&display, why)
                 } else {
                     SourceOutcome::skipped(&display, why)
-                });
+                })?;
             }
         }
     }
@@ -331,7 +331,7 @@ pub fn import_email(
         let outcome = stage_source(&mut txn, &mut seen, i + 1 < total, plan, progress, |sink| {
             import_source(src, business.as_ref(), unquote, common, &mut threader, sink)
         })?;
-        outcomes.push(outcome);
+        outcomes.push(outcome)?;
     }
     progress.finish();
     check_interrupt()?;

@@ -7,7 +7,6 @@
 pub mod classify;
 pub mod dates;
 pub mod header;
-pub mod spill;
 
 use self::dates::{DateEvidence, DateOrder, Decision};
 use self::header::{Header, Shape};
@@ -63,10 +62,10 @@ pub fn export_cap_note(read: u64) -> Option<String> {
 /// Where a chat's text comes from.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum ChatInput {
-    Text(#[serde(with = "spill::path_bytes")] PathBuf),
+    Text(#[serde(with = "crate::import::spill::path_bytes")] PathBuf),
     /// A chat inside a zip, with the names of the other (media) entries.
     Zip {
-        #[serde(with = "spill::path_bytes")]
+        #[serde(with = "crate::import::spill::path_bytes")]
         zip: PathBuf,
         entry: String,
         media: Vec<String>,
@@ -2221,8 +2220,7 @@ mod tests {
                 media: vec!["IMG-1.jpg".into()],
             };
         }
-        let path = dir.path().join("scans");
-        let mut spill = spill::ScanSpill::new(path.clone());
+        let mut spill = crate::import::spill::Spill::new_in(dir.path());
         for scan in &scans {
             spill.push(scan).unwrap();
         }
@@ -2242,8 +2240,18 @@ mod tests {
             back.iter().map(fields).collect::<Vec<_>>(),
             scans.iter().map(fields).collect::<Vec<_>>()
         );
-        assert!(!path.exists(), "the file goes with its reader");
-        let empty = spill::ScanSpill::new(dir.path().join("none"));
+        // Read twice, and written to after a reading.
+        assert_eq!(spill.read().unwrap().count(), 2);
+        spill.push(&scans[0]).unwrap();
+        let again: Vec<ChatScan> = spill.read().unwrap().map(Result::unwrap).collect();
+        assert_eq!(again.iter().map(fields).collect::<Vec<_>>()[2], fields(&scans[0]));
+        drop(spill);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "the spill's file has no name"
+        );
+        let empty = crate::import::spill::Spill::<ChatScan>::new_in(dir.path().join("none"));
         assert_eq!(empty.read().unwrap().count(), 0);
     }
 
