@@ -212,9 +212,9 @@ pub fn print_import_messages(report: &ImportReport, quiet: bool) -> anyhow::Resu
 }
 
 /// `(file, message)` lines for stderr. With many files, messages of one kind (see
-/// [`message_kind`]) are said once, with how many files and one of them as the example,
-/// the most common first, and only so many: what is kept grows with the kinds of message,
-/// not with the files.
+/// [`omnitrail::import::message_kind`]) are said once, with how many files and one of them
+/// as the example, the most common first, and only so many: what is kept grows with the
+/// kinds of message, not with the files.
 enum PerFile {
     Each(Vec<(String, String)>),
     Alike(HashMap<String, MessageGroup>),
@@ -227,30 +227,6 @@ struct MessageGroup {
     example: String,
     /// Every message of the group is the example's, word for word.
     same: bool,
-}
-
-/// A message with its numbers (dates, line numbers, counts) and quoted names (a chat's
-/// title, a business name) blanked: "date order day-month-year: 20/3/2024 at line 1 …" and
-/// "… 30/10/2024 at line 7 …" are one kind.
-fn message_kind(message: &str) -> String {
-    let mut kind = String::with_capacity(message.len());
-    let mut quoted = false;
-    for c in message.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                kind.push(c);
-                if quoted {
-                    kind.push('…');
-                }
-            }
-            _ if quoted => {}
-            '0'..='9' if kind.ends_with('#') => {}
-            '0'..='9' => kind.push('#'),
-            _ => kind.push(c),
-        }
-    }
-    kind
 }
 
 impl PerFile {
@@ -266,12 +242,14 @@ impl PerFile {
         match self {
             PerFile::Each(lines) => lines.push((file.to_string(), message.to_string())),
             PerFile::Alike(groups) => {
-                let group = groups.entry(message_kind(message)).or_insert_with(|| MessageGroup {
-                    files: 0,
-                    example_file: file.to_string(),
-                    example: message.to_string(),
-                    same: true,
-                });
+                let group = groups
+                    .entry(omnitrail::import::message_kind(message))
+                    .or_insert_with(|| MessageGroup {
+                        files: 0,
+                        example_file: file.to_string(),
+                        example: message.to_string(),
+                        same: true,
+                    });
                 group.files += 1;
                 group.same &= group.example == message;
             }
@@ -332,32 +310,5 @@ pub fn emit(text: impl std::fmt::Display) {
     let mut out = std::io::stdout().lock();
     if writeln!(out, "{text}").is_err() {
         std::process::exit(0);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::message_kind;
-
-    #[test]
-    fn messages_differing_in_numbers_and_quoted_names_are_one_kind() {
-        let kind = message_kind("date order day-month-year: 20/3/2024 at line 1 rules out month-day-year");
-        assert_eq!(
-            kind,
-            "date order day-month-year: #/#/# at line # rules out month-day-year"
-        );
-        assert_eq!(
-            message_kind("date order day-month-year: 30/10/2024 at line 17 rules out month-day-year"),
-            kind
-        );
-        let side = r#"business side: "Bloom & Stem" (inferred: "Bloom & Stem" is the other party of the chat titled "+44 7700 900050")"#;
-        assert_eq!(
-            message_kind(side),
-            r#"business side: "…" (inferred: "…" is the other party of the chat titled "…")"#
-        );
-        assert_ne!(
-            message_kind("3 media file(s) in the zip"),
-            message_kind("3 lines rejected")
-        );
     }
 }

@@ -17,7 +17,7 @@ pub mod whatsapp;
 use crate::normalize::phone::Region;
 use crate::workspace::{Counts, SourceEntry};
 use chrono_tz::Tz;
-pub use outcomes::SourceOutcomes;
+pub use outcomes::{message_kind, SourceOutcomes};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

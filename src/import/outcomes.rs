@@ -129,6 +129,30 @@ impl Serialize for SourceOutcomes {
     }
 }
 
+/// A message with its numbers (dates, line numbers, counts) and quoted names (a chat's
+/// title, a business name) blanked: "date order day-month-year: 20/3/2024 at line 1 …" and
+/// "… 30/10/2024 at line 7 …" are one kind.
+pub fn message_kind(message: &str) -> String {
+    let mut kind = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                kind.push(c);
+                if quoted {
+                    kind.push('…');
+                }
+            }
+            _ if quoted => {}
+            '0'..='9' if kind.ends_with('#') => {}
+            '0'..='9' => kind.push('#'),
+            _ => kind.push(c),
+        }
+    }
+    kind
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +197,28 @@ mod tests {
             std::fs::read_dir(dir.path()).unwrap().count(),
             0,
             "the spill leaves no file"
+        );
+    }
+
+    #[test]
+    fn messages_differing_in_numbers_and_quoted_names_are_one_kind() {
+        let kind = message_kind("date order day-month-year: 20/3/2024 at line 1 rules out month-day-year");
+        assert_eq!(
+            kind,
+            "date order day-month-year: #/#/# at line # rules out month-day-year"
+        );
+        assert_eq!(
+            message_kind("date order day-month-year: 30/10/2024 at line 17 rules out month-day-year"),
+            kind
+        );
+        let side = r#"business side: "Bloom & Stem" (inferred: "Bloom & Stem" is the other party of the chat titled "+44 7700 900050")"#;
+        assert_eq!(
+            message_kind(side),
+            r#"business side: "…" (inferred: "…" is the other party of the chat titled "…")"#
+        );
+        assert_ne!(
+            message_kind("3 media file(s) in the zip"),
+            message_kind("3 lines rejected")
         );
     }
 }
