@@ -236,6 +236,39 @@ fn killing_an_import_midway_leaves_the_workspace_as_it_was() {
     assert!(listing(&ws.join(".tmp")).is_empty());
 }
 
+/// A command run while an import is changing the workspace waits for it, says so, and
+/// then sees what it imported: it neither reads a half-committed workspace nor removes the
+/// import's files as leftovers.
+#[test]
+fn a_command_run_during_an_import_waits_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let mut import = start_big_import(dir.path(), &ws);
+    let status = omnitrail(&ws, &["--json", "status"]);
+    let imported = import.wait().unwrap();
+    assert_eq!(imported.code(), Some(0));
+    assert_eq!(
+        status.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let waited = String::from_utf8_lossy(&status.stderr);
+    assert!(
+        waited.contains("waiting for another omnitrail command to finish with"),
+        "{waited}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(report["sources"][0]["counts"]["imported"], 400_000, "{report}");
+    // Every batch the manifest names is there.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ws.join("manifest.json")).unwrap()).unwrap();
+    for source in manifest["sources"].as_array().unwrap() {
+        let batch = source["batch"].as_str().unwrap();
+        assert!(ws.join(batch).exists(), "{batch} is missing");
+    }
+}
+
 #[test]
 fn a_50_mb_single_line_is_refused_without_reading_it_into_memory() {
     let dir = tempfile::tempdir().unwrap();

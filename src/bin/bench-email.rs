@@ -54,7 +54,7 @@ fn generate(path: &Path, bytes: u64) -> std::io::Result<u64> {
         let customer = rng.below(20_000);
         let ts = start + (n as i64) * 37;
         let date = chrono::DateTime::from_timestamp(ts, 0).expect("valid time");
-        let reply = n % 3 == 0;
+        let reply = n.is_multiple_of(3);
         let (from, to) = if reply {
             (
                 "Priya <priya@bloomandstem.example>".to_string(),
@@ -104,7 +104,7 @@ fn generate(path: &Path, bytes: u64) -> std::io::Result<u64> {
         msg.push_str("\n--b1\nContent-Type: text/html; charset=utf-8\n\n<html><body><p>");
         msg.push_str(&body.replace('\n', "<br>"));
         msg.push_str("</p></body></html>\n--b1--\n\n");
-        if n % 10 == 0 {
+        if n.is_multiple_of(10) {
             // A from-line in the body, escaped as an mboxrd writer would.
             msg.insert_str(msg.len() - 1, ">From the shop floor\n\n");
         }

@@ -618,7 +618,7 @@ mod synth {
             if let Some((l, f)) = household.take() {
                 family = f;
                 landline = Some(l);
-            } else if k % 2 == 0 && rng.chance(0.06) {
+            } else if k.is_multiple_of(2) && rng.chance(0.06) {
                 let l = format!("+441{:09}", 100_000_000 + k);
                 landline = Some(l.clone());
                 household = Some((l, family));

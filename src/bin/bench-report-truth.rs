@@ -28,7 +28,7 @@ fn with_oracle<T>(gen_dir: &Path, root: &Path, f: impl FnOnce(&Workspace) -> Res
             std::fs::rename(root.join(name), aside(name))?;
         }
     }
-    let result = Workspace::open_existing(root).and_then(|ws| {
+    let result = Workspace::open_existing_to_change(root).and_then(|ws| {
         write_truth_clustering(gen_dir, &ws)?;
         f(&ws)
     });
@@ -58,7 +58,7 @@ fn main() -> Result<()> {
         bail!("usage: bench-report-truth GEN_DIR WORKSPACE [--json]");
     };
     if args.iter().any(|a| a == "--write-oracle") {
-        let counts = write_truth_clustering(gen_dir, &Workspace::open_existing(root)?)?;
+        let counts = write_truth_clustering(gen_dir, &Workspace::open_existing_to_change(root)?)?;
         eprintln!("{counts:?}");
         return Ok(());
     }

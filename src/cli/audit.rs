@@ -98,7 +98,7 @@ pub fn run(g: &Globals, args: AuditArgs) -> anyhow::Result<u8> {
     if !g.workspace.join("manifest.json").exists() {
         return nothing_found();
     }
-    let ws = Workspace::open_existing(&g.workspace)?;
+    let ws = Workspace::open_existing_to_change(&g.workspace)?;
     let opts = MatchOptions {
         threshold,
         region,

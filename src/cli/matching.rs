@@ -54,7 +54,7 @@ pub fn run_match(g: &Globals, args: MatchArgs) -> anyhow::Result<u8> {
             return Ok(2);
         }
     };
-    let ws = Workspace::open_existing(&g.workspace)?;
+    let ws = Workspace::open_existing_to_change(&g.workspace)?;
     let opts = MatchOptions {
         threshold: args.threshold,
         region,

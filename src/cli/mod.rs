@@ -87,6 +87,14 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         quiet: cli.quiet,
         json: cli.json,
     };
+    if !globals.quiet {
+        omnitrail::workspace::lock::on_wait(|root| {
+            eprintln!(
+                "omnitrail: waiting for another omnitrail command to finish with {} (Ctrl-C to stop)",
+                root.display()
+            )
+        });
+    }
     match cli.command {
         Command::Audit(args) => audit::run(&globals, args),
         Command::Import(args) => import::run(&globals, args),

@@ -504,7 +504,7 @@ impl TruthWriter {
     }
 
     fn hold_or_score(&mut self, c: &Customer, held: Held) -> anyhow::Result<()> {
-        if c.family_phone.is_some() && c.index % 2 == 0 {
+        if c.family_phone.is_some() && c.index.is_multiple_of(2) {
             self.held = Some(held);
             Ok(())
         } else {

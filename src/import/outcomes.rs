@@ -159,7 +159,7 @@ mod tests {
     use crate::workspace::Counts;
 
     fn outcome(i: usize) -> SourceOutcome {
-        let mut o = if i % 7 == 0 {
+        let mut o = if i.is_multiple_of(7) {
             SourceOutcome::failed(&format!("f{i}.txt"), format!("f{i}.txt: not a chat"))
         } else {
             SourceOutcome::skipped(&format!("f{i}.txt"), "why".into())

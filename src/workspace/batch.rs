@@ -373,7 +373,7 @@ impl Columns {
         self.thread_title.push(r.thread_title, a);
         self.edited.push(r.edited);
         self.dedup_key.push(Some(r.dedup_key), a);
-        if self.rows % STAGED_ROWS == 0 {
+        if self.rows.is_multiple_of(STAGED_ROWS) {
             self.flush_staged();
         }
     }

@@ -3,6 +3,7 @@
 //! staged under `.tmp/` and become visible only when the manifest is replaced atomically.
 
 mod batch;
+pub mod lock;
 mod manifest;
 
 pub use batch::{
@@ -14,6 +15,7 @@ pub use manifest::{
 };
 
 use anyhow::{Context, Result};
+use lock::Hold;
 use serde::Serialize;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -32,56 +34,88 @@ pub struct Workspace {
     /// What an import needs of the stored sources, read when the workspace opens (and
     /// again after a commit).
     stored: std::sync::OnceLock<StoredIndex>,
+    /// This command's hold on the workspace (see [`lock`]), let go when it is dropped.
+    _hold: Option<File>,
 }
 
 impl Workspace {
-    /// Opens (creating if needed) the workspace at `root`, and removes what an interrupted
-    /// import left behind: staged files and batches that no manifest entry references.
+    /// Opens (creating if needed) the workspace at `root` to change it, held alone (another
+    /// command's hold is waited for), and removes what an interrupted import left behind:
+    /// staged files and batches that no manifest entry references.
     pub fn open(root: &Path) -> Result<Workspace> {
         for dir in ["interactions", "rejects", ".tmp"] {
             fs::create_dir_all(root.join(dir))
                 .with_context(|| format!("cannot create workspace folder {}", root.join(dir).display()))?;
         }
-        let ws = Workspace::at(root);
+        let ws = Workspace::at(root, lock::acquire(root, Hold::Alone)?);
         ws.recover()?;
         Ok(ws)
     }
 
-    /// Opens an existing workspace without creating anything (for read-only commands), and
-    /// recovers it as [`Workspace::open`] does. Its whole manifest is read only when asked:
-    /// the matcher and the reports look at each source once (a workspace of 100 000 chats
-    /// holds 120 MB of entries).
+    /// Opens an existing workspace to read it, without creating anything, held shared with
+    /// other readers. When an interrupted command left files and no other command is using
+    /// it, it is first recovered as [`Workspace::open`] does. Its whole manifest is read only when asked: the matcher
+    /// and the reports look at each source once (a workspace of 100 000 chats holds 120 MB
+    /// of entries).
     pub fn open_existing(root: &Path) -> Result<Workspace> {
-        Workspace::open_existing_as(root, false)
+        Workspace::open_existing_as(root, Some(false))
     }
 
     /// [`Workspace::open_existing`] with the whole manifest read first, for commands that
     /// use every entry (`status`, `export`): it is then read once, not twice.
     pub fn open_existing_whole(root: &Path) -> Result<Workspace> {
-        Workspace::open_existing_as(root, true)
+        Workspace::open_existing_as(root, Some(true))
     }
 
-    fn open_existing_as(root: &Path, whole: bool) -> Result<Workspace> {
-        if !root.join("manifest.json").exists() {
-            anyhow::bail!(
+    /// An existing workspace opened to change it (`match` writes its customers), held alone.
+    pub fn open_existing_to_change(root: &Path) -> Result<Workspace> {
+        Workspace::open_existing_as(root, None)
+    }
+
+    /// `reading`: `Some(whole manifest first)` to read, `None` to change.
+    fn open_existing_as(root: &Path, reading: Option<bool>) -> Result<Workspace> {
+        let exists = || root.join("manifest.json").exists();
+        let none = || {
+            anyhow::anyhow!(
                 "no workspace at {}: run `omnitrail import` or `omnitrail audit` first (or pass --workspace DIR)",
                 root.display()
-            );
+            )
+        };
+        // A first import holds the lock before it writes a manifest: wait for it.
+        if !exists() && !root.join(".lock").exists() {
+            return Err(none());
         }
-        let ws = Workspace::at(root);
-        if whole {
-            ws.manifest()?;
+        let hold = match reading {
+            None => Hold::Alone,
+            Some(_) => {
+                // What an interrupted command left waits in `.tmp/`: when it is there and
+                // nobody is using the workspace, clear it (which reads the manifest once more).
+                let leftovers = fs::read_dir(root.join(".tmp")).is_ok_and(|mut d| d.next().is_some());
+                if let Some(alone) = leftovers.then(|| lock::try_alone(root)).flatten() {
+                    Workspace::at(root, Some(alone)).recover()?;
+                }
+                Hold::Shared
+            }
+        };
+        let ws = Workspace::at(root, lock::acquire(root, hold)?);
+        if !exists() {
+            return Err(none());
         }
-        ws.recover()?;
+        match reading {
+            None => ws.recover()?,
+            Some(true) => drop(ws.manifest()?),
+            Some(false) => {}
+        }
         Ok(ws)
     }
 
-    /// The workspace at `root`, nothing read yet.
-    fn at(root: &Path) -> Workspace {
+    /// The workspace at `root`, held by `hold`, nothing read yet.
+    fn at(root: &Path, hold: Option<File>) -> Workspace {
         Workspace {
             root: root.to_path_buf(),
             manifest: Default::default(),
             stored: Default::default(),
+            _hold: hold,
         }
     }
 
@@ -753,13 +787,15 @@ mod tests {
         again.first_ts = Some("2024-01-01T00:00:00Z".into());
         txn.add_source(again).unwrap();
         txn.commit().unwrap();
-        let reopened = Workspace::open(dir.path()).unwrap();
+        drop(ws);
+        let mut reopened = Workspace::open(dir.path()).unwrap();
         let found = reopened.source_by_hash("s-01").unwrap().unwrap();
         assert_eq!((found.path, found.first_ts, found.last_ts), ("s-01.txt", None, None));
         assert!(reopened.source_by_hash("s-03").unwrap().is_none());
-        let mut txn = ws.begin();
+        let mut txn = reopened.begin();
         txn.add_source(source("s-30", &"ab".repeat(32))).unwrap();
         txn.commit().unwrap();
+        drop(reopened);
         let reopened = Workspace::open(dir.path()).unwrap();
         assert_eq!(
             reopened.source_by_hash(&"ab".repeat(32)).unwrap().map(|s| s.format),

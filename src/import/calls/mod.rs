@@ -283,7 +283,7 @@ fn scan_dates(path: &Path, dialect: Dialect, map: Option<&ColumnMap>) -> Result<
         .map_err(|e| ImportError::file(&display, format!("cannot read CSV: {e}")))?
     {
         rows += 1;
-        if rows % 65_536 == 0 {
+        if rows.is_multiple_of(65_536) {
             check_interrupt()?;
         }
         // No a/b/yyyy date in the first 64 KiB: a file written by one system keeps one date

@@ -288,7 +288,7 @@ impl<R: std::io::Read> RowReader<R> {
                 continue;
             }
             self.rows += 1;
-            if self.rows % 65_536 == 0 {
+            if self.rows.is_multiple_of(65_536) {
                 check_interrupt()?;
             }
             row.byte = row.record.position().map_or(0, csv::Position::byte);
