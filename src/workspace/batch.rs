@@ -16,7 +16,7 @@ use polars_parquet::write::{
 };
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 
@@ -496,7 +496,7 @@ fn decode_dictionary(dictionary: &DictionaryArray<u32>) -> ArrayRef {
 /// ~9 bytes a record (87 MB for a 9.7M-message chat). Larger groups than the writer's own
 /// chunks hold more frames at once, make the writer's work come in bursts that stall an
 /// importer's workers, and are decoded twice by readers that take 16 384 rows at a time.
-const ROWS_PER_GROUP: usize = ROWS_PER_CHUNK;
+pub(crate) const ROWS_PER_GROUP: usize = ROWS_PER_CHUNK;
 
 /// How a frame stores one column: joining a dictionary with plain values would mean
 /// decoding the dictionary, then having polars hash every value to build one again.
@@ -656,9 +656,37 @@ impl RowChunk {
 /// first full chunk, so that a small source (most chats, most mailboxes) is written on the
 /// calling thread without any hand-off.
 pub struct BatchWriter {
+    /// The first file; a batch past [`ROW_GROUPS_PER_FILE`] goes on in [`batch_part`]s.
+    path: PathBuf,
     pending: Columns,
     output: Output,
     rows: u64,
+}
+
+/// Row groups in one file of a batch (4 million rows); a larger batch goes on in further
+/// files ([`batch_part`]). The Parquet writer keeps a description of every page it wrote
+/// until the file ends (for the page index), ~4.6 bytes a row: a 3.2 GB chat in one file
+/// peaked at 370 MB.
+#[cfg(not(test))]
+pub(crate) const ROW_GROUPS_PER_FILE: usize = 256;
+/// Small in unit tests, so that they meet batches of several files.
+#[cfg(test)]
+pub(crate) const ROW_GROUPS_PER_FILE: usize = 2;
+
+/// The `part`th file (from 2) of the batch whose first file is `first`:
+/// `interactions/X.parquet` → `interactions/X.part2.parquet`.
+pub(crate) fn batch_part(first: &str, part: usize) -> String {
+    let stem = first.strip_suffix(".parquet").unwrap_or(first);
+    format!("{stem}.part{part}.parquet")
+}
+
+/// The files of the batch whose first file is `first` (a path relative to `root`), in order,
+/// as far as they exist.
+pub(crate) fn batch_files(root: &Path, first: &str) -> Vec<String> {
+    let more = (2..).map(|part| batch_part(first, part));
+    std::iter::once(first.to_string())
+        .chain(more.take_while(|rel| root.join(rel).exists()))
+        .collect()
 }
 
 enum Output {
@@ -812,8 +840,27 @@ fn column_plans(schema: &ArrowSchema) -> Vec<ColumnPlan> {
         .collect()
 }
 
-/// Writes frames into `file` as Parquet row groups (see [`row_groups`]) with [`column_plans`].
-fn write_frames(file: File, frames: impl IntoIterator<Item = Frame>) -> Result<u64> {
+/// Writes frames as Parquet row groups (see [`row_groups`]) with [`column_plans`] into
+/// `file` (at `path`), and past [`ROW_GROUPS_PER_FILE`] into further files ([`batch_part`]).
+fn write_frames(file: File, path: &Path, frames: impl IntoIterator<Item = Frame>) -> Result<u64> {
+    let mut groups = row_groups(frames).peekable();
+    let (mut file, mut part, mut rows) = (file, 1, 0);
+    loop {
+        rows += write_file(file, groups.by_ref().take(ROW_GROUPS_PER_FILE))?;
+        if groups.peek().is_none() {
+            return Ok(rows);
+        }
+        part += 1;
+        let next = path.with_file_name(batch_part(
+            &path.file_name().unwrap_or_default().to_string_lossy(),
+            part,
+        ));
+        file = File::create(&next).with_context(|| format!("cannot create {}", next.display()))?;
+    }
+}
+
+/// Writes row groups into one Parquet file.
+fn write_file(file: File, groups: impl Iterator<Item = Result<Frame>>) -> Result<u64> {
     // The Parquet encoder issues many small writes (page headers, footer fields):
     // buffered, they cost a few syscalls per row group instead of thousands per file.
     let file = WritebackFile {
@@ -833,7 +880,7 @@ fn write_frames(file: File, frames: impl IntoIterator<Item = Frame>) -> Result<u
     let mut writer = FileWriter::try_new(out, schema, file_options)?;
     let fields: Vec<ParquetType> = writer.parquet_schema().fields().to_vec();
     let mut rows = 0u64;
-    for frame in row_groups(frames) {
+    for frame in groups {
         let frame = frame?;
         // Encoded on one thread: the importer keeps the other core busy.
         let mut columns = Vec::with_capacity(fields.len());
@@ -866,6 +913,7 @@ impl BatchWriter {
     pub fn create(path: &Path) -> Result<BatchWriter> {
         let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         Ok(BatchWriter {
+            path: path.to_path_buf(),
             pending: Columns::new(FIRST_CHUNK),
             output: Output::Idle(file),
             rows: 0,
@@ -916,7 +964,8 @@ impl BatchWriter {
             // the writer encodes a group.
             let depth = (ROWS_PER_GROUP / frame.rows.max(1)).clamp(2, 4);
             let (tx, rx) = sync_channel::<Frame>(depth);
-            let worker = std::thread::spawn(move || write_frames(file, rx));
+            let path = self.path.clone();
+            let worker = std::thread::spawn(move || write_frames(file, &path, rx));
             self.output = Output::Worker {
                 tx: Some(tx),
                 worker: Some(worker),
@@ -967,7 +1016,7 @@ impl BatchWriter {
             } else {
                 Vec::new()
             };
-            return write_frames(file, frames);
+            return write_frames(file, &self.path, frames);
         }
         self.flush()?;
         self.join()
@@ -1052,6 +1101,35 @@ pub fn scan_batches(root: &Path, batches: &[String]) -> Result<Option<LazyFrame>
 mod tests {
     use super::*;
 
+    /// Every file of the batch whose first file is `path`, in order.
+    fn batch_paths(path: &Path) -> Vec<PathBuf> {
+        let dir = path.parent().unwrap();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        batch_files(dir, name).into_iter().map(|f| dir.join(f)).collect()
+    }
+
+    /// The rows of a batch, over its files.
+    fn read_batch(path: &Path) -> DataFrame {
+        let mut frames = batch_paths(path)
+            .into_iter()
+            .map(|p| ParquetReader::new(File::open(p).unwrap()).finish().unwrap());
+        let mut all = frames.next().unwrap();
+        frames.for_each(|f| {
+            all.vstack_mut(&f).unwrap();
+        });
+        all
+    }
+
+    /// Rows per row group of a batch, over its files.
+    fn group_rows(path: &Path) -> Vec<usize> {
+        batch_paths(path)
+            .iter()
+            .flat_map(|p| {
+                let meta = polars_parquet::read::read_metadata(&mut File::open(p).unwrap()).unwrap();
+                meta.row_groups.iter().map(|g| g.num_rows()).collect::<Vec<_>>()
+            })
+            .collect()
+    }
     #[test]
     fn writeback_passes_every_byte_through_and_flushes_in_the_background() {
         let dir = tempfile::tempdir().unwrap();
@@ -1220,12 +1298,12 @@ mod tests {
             w.push_row(&InteractionRow::of(&rows[i % 2])).unwrap();
         }
         assert_eq!(w.finish().unwrap(), n as u64);
-        let back = ParquetReader::new(File::open(&path).unwrap()).finish().unwrap();
+        let back = read_batch(&path);
         assert_eq!(back.height(), n);
-        // A full chunk is a row group of its own; the three rows left over make the last.
-        let meta = polars_parquet::read::read_metadata(&mut File::open(&path).unwrap()).unwrap();
-        let group_rows: Vec<usize> = meta.row_groups.iter().map(|g| g.num_rows()).collect();
-        assert_eq!(group_rows, [ROWS_PER_GROUP, ROWS_PER_GROUP, 3]);
+        // A full chunk is a row group of its own; the three rows left over make the last,
+        // in a second file (unit tests put two row groups in a file).
+        assert_eq!(group_rows(&path), [ROWS_PER_GROUP, ROWS_PER_GROUP, 3]);
+        assert_eq!(batch_paths(&path).len(), 2);
         assert!(back.slice(0, 2).equals_missing(&to_frame(&rows).unwrap()));
         // Rows cross blocks of staged values and chunks: the last ones are still in order.
         let last = to_frame(&[rows[1].clone(), rows[0].clone()]).unwrap();
@@ -1270,13 +1348,12 @@ mod tests {
         }
         let all = parts.concat();
         assert_eq!(w.finish().unwrap(), all.len() as u64);
-        let back = ParquetReader::new(File::open(&path).unwrap()).finish().unwrap();
+        let back = read_batch(&path);
         assert!(back.equals_missing(&to_frame(&all).unwrap()));
         // Dictionaries and null parts make one dictionary; a column turning to plain values
         // (the names of the third chunk) or back starts a row group.
+        assert_eq!(group_rows(&path), [500, KEYS_MAX + 50, 100]);
         let meta = polars_parquet::read::read_metadata(&mut File::open(&path).unwrap()).unwrap();
-        let group_rows: Vec<usize> = meta.row_groups.iter().map(|g| g.num_rows()).collect();
-        assert_eq!(group_rows, [500, KEYS_MAX + 50, 100]);
         let handle = meta.row_groups[0]
             .columns_under_root_iter("customer_handle")
             .unwrap()

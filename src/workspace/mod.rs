@@ -239,6 +239,7 @@ impl Workspace {
         }
         // Stable: of several sources with one content, the first stored is found.
         index.by_hash.sort_by_key(|&(digest, _)| digest);
+        index.add_batch_parts(&self.root);
         Ok(self.stored.get_or_init(|| index))
     }
 }
@@ -291,6 +292,24 @@ impl EntryFacts {
 }
 
 impl StoredIndex {
+    /// Adds the further files of batches past [`batch::ROW_GROUPS_PER_FILE`] row groups,
+    /// which the entries do not name (they are written before their batch ends): each
+    /// after its first file, as referenced.
+    fn add_batch_parts(&mut self, root: &Path) {
+        let mut files_of: std::collections::HashMap<String, Vec<String>> = Default::default();
+        let mut batches = Vec::with_capacity(self.batches.len());
+        for (channel, first) in std::mem::take(&mut self.batches) {
+            let files = files_of
+                .entry(first)
+                .or_insert_with_key(|first| batch::batch_files(root, first));
+            for file in files.iter().skip(1) {
+                self.referenced.insert(file.clone());
+            }
+            batches.extend(files.iter().map(|f| (channel.clone(), f.clone())));
+        }
+        self.batches = batches;
+    }
+
     fn add(&mut self, s: &EntryFacts) {
         self.by_hash
             .push((hash_digest(&s.content_hash), self.sources.len() as u32));
@@ -456,6 +475,22 @@ impl Transaction<'_> {
         });
     }
 
+    /// The further files of staged batches past [`batch::ROW_GROUPS_PER_FILE`] row groups
+    /// (their writers made them): (staged path, final path).
+    fn staged_parts(&self) -> Vec<(PathBuf, String)> {
+        let tmp = self.ws.root.join(".tmp");
+        self.staged
+            .iter()
+            .filter_map(|(path, rel)| Some((path.file_name()?.to_str()?, rel)))
+            .filter(|(_, rel)| rel.starts_with("interactions/"))
+            .flat_map(|(name, rel)| {
+                let staged = batch::batch_files(&tmp, name);
+                let placed = (2..).map(move |part| batch::batch_part(rel, part));
+                staged.into_iter().skip(1).map(|name| tmp.join(name)).zip(placed)
+            })
+            .collect()
+    }
+
     /// Forgets a staged file that was never created (a rejects file without rejects).
     pub fn unstage(&mut self, rel: &str) {
         self.staged.retain(|(_, r)| r != rel);
@@ -470,6 +505,8 @@ impl Transaction<'_> {
                 self.discard_files(&[rel]);
             }
         }
+        let parts = self.staged_parts();
+        self.staged.extend(parts);
         for (path, _) in &self.staged {
             File::open(path)?.sync_all()?;
         }
@@ -534,7 +571,8 @@ impl Drop for Transaction<'_> {
     fn drop(&mut self) {
         // The shared writer's thread must stop before its file goes.
         drop(self.shared.take());
-        for (path, _) in &self.staged {
+        let parts = self.staged_parts();
+        for (path, _) in self.staged.iter().chain(&parts) {
             let _ = fs::remove_file(path);
         }
         drop(self.entries.json.take());
@@ -866,5 +904,74 @@ mod tests {
             .collect()
             .unwrap();
         assert_eq!(df.height(), 2);
+    }
+
+    #[test]
+    fn a_batch_past_its_row_groups_per_file_goes_on_in_further_files_read_as_one() {
+        use crate::model::{Channel, Direction, Interaction, Kind};
+        let dir = tempfile::tempdir().unwrap();
+        // Unit tests put two row groups in a file: five make three files.
+        let rows = batch::ROWS_PER_GROUP * 4 + 7;
+        let stage = |ws: &mut Workspace, commit: bool| {
+            let mut txn = ws.begin();
+            let (batch, rel) = txn.shared_batch("t-1").unwrap();
+            let mut row = Interaction::new(
+                "t-1",
+                Channel::Email,
+                Direction::Inbound,
+                Kind::Message,
+                1_700_000_000_000,
+            );
+            for i in 0..rows {
+                row.interaction_id = format!("i-{i}");
+                batch.push(row.clone()).unwrap();
+            }
+            let mut entry = source("t-1", "00");
+            entry.batch = Some(rel);
+            txn.add_source(entry).unwrap();
+            if commit {
+                txn.commit().unwrap();
+            }
+        };
+        let mut ws = Workspace::open(dir.path()).unwrap();
+        stage(&mut ws, false);
+        assert_eq!(
+            fs::read_dir(dir.path().join(".tmp")).unwrap().count(),
+            0,
+            "an abandoned batch leaves no file"
+        );
+        stage(&mut ws, true);
+        let files = [
+            "interactions/t-1.parquet",
+            "interactions/t-1.part2.parquet",
+            "interactions/t-1.part3.parquet",
+        ];
+        let check = |ws: &Workspace| {
+            assert_eq!(ws.interaction_batches(None).unwrap(), files);
+            let ids = ws
+                .scan_interactions()
+                .unwrap()
+                .unwrap()
+                .select([polars::prelude::col("interaction_id")])
+                .collect()
+                .unwrap();
+            let ids: Vec<String> = ids
+                .column("interaction_id")
+                .unwrap()
+                .str()
+                .unwrap()
+                .iter()
+                .map(|id| id.unwrap_or_default().to_owned())
+                .collect();
+            assert_eq!(ids, (0..rows).map(|i| format!("i-{i}")).collect::<Vec<_>>());
+        };
+        check(&ws);
+        assert_eq!(fs::read_dir(dir.path().join(".tmp")).unwrap().count(), 0);
+        // Kept by the recovery of the next command, which removes a file no batch explains.
+        drop(ws);
+        fs::write(dir.path().join("interactions/t-9.part2.parquet"), b"").unwrap();
+        let ws = Workspace::open(dir.path()).unwrap();
+        check(&ws);
+        assert_eq!(fs::read_dir(dir.path().join("interactions")).unwrap().count(), 3);
     }
 }
