@@ -2,6 +2,7 @@
 //! leg grouping, statuses, directions and first/last timestamps.
 
 use crate::calls_common::*;
+use crate::common::first;
 use omnitrail::import::calls::CallOptions;
 
 fn run(
@@ -32,10 +33,7 @@ fn cdrlib_good_is_five_legs_of_one_call_that_no_person_answered() {
     assert_eq!(c.handle, None);
     assert_eq!(c.duration, Some(0));
     assert!(c.legs.as_deref().unwrap().starts_with("5 legs"));
-    assert!(report
-        .sources
-        .first()
-        .unwrap()
+    assert!(first(&report)
         .notes
         .iter()
         .any(|n| n.contains("5 row(s) read: 1 call(s)")));
@@ -109,15 +107,8 @@ fn cel_event_logs_are_refused_with_the_reason() {
     ] {
         let (report, calls, _d) = run(f, chrono_tz::UTC, None);
         assert!(calls.is_empty());
-        assert_eq!(report.sources.first().unwrap().outcome, "failed");
-        assert!(report
-            .sources
-            .first()
-            .unwrap()
-            .error
-            .as_deref()
-            .unwrap()
-            .contains("CEL"));
+        assert_eq!(first(&report).outcome, "failed");
+        assert!(first(&report).error.as_deref().unwrap().contains("CEL"));
     }
 }
 

@@ -1,6 +1,7 @@
 //! The call-log importer on the project's own fixtures (fixtures/calls, fixtures/demo).
 
 use crate::calls_common::*;
+use crate::common::{first, first_has_note};
 use omnitrail::import::calls::CallOptions;
 
 fn gb() -> omnitrail::import::CommonOptions {
@@ -126,15 +127,12 @@ fn ring_groups_queues_and_local_channels_are_grouped_by_linkedid() {
     );
     assert_eq!(counts(&report), (6, 6, 0, 0));
     assert!(
-        report
-            .sources
-            .first()
-            .unwrap()
+        first(&report)
             .notes
             .iter()
             .any(|n| n.contains("10 row(s) read: 6 call(s)")),
         "{:?}",
-        report.sources.first().unwrap().notes
+        first(&report).notes
     );
     // ring group: legs not adjacent in the file, Tom answered
     let ring = find(&calls, "1773651600.1");
@@ -189,15 +187,12 @@ fn withheld_callers_are_kept_without_a_handle() {
     assert_eq!(calls[2].name.as_deref(), Some("Jane Doe"));
     assert_eq!(calls[2].handle.as_deref(), Some("+447700900444"));
     assert!(
-        report
-            .sources
-            .first()
-            .unwrap()
+        first(&report)
             .notes
             .iter()
             .any(|n| n.contains("2 call(s) from withheld")),
         "{:?}",
-        report.sources.first().unwrap().notes
+        first(&report).notes
     );
 }
 
@@ -220,7 +215,7 @@ fn bad_rows_are_rejected_with_line_and_reason() {
 fn freepbx_export_reads_did_voicemail_outbound_and_internal() {
     let (report, calls, _dir) = import(&[fixture("calls/freepbx_cdr_export.csv")], &with_business(), &gb());
     assert_eq!(counts(&report), (4, 4, 0, 0));
-    assert_eq!(report.sources.first().unwrap().format.as_deref(), Some("calls/cdr-csv"));
+    assert_eq!(first(&report).format.as_deref(), Some("calls/cdr-csv"));
     let ring = find(&calls, "1773918000.1");
     assert_eq!(
         (ring.status.as_deref(), ring.agent.as_deref(), ring.duration),
@@ -305,26 +300,14 @@ fn generic_csv_with_a_column_map() {
         ]
     );
     assert_eq!(calls[0].duration, Some(65));
-    assert!(report
-        .sources
-        .first()
-        .unwrap()
-        .notes
-        .iter()
-        .any(|n| n.contains("status word")));
+    assert!(first_has_note(&report, "status word"));
 }
 
 #[test]
 fn spreadsheet_semicolons_and_mangled_numbers_are_detected_and_rejected() {
     let (report, dir, ws) = import_keep("calls/excel_semicolon.csv", &with_business());
     assert_eq!(counts(&report), (4, 1, 3, 0));
-    assert!(report
-        .sources
-        .first()
-        .unwrap()
-        .notes
-        .iter()
-        .any(|n| n.contains("re-saved by a spreadsheet")));
+    assert!(first_has_note(&report, "re-saved by a spreadsheet"));
     let reasons: Vec<String> = rejects(&dir, &ws)
         .iter()
         .map(|v| v["reason"].as_str().unwrap().to_string())
@@ -341,13 +324,7 @@ fn spreadsheet_semicolons_and_mangled_numbers_are_detected_and_rejected() {
 fn utf16_spreadsheet_export_is_decoded() {
     let (report, calls, _dir) = import(&[fixture("calls/excel_utf16.csv")], &with_business(), &gb());
     assert_eq!(counts(&report), (2, 1, 1, 0));
-    assert!(report
-        .sources
-        .first()
-        .unwrap()
-        .notes
-        .iter()
-        .any(|n| n.contains("UTF-16")));
+    assert!(first_has_note(&report, "UTF-16"));
     assert_eq!(calls[0].handle.as_deref(), Some("+447700900123"));
 }
 
@@ -355,13 +332,7 @@ fn utf16_spreadsheet_export_is_decoded() {
 fn a_windows_1252_export_is_decoded_and_said_not_read_as_broken_utf8() {
     let (report, calls, _dir) = import(&[fixture("calls/master_windows1252.csv")], &with_business(), &gb());
     assert_eq!(counts(&report), (1, 1, 0, 0));
-    assert!(report
-        .sources
-        .first()
-        .unwrap()
-        .notes
-        .iter()
-        .any(|n| n.contains("Windows-1252")));
+    assert!(first_has_note(&report, "Windows-1252"));
     assert_eq!(calls[0].name.as_deref(), Some("Jérôme Dupont"));
 }
 
@@ -391,10 +362,7 @@ fn android_backup_types_withheld_and_overlapping_entries() {
     );
     assert_eq!(counts(&report), (8, 7, 0, 1));
     // The directions note counts the 7 imported calls, not the duplicate.
-    let directions = report
-        .sources
-        .first()
-        .unwrap()
+    let directions = first(&report)
         .notes
         .iter()
         .find(|n| n.starts_with("directions:"))
@@ -442,7 +410,7 @@ fn empty_files_contacts_and_unknown_csvs() {
         &gb(),
     );
     assert!(calls.is_empty());
-    assert_eq!(report.sources.first().unwrap().outcome, "skipped");
+    assert_eq!(first(&report).outcome, "skipped");
     assert_eq!(report.sources.to_vec().unwrap()[1].outcome, "failed");
     assert!(!omnitrail::import::calls::sniff(
         &std::fs::read(fixture("calls/contacts_lookalike.csv")).unwrap()
@@ -586,7 +554,7 @@ fn reasons(dir: &tempfile::TempDir, ws: &omnitrail::workspace::Workspace) -> Vec
 fn slashed_dates_are_read_day_first_when_a_first_field_is_over_twelve() {
     let (report, calls, _dir) = import(&[fixture("calls/dates_day_first.csv")], &with_business(), &gb());
     assert_eq!(counts(&report), (5, 5, 0, 0));
-    assert_eq!(report.sources.first().unwrap().format.as_deref(), Some("calls/cdr-csv"));
+    assert_eq!(first(&report).format.as_deref(), Some("calls/cdr-csv"));
     // Europe/London is on BST from 29 March
     assert_eq!(
         times(&calls),
@@ -598,14 +566,11 @@ fn slashed_dates_are_read_day_first_when_a_first_field_is_over_twelve() {
             "2026-04-28T15:45:00Z"
         ]
     );
-    let note = report
-        .sources
-        .first()
-        .unwrap()
+    let note = first(&report)
         .notes
         .iter()
         .find(|n| n.starts_with("dates read"))
-        .unwrap_or_else(|| panic!("{:?}", report.sources.first().unwrap().notes));
+        .unwrap_or_else(|| panic!("{:?}", first(&report).notes));
     assert!(
         note.contains("day-first")
             && note.contains("2 of 4")
@@ -638,15 +603,12 @@ fn slashed_dates_are_read_month_first_in_a_mapped_csv() {
         ]
     );
     assert!(
-        report
-            .sources
-            .first()
-            .unwrap()
+        first(&report)
             .notes
             .iter()
             .any(|n| n.contains("month-first") && n.contains("second field over 12")),
         "{:?}",
-        report.sources.first().unwrap().notes
+        first(&report).notes
     );
 }
 
@@ -663,7 +625,7 @@ fn undecidable_slashed_dates_are_rejected_unless_date_order_is_given() {
         );
     }
     assert!(got[3].1.contains("two-digit year"), "{got:?}");
-    let notes = &report.sources.first().unwrap().notes;
+    let notes = &first(&report).notes;
     assert!(
         notes
             .iter()
@@ -684,10 +646,7 @@ fn undecidable_slashed_dates_are_rejected_unless_date_order_is_given() {
             "2026-08-07T11:00:00Z"
         ]
     );
-    assert!(report
-        .sources
-        .first()
-        .unwrap()
+    assert!(first(&report)
         .notes
         .iter()
         .any(|n| n.contains("day-first") && n.contains("--date-order dmy")));
@@ -714,15 +673,12 @@ fn dashed_dates_get_the_same_inference_as_slashed_ones() {
     let (_, slashed, _dir) = import(&[fixture("calls/dates_day_first.csv")], &with_business(), &gb());
     assert_eq!(times(&calls), times(&slashed));
     assert!(
-        report
-            .sources
-            .first()
-            .unwrap()
+        first(&report)
             .notes
             .iter()
             .any(|n| n.contains("day-first") && n.contains("2 of 4") && n.contains("line 4")),
         "{:?}",
-        report.sources.first().unwrap().notes
+        first(&report).notes
     );
 
     // 03-04 and 05-04 cannot be told; 04-04 reads the same either way.
@@ -747,7 +703,7 @@ fn dashed_dates_get_the_same_inference_as_slashed_ones() {
 fn contradictory_dates_fail_the_file_naming_a_line_of_each_kind() {
     let (report, calls, _dir) = import(&[fixture("calls/dates_contradictory.csv")], &with_business(), &gb());
     assert!(calls.is_empty());
-    let s = &report.sources.first().unwrap();
+    let s = first(&report);
     assert_eq!(s.outcome, "failed");
     let err = s.error.as_deref().unwrap();
     assert!(err.contains("dates_contradictory.csv"), "{err}");
@@ -764,10 +720,7 @@ fn contradictory_dates_fail_the_file_naming_a_line_of_each_kind() {
         got[0].1.contains("14 cannot be a month") && got[0].1.contains("--date-order dmy"),
         "{got:?}"
     );
-    assert!(report
-        .sources
-        .first()
-        .unwrap()
+    assert!(first(&report)
         .notes
         .iter()
         .any(|n| n.contains("1 date(s) do not fit it")));
@@ -779,7 +732,7 @@ fn contradictory_dates_fail_the_file_naming_a_line_of_each_kind() {
 fn twelve_hour_clock_with_am_pm_and_a_narrow_no_break_space() {
     let (report, calls, _dir) = import(&[fixture("calls/dates_twelve_hour.csv")], &with_business(), &gb());
     assert_eq!(counts(&report), (5, 5, 0, 0));
-    assert_eq!(report.sources.first().unwrap().format.as_deref(), Some("calls/twilio"));
+    assert_eq!(first(&report).format.as_deref(), Some("calls/twilio"));
     // Twilio writes UTC; 12 AM is midnight, 12 PM noon; seconds are optional
     assert_eq!(
         times(&calls),
@@ -791,13 +744,7 @@ fn twelve_hour_clock_with_am_pm_and_a_narrow_no_break_space() {
             "2026-04-19T23:59:59Z"
         ]
     );
-    assert!(report
-        .sources
-        .first()
-        .unwrap()
-        .notes
-        .iter()
-        .any(|n| n.contains("month-first")));
+    assert!(first_has_note(&report, "month-first"));
 }
 
 #[test]
@@ -870,13 +817,7 @@ fn an_android_backup_saved_as_utf16_is_decoded_and_reads_as_the_original() {
     let (report, calls, _d2) = import(&[fixture("calls/android_utf16.xml")], &with_business(), &gb());
     assert!(counts(&report).0 > 0);
     assert_eq!(counts(&report), counts(&original));
-    assert!(report
-        .sources
-        .first()
-        .unwrap()
-        .notes
-        .iter()
-        .any(|n| n.contains("UTF-16")));
+    assert!(first_has_note(&report, "UTF-16"));
     let key = |c: &Call| (c.ts.clone(), c.direction.clone(), c.status.clone(), c.handle.clone());
     assert_eq!(
         calls.iter().map(key).collect::<Vec<_>>(),

@@ -1,13 +1,13 @@
 //! The email importer on every file of ../shared/corpus/email: exact counts, spans and
 //! directions where the file is a known case; "no panic, every message accounted" for all.
 
-use crate::common::corpus;
+use crate::common::{corpus, first, outcome_of};
 use crate::email_common::{business, field, import, rows};
 
 /// (read, imported, rejected, duplicates, first ts, last ts) of one file imported alone.
 fn alone(rel: &str) -> (u64, u64, u64, u64, Option<String>, Option<String>) {
     let (_d, _ws, report) = import(&[corpus(rel)], &business(&[], &[]));
-    let s = &report.sources.first().unwrap();
+    let s = first(&report);
     let c = s.counts;
     (
         c.read,
@@ -44,13 +44,7 @@ fn the_whole_corpus_is_accounted_for_without_a_panic() {
         "neomutt--endive-not-mbox.mbox",
         "nodembox--test-attached.mbox",
     ] {
-        let s = report
-            .sources
-            .to_vec()
-            .unwrap()
-            .into_iter()
-            .find(|s| s.path.ends_with(name))
-            .unwrap();
+        let s = outcome_of(&report, name);
         assert_eq!(s.outcome, "skipped", "{name}");
         assert!(s.error.as_deref().unwrap().contains("not a mailbox"), "{name}");
     }

@@ -1,6 +1,6 @@
 //! The email importer on hand-made fixtures (fixtures/email, fixtures/demo/email).
 
-use crate::common::{self, fixture};
+use crate::common::{self, first, first_has_note, fixture};
 use crate::email_common::{business, field, import_with, rows};
 use omnitrail::normalize::phone::Region;
 
@@ -19,7 +19,7 @@ fn the_demo_mailbox_gives_twelve_messages_in_four_threads_with_sides_and_mention
         &business(&["bloomandstem.example"], &[]),
         &gb(),
     );
-    let c = report.sources.first().unwrap().counts;
+    let c = first(&report).counts;
     assert_eq!((c.read, c.imported, c.rejected, c.duplicates), (12, 12, 0, 0));
     let rows = rows(&ws);
     let dirs = |d: &str| rows.iter().filter(|r| r["direction"] == d).count();
@@ -98,7 +98,7 @@ fn variants_mbox_charsets_outlook_blocks_html_bounces_and_dates() {
         &business(&["shop.example"], &[]),
         &gb(),
     );
-    let c = report.sources.first().unwrap().counts;
+    let c = first(&report).counts;
     assert_eq!((c.read, c.imported, c.rejected, c.duplicates), (5, 4, 1, 0));
     let rows = rows(&ws);
     // RFC 2047 Latin-1 name and subject, QP body, plus-addressing kept, German Outlook block cut.
@@ -117,13 +117,7 @@ fn variants_mbox_charsets_outlook_blocks_html_bounces_and_dates() {
     );
     let m = field(&rows, "de-1@post.example", "mentions");
     assert_eq!(m, "phone:+4930901820", "the order number is only in the quoted part");
-    assert!(report
-        .sources
-        .first()
-        .unwrap()
-        .notes
-        .iter()
-        .any(|n| n.contains("plus-addressed")));
+    assert!(first_has_note(&report, "plus-addressed"));
     // Base64 HTML-only reply: text without the blockquote, same thread.
     assert_eq!(field(&rows, "tom-1@shop.example", "text"), "Danke, bis Freitag!");
     assert_eq!(field(&rows, "tom-1@shop.example", "direction"), "outbound");
@@ -163,20 +157,12 @@ fn a_mailbox_cut_short_is_imported_and_said_to_be_cut() {
     let cut = dir.path().join("cut.mbox");
     // Cut inside the last message's body, as a copy interrupted mid-file leaves it.
     std::fs::write(&cut, &whole[..whole.len() - 40]).unwrap();
-    let said = |report: &omnitrail::import::ImportReport| {
-        report
-            .sources
-            .first()
-            .unwrap()
-            .notes
-            .iter()
-            .any(|n| n.contains("does not end with a line break"))
-    };
+    let said = |report: &omnitrail::import::ImportReport| first_has_note(report, "does not end with a line break");
     let opts = business(&["bloomandstem.example"], &[]);
     let (_d, _ws, report) = import_with(&[cut], &opts, &gb());
-    let c = report.sources.first().unwrap().counts;
+    let c = first(&report).counts;
     assert_eq!((c.read, c.imported), (12, 12));
-    assert!(said(&report), "{:?}", report.sources.first().unwrap().notes);
+    assert!(said(&report), "{:?}", first(&report).notes);
     let (_d, _ws, report) = import_with(&[fixture("demo/email/support.mbox")], &opts, &gb());
-    assert!(!said(&report), "{:?}", report.sources.first().unwrap().notes);
+    assert!(!said(&report), "{:?}", first(&report).notes);
 }

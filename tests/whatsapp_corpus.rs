@@ -40,7 +40,7 @@ fn every_corpus_chat_matches_the_independent_reading() {
             opts.date_order = Some(DateOrder::parse(exp["date_order"].as_str().unwrap()).unwrap());
         }
         let report = import(&mut ws, &[path], &opts, &utc()).unwrap();
-        let src = &report.sources.first().unwrap();
+        let src = first(&report);
         if let Some(e) = &src.error {
             failures.push(format!("{name}: {e}"));
             continue;

@@ -10,7 +10,7 @@ fn check(name: &str, exp: &serde_json::Value, opts: &WhatsAppOptions, failures: 
     let dir = tempfile::tempdir().unwrap();
     let mut ws = Workspace::open(dir.path()).unwrap();
     let report = import(&mut ws, &[fixture(&format!("whatsapp/{name}"))], opts, &utc()).unwrap();
-    let src = &report.sources.first().unwrap();
+    let src = first(&report);
     if exp["expect"] == "reject-file" {
         match &src.error {
             Some(e) if src.outcome == "failed" && e.contains(name) => {}
@@ -80,13 +80,13 @@ fn a_chat_saved_as_utf16_is_the_same_source_as_its_utf8_text() {
     let utf8 = fixture("whatsapp/multiline_media_system.txt");
     let utf16 = fixture("whatsapp/utf16le_bom_notepad.txt");
     let report = import(&mut ws, &[utf16], &WhatsAppOptions::default(), &utc()).unwrap();
-    let notes = &report.sources.first().unwrap().notes;
+    let notes = &first(&report).notes;
     assert!(
         notes.iter().any(|n| n.starts_with("UTF-16 text (little-endian")),
         "{notes:?}"
     );
     let report = import(&mut ws, &[utf8], &WhatsAppOptions::default(), &utc()).unwrap();
-    assert_eq!(report.sources.first().unwrap().outcome, "already-imported");
+    assert_eq!(first(&report).outcome, "already-imported");
 }
 
 #[test]
@@ -101,7 +101,7 @@ fn utf16_without_a_byte_order_mark_is_refused_with_a_hint() {
     .unwrap();
     let mut ws = Workspace::open(&dir.path().join("ws")).unwrap();
     let report = import(&mut ws, &[path], &WhatsAppOptions::default(), &utc()).unwrap();
-    let error = report.sources.first().unwrap().error.clone().unwrap_or_default();
+    let error = first(&report).error.clone().unwrap_or_default();
     assert!(
         error.contains("looks like UTF-16 text without a byte-order mark"),
         "{error}"
@@ -122,7 +122,7 @@ fn reimporting_the_same_file_adds_nothing() {
     .unwrap();
     let manifest = std::fs::read(dir.path().join("manifest.json")).unwrap();
     let report = import(&mut ws, &[path], &WhatsAppOptions::default(), &utc()).unwrap();
-    assert_eq!(report.sources.first().unwrap().outcome, "already-imported");
+    assert_eq!(first(&report).outcome, "already-imported");
     assert_eq!(std::fs::read(dir.path().join("manifest.json")).unwrap(), manifest);
 }
 
@@ -138,7 +138,7 @@ fn overlapping_exports_of_one_chat_count_duplicates() {
         &utc(),
     )
     .unwrap();
-    assert_eq!(report.sources.first().unwrap().counts.duplicates, 3);
+    assert_eq!(first(&report).counts.duplicates, 3);
 }
 
 #[test]
@@ -211,13 +211,7 @@ fn business_sides_read_chat_by_chat_are_one_note_for_the_import_and_one_per_chat
     assert_eq!(about_sides.len(), 1, "{:?}", report.notes);
     assert!(about_sides[0].contains("inferred for 5 chats"), "{about_sides:?}");
     for (customer, business) in pairs {
-        let chat = report
-            .sources
-            .to_vec()
-            .unwrap()
-            .into_iter()
-            .find(|s| s.path.contains(customer))
-            .unwrap();
+        let chat = outcome_of(&report, customer);
         let side = format!(
             "business side: {business:?} (inferred: {business:?} is the other party of the chat titled {customer:?})"
         );
@@ -296,14 +290,7 @@ fn an_undecidable_date_order_is_taken_from_a_sibling_in_the_same_layout() {
 
     // Alone, the same file is refused until told the order.
     let report = import_into(&dir.path().join("ws2"), &[chats.join("WhatsApp Chat with Nina.txt")]);
-    assert!(report
-        .sources
-        .first()
-        .unwrap()
-        .error
-        .as_deref()
-        .unwrap_or("")
-        .contains("--date-order"));
+    assert!(first(&report).error.as_deref().unwrap_or("").contains("--date-order"));
 }
 
 /// A chat that exercises what batches built on several threads must agree on with one

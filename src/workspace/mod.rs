@@ -766,6 +766,18 @@ mod tests {
     }
 
     /// The workspace's sources by id, in manifest order.
+    /// An inbound email of `source_id`.
+    fn email(source_id: &str) -> crate::model::Interaction {
+        use crate::model::{Channel, Direction, Interaction, Kind};
+        Interaction::new(
+            source_id,
+            Channel::Email,
+            Direction::Inbound,
+            Kind::Message,
+            1_700_000_000_000,
+        )
+    }
+
     fn source_ids(ws: &Workspace) -> Vec<String> {
         ws.manifest()
             .unwrap()
@@ -865,14 +877,7 @@ mod tests {
         assert!(ws.scan_interactions().unwrap().is_none());
         let mut txn = ws.begin();
         let (mut batch, rel) = txn.batch_writer("t-1").unwrap();
-        use crate::model::{Channel, Direction, Interaction, Kind};
-        let mut row = Interaction::new(
-            "t-1",
-            Channel::Email,
-            Direction::Inbound,
-            Kind::Message,
-            1_700_000_000_000,
-        );
+        let mut row = email("t-1");
         row.interaction_id = "first".into();
         batch.push(row.clone()).unwrap();
         row.interaction_id = "second".into();
@@ -908,20 +913,13 @@ mod tests {
 
     #[test]
     fn a_batch_past_its_row_groups_per_file_goes_on_in_further_files_read_as_one() {
-        use crate::model::{Channel, Direction, Interaction, Kind};
         let dir = tempfile::tempdir().unwrap();
         // Unit tests put two row groups in a file: five make three files.
         let rows = batch::ROWS_PER_GROUP * 4 + 7;
         let stage = |ws: &mut Workspace, commit: bool| {
             let mut txn = ws.begin();
             let (batch, rel) = txn.shared_batch("t-1").unwrap();
-            let mut row = Interaction::new(
-                "t-1",
-                Channel::Email,
-                Direction::Inbound,
-                Kind::Message,
-                1_700_000_000_000,
-            );
+            let mut row = email("t-1");
             for i in 0..rows {
                 row.interaction_id = format!("i-{i}");
                 batch.push(row.clone()).unwrap();

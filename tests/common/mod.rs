@@ -185,3 +185,21 @@ pub fn import_generated(ws: &Path, out: &Path, parts: &[&str], clean: bool) -> W
     }
     ws
 }
+
+/// The outcome of an import's first file.
+pub fn first(report: &ImportReport) -> &omnitrail::import::SourceOutcome {
+    report.sources.first().expect("the import has an outcome")
+}
+
+/// Whether a note of the import's first file contains `text`.
+pub fn first_has_note(report: &ImportReport, text: &str) -> bool {
+    first(report).notes.iter().any(|n| n.contains(text))
+}
+
+/// The outcome of the import's file whose path contains `part`.
+pub fn outcome_of(report: &ImportReport, part: &str) -> omnitrail::import::SourceOutcome {
+    let all = report.sources.to_vec().unwrap();
+    all.into_iter()
+        .find(|s| s.path.contains(part))
+        .unwrap_or_else(|| panic!("no outcome for {part}"))
+}
