@@ -288,21 +288,33 @@ impl PerFile {
     }
 }
 
-/// Writes to stdout; a closed pipe (`omnitrail status --json | head`) ends quietly.
 /// Writes `value` to stdout as pretty JSON, streamed: the `--json` report of an import
 /// of 100 000 files is never held as one string. A closed pipe ends the program quietly.
 pub fn emit_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    emit_streamed(|out| {
+        serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::from)?;
+        Ok(out.write_all(b"\n")?)
+    })
+}
+
+/// Runs `write` on a buffered stdout and flushes it. A closed pipe (`omnitrail status --json
+/// | head`) ends the program quietly.
+pub fn emit_streamed(write: impl FnOnce(&mut dyn std::io::Write) -> anyhow::Result<()>) -> anyhow::Result<()> {
     use std::io::Write;
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let written = serde_json::to_writer_pretty(&mut out, value);
-    match written.map_err(std::io::Error::from).and_then(|()| {
-        out.write_all(b"\n")?;
-        out.flush()
-    }) {
+    match write(&mut out).and_then(|()| Ok(out.flush()?)) {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
-        Err(e) => Err(e.into()),
+        Err(e) if is_broken_pipe(&e) => std::process::exit(0),
+        Err(e) => Err(e),
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 pub fn emit(text: impl std::fmt::Display) {

@@ -1,6 +1,6 @@
 //! `omnitrail status`
 
-use super::output::{sources_table, SourceRow};
+use super::output::{emit, emit_streamed, sources_table, SourceRow};
 use super::Globals;
 use clap::Args;
 use comfy_table::{ColumnConstraint, Width};
@@ -13,18 +13,31 @@ const TABLE_PAGE: usize = 1000;
 #[derive(Debug, Args)]
 pub struct StatusArgs {}
 
+/// Lists the workspace's sources. The manifest is read entry by entry, twice for a table
+/// (totals and column widths, then the rows) and once for `--json`: memory does not grow
+/// with the number of sources (200 000 of them read whole took 250 MB).
 pub fn run(g: &Globals, _args: StatusArgs) -> anyhow::Result<u8> {
-    let ws = Workspace::open_existing_whole(&g.workspace)?;
-    let m = ws.manifest()?;
+    let ws = Workspace::open_existing(&g.workspace)?;
     if g.json {
-        super::output::emit_json(m)?;
+        emit_streamed(|out| ws.write_manifest_json(out))?;
         return Ok(0);
     }
-    let mut total = Counts::default();
-    for s in &m.sources {
-        total += s.counts;
-    }
-    let total_label = format!("total ({} sources)", m.sources.len());
+    // First pass: the totals, and every column's widest cell over all pages.
+    let (mut total, mut sources, mut widths) = (Counts::default(), 0usize, Vec::new());
+    let mut widen = |table: comfy_table::Table| {
+        let page_widths = table.column_max_content_widths();
+        widths.resize(page_widths.len().max(widths.len()), 0);
+        for (w, p) in widths.iter_mut().zip(page_widths) {
+            *w = p.max(*w);
+        }
+    };
+    for_each_page(&ws, |page| {
+        sources += page.len();
+        page.iter().for_each(|s| total += s.counts);
+        widen(sources_table("format", page.iter().map(row)));
+        Ok(())
+    })?;
+    let total_label = format!("total ({sources} sources)");
     let total_row = || SourceRow {
         path: &total_label,
         label: "",
@@ -32,39 +45,54 @@ pub fn run(g: &Globals, _args: StatusArgs) -> anyhow::Result<u8> {
         first: None,
         last: None,
     };
-    let pages: Vec<&[SourceEntry]> = m.sources.chunks(TABLE_PAGE).collect();
-    let page = |i: usize| {
-        let rows = pages.get(i).copied().unwrap_or_default().iter().map(|s| SourceRow {
-            path: &s.path,
-            label: &s.format,
-            counts: s.counts,
-            first: s.first_ts.as_deref(),
-            last: s.last_ts.as_deref(),
-        });
-        let last = i + 1 >= pages.len();
-        sources_table("format", rows.chain(last.then(total_row)))
-    };
-    super::output::emit(format!("workspace: {}", ws.root().display()));
-    if pages.len() <= 1 {
-        super::output::emit(format!("{}", page(0)));
+    widen(sources_table("format", [total_row()]));
+    emit(format!("workspace: {}", ws.root().display()));
+    if sources == 0 {
+        emit(sources_table("format", [total_row()]));
         return Ok(0);
     }
-    // Every page with the widest column widths of all.
-    let mut widths = Vec::new();
-    for i in 0..pages.len() {
-        let page_widths = page(i).column_max_content_widths();
-        widths.resize(page_widths.len(), 0);
-        for (w, p) in widths.iter_mut().zip(page_widths) {
-            *w = p.max(*w);
+    // Second pass: the rows. Several pages all get the widest column widths of all.
+    let pages = sources.div_ceil(TABLE_PAGE);
+    let mut printed = 0;
+    for_each_page(&ws, |page| {
+        printed += 1;
+        let last = (printed == pages).then(total_row);
+        let mut table = sources_table("format", page.iter().map(row).chain(last));
+        if pages > 1 {
+            for (column, &w) in table.column_iter_mut().zip(&widths) {
+                let padding = column.padding_width();
+                column.set_constraint(ColumnConstraint::Absolute(Width::Fixed(w.saturating_add(padding))));
+            }
         }
-    }
-    for i in 0..pages.len() {
-        let mut table = page(i);
-        for (column, &w) in table.column_iter_mut().zip(&widths) {
-            let padding = column.padding_width();
-            column.set_constraint(ColumnConstraint::Absolute(Width::Fixed(w.saturating_add(padding))));
-        }
-        super::output::emit(format!("{table}"));
-    }
+        emit(table);
+        Ok(())
+    })?;
     Ok(0)
+}
+
+fn row(s: &SourceEntry) -> SourceRow<'_> {
+    SourceRow {
+        path: &s.path,
+        label: &s.format,
+        counts: s.counts,
+        first: s.first_ts.as_deref(),
+        last: s.last_ts.as_deref(),
+    }
+}
+
+/// Calls `each` with the workspace's sources, [`TABLE_PAGE`] at a time, in manifest order.
+fn for_each_page(ws: &Workspace, mut each: impl FnMut(&[SourceEntry]) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    let mut page = Vec::with_capacity(TABLE_PAGE);
+    ws.for_each_source(|s| {
+        page.push(s.clone());
+        if page.len() == TABLE_PAGE {
+            each(&page)?;
+            page.clear();
+        }
+        Ok(())
+    })?;
+    if !page.is_empty() {
+        each(&page)?;
+    }
+    Ok(())
 }

@@ -61,8 +61,8 @@ impl Workspace {
         Workspace::open_existing_as(root, Some(false))
     }
 
-    /// [`Workspace::open_existing`] with the whole manifest read first, for commands that
-    /// use every entry (`status`, `export`): it is then read once, not twice.
+    /// [`Workspace::open_existing`] with the whole manifest read first, for a command that
+    /// uses every entry more than once (`export`).
     pub fn open_existing_whole(root: &Path) -> Result<Workspace> {
         Workspace::open_existing_as(root, Some(true))
     }
@@ -130,6 +130,16 @@ impl Workspace {
         }
         let loaded = Manifest::load(&self.root.join("manifest.json"))?;
         Ok(self.manifest.get_or_init(|| loaded))
+    }
+
+    /// Writes `manifest.json` as pretty JSON (what `status --json` prints), entry by entry
+    /// when the file has the layout omnitrail writes, else from the manifest read whole.
+    pub fn write_manifest_json(&self, out: &mut dyn Write) -> Result<()> {
+        let path = self.root.join("manifest.json");
+        if self.manifest.get().is_none() && manifest::write_json_streamed(&path, &mut *out)? {
+            return Ok(());
+        }
+        self.manifest()?.write_json(out)
     }
 
     /// Calls `each` with every stored source in manifest order: from memory when the manifest
