@@ -447,3 +447,40 @@ fn status_of_a_workspace_of_many_sources_lists_each_once_in_aligned_tables() {
         "every line {width} wide"
     );
 }
+
+/// An import of more files than it keeps outcomes of in memory (4 096) reports every one:
+/// in `--json`, in the table's totals and in the grouped notes.
+#[test]
+fn an_import_of_thousands_of_files_reports_every_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let chats = dir.path().join("chats");
+    std::fs::create_dir(&chats).unwrap();
+    let n = 4_500;
+    for i in 0..n {
+        let day = 13 + i % 15;
+        std::fs::write(
+            chats.join(format!("WhatsApp Chat with Customer {i}.txt")),
+            format!("{day}/02/2024, 10:00 - Customer {i}: order {i}?\n{day}/02/2024, 10:05 - Shop: shipped\n"),
+        )
+        .unwrap();
+    }
+    // One that is not a chat.
+    std::fs::write(chats.join("zz-not-a-chat.txt"), "just some prose\n").unwrap();
+    let ws = dir.path().join("ws");
+    let chats = chats.to_str().unwrap();
+    let out = omnitrail(&ws, &["--json", "import", "whatsapp", chats, "--business-name", "Shop"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sources = report["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), n + 1);
+    let count = |outcome: &str| sources.iter().filter(|s| s["outcome"] == outcome).count();
+    assert_eq!((count("imported"), count("skipped")), (n, 1));
+    assert_eq!(sources[4_400]["counts"]["imported"], 2, "{}", sources[4_400]);
+    assert_eq!(out.status.code(), Some(0));
+    // The same files again, as a table: all already imported, the notes grouped by kind.
+    let out = omnitrail(&ws, &["import", "whatsapp", chats, "--business-name", "Shop"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains(&format!("{n} whatsapp files")), "{table}");
+    assert!(table.contains(&format!("{} files in all", n + 1)), "{table}");
+    let notes = String::from_utf8_lossy(&out.stderr);
+    assert!(notes.lines().count() < 30, "{notes}");
+}
