@@ -1,6 +1,6 @@
 //! Collects every identity in the workspace with what the matcher needs about it: channels,
 //! names seen, when it was active, what its messages mention, and contact rows.
-//! Reads only the columns it needs through the workspace's lazy scan.
+//! Reads only the columns it needs, a slice of rows at a time.
 
 use super::guards::agent_identity;
 use crate::identity::identity_id;
@@ -115,226 +115,236 @@ pub struct Collected {
     pub contact_rows: Vec<(u32, u32, Option<String>)>,
     /// Identities the business speaks as (agents of outbound records), as identity ids.
     pub business: Vec<String>,
-    /// `source_file`, `source_ref`, `channel`, `ts` of every row, for evidence text.
-    pub rows: DataFrame,
+    /// Where each row that evidence can cite (one with mentions, a contact row) came from,
+    /// by row, in row order: keeping every row's took 0.5 GB for 10 million messages.
+    places: Vec<(u32, RowPlace)>,
+    /// The source files the places name, each once.
+    files: Vec<String>,
     pub interactions: u64,
 }
 
+/// Where a row came from; `None` where the workspace holds null.
+struct RowPlace {
+    channel: Option<Channel>,
+    file: Option<u32>,
+    source_ref: Option<String>,
+    ts: Option<i64>,
+}
+
 impl Collected {
-    /// Where a row came from, for evidence: `email support.mbox <ref> 2026-03-19T10:21:37Z`.
-    /// One field of a row (`source_file`, `source_ref`, `channel`, `ts` as RFC 3339).
+    /// One field of a row that evidence cites (`source_file`, `source_ref`, `channel`, `ts`
+    /// as RFC 3339); `null` where the workspace holds none.
     pub fn row_field(&self, row: u32, name: &str) -> String {
-        self.rows
-            .column(name)
-            .ok()
-            .and_then(|c| c.get(row as usize).ok())
-            .map(|v| match v {
-                AnyValue::String(s) => s.to_string(),
-                AnyValue::StringOwned(s) => s.to_string(),
-                AnyValue::Int64(ms) => crate::import::ms_to_rfc3339(ms),
-                other => other.to_string(),
-            })
-            .unwrap_or_default()
+        let Ok(at) = self.places.binary_search_by_key(&row, |(r, _)| *r) else {
+            return String::new();
+        };
+        let place = &self.places[at].1;
+        let value = match name {
+            "channel" => place.channel.map(|c| c.as_str().to_string()),
+            "source_file" => place.file.map(|f| self.files[f as usize].clone()),
+            "source_ref" => place.source_ref.clone(),
+            "ts" => place.ts.map(crate::import::ms_to_rfc3339),
+            _ => return String::new(),
+        };
+        value.unwrap_or_else(|| "null".into())
     }
 
+    /// Where a row came from, for evidence: `email support.mbox <ref> 2026-03-19T10:21:37Z`.
     pub fn describe_row(&self, row: u32) -> String {
-        let get = |name: &str| -> String {
-            self.rows
-                .column(name)
-                .ok()
-                .and_then(|c| c.get(row as usize).ok())
-                .map(|v| match v {
-                    AnyValue::String(s) => s.to_string(),
-                    AnyValue::StringOwned(s) => s.to_string(),
-                    AnyValue::Int64(ms) => crate::import::ms_to_rfc3339(ms),
-                    other => other.to_string(),
-                })
-                .unwrap_or_default()
-        };
+        let field = |name| self.row_field(row, name);
         format!(
             "{} {} {} {}",
-            get("channel"),
-            get("source_file"),
-            get("source_ref"),
-            get("ts")
+            field("channel"),
+            field("source_file"),
+            field("source_ref"),
+            field("ts")
         )
     }
 }
 
-fn str_iter<'a>(df: &'a DataFrame, name: &str) -> Result<impl Iterator<Item = Option<&'a str>> + 'a> {
-    Ok(df
-        .column(name)?
+/// Rows read at a time.
+const SLICE_ROWS: usize = 65_536;
+
+/// The columns the matcher reads.
+const COLUMNS: &[&str] = &[
+    "channel",
+    "direction",
+    "ts",
+    "customer_handle",
+    "customer_handle_kind",
+    "customer_name",
+    "agent",
+    "kind",
+    "source_file",
+    "source_ref",
+    "mentions",
+];
+
+fn str_column<'a>(df: &'a DataFrame, name: &str) -> Result<&'a StringChunked> {
+    df.column(name)?
         .str()
         .map_err(anyhow::Error::from)
-        .with_context(|| format!("column {name}"))?
-        .iter())
+        .with_context(|| format!("column {name}"))
 }
 
-/// Reads every identity of the workspace. `None` when nothing was imported.
+/// Reads every identity of the workspace, a slice of rows at a time (memory grows with the
+/// identities and what evidence can cite, not with the interactions). `None` when nothing
+/// was imported.
 pub fn collect(ws: &Workspace) -> Result<Option<Collected>> {
-    let Some(lf) = ws.scan_interactions()? else {
+    let batches = ws.interaction_batches(None)?;
+    if batches.is_empty() {
         return Ok(None);
-    };
-    let lf = lf.with_row_index("row", None);
-    let df = lf
-        .clone()
-        .select([
-            col("channel"),
-            col("direction"),
-            col("ts").cast(DataType::Int64),
-            col("customer_handle"),
-            col("customer_handle_kind"),
-            col("customer_name"),
-            col("agent"),
-            col("kind"),
-            col("source_file"),
-            col("source_ref"),
-        ])
-        .collect()
-        .map_err(anyhow::Error::from)
-        .context("cannot read the workspace's interactions")?;
-    let mentions_df = lf
-        .select([col("row"), col("mentions")])
-        .explode(
-            by_name(["mentions"], true, false),
-            ExplodeOptions {
-                empty_as_null: false,
-                keep_nulls: false,
-            },
-        )
-        .filter(col("mentions").is_not_null())
-        .collect()
-        .map_err(anyhow::Error::from)
-        .context("cannot read mentions")?;
-
-    let n = df.height();
+    }
     let mut identities: Vec<Identity> = Vec::new();
     let mut index: HashMap<String, u32> = HashMap::new();
-    let mut row_identity: Vec<u32> = vec![u32::MAX; n];
-    let mut row_inbound: Vec<bool> = vec![false; n];
-    let mut row_contact: Vec<bool> = vec![false; n];
     let mut contact_rows = Vec::new();
+    let mut mentions = Vec::new();
+    let mut places: Vec<(u32, RowPlace)> = Vec::new();
+    let mut files: Vec<String> = Vec::new();
+    let mut file_ix: HashMap<String, u32> = HashMap::new();
     let mut business: Vec<String> = Vec::new();
-    let ts_col = df.column("ts")?.i64()?.clone();
     let mut name_ix: HashMap<(u32, String), usize> = HashMap::new();
-    let cols = (
-        str_iter(&df, "channel")?,
-        str_iter(&df, "direction")?,
-        str_iter(&df, "customer_handle")?,
-        str_iter(&df, "customer_handle_kind")?,
-        str_iter(&df, "customer_name")?,
-        str_iter(&df, "agent")?,
-        str_iter(&df, "kind")?,
-    );
-    let (ch_it, dir_it, h_it, hk_it, name_it, agent_it, kind_it) = cols;
     let mut agent_seen: std::collections::HashSet<String> = Default::default();
-    for (row, ((((((ch, dir), handle), hkind), name), agent), rkind)) in ch_it
-        .zip(dir_it)
-        .zip(h_it)
-        .zip(hk_it)
-        .zip(name_it)
-        .zip(agent_it)
-        .zip(kind_it)
-        .enumerate()
-    {
-        let channel = ch.and_then(channel_from_str).unwrap_or(Channel::Whatsapp);
-        if let (Some(a), Some("outbound")) = (agent, dir) {
-            if agent_seen.len() < 100_000 && agent_seen.insert(format!("{channel}\u{0}{a}")) {
-                business.push(agent_identity(a, channel));
+    let mut n = 0usize;
+    crate::workspace::for_each_slice(ws.root(), &batches, Some(COLUMNS), SLICE_ROWS, |path, df| {
+        let unexpected = |e: PolarsError| anyhow::anyhow!("unexpected columns in {}: {e}", path.display());
+        let ts_col = df.column("ts")?.cast(&DataType::Int64)?;
+        let ts_col = ts_col.i64().map_err(unexpected)?;
+        let mention_lists = df.column("mentions")?.list().map_err(unexpected)?;
+        let (source_file, source_ref) = (str_column(&df, "source_file")?, str_column(&df, "source_ref")?);
+        let cols = (
+            str_column(&df, "channel")?.iter(),
+            str_column(&df, "direction")?.iter(),
+            str_column(&df, "customer_handle")?.iter(),
+            str_column(&df, "customer_handle_kind")?.iter(),
+            str_column(&df, "customer_name")?.iter(),
+            str_column(&df, "agent")?.iter(),
+            str_column(&df, "kind")?.iter(),
+        );
+        let (ch_it, dir_it, h_it, hk_it, name_it, agent_it, kind_it) = cols;
+        for (local, ((((((ch, dir), handle), hkind), name), agent), rkind)) in ch_it
+            .zip(dir_it)
+            .zip(h_it)
+            .zip(hk_it)
+            .zip(name_it)
+            .zip(agent_it)
+            .zip(kind_it)
+            .enumerate()
+        {
+            let row = (n + local) as u32;
+            let channel = ch.and_then(channel_from_str).unwrap_or(Channel::Whatsapp);
+            if let (Some(a), Some("outbound")) = (agent, dir) {
+                if agent_seen.len() < 100_000 && agent_seen.insert(format!("{channel}\u{0}{a}")) {
+                    business.push(agent_identity(a, channel));
+                }
             }
-        }
-        let (Some(handle), Some(hkind)) = (handle, hkind) else {
-            continue;
-        };
-        let kind = match hkind {
-            "phone" => HandleKind::Phone,
-            "email" => HandleKind::Email,
-            _ => HandleKind::Name,
-        };
-        let id = identity_id(kind, handle, channel);
-        let ix = match index.get(&id) {
-            Some(&ix) => ix,
-            None => {
-                let ix = identities.len() as u32;
-                identities.push(Identity {
-                    id: id.clone(),
-                    kind,
-                    value: handle.to_string(),
-                    channels: 0,
-                    names: Vec::new(),
-                    interactions: 0,
-                    first_ts: None,
-                    last_ts: None,
-                    activity: Vec::new(),
-                    guard: None,
-                });
-                index.insert(id, ix);
-                ix
-            }
-        };
-        let ident = &mut identities[ix as usize];
-        ident.channels |= channel_bit(channel);
-        ident.interactions += 1;
-        let is_contact_row = channel == Channel::Contact || rkind == Some("contact");
-        row_identity[row] = ix;
-        row_inbound[row] = dir == Some("inbound");
-        row_contact[row] = is_contact_row;
-        if let Some(nm) = name.filter(|s| !s.trim().is_empty()) {
-            let key = (ix, nm.to_string());
-            match name_ix.get(&key) {
-                Some(&p) => ident.names[p].1 += 1,
+            let (Some(handle), Some(hkind)) = (handle, hkind) else {
+                continue;
+            };
+            let kind = match hkind {
+                "phone" => HandleKind::Phone,
+                "email" => HandleKind::Email,
+                _ => HandleKind::Name,
+            };
+            let id = identity_id(kind, handle, channel);
+            let ix = match index.get(&id) {
+                Some(&ix) => ix,
                 None => {
-                    if ident.names.len() < 16 {
-                        name_ix.insert(key, ident.names.len());
-                        ident.names.push((nm.to_string(), 1));
+                    let ix = identities.len() as u32;
+                    identities.push(Identity {
+                        id: id.clone(),
+                        kind,
+                        value: handle.to_string(),
+                        channels: 0,
+                        names: Vec::new(),
+                        interactions: 0,
+                        first_ts: None,
+                        last_ts: None,
+                        activity: Vec::new(),
+                        guard: None,
+                    });
+                    index.insert(id, ix);
+                    ix
+                }
+            };
+            let ident = &mut identities[ix as usize];
+            ident.channels |= channel_bit(channel);
+            ident.interactions += 1;
+            let is_contact_row = channel == Channel::Contact || rkind == Some("contact");
+            if let Some(nm) = name.filter(|s| !s.trim().is_empty()) {
+                let key = (ix, nm.to_string());
+                match name_ix.get(&key) {
+                    Some(&p) => ident.names[p].1 += 1,
+                    None => {
+                        if ident.names.len() < 16 {
+                            name_ix.insert(key, ident.names.len());
+                            ident.names.push((nm.to_string(), 1));
+                        }
                     }
                 }
             }
-        }
-        if is_contact_row {
-            contact_rows.push((ix, row as u32, name.map(str::to_string)));
-            continue;
-        }
-        if let Some(ts) = ts_col.get(row) {
-            ident.first_ts = Some(ident.first_ts.map_or(ts, |f| f.min(ts)));
-            ident.last_ts = Some(ident.last_ts.map_or(ts, |l| l.max(ts)));
-            if matches!(dir, Some("inbound") | Some("outbound")) {
-                ident.activity.push((ts, channel_bit(channel)));
+            let ts = ts_col.get(local);
+            let written = mention_lists.get_as_series(local).filter(|m| !m.is_empty());
+            if is_contact_row || written.is_some() {
+                let file = source_file.get(local).map(|f| match file_ix.get(f) {
+                    Some(&i) => i,
+                    None => {
+                        file_ix.insert(f.to_string(), files.len() as u32);
+                        files.push(f.to_string());
+                        files.len() as u32 - 1
+                    }
+                });
+                let source_ref = source_ref.get(local).map(str::to_string);
+                let channel = ch.and_then(channel_from_str);
+                places.push((
+                    row,
+                    RowPlace {
+                        channel,
+                        file,
+                        source_ref,
+                        ts,
+                    },
+                ));
+            }
+            if let Some(written) = written {
+                for value in written.str()?.iter().flatten() {
+                    mentions.push(MentionRef {
+                        identity: ix,
+                        row,
+                        value: value.to_string(),
+                        inbound: dir == Some("inbound"),
+                        contact: is_contact_row,
+                    });
+                }
+            }
+            if is_contact_row {
+                contact_rows.push((ix, row, name.map(str::to_string)));
+                continue;
+            }
+            if let Some(ts) = ts {
+                ident.first_ts = Some(ident.first_ts.map_or(ts, |f| f.min(ts)));
+                ident.last_ts = Some(ident.last_ts.map_or(ts, |l| l.max(ts)));
+                if matches!(dir, Some("inbound") | Some("outbound")) {
+                    ident.activity.push((ts, channel_bit(channel)));
+                }
             }
         }
-    }
+        n += df.height();
+        Ok(())
+    })
+    .context("cannot read the workspace's interactions")?;
     for ident in &mut identities {
         ident.activity.sort_unstable();
         ident.activity.dedup();
     }
-    let mut mentions = Vec::new();
-    let rows_ix = mentions_df.column("row")?.idx()?;
-    let values = mentions_df.column("mentions")?.str()?;
-    for (r, v) in rows_ix.iter().zip(values.iter()) {
-        let (Some(r), Some(v)) = (r, v) else { continue };
-        let r = r as usize;
-        let identity = row_identity[r];
-        if identity == u32::MAX {
-            continue;
-        }
-        mentions.push(MentionRef {
-            identity,
-            row: r as u32,
-            value: v.to_string(),
-            inbound: row_inbound[r],
-            contact: row_contact[r],
-        });
-    }
-    let mut rows = df.select(["source_file", "source_ref", "channel", "ts"])?;
-    // One chunk per column: evidence text looks rows up by index.
-    rows.rechunk_mut();
     Ok(Some(Collected {
         identities,
         index,
         mentions,
         contact_rows,
         business,
-        rows,
+        places,
+        files,
         interactions: n as u64,
     }))
 }
