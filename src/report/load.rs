@@ -309,6 +309,20 @@ pub fn load(ws: &Workspace, settings: &ReportSettings, opts: &LoadOptions) -> Re
     let mut agents = Interner::default();
     let mut mentions = Interner::default();
     let mut details = opts.details.then(RowDetails::default);
+    // Sized once for every row of the batches (an upper bound: filters and contact rows
+    // keep fewer): grown by doubling, a workspace of 10 million rows held ~200 MB of spare
+    // capacity and copies at the peak.
+    let rows = rows_in(ws, &batches)?;
+    ds.ts.reserve_exact(rows);
+    seq.reserve_exact(rows);
+    ds.channel.reserve_exact(rows);
+    ds.direction.reserve_exact(rows);
+    ds.kind.reserve_exact(rows);
+    ds.status.reserve_exact(rows);
+    ds.customer.reserve_exact(rows);
+    ds.identity.reserve_exact(rows);
+    ds.agent.reserve_exact(rows);
+    ds.mention_offsets.reserve_exact(rows + 1);
     ds.mention_offsets.push(0);
     let mut key = String::new();
     // A slice at a time: a batch of 10 million messages collected whole took 1 GB more
@@ -339,6 +353,20 @@ pub fn load(ws: &Workspace, settings: &ReportSettings, opts: &LoadOptions) -> Re
     ds.data_end_ms = settings.until_ms.or_else(|| ds.ts.iter().copied().max());
     sort_rows(&mut ds, &seq);
     Ok(ds)
+}
+
+/// Rows in the batch files, from their footers.
+fn rows_in(ws: &Workspace, batches: &[String]) -> Result<usize> {
+    batches
+        .iter()
+        .map(|rel| {
+            let path = ws.path_of(rel);
+            let file = std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+            ParquetReader::new(file)
+                .num_rows()
+                .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))
+        })
+        .sum()
 }
 
 #[allow(clippy::too_many_arguments)]
