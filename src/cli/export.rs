@@ -77,7 +77,7 @@ pub fn run(g: &Globals, args: ExportArgs) -> anyhow::Result<u8> {
     if args.redact_key.is_some() && !args.redact {
         return usage("--redact-key needs --redact".to_string());
     }
-    let ws = Workspace::open_existing_whole(&g.workspace)?;
+    let ws = Workspace::open_existing(&g.workspace)?;
     if let Some(path) = &args.customers {
         filter.customers = Some(read_customer_ids(path)?);
     }

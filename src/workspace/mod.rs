@@ -54,26 +54,19 @@ impl Workspace {
 
     /// Opens an existing workspace to read it, without creating anything, held shared with
     /// other readers. When an interrupted command left files and no other command is using
-    /// it, it is first recovered as [`Workspace::open`] does. Its whole manifest is read only when asked: the matcher
-    /// and the reports look at each source once (a workspace of 100 000 chats holds 120 MB
-    /// of entries).
+    /// it, it is first recovered as [`Workspace::open`] does. Its manifest is read only when
+    /// asked, and commands look at each source as it is read ([`Workspace::for_each_source`]):
+    /// a workspace of 200 000 chats holds 250 MB of entries.
     pub fn open_existing(root: &Path) -> Result<Workspace> {
-        Workspace::open_existing_as(root, Some(false))
-    }
-
-    /// [`Workspace::open_existing`] with the whole manifest read first, for a command that
-    /// uses every entry more than once (`export`).
-    pub fn open_existing_whole(root: &Path) -> Result<Workspace> {
-        Workspace::open_existing_as(root, Some(true))
+        Workspace::open_existing_as(root, Hold::Shared)
     }
 
     /// An existing workspace opened to change it (`match` writes its customers), held alone.
     pub fn open_existing_to_change(root: &Path) -> Result<Workspace> {
-        Workspace::open_existing_as(root, None)
+        Workspace::open_existing_as(root, Hold::Alone)
     }
 
-    /// `reading`: `Some(whole manifest first)` to read, `None` to change.
-    fn open_existing_as(root: &Path, reading: Option<bool>) -> Result<Workspace> {
+    fn open_existing_as(root: &Path, hold: Hold) -> Result<Workspace> {
         let exists = || root.join("manifest.json").exists();
         let none = || {
             anyhow::anyhow!(
@@ -85,26 +78,20 @@ impl Workspace {
         if !exists() && !root.join(".lock").exists() {
             return Err(none());
         }
-        let hold = match reading {
-            None => Hold::Alone,
-            Some(_) => {
-                // What an interrupted command left waits in `.tmp/`: when it is there and
-                // nobody is using the workspace, clear it (which reads the manifest once more).
-                let leftovers = fs::read_dir(root.join(".tmp")).is_ok_and(|mut d| d.next().is_some());
-                if let Some(alone) = leftovers.then(|| lock::try_alone(root)).flatten() {
-                    Workspace::at(root, Some(alone)).recover()?;
-                }
-                Hold::Shared
+        if hold == Hold::Shared {
+            // What an interrupted command left waits in `.tmp/`: when it is there and
+            // nobody is using the workspace, clear it (which reads the manifest once more).
+            let leftovers = fs::read_dir(root.join(".tmp")).is_ok_and(|mut d| d.next().is_some());
+            if let Some(alone) = leftovers.then(|| lock::try_alone(root)).flatten() {
+                Workspace::at(root, Some(alone)).recover()?;
             }
-        };
+        }
         let ws = Workspace::at(root, lock::acquire(root, hold)?);
         if !exists() {
             return Err(none());
         }
-        match reading {
-            None => ws.recover()?,
-            Some(true) => drop(ws.manifest()?),
-            Some(false) => {}
+        if hold == Hold::Alone {
+            ws.recover()?;
         }
         Ok(ws)
     }
