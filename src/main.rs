@@ -22,6 +22,10 @@ fn main() -> ExitCode {
     });
     match omnitrail_cli::run(cli) {
         Ok(code) => ExitCode::from(code),
+        Err(e) if e.chain().any(|c| c.is::<omnitrail::workspace::lock::WaitInterrupted>()) => {
+            eprintln!("omnitrail: {e:#}");
+            ExitCode::from(130)
+        }
         Err(e) => {
             eprintln!("omnitrail: error: {e:#}");
             ExitCode::from(1)

@@ -25,6 +25,11 @@ pub fn on_wait(notice: fn(&Path)) {
     let _ = WAIT_NOTICE.set(notice);
 }
 
+/// Ctrl-C ended a wait for the workspace (the CLI exits with 130, as for an interrupted import).
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted while waiting for another omnitrail command to finish with {}", .0.display())]
+pub struct WaitInterrupted(pub std::path::PathBuf);
+
 /// The workspace at `root` held as `hold`, waiting while another command holds it the other
 /// way, until Ctrl-C. `None` where the file system has no locks (or a read-only workspace
 /// has no lock file): the command then runs unprotected rather than not at all.
@@ -47,10 +52,7 @@ pub fn acquire(root: &Path, hold: Hold) -> Result<Option<File>> {
         }
         // Polled rather than blocked on, so that Ctrl-C still ends the wait.
         if crate::import::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
-            anyhow::bail!(
-                "interrupted while waiting for another omnitrail command to finish with {}",
-                root.display()
-            );
+            return Err(WaitInterrupted(root.to_path_buf()).into());
         }
         std::thread::sleep(Duration::from_millis(50));
     }
