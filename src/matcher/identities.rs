@@ -210,7 +210,14 @@ pub fn collect(ws: &Workspace) -> Result<Option<Collected>> {
         let unexpected = |e: PolarsError| anyhow::anyhow!("unexpected columns in {}: {e}", path.display());
         let ts_col = df.column("ts")?.cast(&DataType::Int64)?;
         let ts_col = ts_col.i64().map_err(unexpected)?;
-        let mention_lists = df.column("mentions")?.list().map_err(unexpected)?;
+        // Mentions through the Arrow offsets: no Series per row (most rows have none).
+        let mention_lists = df.column("mentions")?.list().map_err(unexpected)?.rechunk();
+        let mention_offsets = match mention_lists.downcast_iter().next() {
+            Some(array) => array.offsets().clone(),
+            None => anyhow::bail!("{}: empty mentions column", path.display()),
+        };
+        let mention_strings = mention_lists.get_inner();
+        let mention_strings = mention_strings.str().map_err(unexpected)?;
         let (source_file, source_ref) = (str_column(&df, "source_file")?, str_column(&df, "source_ref")?);
         let cols = (
             str_column(&df, "channel")?.iter(),
@@ -284,8 +291,8 @@ pub fn collect(ws: &Workspace) -> Result<Option<Collected>> {
                 }
             }
             let ts = ts_col.get(local);
-            let written = mention_lists.get_as_series(local).filter(|m| !m.is_empty());
-            if is_contact_row || written.is_some() {
+            let (from, to) = mention_offsets.start_end(local);
+            if is_contact_row || from < to {
                 let file = source_file.get(local).map(|f| match file_ix.get(f) {
                     Some(&i) => i,
                     None => {
@@ -306,16 +313,14 @@ pub fn collect(ws: &Workspace) -> Result<Option<Collected>> {
                     },
                 ));
             }
-            if let Some(written) = written {
-                for value in written.str()?.iter().flatten() {
-                    mentions.push(MentionRef {
-                        identity: ix,
-                        row,
-                        value: value.to_string(),
-                        inbound: dir == Some("inbound"),
-                        contact: is_contact_row,
-                    });
-                }
+            for value in (from..to).filter_map(|j| mention_strings.get(j)) {
+                mentions.push(MentionRef {
+                    identity: ix,
+                    row,
+                    value: value.to_string(),
+                    inbound: dir == Some("inbound"),
+                    contact: is_contact_row,
+                });
             }
             if is_contact_row {
                 contact_rows.push((ix, row, name.map(str::to_string)));
