@@ -5,7 +5,7 @@
 use super::settings::{parse_channel, ReportSettings};
 use crate::identity::identity_id;
 use crate::model::{CallStatus, Channel, Direction, HandleKind, Kind};
-use crate::workspace::{for_each_slice, Workspace};
+use crate::workspace::{count_rows, for_each_slice, Workspace};
 use anyhow::{anyhow, Context, Result};
 use polars::prelude::*;
 use std::collections::HashMap;
@@ -183,10 +183,9 @@ fn report_columns(opts: &LoadOptions) -> Vec<&'static str> {
     columns
 }
 
-/// The rows of `lf` a report sees (`--since`, `--until`, channels, a timeline's handles).
-fn batch_query(lf: LazyFrame, settings: &ReportSettings, opts: &LoadOptions) -> LazyFrame {
-    let columns = report_columns(opts);
-    let mut lf = lf.select(columns.iter().map(|c| col(*c)).collect::<Vec<_>>());
+/// The rows of `lf` (read with [`report_columns`]) a report sees (`--since`, `--until`,
+/// channels, a timeline's handles).
+fn batch_query(mut lf: LazyFrame, settings: &ReportSettings, opts: &LoadOptions) -> LazyFrame {
     if let Some(since) = settings.since_ms {
         lf = lf.filter(col("ts").gt_eq(ms_literal(since)));
     }
@@ -312,7 +311,7 @@ pub fn load(ws: &Workspace, settings: &ReportSettings, opts: &LoadOptions) -> Re
     // Sized once for every row of the batches (an upper bound: filters and contact rows
     // keep fewer): grown by doubling, a workspace of 10 million rows held ~200 MB of spare
     // capacity and copies at the peak.
-    let rows = rows_in(ws, &batches)?;
+    let rows = count_rows(ws.root(), &batches)?;
     ds.ts.reserve_exact(rows);
     seq.reserve_exact(rows);
     ds.channel.reserve_exact(rows);
@@ -353,20 +352,6 @@ pub fn load(ws: &Workspace, settings: &ReportSettings, opts: &LoadOptions) -> Re
     ds.data_end_ms = settings.until_ms.or_else(|| ds.ts.iter().copied().max());
     sort_rows(&mut ds, &seq);
     Ok(ds)
-}
-
-/// Rows in the batch files, from their footers.
-fn rows_in(ws: &Workspace, batches: &[String]) -> Result<usize> {
-    batches
-        .iter()
-        .map(|rel| {
-            let path = ws.path_of(rel);
-            let file = std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
-            ParquetReader::new(file)
-                .num_rows()
-                .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))
-        })
-        .sum()
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -1048,6 +1048,20 @@ pub fn read_columns(root: &Path, batches: &[String], columns: &[&str]) -> Result
     Ok(out)
 }
 
+/// Rows in the batch files (relative to `root`), from their footers.
+pub fn count_rows(root: &Path, batches: &[String]) -> Result<usize> {
+    batches
+        .iter()
+        .map(|rel| {
+            let path = root.join(rel);
+            let file = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+            ParquetReader::new(file)
+                .num_rows()
+                .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))
+        })
+        .sum()
+}
+
 /// Calls `each` with slices of at most `rows` rows (all columns, or those named) of every
 /// batch file given (relative to `root`), in order: a workspace of millions of records is
 /// never read whole. Each file's footer is read once (read for every slice, a file of 600

@@ -7,8 +7,8 @@ pub mod lock;
 mod manifest;
 
 pub use batch::{
-    for_each_slice, interactions_schema, read_columns, scan_batches, to_frame, BatchWriter, InteractionRow, RowChunk,
-    INTERACTION_COLUMNS,
+    count_rows, for_each_slice, interactions_schema, read_columns, scan_batches, to_frame, BatchWriter, InteractionRow,
+    RowChunk, INTERACTION_COLUMNS,
 };
 pub use manifest::{
     options_json, read_entries, Counts, Manifest, ManifestJson, SourceEntry, NEAR_WHATSAPP_EXPORT_CAP, SCHEMA_VERSION,
@@ -28,9 +28,6 @@ pub const DEFAULT_DIR: &str = "omnitrail-data";
 #[derive(Debug)]
 pub struct Workspace {
     root: PathBuf,
-    /// The whole manifest, read when first asked (and again after a commit, which writes
-    /// the new one without holding it in memory).
-    manifest: std::sync::OnceLock<Manifest>,
     /// What an import needs of the stored sources, read when the workspace opens (and
     /// again after a commit).
     stored: std::sync::OnceLock<StoredIndex>,
@@ -100,7 +97,6 @@ impl Workspace {
     fn at(root: &Path, hold: Option<File>) -> Workspace {
         Workspace {
             root: root.to_path_buf(),
-            manifest: Default::default(),
             stored: Default::default(),
             _hold: hold,
         }
@@ -110,33 +106,26 @@ impl Workspace {
         &self.root
     }
 
-    /// What the workspace holds (read from disk again after a commit).
-    pub fn manifest(&self) -> Result<&Manifest> {
-        if let Some(m) = self.manifest.get() {
-            return Ok(m);
-        }
-        let loaded = Manifest::load(&self.root.join("manifest.json"))?;
-        Ok(self.manifest.get_or_init(|| loaded))
+    /// What the workspace holds, read whole from disk (commands look at each source as it
+    /// is read instead: [`Workspace::for_each_source`]).
+    pub fn manifest(&self) -> Result<Manifest> {
+        Manifest::load(&self.root.join("manifest.json"))
     }
 
     /// Writes `manifest.json` as pretty JSON (what `status --json` prints), entry by entry
     /// when the file has the layout omnitrail writes, else from the manifest read whole.
     pub fn write_manifest_json(&self, out: &mut dyn Write) -> Result<()> {
         let path = self.root.join("manifest.json");
-        if self.manifest.get().is_none() && manifest::write_json_streamed(&path, &mut *out)? {
+        if manifest::write_json_streamed(&path, &mut *out)? {
             return Ok(());
         }
         self.manifest()?.write_json(out)
     }
 
-    /// Calls `each` with every stored source in manifest order: from memory when the manifest
-    /// was read whole, else read entry by entry (a command that looks at each source once
-    /// need not hold 200 000 of them).
+    /// Calls `each` with every stored source in manifest order, read entry by entry (a
+    /// command that looks at each source once need not hold 200 000 of them).
     pub fn for_each_source(&self, mut each: impl FnMut(&SourceEntry) -> Result<()>) -> Result<()> {
-        match self.manifest.get() {
-            Some(m) => m.sources.iter().try_for_each(each),
-            None => manifest::read_entries(&self.root.join("manifest.json"), |s| each(&s)).map(drop),
-        }
+        manifest::read_entries(&self.root.join("manifest.json"), |s| each(&s)).map(drop)
     }
 
     /// Absolute path of a file named in the manifest (relative to the root).
@@ -214,26 +203,18 @@ impl Workspace {
             .find(|s| s.content_hash == content_hash))
     }
 
-    /// The index of the stored sources, built when first asked: from the whole manifest if
-    /// it was read, else from the file entry by entry.
+    /// The index of the stored sources, built from the manifest entry by entry when first
+    /// asked (and again after a commit).
     fn stored(&self) -> Result<&StoredIndex> {
         if let Some(stored) = self.stored.get() {
             return Ok(stored);
         }
         let mut index = StoredIndex::default();
-        match self.manifest.get() {
-            Some(m) => {
-                m.sources.iter().for_each(|s| index.add(&EntryFacts::of(s)));
-                index.schema_version = m.schema_version;
-            }
-            None => {
-                let version = manifest::read_entries(&self.root.join("manifest.json"), |s: EntryFacts| {
-                    index.add(&s);
-                    Ok(())
-                })?;
-                index.schema_version = version.unwrap_or(SCHEMA_VERSION);
-            }
-        }
+        let version = manifest::read_entries(&self.root.join("manifest.json"), |s: EntryFacts| {
+            index.add(&s);
+            Ok(())
+        })?;
+        index.schema_version = version.unwrap_or(SCHEMA_VERSION);
         // Stable: of several sources with one content, the first stored is found.
         index.by_hash.sort_by_key(|&(digest, _)| digest);
         index.add_batch_parts(&self.root);
@@ -270,22 +251,6 @@ struct EntryFacts {
     last_ts: Option<String>,
     batch: Option<String>,
     rejects: Option<String>,
-}
-
-impl EntryFacts {
-    fn of(s: &SourceEntry) -> EntryFacts {
-        EntryFacts {
-            content_hash: s.content_hash.clone(),
-            path: s.path.clone(),
-            imported_at: s.imported_at.clone(),
-            format: s.format.clone(),
-            channel: s.channel.clone(),
-            first_ts: s.first_ts.clone(),
-            last_ts: s.last_ts.clone(),
-            batch: s.batch.clone(),
-            rejects: s.rejects.clone(),
-        }
-    }
 }
 
 impl StoredIndex {
@@ -525,28 +490,26 @@ impl Transaction<'_> {
         };
         // The stored entries, then the staged ones copied from their file. The stored ones
         // are copied as they are when the file has the layout this writes, else read and
-        // written again one by one (unless the manifest is in memory).
+        // written again one by one.
         let stored = self.ws.stored()?;
         let (schema_version, stored_count) = (stored.schema_version, stored.sources.len());
         let manifest_path = self.ws.root.join("manifest.json");
         let entries_path = &self.entries.path;
-        let loaded = self.ws.manifest.get();
-        let span = match (loaded, stored_count) {
-            (None, 1..) => manifest::entries_span(&manifest_path)?,
-            _ => None,
+        let span = match stored_count {
+            1.. => manifest::entries_span(&manifest_path)?,
+            0 => None,
         };
         write_atomic_with(&manifest_path, |out| {
             let mut json = ManifestJson::start(out, schema_version)?;
-            match (loaded, span) {
-                (Some(m), _) => m.sources.iter().try_for_each(|entry| json.entry(entry))?,
-                (None, Some(span)) => {
+            match span {
+                Some(span) => {
                     use std::io::{Read, Seek};
                     let mut file = File::open(&manifest_path)?;
                     file.seek(std::io::SeekFrom::Start(span.start))?;
                     let bytes = std::io::BufReader::with_capacity(1 << 16, file.take(span.end - span.start));
                     json.splice(bytes, stored_count)?;
                 }
-                (None, None) => {
+                None => {
                     manifest::read_entries(&manifest_path, |entry| json.entry(&entry))?;
                 }
             }
@@ -558,7 +521,6 @@ impl Transaction<'_> {
             json.finish()
         })?;
         sync_dir(&self.ws.root);
-        self.ws.manifest = Default::default();
         self.ws.stored = Default::default();
         Ok(())
     }
