@@ -20,6 +20,16 @@ fn fixture(rel: &str) -> String {
         .to_string()
 }
 
+/// The names in a folder, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 /// Starts importing a chat big enough that the import is still running 1.5 s later.
 fn start_big_import(dir: &Path, ws: &Path) -> std::process::Child {
     let big = dir.join("WhatsApp Chat with Big.txt");
@@ -212,14 +222,6 @@ fn killing_an_import_midway_leaves_the_workspace_as_it_was() {
         &["--quiet", "import", "whatsapp", &fixture("whatsapp/android_ru.txt")],
     );
     let manifest = std::fs::read(ws.join("manifest.json")).unwrap();
-    let listing = |d: &Path| {
-        let mut v: Vec<String> = std::fs::read_dir(d)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    };
     let batches = listing(&ws.join("interactions"));
     // A chat big enough that the import is still running when it is killed.
     let mut child = start_big_import(dir.path(), &ws);
@@ -266,6 +268,42 @@ fn a_command_run_during_an_import_waits_for_it() {
     for source in manifest["sources"].as_array().unwrap() {
         let batch = source["batch"].as_str().unwrap();
         assert!(ws.join(batch).exists(), "{batch} is missing");
+    }
+}
+
+/// Issue #2's bad inputs, named to `import whatsapp` on a workspace that already holds a
+/// chat: each is one error line naming the file, exit 1, and the workspace's files stay
+/// byte for byte as they were.
+#[test]
+fn bad_whatsapp_inputs_fail_with_one_line_and_leave_the_workspace_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    let good = fixture("whatsapp/multiline_media_system.txt");
+    assert_eq!(
+        omnitrail(&ws, &["--quiet", "import", "whatsapp", &good]).status.code(),
+        Some(0)
+    );
+    let manifest = std::fs::read(ws.join("manifest.json")).unwrap();
+    let batches = listing(&ws.join("interactions"));
+    let blank = dir.path().join("blank.txt");
+    std::fs::write(&blank, "\n \r\n\n").unwrap();
+    let bad = [
+        (fixture("whatsapp/empty.txt"), "empty file"),
+        (blank.display().to_string(), "only blank lines"),
+        (fixture("whatsapp/binary.txt"), "binary data"),
+        (fixture("whatsapp/not_whatsapp.txt"), "not a WhatsApp export"),
+        (fixture("whatsapp/not_a_chat.zip"), "_chat.txt"),
+        (fixture("whatsapp/zip_bomb.zip"), "zip bomb"),
+    ];
+    for (path, expected) in bad {
+        let out = omnitrail(&ws, &["--quiet", "import", "whatsapp", &path]);
+        assert_eq!(out.status.code(), Some(1), "{path}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
+        assert_eq!(errors.len(), 1, "{err}");
+        assert!(errors[0].contains(&path) && errors[0].contains(expected), "{err}");
+        assert_eq!(std::fs::read(ws.join("manifest.json")).unwrap(), manifest, "{path}");
+        assert_eq!(listing(&ws.join("interactions")), batches, "{path}");
     }
 }
 

@@ -689,7 +689,16 @@ fn finish_scan(
         ..
     } = lines;
     let shapes: HashMap<Shape, ShapeStats> = shape_list.into_iter().collect();
-    if headers == 0 && nonblank > 0 {
+    if nonblank == 0 {
+        // WhatsApp never writes an export without a line (it opens with the encryption
+        // notice), so an empty file is a failed export or a wrong path, not an empty chat.
+        let found = if size == 0 { "empty file" } else { "only blank lines" };
+        return Err(ImportError::file(
+            &display,
+            format!("{found}: expected a WhatsApp chat export, with at least one message"),
+        ));
+    }
+    if headers == 0 {
         return Err(ImportError::file(
             &display,
             format!(
