@@ -4,7 +4,7 @@
 //! memory and the ratio to `wc -l`.
 //! See docs/benchmarks.md.
 //!
-//! Usage: cargo run --release --bin bench-contacts -- [SIZE_MB] [DIR]
+//! Usage: `cargo run --release --bin bench-contacts -- [SIZE_MB] [DIR]`
 
 use omnitrail::benchkit::{
     exit_on_help, load_average, own_cpu_s, own_peak_rss, repeat_in_process, report_generated, reset_own_peak_rss,

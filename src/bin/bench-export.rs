@@ -4,7 +4,7 @@
 //! floor it times `cat` of the workspace's interaction files in the same run.
 //! See docs/benchmarks.md.
 //!
-//! Usage: bench-export [ROWS] [DIR] [FORMATS]
+//! Usage: `bench-export [ROWS] [DIR] [FORMATS]`
 //!   e.g. bench-export 10000000 /tmp/export-bench parquet,csv,jsonl,hubspot,zendesk
 
 use omnitrail::benchkit::{measure, SplitMix64};

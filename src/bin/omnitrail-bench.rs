@@ -2,7 +2,7 @@
 //! `wc -l` and `omnitrail import whatsapp` on the same file in the same run
 //! (throughput, records/s, peak memory; the median of three runs). See docs/benchmarks.md.
 //!
-//! Usage: cargo run --release --bin omnitrail-bench -- [SIZE_MB] [DIR] [OMNITRAIL_BINARY]
+//! Usage: `cargo run --release --bin omnitrail-bench -- [SIZE_MB] [DIR] [OMNITRAIL_BINARY]`
 //! (the binary defaults to `omnitrail` next to this one).
 
 use omnitrail::benchkit::{

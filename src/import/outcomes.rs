@@ -13,7 +13,7 @@ use std::path::PathBuf;
 const HELD: usize = 4096;
 
 /// The outcomes of an import's files in the order they were met, with their totals. The
-/// first [`HELD`] of each importer's stay in memory (an ordinary import never touches the
+/// first 4 096 (`HELD`) of each importer's stay in memory (an ordinary import never touches the
 /// disk for them); the rest wait in a [`Spill`] and are read back for each pass over them.
 pub struct SourceOutcomes {
     /// Each importer's outcomes, appended whole; pushes go to the last.

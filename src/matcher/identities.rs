@@ -97,7 +97,7 @@ impl Identity {
 pub struct MentionRef {
     /// The identity whose interaction carries it.
     pub identity: u32,
-    /// Row of the interaction in [`Collected::rows`].
+    /// Row of the interaction among the rows the matcher read (see `Collected::places`).
     pub row: u32,
     pub value: String,
     /// Written by the customer (an inbound message, email or signature).

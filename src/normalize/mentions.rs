@@ -38,7 +38,7 @@ thread_local! {
     static PHONES: std::cell::RefCell<Option<PhoneCache>> = const { std::cell::RefCell::new(None) };
 }
 
-/// [`to_e164`], remembered per thread and region.
+/// [`to_e164`](super::phone::to_e164), remembered per thread and region.
 fn to_e164_memo(raw: &str, region: Region) -> Option<String> {
     PHONES.with(|cell| {
         let mut cell = cell.borrow_mut();

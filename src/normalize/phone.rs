@@ -117,7 +117,7 @@ pub fn digits_key(raw: &str) -> Option<u128> {
 /// read in the region, with the metadata regexes compiled once per thread. The crate
 /// itself looks each regex up in a shared cache by hashing its (long) source on every
 /// use, which is most of its cost. Anything this path does not model returns
-/// [`Answer::Fallback`].
+/// [`fast::Answer::Fallback`].
 mod fast {
     use super::Region;
     use phonenumber::metadata::DATABASE;

@@ -1,6 +1,6 @@
 //! Context-loss reports and timelines over the matched workspace: definitions in
-//! docs/metrics.md. [`load`] reads the workspace, [`analyze`] walks each customer's sorted
-//! interactions once, [`summary`] and the detail reports shape the figures, [`render`] prints them.
+//! docs/metrics.md. [`load()`] reads the workspace, [`analyze`] walks each customer's sorted
+//! interactions once, [`summary()`] and the detail reports shape the figures, [`render`] prints them.
 
 pub mod load;
 pub mod settings;
