@@ -4,7 +4,7 @@
 use crate::import::encoding::TextEncoding;
 use crate::import::ImportError;
 use crate::normalize::text;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
 /// Largest chat text accepted from inside a zip: WhatsApp caps exports at about 40 000
@@ -142,24 +142,41 @@ impl ChatInput {
                 Ok(Box::new(BufReader::with_capacity(1 << 20, f)))
             }
             ChatInput::Zip { zip, entry, .. } => {
-                // The entry is read into memory (bounded by MAX_ZIP_CHAT_BYTES) because the
-                // zip reader borrows its archive; exports are capped far below that bound.
+                let fail = |e: &dyn std::fmt::Display| ImportError::file(&display, format!("cannot unzip: {e}"));
                 let f = open_zip(zip).map_err(|e| ImportError::file(&display, format!("cannot open: {e}")))?;
-                let mut archive = zip::ZipArchive::new(f).map_err(|e| ImportError::file(&display, e.to_string()))?;
-                let z = archive
-                    .by_name(entry)
-                    .map_err(|e| ImportError::file(&display, e.to_string()))?;
-                let mut buf = Vec::new();
-                z.take(MAX_ZIP_CHAT_BYTES + 1)
-                    .read_to_end(&mut buf)
-                    .map_err(|e| ImportError::file(&display, format!("cannot unzip: {e}")))?;
-                if buf.len() as u64 > MAX_ZIP_CHAT_BYTES {
-                    return Err(ImportError::file(
-                        &display,
-                        "chat text is larger than its zip header says (possible zip bomb)",
+                let mut archive = zip::ZipArchive::new(f).map_err(|e| fail(&e))?;
+                let index = archive
+                    .index_for_name(entry)
+                    .ok_or_else(|| fail(&"the entry is gone"))?;
+                let z = archive.by_index_raw(index).map_err(|e| fail(&e))?;
+                if z.encrypted() {
+                    return Err(fail(
+                        &"the chat text is encrypted (unzip it with its password and import the .txt)",
                     ));
                 }
-                Ok(Box::new(std::io::Cursor::new(buf)))
+                let (start, packed, method) = (z.data_start(), z.compressed_size(), z.compression());
+                let (size, crc) = (z.size(), z.crc32());
+                drop(z);
+                let mut file = archive.into_inner();
+                file.seek(std::io::SeekFrom::Start(start)).map_err(|e| fail(&e))?;
+                let raw = BufReader::with_capacity(1 << 16, file.take(packed));
+                let inflated: Box<dyn Read + Send> = match method {
+                    zip::CompressionMethod::Stored => Box::new(raw),
+                    zip::CompressionMethod::Deflated => Box::new(flate2::bufread::DeflateDecoder::new(raw)),
+                    other => {
+                        return Err(fail(&format!(
+                            "the chat text is compressed with {other}, which omnitrail does not read (unzip it and import the .txt)"
+                        )))
+                    }
+                };
+                let entry = ZipEntryReader {
+                    inflated,
+                    crc: crc32fast::Hasher::new(),
+                    read: 0,
+                    size,
+                    expected_crc: crc,
+                };
+                Ok(Box::new(BufReader::with_capacity(1 << 20, entry)))
             }
         }
     }
@@ -168,6 +185,38 @@ impl ChatInput {
     pub fn title(&self) -> Option<String> {
         let name = self.path().file_stem()?.to_str()?;
         chat_title(name)
+    }
+}
+
+/// A zipped chat's text, inflated as it is read — never held whole, so a large chat in a
+/// zip costs no more memory than the same chat as a `.txt` — and checked as it ends against
+/// the size and CRC-32 the zip's directory gives.
+struct ZipEntryReader {
+    inflated: Box<dyn Read + Send>,
+    crc: crc32fast::Hasher,
+    read: u64,
+    size: u64,
+    expected_crc: u32,
+}
+
+impl Read for ZipEntryReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inflated.read(buf)?;
+        self.read += n as u64;
+        let damaged = |why: &str| Err(std::io::Error::new(std::io::ErrorKind::InvalidData, why.to_string()));
+        if self.read > self.size {
+            return damaged("the chat text is larger than its zip header says (possible zip bomb)");
+        }
+        if n == 0 && !buf.is_empty() {
+            if self.read < self.size {
+                return damaged("the chat text ends before the size its zip header gives (a cut or damaged zip)");
+            }
+            if self.crc.clone().finalize() != self.expected_crc {
+                return damaged("the chat text does not match its zip checksum (CRC-32): the zip is damaged");
+            }
+        }
+        self.crc.update(&buf[..n]);
+        Ok(n)
     }
 }
 
@@ -234,4 +283,83 @@ pub fn chat_title(stem: &str) -> Option<String> {
 /// True when `path` is a zip with a WhatsApp chat in it (for detection).
 pub fn zip_has_chat(path: &Path) -> bool {
     ChatInput::open(path).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A zip holding `text` as `_chat.txt` (compressed with `method`) and one photo.
+    fn zip_of(text: &str, method: zip::CompressionMethod) -> Vec<u8> {
+        let options = zip::write::SimpleFileOptions::default().compression_method(method);
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        z.start_file("_chat.txt", options).unwrap();
+        std::io::Write::write_all(&mut z, text.as_bytes()).unwrap();
+        z.start_file("IMG-0001.jpg", options).unwrap();
+        std::io::Write::write_all(&mut z, b"\xff\xd8 not much of a photo").unwrap();
+        z.finish().unwrap().into_inner()
+    }
+
+    /// The chat text of a zip, or the error of opening or reading it.
+    fn read_chat(path: &Path) -> Result<String, String> {
+        let mut text = String::new();
+        let mut reader = ChatInput::open(path).unwrap().reader().map_err(|e| e.to_string())?;
+        reader.read_to_string(&mut text).map_err(|e| e.to_string())?;
+        Ok(text)
+    }
+
+    #[test]
+    fn a_zipped_chat_is_read_as_it_was_written_stored_or_deflated_small_or_large() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = |i: usize| format!("03/02/2024, 10:{:02} - Ana: message {i}\n", i % 60);
+        // Small zips are read into memory first; one over ZIP_READ_WHOLE is read in place.
+        let small: String = (0..50).map(line).collect();
+        let mut large = String::new();
+        let mut i = 0;
+        while (large.len() as u64) < ZIP_READ_WHOLE + (1 << 20) {
+            large.push_str(&line(i));
+            i += 1;
+        }
+        for method in [zip::CompressionMethod::Stored, zip::CompressionMethod::Deflated] {
+            for text in [&small, &large] {
+                let path = dir.path().join("chat.zip");
+                std::fs::write(&path, zip_of(text, method)).unwrap();
+                assert_eq!(&read_chat(&path).unwrap(), text, "{method} {} bytes", text.len());
+                let ChatInput::Zip { media, .. } = ChatInput::open(&path).unwrap() else {
+                    panic!()
+                };
+                assert_eq!(media, ["IMG-0001.jpg"]);
+            }
+        }
+    }
+
+    #[test]
+    fn a_damaged_zipped_chat_is_an_error_not_a_shorter_chat() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "03/02/2024, 10:00 - Ana: is order 1234 ready?\n03/02/2024, 10:01 - Shop: yes\n";
+        let mut bytes = zip_of(text, zip::CompressionMethod::Stored);
+        // Stored, the text sits in the zip as it is: change one of its letters.
+        let at = bytes.windows(4).position(|w| w == b"1234").unwrap();
+        bytes[at] = b'9';
+        let path = dir.path().join("chat.zip");
+        std::fs::write(&path, &bytes).unwrap();
+        let err = read_chat(&path).unwrap_err();
+        assert!(err.contains("CRC-32"), "{err}");
+    }
+
+    #[test]
+    fn a_zipped_chat_longer_than_its_header_says_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "03/02/2024, 10:00 - Ana: is order 1234 ready?\n".repeat(100);
+        let mut bytes = zip_of(&text, zip::CompressionMethod::Stored);
+        // Claim 10 bytes less in both the entry's local header and the central directory.
+        let claimed = (text.len() as u32 - 10).to_le_bytes();
+        bytes[22..26].copy_from_slice(&claimed);
+        let central = bytes.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        bytes[central + 24..central + 28].copy_from_slice(&claimed);
+        let path = dir.path().join("chat.zip");
+        std::fs::write(&path, &bytes).unwrap();
+        let err = read_chat(&path).unwrap_err();
+        assert!(err.contains("larger than its zip header says"), "{err}");
+    }
 }
