@@ -242,6 +242,85 @@ fn rejected_lines_keep_file_line_offset_and_reason() {
     assert!(row["byte_offset"].as_u64().unwrap() > 0);
 }
 
+/// A message of more lines than WhatsApp allows in one (a file of one header and a
+/// million lines) is not held whole: it is one reject, clipped, and the chat goes on.
+#[test]
+fn a_message_longer_than_1_mib_is_a_reject_and_the_next_one_is_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("WhatsApp Chat with Ana.txt");
+    let mut text = String::from("13/03/2024, 10:00 - Ana: the start of a very long message\n");
+    text.push_str(&"a line of a message that never ends, over and over\n".repeat(40_000));
+    text.push_str("13/03/2024, 10:01 - Ana: and a short one\n");
+    std::fs::write(&path, text).unwrap();
+    let mut ws = Workspace::open(&dir.path().join("ws")).unwrap();
+    let report = import(&mut ws, &[path], &WhatsAppOptions::default(), &utc()).unwrap();
+    let c = first(&report).counts;
+    assert_eq!((c.read, c.imported, c.rejected), (2, 1, 1));
+    let rel = ws.manifest().unwrap().sources[0]
+        .rejects
+        .clone()
+        .expect("a rejects file");
+    let rejects = std::fs::read_to_string(ws.root().join(rel)).unwrap();
+    let row: serde_json::Value = serde_json::from_str(rejects.lines().next().unwrap()).unwrap();
+    assert_eq!(row["line"], 1);
+    assert!(
+        row["reason"].as_str().unwrap().starts_with("message longer than 1 MiB"),
+        "{row}"
+    );
+    let df = interactions(&ws, &["text"]);
+    assert_eq!(strings(&df, "text"), [Some("and a short one".to_string())]);
+}
+
+/// A chat of more authors than the importer remembers (only another tool writes one) is
+/// read as any other: every message keeps its own author's handle.
+#[test]
+fn a_chat_of_more_authors_than_are_remembered_keeps_each_message_s_author() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("forum.txt");
+    let mut text = String::new();
+    for i in 0..20_000 {
+        text.push_str(&format!(
+            "13/03/2024, 10:{:02} - Customer {i}: hello from {i}\n",
+            i % 60
+        ));
+        if i % 10 == 0 {
+            text.push_str(&format!("13/03/2024, 10:{:02} - Shop: hello {i}\n", i % 60));
+        }
+    }
+    std::fs::write(&path, text).unwrap();
+    let mut ws = Workspace::open(&dir.path().join("ws")).unwrap();
+    let opts = WhatsAppOptions {
+        business_names: vec!["Shop".into()],
+        ..Default::default()
+    };
+    import(&mut ws, &[path], &opts, &utc()).unwrap();
+    let df = interactions(&ws, &["direction", "customer_handle", "author_raw", "text"]);
+    let (direction, handle, author, text) = (
+        strings(&df, "direction"),
+        strings(&df, "customer_handle"),
+        strings(&df, "author_raw"),
+        strings(&df, "text"),
+    );
+    let mut customers = std::collections::HashSet::new();
+    for i in 0..df.height() {
+        if direction[i].as_deref() == Some("inbound") {
+            let author = author[i].clone().unwrap();
+            assert_eq!(handle[i].as_ref(), Some(&author));
+            assert_eq!(
+                text[i].as_deref().unwrap().strip_prefix("hello from "),
+                author.strip_prefix("Customer ")
+            );
+            customers.insert(author);
+        } else {
+            assert_eq!(
+                (direction[i].as_deref(), author[i].as_deref()),
+                (Some("outbound"), Some("Shop"))
+            );
+        }
+    }
+    assert_eq!(customers.len(), 20_000);
+}
+
 #[test]
 fn an_undecidable_date_order_is_taken_from_a_sibling_in_the_same_layout() {
     let dir = tempfile::tempdir().unwrap();

@@ -246,6 +246,11 @@ fn message_minute(accepted: &[(Shape, Decision)], tz: chrono_tz::Tz, h: &Header)
     Some(ms.div_euclid(60_000))
 }
 
+/// Distinct authors a chat's context remembers before it starts afresh. A WhatsApp group
+/// has at most about a thousand members; a file with more authors was written by another
+/// tool, and must not make memory grow with its size.
+const MAX_CACHED_AUTHORS: usize = 16_384;
+
 /// The state of one thread building a chat's records.
 struct ChatContext<'a> {
     scan: &'a ChatScan,
@@ -306,6 +311,10 @@ impl ChatContext<'_> {
         let i = match self.author_index.get(raw) {
             Some(&i) => i,
             None => {
+                if self.authors.len() >= MAX_CACHED_AUTHORS {
+                    self.authors.clear();
+                    self.author_index.clear();
+                }
                 let clean = Some(text::clean_name(raw)).filter(|a| !a.is_empty());
                 let is_business = clean
                     .as_ref()
@@ -897,6 +906,16 @@ fn read_items(
                 if p.bad.is_none() {
                     p.bad = bad;
                 }
+                if p.body.len() + 1 + raw.len() > MAX_MESSAGE_BYTES {
+                    // The rest of the message is not kept: it becomes a reject.
+                    if p.bad.is_none() {
+                        p.bad = Some(format!(
+                            "message longer than 1 MiB (line {} on): WhatsApp allows 65 536 characters in one",
+                            line.number
+                        ));
+                    }
+                    continue;
+                }
                 batch.text.push('\n');
                 batch.text.push_str(&raw);
                 p.body.end = batch.text.len();
@@ -921,6 +940,11 @@ fn read_items(
     send(batch);
     Ok(reader.bytes_read())
 }
+
+/// Longest message text kept (its lines joined): WhatsApp allows 65 536 characters, at
+/// most 256 KiB. Past it, a message's further lines are dropped and the message is a reject,
+/// so that a file of one header and a million lines is not held in memory.
+const MAX_MESSAGE_BYTES: usize = 1 << 20;
 
 /// `line:N` into `out`, without the formatting machinery (it is written for every message).
 fn line_ref(line: u64, out: &mut [u8; 25]) -> &str {
