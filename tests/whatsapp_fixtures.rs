@@ -271,6 +271,28 @@ fn a_message_longer_than_1_mib_is_a_reject_and_the_next_one_is_imported() {
     assert_eq!(strings(&df, "text"), [Some("and a short one".to_string())]);
 }
 
+/// More messages in one minute than are counted for their keys (only another tool writes
+/// that many): every message is still imported, a repeat included, none lost as a duplicate.
+#[test]
+fn a_minute_of_more_messages_than_are_counted_loses_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("WhatsApp Chat with Ana.txt");
+    let mut text = String::from("13/03/2024, 10:00 - Ana: the same words\n13/03/2024, 10:00 - Ana: the same words\n");
+    for i in 0..70_000 {
+        text.push_str(&format!("13/03/2024, 10:00 - Ana: message {i}\n"));
+    }
+    text.push_str("13/03/2024, 10:00 - Ana: the same words\n");
+    std::fs::write(&path, text).unwrap();
+    let mut ws = Workspace::open(&dir.path().join("ws")).unwrap();
+    let report = import(&mut ws, &[path], &WhatsAppOptions::default(), &utc()).unwrap();
+    let c = first(&report).counts;
+    assert_eq!((c.read, c.imported, c.rejected, c.duplicates), (70_003, 70_003, 0, 0));
+    let df = interactions(&ws, &["text", "dedup_key"]);
+    let keys = strings(&df, "dedup_key");
+    // The first two copies, counted together, have keys of their own.
+    assert_ne!(keys[0], keys[1]);
+}
+
 /// A chat of more authors than the importer remembers (only another tool writes one) is
 /// read as any other: every message keeps its own author's handle.
 #[test]

@@ -265,7 +265,7 @@ struct ChatContext<'a> {
     notes: TimeNotes,
     /// Keys per header layout, kept only for files that switch layout (concatenated
     /// exports), where the overlap between the parts is a duplicate.
-    segment_keys: Option<Vec<HashSet<u128>>>,
+    segment_keys: Option<Vec<RecentKeys>>,
 }
 
 impl<'a> ChatContext<'a> {
@@ -285,8 +285,34 @@ impl<'a> ChatContext<'a> {
             last_author: 0,
             occurrence: (i64::MIN, PlHashMap::default()),
             notes: TimeNotes::default(),
-            segment_keys: (scan.accepted.len() > 1).then(|| vec![HashSet::new(); scan.accepted.len()]),
+            segment_keys: (scan.accepted.len() > 1).then(|| vec![RecentKeys::default(); scan.accepted.len()]),
         }
+    }
+}
+
+/// The latest keys of one layout's segment of a file, in two generations of at most
+/// [`SEGMENT_KEYS_GENERATION`]: when the newer fills, the older is dropped. Concatenated
+/// exports repeat the end of one part at the start of the next — WhatsApp exports hold at
+/// most ~40 000 messages — so the latest keys are the ones met again, and a file of
+/// millions of messages in two layouts does not hold a key for each.
+#[derive(Debug, Clone, Default)]
+struct RecentKeys {
+    newer: HashSet<u128>,
+    older: HashSet<u128>,
+}
+
+const SEGMENT_KEYS_GENERATION: usize = 1 << 18;
+
+impl RecentKeys {
+    fn contains(&self, key: &u128) -> bool {
+        self.newer.contains(key) || self.older.contains(key)
+    }
+
+    fn insert(&mut self, key: u128) {
+        if self.newer.len() >= SEGMENT_KEYS_GENERATION {
+            self.older = std::mem::take(&mut self.newer);
+        }
+        self.newer.insert(key);
     }
 }
 
@@ -941,6 +967,13 @@ fn read_items(
     Ok(reader.bytes_read())
 }
 
+/// Distinct messages of one minute counted for their keys (a message repeated in the same
+/// minute gets the next key) before the count starts afresh. A real chat has a few hundred
+/// messages in a minute at most; a file of millions in one minute must not hold them all.
+/// Past the cap, a message repeated more than this many messages after its twin in the same
+/// minute gets its twin's key.
+const MAX_COUNTED_IN_A_MINUTE: usize = 1 << 16;
+
 /// Longest message text kept (its lines joined): WhatsApp allows 65 536 characters, at
 /// most 256 KiB. Past it, a message's further lines are dropped and the message is a reject,
 /// so that a file of one header and a million lines is not held in memory.
@@ -1082,11 +1115,12 @@ fn finish<'s, O: MessageOut<'s>>(
         hasher.update(trimmed.as_bytes());
     }
     let base = u128::from_le_bytes(hasher.finalize().as_bytes()[..16].try_into().unwrap());
-    if ctx.occurrence.0 != minute {
+    let counted = &mut ctx.occurrence.1;
+    if ctx.occurrence.0 != minute || (counted.len() >= MAX_COUNTED_IN_A_MINUTE && !counted.contains_key(&base)) {
         ctx.occurrence.0 = minute;
-        ctx.occurrence.1.clear();
+        counted.clear();
     }
-    let occ = ctx.occurrence.1.entry(base).or_insert(0);
+    let occ = counted.entry(base).or_insert(0);
     *occ += 1;
     let key = base ^ u128::from(*occ - 1).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835);
     // A layout switch inside one file repeats messages: a key met in another layout's
@@ -1215,6 +1249,18 @@ mod tests {
         let far = export_cap_note(2_417_276).unwrap();
         assert!(!far.starts_with(NEAR_WHATSAPP_EXPORT_CAP), "{far}");
         assert!(far.starts_with("2417276 messages, more than"), "{far}");
+    }
+
+    #[test]
+    fn a_segment_keeps_at_least_its_latest_generation_of_keys() {
+        let mut keys = RecentKeys::default();
+        let n = SEGMENT_KEYS_GENERATION as u128;
+        for k in 0..3 * n + 5 {
+            keys.insert(k);
+        }
+        assert!((2 * n..3 * n + 5).all(|k| keys.contains(&k)));
+        assert!(!keys.contains(&0) && !keys.contains(&(n - 1)));
+        assert!(keys.newer.len() + keys.older.len() <= 2 * SEGMENT_KEYS_GENERATION);
     }
 
     #[test]
