@@ -526,3 +526,28 @@ fn a_chat_built_on_several_threads_gives_what_one_thread_gives() {
         assert!(f.equals_missing(&frame), "{workers} workers: records differ");
     }
 }
+
+/// Batches are cut by their text as well as by their count: a chat of long messages (24 of
+/// 600 KB, three batches' worth of text) gives the same records on one thread and on two.
+#[test]
+fn a_chat_of_long_messages_is_cut_into_batches_by_its_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("WhatsApp Chat with Sarah.txt");
+    let mut text = String::new();
+    for i in 0..24 {
+        let words = format!("order BS-{i} ").repeat(50_000);
+        text.push_str(&format!("{:02}/03/2024, 10:{i:02} - Sarah: {words}\n", 13 + i % 3));
+    }
+    std::fs::write(&path, text).unwrap();
+    let frame = |workers: usize| {
+        let mut ws = Workspace::open(&dir.path().join(format!("ws-{workers}"))).unwrap();
+        let opts = WhatsAppOptions {
+            workers: Some(workers),
+            ..Default::default()
+        };
+        let report = import(&mut ws, std::slice::from_ref(&path), &opts, &utc()).unwrap();
+        assert_eq!(first(&report).counts.imported, 24);
+        interactions(&ws, &["ts", "text", "seq", "dedup_key", "interaction_id"])
+    };
+    assert!(frame(1).equals_missing(&frame(2)));
+}

@@ -51,6 +51,9 @@ pub const INTERACTION_COLUMNS: &[&str] = &[
 ];
 
 const ROWS_PER_CHUNK: usize = 16_384;
+/// Text a chunk (and a row group) holds at most: 16 384 WhatsApp messages are ~1.4 MB, but
+/// as many mails of 50 KB, or messages of 500 KB, would be gigabytes in memory at once.
+pub const TEXT_BYTES_PER_CHUNK: usize = 16 << 20;
 /// Builders of the first chunk start small: most sources (one chat, one mailbox) are short.
 const FIRST_CHUNK: usize = 256;
 
@@ -276,6 +279,8 @@ const STAGED_ROWS: usize = 256;
 /// per-record structure is kept and the frame is ready as soon as the chunk is full.
 struct Columns {
     rows: usize,
+    /// Bytes of the free-text values pushed (text, body, subject): what makes a chunk big.
+    text_bytes: usize,
     /// Values of the staged rows (those since the last multiple of [`STAGED_ROWS`]), back
     /// to back.
     arena: String,
@@ -312,6 +317,7 @@ impl Columns {
         let s = |name: &str| StrColumn::new(name, capacity);
         Columns {
             rows: 0,
+            text_bytes: 0,
             arena: String::new(),
             interaction_id: s("interaction_id"),
             source_id: s("source_id"),
@@ -344,6 +350,10 @@ impl Columns {
 
     fn push(&mut self, r: &InteractionRow<'_>) {
         self.rows += 1;
+        self.text_bytes += [r.text, r.body_full, r.subject]
+            .iter()
+            .map(|v| v.map_or(0, str::len))
+            .sum::<usize>();
         let a = &mut self.arena;
         self.interaction_id.push(Some(r.interaction_id), a);
         self.source_id.push(Some(r.source_id), a);
@@ -447,14 +457,22 @@ impl Columns {
         ];
         Frame {
             rows: self.rows,
+            text_bytes: self.text_bytes,
             columns,
         }
+    }
+
+    /// Whether the chunk is as big as one gets, in rows or in text.
+    fn is_full(&self) -> bool {
+        self.rows >= ROWS_PER_CHUNK || self.text_bytes >= TEXT_BYTES_PER_CHUNK
     }
 }
 
 /// One chunk of rows as Arrow arrays, in the order of [`INTERACTION_COLUMNS`].
 struct Frame {
     rows: usize,
+    /// See [`Columns::text_bytes`].
+    text_bytes: usize,
     columns: Vec<ArrayRef>,
 }
 
@@ -529,17 +547,18 @@ impl Storage {
     }
 }
 
-/// Joins consecutive frames into row groups of at least [`ROWS_PER_GROUP`] rows, except
-/// where a column turns from a dictionary to plain values or back (and at the end).
+/// Joins consecutive frames into row groups of at least [`ROWS_PER_GROUP`] rows (or
+/// [`TEXT_BYTES_PER_CHUNK`] of text), except where a column turns from a dictionary to plain
+/// values or back (and at the end).
 fn row_groups(frames: impl IntoIterator<Item = Frame>) -> impl Iterator<Item = Result<Frame>> {
     let mut frames = frames.into_iter();
     let mut held: Option<Frame> = None;
     std::iter::from_fn(move || {
         let first = held.take().or_else(|| frames.next())?;
         let mut stored: Vec<Storage> = first.columns.iter().map(|a| Storage::of(a.as_ref())).collect();
-        let mut rows = first.rows;
+        let (mut rows, mut text_bytes) = (first.rows, first.text_bytes);
         let mut group = vec![first];
-        while rows < ROWS_PER_GROUP {
+        while rows < ROWS_PER_GROUP && text_bytes < TEXT_BYTES_PER_CHUNK {
             let Some(frame) = frames.next() else { break };
             let joined: Option<Vec<Storage>> = stored
                 .iter()
@@ -552,6 +571,7 @@ fn row_groups(frames: impl IntoIterator<Item = Frame>) -> impl Iterator<Item = R
             };
             stored = joined;
             rows += frame.rows;
+            text_bytes += frame.text_bytes;
             group.push(frame);
         }
         Some(merge_frames(group, &stored))
@@ -578,6 +598,7 @@ fn merge_frames(mut frames: Vec<Frame>, stored: &[Storage]) -> Result<Frame> {
         .collect::<Result<_>>()?;
     Ok(Frame {
         rows: frames.iter().map(|f| f.rows).sum(),
+        text_bytes: frames.iter().map(|f| f.text_bytes).sum(),
         columns,
     })
 }
@@ -928,7 +949,7 @@ impl BatchWriter {
     pub fn push_row(&mut self, row: &InteractionRow<'_>) -> Result<()> {
         self.pending.push(row);
         self.rows += 1;
-        if self.pending.rows >= ROWS_PER_CHUNK {
+        if self.pending.is_full() {
             self.flush()?;
         }
         Ok(())
@@ -962,7 +983,9 @@ impl BatchWriter {
         if let Some(file) = self.take_idle_file() {
             // Room for a row group's worth of frames (at least two): the sender goes on while
             // the writer encodes a group.
-            let depth = (ROWS_PER_GROUP / frame.rows.max(1)).clamp(2, 4);
+            let depth = (ROWS_PER_GROUP / frame.rows.max(1))
+                .min(TEXT_BYTES_PER_CHUNK / frame.text_bytes.max(1))
+                .clamp(2, 4);
             let (tx, rx) = sync_channel::<Frame>(depth);
             let path = self.path.clone();
             let worker = std::thread::spawn(move || write_frames(file, &path, rx));
@@ -1299,6 +1322,23 @@ mod tests {
             assert_eq!(c.compression(), compression, "{name}");
             assert_eq!(c.dictionary_page_offset().is_some(), dictionary, "{name}");
         }
+    }
+
+    #[test]
+    fn rows_of_long_texts_make_smaller_row_groups() {
+        let mut long = sample()[0].clone();
+        long.text = Some("x".repeat(1 << 20));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("long.parquet");
+        let mut w = BatchWriter::create(&path).unwrap();
+        for _ in 0..40 {
+            w.push_row(&InteractionRow::of(&long)).unwrap();
+        }
+        assert_eq!(w.finish().unwrap(), 40);
+        // 16 MiB of text to a chunk and to a row group, not 16 384 rows.
+        let per_group = TEXT_BYTES_PER_CHUNK >> 20;
+        assert_eq!(group_rows(&path), [per_group, per_group, 40 - 2 * per_group]);
+        assert_eq!(read_batch(&path).height(), 40);
     }
 
     #[test]

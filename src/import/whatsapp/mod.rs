@@ -779,6 +779,9 @@ const BATCH: usize = 4096;
 const PARALLEL_BATCH: usize = 8192;
 /// Messages after which a batch is cut even inside a minute (see [`Batch::carry_in`]).
 const HARD_BATCH: usize = 4 * PARALLEL_BATCH;
+/// Text after which a batch is cut as if it were full (four times that even inside a
+/// minute): 4 096 messages are ~350 KB, but as many messages of 500 KB would be 2 GB.
+const BATCH_TEXT: usize = 8 << 20;
 
 /// The minute of a message that takes part in the dedup counting (a valid one).
 fn valid_minute(p: &Pending, accepted: &[(Shape, Decision)], tz: chrono_tz::Tz) -> Option<i64> {
@@ -874,17 +877,18 @@ fn read_items(
             Some(h) => {
                 // A full batch is sent before a new message starts, never in the middle of one.
                 let full = match cut {
-                    Cut::Anywhere if batch.items.len() >= BATCH => {
+                    Cut::Anywhere if batch.items.len() >= BATCH || batch.text.len() >= BATCH_TEXT => {
                         Some(std::mem::replace(&mut batch, Batch::with_capacity(BATCH)))
                     }
                     Cut::BetweenMinutes(tz)
-                        if batch.items.len() > PARALLEL_BATCH && search.may_cut(&batch, accepted, tz) =>
+                        if (batch.items.len() > PARALLEL_BATCH || batch.text.len() >= BATCH_TEXT)
+                            && search.may_cut(&batch, accepted, tz) =>
                     {
                         let next = split_off_last(&mut batch, capacity);
                         search.last_valid = None;
                         Some(std::mem::replace(&mut batch, next))
                     }
-                    Cut::BetweenMinutes(_) if batch.items.len() >= HARD_BATCH => {
+                    Cut::BetweenMinutes(_) if batch.items.len() >= HARD_BATCH || batch.text.len() >= 4 * BATCH_TEXT => {
                         // No minute change in sight: cut anyway, and have the next batch wait
                         // for this one's counting (memory stays bounded; these two batches
                         // are built one after the other).
