@@ -159,7 +159,9 @@ impl ChatInput {
                 drop(z);
                 let mut file = archive.into_inner();
                 file.seek(std::io::SeekFrom::Start(start)).map_err(|e| fail(&e))?;
-                let raw = BufReader::with_capacity(1 << 16, file.take(packed));
+                // Buffers sized to the entry: std clears a buffer it lends a reader such as
+                // these once, and a folder of 60 000 small zips paid 2 MiB of clearing each.
+                let raw = BufReader::with_capacity(packed.clamp(1 << 10, 1 << 16) as usize, file.take(packed));
                 let inflated: Box<dyn Read + Send> = match method {
                     zip::CompressionMethod::Stored => Box::new(raw),
                     zip::CompressionMethod::Deflated => Box::new(flate2::bufread::DeflateDecoder::new(raw)),
@@ -176,7 +178,7 @@ impl ChatInput {
                     size,
                     expected_crc: crc,
                 };
-                Ok(Box::new(BufReader::with_capacity(1 << 20, entry)))
+                Ok(Box::new(BufReader::with_capacity(size.clamp(1 << 10, 1 << 20) as usize, entry)))
             }
         }
     }
