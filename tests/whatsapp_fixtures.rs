@@ -219,6 +219,16 @@ fn business_sides_read_chat_by_chat_are_one_note_for_the_import_and_one_per_chat
     }
 }
 
+/// The first line of the first source's rejects file.
+fn first_reject(ws: &Workspace) -> serde_json::Value {
+    let rel = ws.manifest().unwrap().sources[0]
+        .rejects
+        .clone()
+        .expect("a rejects file");
+    let text = std::fs::read_to_string(ws.root().join(rel)).unwrap();
+    serde_json::from_str(text.lines().next().unwrap()).unwrap()
+}
+
 #[test]
 fn rejected_lines_keep_file_line_offset_and_reason() {
     let dir = tempfile::tempdir().unwrap();
@@ -230,12 +240,7 @@ fn rejected_lines_keep_file_line_offset_and_reason() {
         &utc(),
     )
     .unwrap();
-    let rel = ws.manifest().unwrap().sources[0]
-        .rejects
-        .clone()
-        .expect("a rejects file");
-    let text = std::fs::read_to_string(dir.path().join(rel)).unwrap();
-    let row: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let row = first_reject(&ws);
     assert_eq!(row["line"], 4);
     assert!(row["reason"].as_str().unwrap().contains("invalid UTF-8"), "{row}");
     assert!(row["file"].as_str().unwrap().ends_with("invalid_utf8.txt"));
@@ -256,12 +261,7 @@ fn a_message_longer_than_1_mib_is_a_reject_and_the_next_one_is_imported() {
     let report = import(&mut ws, &[path], &WhatsAppOptions::default(), &utc()).unwrap();
     let c = first(&report).counts;
     assert_eq!((c.read, c.imported, c.rejected), (2, 1, 1));
-    let rel = ws.manifest().unwrap().sources[0]
-        .rejects
-        .clone()
-        .expect("a rejects file");
-    let rejects = std::fs::read_to_string(ws.root().join(rel)).unwrap();
-    let row: serde_json::Value = serde_json::from_str(rejects.lines().next().unwrap()).unwrap();
+    let row = first_reject(&ws);
     assert_eq!(row["line"], 1);
     assert!(
         row["reason"].as_str().unwrap().starts_with("message longer than 1 MiB"),

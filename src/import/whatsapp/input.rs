@@ -178,7 +178,10 @@ impl ChatInput {
                     size,
                     expected_crc: crc,
                 };
-                Ok(Box::new(BufReader::with_capacity(size.clamp(1 << 10, 1 << 20) as usize, entry)))
+                Ok(Box::new(BufReader::with_capacity(
+                    size.clamp(1 << 10, 1 << 20) as usize,
+                    entry,
+                )))
             }
         }
     }
