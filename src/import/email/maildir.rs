@@ -2,6 +2,7 @@
 //! single-message files (`.eml`, a Maildir file, a `msg_*.txt`).
 
 use super::mbox::RawMessage;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Every message file under a Maildir root, sorted, `tmp/` skipped (deliveries in progress).
@@ -53,7 +54,12 @@ pub fn parse_name(name: &str) -> MaildirName {
 
 /// Reads one message file of a Maildir (or a single .eml) as a raw message.
 pub fn read_message(root: Option<&Path>, file: &Path) -> std::io::Result<RawMessage> {
-    let mut bytes = std::fs::read(file)?;
+    let mut bytes = Vec::new();
+    let f = std::fs::File::open(file)?;
+    let size = f.metadata()?.len();
+    // At most MAX_MESSAGE_BYTES of it, as for a message in an mbox.
+    f.take(super::mbox::MAX_MESSAGE_BYTES as u64).read_to_end(&mut bytes)?;
+    let cut_bytes = size.saturating_sub(bytes.len() as u64);
     let mut envelope = None;
     // A bare envelope line (`From sender [date]`) before the headers, as some tools save.
     if bytes.starts_with(b"From ") {
@@ -71,6 +77,7 @@ pub fn read_message(root: Option<&Path>, file: &Path) -> std::io::Result<RawMess
         line: 1,
         envelope,
         bytes,
+        cut_bytes,
         ..Default::default()
     };
     if let Some(root) = root {
@@ -110,6 +117,21 @@ pub fn is_sent_folder(folder: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_file_is_read_up_to_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("big.eml");
+        let size = super::super::mbox::MAX_MESSAGE_BYTES + 1000;
+        let mut text = b"From: a@example.com\nSubject: big\n\n".to_vec();
+        text.resize(size, b'x');
+        std::fs::write(&file, &text).unwrap();
+        let m = read_message(None, &file).unwrap();
+        assert_eq!(m.bytes.len(), super::super::mbox::MAX_MESSAGE_BYTES);
+        assert_eq!(m.cut_bytes, 1000);
+        std::fs::write(&file, b"From: a@example.com\n\nsmall\n").unwrap();
+        assert_eq!(read_message(None, &file).unwrap().cut_bytes, 0);
+    }
 
     #[test]
     fn flags_and_epoch_from_file_names() {

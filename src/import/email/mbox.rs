@@ -20,8 +20,16 @@ pub struct RawMessage {
     pub maildir_flags: Option<String>,
     /// Maildir: delivery time from the file name's unique prefix (epoch seconds).
     pub maildir_epoch: Option<i64>,
+    /// The message, or its first [`MAX_MESSAGE_BYTES`] when it is longer.
     pub bytes: Vec<u8>,
+    /// Bytes of the message past [`MAX_MESSAGE_BYTES`], skipped unread.
+    pub cut_bytes: u64,
 }
+
+/// Most of a message kept in memory: headers, text and attachment names come first, and
+/// the few messages past this (a mail server's limit is 20–150 MB) are attachments; reading
+/// them whole would make memory grow with the largest message (a 256 MB message took 616 MB).
+pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
 
 /// A From_ separator: `From <sender> <asctime date>`; the sender may be `-`, `MAILER-DAEMON`
 /// or an id, the date may carry a zone before the year (Google Takeout).
@@ -84,6 +92,11 @@ pub struct MboxReader<R> {
     /// Bytes before the first separator (prose, a BOM, blank lines).
     pub preamble: Vec<u8>,
     pub preamble_line: u64,
+    /// The current message's lines already taken out of `buf` (see `retire_long_body`),
+    /// the bytes of it dropped past [`MAX_MESSAGE_BYTES`], and the lines taken out.
+    long: Vec<u8>,
+    cut: u64,
+    retired_lines: u64,
 }
 
 impl<R: Read> MboxReader<R> {
@@ -103,7 +116,37 @@ impl<R: Read> MboxReader<R> {
             finder: memchr::memmem::Finder::new(b"\nFrom "),
             preamble: Vec::new(),
             preamble_line: 0,
+            long: Vec::new(),
+            cut: 0,
+            retired_lines: 0,
         }
+    }
+
+    /// Keeps a long message from growing the buffer: its lines but the last two go to
+    /// `long` (up to [`MAX_MESSAGE_BYTES`]; past it they are only counted), and the buffer
+    /// is drained up to them. Two stay because a separator may start in the last (cut by
+    /// the end of the buffer): its search needs the newline before it, and its blank-line
+    /// test the whole line before that.
+    fn retire_long_body(&mut self, sep: &mut Separator) {
+        if self.buf.len() - sep.body < self.chunk {
+            return;
+        }
+        let body = &self.buf[sep.body..self.buf.len() - 1];
+        let Some(last) = memchr::memrchr(b'\n', body) else {
+            return;
+        };
+        let Some(before) = memchr::memrchr(b'\n', &body[..last]) else {
+            return;
+        };
+        let cut = sep.body + before + 1;
+        let lines = &self.buf[sep.body..cut];
+        let room = MAX_MESSAGE_BYTES.saturating_sub(self.long.len()).min(lines.len());
+        copy_body(&lines[..room], self.unquote, &mut self.long);
+        self.cut += (lines.len() - room) as u64;
+        self.retired_lines += memchr::memchr_iter(b'\n', &self.buf[sep.start..cut]).count() as u64;
+        self.buf.drain(..cut);
+        self.base += cut as u64;
+        (sep.start, sep.body) = (0, 0);
     }
 
     /// Bytes consumed so far (through the From_ line of the next message).
@@ -205,6 +248,7 @@ impl<R: Read> MboxReader<R> {
                 if self.eof {
                     break None;
                 }
+                self.retire_long_body(&mut sep);
                 // Keep the last bytes: `\nFrom ` may be cut by the end of the buffer.
                 let resume = self.buf.len().saturating_sub(5).max(sep.body);
                 self.pending = Some(sep);
@@ -227,7 +271,7 @@ impl<R: Read> MboxReader<R> {
                 let lines = memchr::memchr_iter(b'\n', &self.buf[sep.start..at]).count() as u64;
                 break Some(Separator {
                     offset: self.base + at as u64,
-                    line: sep.line + lines,
+                    line: sep.line + self.retired_lines + lines,
                     envelope: String::from_utf8_lossy(&content[5..]).trim().to_string(),
                     start: at,
                     body: end,
@@ -236,15 +280,23 @@ impl<R: Read> MboxReader<R> {
             search = at;
         };
         let body_end = next.as_ref().map_or(self.buf.len(), |n| n.start);
-        let mut bytes = Vec::with_capacity(body_end - sep.body);
-        copy_body(&self.buf[sep.body..body_end], self.unquote, &mut bytes);
-        strip_final_blank(&mut bytes);
+        let rest = &self.buf[sep.body..body_end];
+        let mut bytes = std::mem::take(&mut self.long);
+        let room = MAX_MESSAGE_BYTES.saturating_sub(bytes.len()).min(rest.len());
+        bytes.reserve_exact(room);
+        copy_body(&rest[..room], self.unquote, &mut bytes);
+        let cut_bytes = std::mem::take(&mut self.cut) + (rest.len() - room) as u64;
+        if cut_bytes == 0 {
+            strip_final_blank(&mut bytes);
+        }
+        self.retired_lines = 0;
         self.pending = next;
         Ok(Some(RawMessage {
             offset: sep.offset,
             line: sep.line,
             envelope: Some(sep.envelope),
             bytes,
+            cut_bytes,
             ..Default::default()
         }))
     }
@@ -337,7 +389,9 @@ impl<R: BufRead> MmdfReader<R> {
                 continue;
             }
             if let Some(m) = msg.as_mut() {
-                m.bytes.extend_from_slice(&self.line);
+                let room = MAX_MESSAGE_BYTES.saturating_sub(m.bytes.len()).min(self.line.len());
+                m.bytes.extend_from_slice(&self.line[..room]);
+                m.cut_bytes += (self.line.len() - room) as u64;
             }
         }
     }
@@ -407,6 +461,58 @@ mod tests {
                 summary(&whole),
                 "chunk {chunk}"
             );
+        }
+    }
+
+    /// Messages longer than the buffer's chunk are taken out of it line by line: the same
+    /// messages, offsets and lines whatever the chunk, quoted `From` lines included.
+    #[test]
+    fn long_messages_split_the_same_whatever_the_chunk() {
+        let mut text = String::new();
+        for m in 0..6 {
+            text.push_str(&format!(
+                "From m{m}@example.com Mon Mar 11 10:0{m}:00 2024\nSubject: {m}\n\n"
+            ));
+            for l in 0..(40 * m + 3) {
+                match l % 7 {
+                    0 => text.push_str(">From a quoted line\n"),
+                    1 => text.push_str("From a line that is no separator\n"),
+                    2 => text.push('\n'),
+                    _ => text.push_str(&format!("line {l} of message {m}, some words\n")),
+                }
+            }
+            text.push('\n');
+        }
+        let summary = |msgs: &[RawMessage]| -> Vec<(u64, u64, Vec<u8>, u64)> {
+            msgs.iter()
+                .map(|m| (m.offset, m.line, m.bytes.clone(), m.cut_bytes))
+                .collect()
+        };
+        let whole = summary(&split(&text, true));
+        assert_eq!(whole.len(), 6);
+        for chunk in [1, 5, 16, 64, 100, 333, 1000, 4096] {
+            assert_eq!(summary(&split_chunked(&text, true, chunk)), whole, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn a_message_past_the_limit_is_cut_and_the_next_one_is_whole() {
+        let line = "a line of a very long message, eighty bytes or so, over and over and over\n";
+        let lines = (MAX_MESSAGE_BYTES + (4 << 20)) / line.len();
+        let mut text = String::from("From a@b Sun Dec 25 21:33:37 2011\nSubject: big\n\n");
+        text.push_str(&line.repeat(lines));
+        text.push_str("\nFrom c@d Mon Dec 26 09:00:00 2011\nSubject: small\n\nhello\n");
+        for chunk in [CHUNK, 1 << 16] {
+            let msgs = split_chunked(&text, false, chunk);
+            assert_eq!(msgs.len(), 2, "chunk {chunk}");
+            let body = "Subject: big\n\n".len() + lines * line.len() + 1;
+            assert_eq!(msgs[0].bytes.len(), MAX_MESSAGE_BYTES);
+            assert_eq!(msgs[0].cut_bytes, (body - MAX_MESSAGE_BYTES) as u64);
+            assert!(msgs[0].bytes.starts_with(b"Subject: big\n\na line"));
+            assert_eq!(msgs[1].bytes, b"Subject: small\n\nhello\n");
+            assert_eq!(msgs[1].line, lines as u64 + 5);
+            assert_eq!(msgs[1].offset, text.find("From c@d").unwrap() as u64);
+            assert_eq!(msgs[1].cut_bytes, 0);
         }
     }
 

@@ -215,7 +215,7 @@ impl MessageReader {
                 let Some(f) = files.get(*next) else { return Ok(None) };
                 *next += 1;
                 let m = maildir::read_message(root.as_deref(), f)?;
-                *bytes += m.bytes.len() as u64;
+                *bytes += m.bytes.len() as u64 + m.cut_bytes;
                 Ok(Some(m))
             }
         }
@@ -397,6 +397,8 @@ fn decide_business(
 /// Per-source tallies that become notes. Workers keep their own and they are summed.
 #[derive(Default)]
 struct Tally {
+    /// Messages longer than `MAX_MESSAGE_BYTES`, read up to it.
+    cut_long: u64,
     date_from_received: u64,
     date_from_envelope: u64,
     date_from_maildir: u64,
@@ -415,6 +417,7 @@ struct Tally {
 
 impl Tally {
     fn add(&mut self, o: &Tally) {
+        self.cut_long += o.cut_long;
         self.date_from_received += o.date_from_received;
         self.date_from_envelope += o.date_from_envelope;
         self.date_from_maildir += o.date_from_maildir;
@@ -763,6 +766,10 @@ fn push_notes(result: &mut SourceResult, t: &Tally) {
         }
     };
     note(
+        t.cut_long,
+        "longer than 16 MiB: read up to 16 MiB each (headers, text and the attachments named before that; the rest skipped)",
+    );
+    note(
         t.broken_dates,
         "with an unusable Date header (empty, impossible or implausible)",
     );
@@ -882,6 +889,9 @@ fn prepare(ctx: &MessageContext<'_>, raw: &RawMessage, tally: &mut Tally) -> Pre
         Ok(m) => m,
         Err(ParseFailure(why)) => return rejected(raw, &why),
     };
+    if raw.cut_bytes > 0 {
+        tally.cut_long += 1;
+    }
     // Date → Received → From_ line → Maildir delivery time; else rejected.
     let date_broken = m.date_raw.is_some() && m.date_ms.is_none();
     // The From_ line date is read only when it is needed.
