@@ -409,6 +409,15 @@ impl DroppedValues {
         }
     }
 
+    /// Adds another count's lines (its first five kept as examples, as `add` keeps).
+    fn absorb(&mut self, other: DroppedValues) {
+        let count = self.count + other.count;
+        for line in other.lines {
+            self.add(line);
+        }
+        self.count = count;
+    }
+
     fn note(&self, what: &str) -> Option<String> {
         (self.count > 0).then(|| {
             let lines: Vec<String> = self.lines.iter().map(u64::to_string).collect();
@@ -656,6 +665,8 @@ pub struct ContactBuilder<'a> {
     bad_email: DroppedValues,
     /// Lines that were not part of any record (vCard text outside cards, empty CSV rows).
     ignored_lines: DroppedValues,
+    /// vCard properties over `vcard::MAX_PROPERTY_BYTES` (inlined photos) left out.
+    long_properties: DroppedValues,
 }
 
 impl<'a> ContactBuilder<'a> {
@@ -699,6 +710,7 @@ impl<'a> ContactBuilder<'a> {
             bad_phone: DroppedValues::default(),
             bad_email: DroppedValues::default(),
             ignored_lines: DroppedValues::default(),
+            long_properties: DroppedValues::default(),
         }
     }
 
@@ -723,6 +735,16 @@ impl<'a> ContactBuilder<'a> {
     /// Notes a line that belongs to no record.
     pub fn ignore_line(&mut self, line: u64) {
         self.ignored_lines.add(line);
+    }
+
+    /// Notes lines that belong to no record, counted elsewhere.
+    fn ignore_lines(&mut self, lines: DroppedValues) {
+        self.ignored_lines.absorb(lines);
+    }
+
+    /// Notes a vCard property left out for its length (the card is kept).
+    fn leave_out_long_property(&mut self, line: u64) {
+        self.long_properties.add(line);
     }
 
     /// Rejects a record that could not be read at all.
@@ -827,6 +849,7 @@ impl<'a> ContactBuilder<'a> {
             self.bad_phone.note("phone value(s) that are not valid numbers left out"),
             self.bad_email.note("email value(s) that are not addresses left out"),
             self.ignored_lines.note("line(s) outside any record ignored (empty rows or text between cards)"),
+            self.long_properties.note("vCard propert(y/ies) over 1 MiB left out, unread (a photo or a file inlined in the card)"),
         ];
         self.result.notes.extend(notes.into_iter().flatten());
         self.result

@@ -5,7 +5,7 @@
 //! quoted-printable values are decoded with their soft line breaks (`=` at the end of a
 //! line, vCard 2.1) and their `CHARSET`, and 3.0/4.0 escapes (`\,` `\;` `\n`) are undone.
 
-use super::{ContactBuilder, RawContact, RecordPlace};
+use super::{ContactBuilder, DroppedValues, RawContact, RecordPlace};
 use crate::import::check_interrupt;
 use crate::import::lines::LineReader;
 use crate::import::pipeline::Sink;
@@ -49,9 +49,16 @@ pub struct Card {
     pub bad_text: bool,
     /// The card's text (cut at 4 KiB), for the rejects file.
     pub raw: String,
+    /// Lines of the properties left out for being longer than [`MAX_PROPERTY_BYTES`].
+    pub long_properties: Vec<u64>,
 }
 
 const RAW_CAP: usize = 4096;
+
+/// Longest property kept, unfolded. Names, numbers and addresses are short; what is longer
+/// is a photo, a logo or a sound inlined in base64 (a 110 MB photo took 429 MB): it is left
+/// out, unread past this point, and the card kept.
+pub const MAX_PROPERTY_BYTES: usize = 1 << 20;
 
 /// Splits `a;b\;c;d` at unescaped `sep`.
 fn split_unescaped(s: &str, sep: char) -> Vec<&str> {
@@ -223,15 +230,16 @@ pub fn read_cards(
     display: &str,
 ) -> Result<(), ImportError> {
     let mut reader = LineReader::new(input, false);
-    // The logical line being assembled: (line number, byte offset, text, invalid UTF-8).
-    let mut pending: Option<(u64, u64, String, bool)> = None;
+    // The logical line being assembled: (line number, byte offset, text, invalid UTF-8,
+    // longer than MAX_PROPERTY_BYTES).
+    let mut pending: Option<(u64, u64, String, bool, bool)> = None;
     let mut card: Option<Card> = None;
     let mut version_21 = false;
-    let mut finish_line = |logical: (u64, u64, String, bool),
+    let mut finish_line = |logical: (u64, u64, String, bool, bool),
                            card: &mut Option<Card>,
                            version_21: &mut bool|
      -> Result<(), ImportError> {
-        let (number, offset, text, bad) = logical;
+        let (number, offset, text, bad, long) = logical;
         let trimmed = text.trim();
         if trimmed.is_empty() {
             return Ok(());
@@ -268,7 +276,9 @@ pub fn read_cards(
             c.raw.push_str(&text[..cut]);
             c.raw.push('\n');
         }
-        if let Some(p) = parse_property(&text) {
+        if long {
+            c.long_properties.push(number);
+        } else if let Some(p) = parse_property(&text) {
             if p.name == "VERSION" {
                 *version_21 = p.value.trim() == "2.1";
             }
@@ -287,13 +297,17 @@ pub fn read_cards(
             Ok(s) => (s.to_string(), false),
             Err(_) => (String::from_utf8_lossy(line.bytes).into_owned(), true),
         };
-        if let Some((_, _, logical, lbad)) = pending.as_mut() {
+        if let Some((_, _, logical, lbad, long)) = pending.as_mut() {
             let folded = text.starts_with([' ', '\t']);
             // A quoted-printable value ending in `=` continues on the next line (soft break).
             let soft_break = logical.ends_with('=')
                 && logical
                     .split_once(':')
                     .is_some_and(|(head, _)| head.to_ascii_uppercase().contains("QUOTED-PRINTABLE"));
+            if (soft_break || folded) && (*long || logical.len() + text.len() > MAX_PROPERTY_BYTES) {
+                *long = true;
+                continue;
+            }
             if soft_break {
                 logical.pop();
                 logical.push_str(text.trim_start());
@@ -310,7 +324,8 @@ pub fn read_cards(
         if let Some(done) = pending.take() {
             finish_line(done, &mut card, &mut version_21)?;
         }
-        pending = Some((line.number, line.offset, text, bad));
+        let long = text.len() > MAX_PROPERTY_BYTES || line.too_long;
+        pending = Some((line.number, line.offset, text, bad, long));
     }
     if let Some(done) = pending.take() {
         finish_line(done, &mut card, &mut version_21)?;
@@ -329,11 +344,14 @@ pub fn import(
     sink: &mut Sink<'_>,
 ) -> Result<(), ImportError> {
     let mut index = 0u64;
-    let mut stray: Vec<u64> = Vec::new();
+    let mut stray = DroppedValues::default();
     read_cards(
         input,
         |card| {
             index += 1;
+            for &line in &card.long_properties {
+                builder.leave_out_long_property(line);
+            }
             let place = RecordPlace {
                 source_ref: format!("card:{index}"),
                 line: card.line,
@@ -348,12 +366,10 @@ pub fn import(
             }
             builder.add(sink, place, card.contact())
         },
-        |line| stray.push(line),
+        |line| stray.add(line),
         display,
     )?;
-    for line in stray {
-        builder.ignore_line(line);
-    }
+    builder.ignore_lines(stray);
     Ok(())
 }
 
@@ -374,6 +390,23 @@ mod tests {
         )
         .unwrap();
         out
+    }
+
+    #[test]
+    fn a_property_over_the_limit_is_left_out_and_its_card_kept() {
+        let mut text = String::from("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ana Lopez\r\nPHOTO;ENCODING=b;TYPE=JPEG:");
+        for _ in 0..(MAX_PROPERTY_BYTES / 72 + 100) {
+            text.push_str(" QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAx\r\n");
+        }
+        text.push_str("TEL;TYPE=CELL:+44 7700 900123\r\nEND:VCARD\r\nBEGIN:VCARD\r\nFN:Ben\r\nEND:VCARD\r\n");
+        let cards = cards(&text);
+        assert_eq!(cards.len(), 2);
+        assert_eq!(cards[0].long_properties, [4]);
+        let names: Vec<&str> = cards[0].properties.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["VERSION", "FN", "TEL"]);
+        assert_eq!(cards[0].contact().phones, ["+44 7700 900123"]);
+        assert!(cards[0].complete && cards[1].complete);
+        assert_eq!(cards[1].contact().name.as_deref(), Some("Ben"));
     }
 
     #[test]
