@@ -216,7 +216,14 @@ pub enum Fed {
     Ok,
     /// A leg of a call that was already written (arrived more than the window later).
     Late(Box<Leg>),
+    /// A leg of a call that already has [`MAX_LEGS_PER_CALL`] legs: not kept.
+    TooMany(Box<Leg>),
 }
+
+/// Legs one call keeps. A ring group or a queue rings a few dozen phones; a call id shared
+/// by thousands of rows is a column that repeats one value (a constant, a placeholder), and
+/// keeping every row as one call's leg would hold the whole file.
+pub const MAX_LEGS_PER_CALL: usize = 512;
 
 impl LegGrouper {
     pub fn new() -> LegGrouper {
@@ -240,6 +247,9 @@ impl LegGrouper {
             Some(id) => {
                 let hash = self.ids.hash_one(id);
                 if let Some(slot) = self.find(hash, id) {
+                    if self.calls[slot as usize].call.legs.len() >= MAX_LEGS_PER_CALL {
+                        return Fed::TooMany(Box::new(leg));
+                    }
                     self.join(slot, leg);
                 } else if self.was_released(hash) {
                     return Fed::Late(Box::new(leg));
@@ -438,6 +448,32 @@ mod tests {
             );
         }
         assert!(g.calls.capacity() < 128, "slots are reused: {}", g.calls.capacity());
+    }
+
+    #[test]
+    fn a_call_keeps_at_most_its_leg_limit_and_refuses_the_rest() {
+        let mut g = LegGrouper::new();
+        let mut out = Vec::new();
+        let mut refused = 0;
+        for line in 1..=(MAX_LEGS_PER_CALL as u64 + 100) {
+            match g.feed(leg(line, "same", LegOutcome::NoAnswer, "SIP/201"), &mut out) {
+                Fed::Ok => {}
+                Fed::TooMany(l) => {
+                    assert!(l.line > MAX_LEGS_PER_CALL as u64);
+                    refused += 1;
+                }
+                Fed::Late(_) => panic!("not late"),
+            }
+        }
+        assert!(matches!(
+            g.feed(leg(9999, "other", LegOutcome::Person, "SIP/202"), &mut out),
+            Fed::Ok
+        ));
+        g.finish(&mut out);
+        assert_eq!(refused, 100);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].legs.len(), MAX_LEGS_PER_CALL);
+        assert_eq!(out[1].legs.len(), 1);
     }
 
     #[test]

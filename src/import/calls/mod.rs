@@ -617,6 +617,8 @@ enum Handoff {
     Call(CallLegs),
     /// A leg of a call already handed over (see [`Fed::Late`]).
     Late(Box<Leg>),
+    /// A leg of a call that has as many legs as it keeps (see [`Fed::TooMany`]).
+    TooMany(Box<Leg>),
     /// Boxed: rare, and twice the size of a call.
     Reject(Box<RowReject>),
     Progress(u64),
@@ -624,6 +626,27 @@ enum Handoff {
 
 /// Items per hand-off from the reader thread to the importing thread.
 const HANDOFF_BATCH: usize = 4096;
+
+/// Rejects a leg that cannot join its call (late, or one too many), counting it read.
+fn reject_leg(
+    sink: &mut Sink<'_>,
+    result: &mut SourceResult,
+    display: &str,
+    leg: &Leg,
+    reason: &str,
+) -> Result<(), ImportError> {
+    result.counts.read += 1;
+    sink.reject(
+        result,
+        &Reject {
+            file: display,
+            line: Some(leg.line),
+            byte_offset: None,
+            reason,
+            raw: &format!("{} {} -> {}", leg.ts_raw, leg.from, leg.to),
+        },
+    )
+}
 
 /// Writes the calls of one file through the sink.
 fn import_file(
@@ -668,8 +691,10 @@ fn import_file(
                 &mut |ev| {
                     match ev {
                         RowEvent::Leg(leg) => {
-                            if let Fed::Late(leg) = grouper.feed(leg, &mut done) {
-                                batch.push(Handoff::Late(leg));
+                            match grouper.feed(leg, &mut done) {
+                                Fed::Ok => {}
+                                Fed::Late(leg) => batch.push(Handoff::Late(leg)),
+                                Fed::TooMany(leg) => batch.push(Handoff::TooMany(leg)),
                             }
                             batch.extend(done.drain(..).map(Handoff::Call));
                         }
@@ -713,22 +738,20 @@ fn import_file(
                         )?;
                     }
                     Handoff::Late(leg) => {
-                        result.counts.read += 1;
                         let reason = format!(
                             "leg of call {} arrived more than {} rows after the call's other legs, which were already written",
                             leg.group.as_deref().unwrap_or("?"),
                             leg::WINDOW_ROWS
                         );
-                        sink.reject(
-                            result,
-                            &Reject {
-                                file: &display,
-                                line: Some(leg.line),
-                                byte_offset: None,
-                                reason: &reason,
-                                raw: &format!("{} {} -> {}", leg.ts_raw, leg.from, leg.to),
-                            },
-                        )?;
+                        reject_leg(sink, result, &display, &leg, &reason)?;
+                    }
+                    Handoff::TooMany(leg) => {
+                        let reason = format!(
+                            "call {} already has {} legs: a further leg is not kept (does the call-id column repeat one value?)",
+                            leg.group.as_deref().unwrap_or("?"),
+                            leg::MAX_LEGS_PER_CALL
+                        );
+                        reject_leg(sink, result, &display, &leg, &reason)?;
                     }
                     Handoff::Call(call) => write_call(&mut writer, &call, sink, result)?,
                 }
