@@ -6,15 +6,6 @@ use std::io::{self, BufRead};
 /// Lines longer than this are cut and flagged: a real message is at most 65 536 characters.
 pub const MAX_LINE: usize = 1 << 20;
 
-/// The length of a CSV row's longest field when it is over [`MAX_LINE`]: no name, number
-/// or address is that long (a broken quote swallowed the file, or it is not an export).
-pub fn oversized_field(record: &csv::ByteRecord) -> Option<usize> {
-    if record.as_slice().len() <= MAX_LINE {
-        return None;
-    }
-    record.iter().map(<[u8]>::len).max().filter(|&n| n > MAX_LINE)
-}
-
 /// One line of input, without its terminator.
 pub struct Line<'a> {
     pub number: u64,

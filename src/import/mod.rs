@@ -5,6 +5,7 @@
 
 pub mod calls;
 pub mod contacts;
+pub mod csv_records;
 pub mod detect;
 pub mod email;
 pub mod encoding;

@@ -4,10 +4,10 @@
 use super::csv_input::{mangled_number, Row};
 use super::leg::{Hint, Leg, LegOutcome};
 use super::RowCtx;
+use crate::import::csv_records::CsvRow;
 use crate::model::Direction;
 use crate::normalize::text::trim;
 use compact_str::CompactString;
-use csv::ByteRecord;
 use memchr::{memchr, memrchr};
 
 const SRC: usize = 1;
@@ -118,7 +118,7 @@ fn context_hint(context: &str, dst: &str) -> Option<Direction> {
 }
 
 /// Reads one Master.csv row.
-pub fn leg(rec: &ByteRecord, line: u64, ctx: &mut RowCtx) -> Result<Leg, String> {
+pub fn leg(rec: &CsvRow, line: u64, ctx: &mut RowCtx) -> Result<Leg, String> {
     if rec.len() < 16 {
         return Err(format!("expected 16 to 21 Asterisk CDR columns, found {}", rec.len()));
     }

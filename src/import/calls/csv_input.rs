@@ -3,11 +3,11 @@
 //! rows with their line numbers, a truncated last row, and the marks a spreadsheet
 //! round trip leaves on phone numbers (`4.91512E+12`, lost leading zeros).
 
+use crate::import::csv_records::{CsvRecords, CsvRow};
 use crate::import::detect::HEAD_BYTES;
 use crate::import::encoding::TextEncoding;
 use crate::import::ImportError;
 use crate::normalize::phone::Region;
-use csv::{ByteRecord, ReaderBuilder};
 use std::fs::File;
 use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -93,22 +93,21 @@ impl CsvInput {
         })
     }
 
-    /// A csv reader over the input: no header handling (dialects decide), ragged rows allowed.
-    pub fn into_csv(self) -> (csv::Reader<Box<dyn Read + Send>>, TailCheck) {
+    /// A CSV reader over the input: no header handling (dialects decide), ragged rows
+    /// allowed, a row's memory bounded (see [`CsvRecords`]).
+    pub fn into_csv(self) -> (CsvReader, TailCheck) {
         let tail = TailCheck {
             decoded: self.decoded,
             bom: self.bom,
             path: self.path,
         };
-        let reader = ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(self.delimiter)
-            .buffer_capacity(1 << 20)
-            .from_reader(self.reader);
+        let reader = CsvRecords::new(std::io::BufReader::with_capacity(1 << 20, self.reader), self.delimiter);
         (reader, tail)
     }
 }
+
+/// The rows of a call log.
+pub type CsvReader = CsvRecords<std::io::BufReader<Box<dyn Read + Send>>>;
 
 struct ArcBytes(std::sync::Arc<Vec<u8>>);
 
@@ -151,7 +150,7 @@ impl TailCheck {
 }
 
 /// A field as text (lossy: caller-ID names carry arbitrary bytes).
-pub fn field<'a>(rec: &'a ByteRecord, i: usize) -> std::borrow::Cow<'a, str> {
+pub fn field<'a>(rec: &'a CsvRow, i: usize) -> std::borrow::Cow<'a, str> {
     let bytes = rec.get(i).unwrap_or(b"");
     // The standard library's whole-slice check is several times faster than the chunked
     // walk of `from_utf8_lossy`, and nearly every field is valid.
@@ -163,13 +162,13 @@ pub fn field<'a>(rec: &'a ByteRecord, i: usize) -> std::borrow::Cow<'a, str> {
 
 /// A row's fields as text, with the row checked as UTF-8 once rather than field by field.
 pub struct Row<'a> {
-    rec: &'a ByteRecord,
+    rec: &'a CsvRow,
     /// The row's bytes (fields back to back), when they are UTF-8.
     text: Option<&'a str>,
 }
 
 impl<'a> Row<'a> {
-    pub fn new(rec: &'a ByteRecord) -> Row<'a> {
+    pub fn new(rec: &'a CsvRow) -> Row<'a> {
         Row {
             rec,
             text: std::str::from_utf8(rec.as_slice()).ok(),
@@ -191,7 +190,7 @@ impl<'a> Row<'a> {
 }
 
 /// The row as text, fields joined by the delimiter, for the rejects file.
-pub fn raw_row(rec: &ByteRecord, delimiter: u8) -> String {
+pub fn raw_row(rec: &CsvRow, delimiter: u8) -> String {
     let parts: Vec<std::borrow::Cow<'_, str>> = rec.iter().map(String::from_utf8_lossy).collect();
     parts.join(&(delimiter as char).to_string())
 }
@@ -256,7 +255,7 @@ mod tests {
             vec![b"Andr\xe9", b"201", b""],
         ];
         for fields in rows {
-            let rec = ByteRecord::from(fields.clone());
+            let rec = CsvRow::from_fields(&fields);
             let row = Row::new(&rec);
             for i in 0..fields.len() + 1 {
                 assert_eq!(row.field(i), field(&rec, i), "field {i} of {fields:?}");

@@ -6,8 +6,8 @@ use super::asterisk::{clid_name, endpoint, is_device};
 use super::csv_input::{mangled_number, Row};
 use super::leg::{Hint, Leg, LegOutcome};
 use super::RowCtx;
+use crate::import::csv_records::CsvRow;
 use crate::model::Direction;
-use csv::ByteRecord;
 
 /// Which column holds what (indexes into the row); `None` when the file lacks it.
 #[derive(Debug, Default, Clone)]
@@ -148,7 +148,7 @@ fn secs(row: &Row<'_>, col: Option<usize>, what: &str) -> Result<Option<i64>, St
 }
 
 /// Reads one row of a header CSV.
-pub fn leg(rec: &ByteRecord, line: u64, cols: &Columns, flavor: Flavor, ctx: &mut RowCtx) -> Result<Leg, String> {
+pub fn leg(rec: &CsvRow, line: u64, cols: &Columns, flavor: Flavor, ctx: &mut RowCtx) -> Result<Leg, String> {
     let row = Row::new(rec);
     let get = |c: Option<usize>| {
         c.map(|i| compact_str::CompactString::from(row.field(i).trim()))

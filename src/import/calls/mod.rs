@@ -17,13 +17,13 @@ pub mod mapped;
 pub mod time;
 pub mod twilio;
 
-use self::csv_input::{raw_row, CsvInput};
+use self::csv_input::{raw_row, CsvInput, CsvReader};
 use self::direction::{BusinessNumbers, End};
 use self::generic::ColumnMap;
 use self::leg::{CallLegs, Fed, Leg, LegGrouper, LegOutcome};
 use self::mapped::{norm_header, Columns, Flavor};
 use self::time::{DateReading, LocalClock, SlashEvidence, SlashRule};
-use super::lines::{oversized_field, MAX_LINE};
+use super::csv_records::{oversized, CsvRow};
 use super::pipeline::{
     already_imported, dedup_key, existing_keys, hash_file, hex_into, id_hasher, interaction_id_into, stage_source,
     Progress, Sink, SourcePlan, SourceResult,
@@ -228,15 +228,16 @@ fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
 
 /// Reads the header row of a header CSV and finds its columns; `None` for an empty file.
 fn header_columns(
-    reader: &mut csv::Reader<Box<dyn Read + Send>>,
+    reader: &mut CsvReader,
     dialect: Dialect,
     map: Option<&ColumnMap>,
     display: &str,
 ) -> Result<Option<(Columns, Flavor)>, ImportError> {
-    let mut rec = csv::ByteRecord::new();
-    if !reader
+    let mut rec = CsvRow::new();
+    if reader
         .read_byte_record(&mut rec)
         .map_err(|e| ImportError::file(display, format!("cannot read CSV: {e}")))?
+        .is_none()
     {
         return Ok(None);
     }
@@ -276,11 +277,12 @@ fn scan_dates(path: &Path, dialect: Dialect, map: Option<&ColumnMap>) -> Result<
         return Ok(SlashRule::default());
     };
     let mut evidence = SlashEvidence::default();
-    let mut rec = csv::ByteRecord::new();
+    let mut rec = CsvRow::new();
     let mut rows = 0u64;
     while reader
         .read_byte_record(&mut rec)
         .map_err(|e| ImportError::file(&display, format!("cannot read CSV: {e}")))?
+        .is_some()
     {
         rows += 1;
         if rows.is_multiple_of(65_536) {
@@ -289,16 +291,12 @@ fn scan_dates(path: &Path, dialect: Dialect, map: Option<&ColumnMap>) -> Result<
         // No a/b/yyyy date in the first 64 KiB: a file written by one system keeps one date
         // format, so it is not read twice. (A slashed date further on is still rejected
         // with its reason, never guessed.)
-        if evidence.slashed == 0
-            && rec
-                .position()
-                .is_some_and(|p| p.byte() > super::detect::HEAD_BYTES as u64)
-        {
+        if evidence.slashed == 0 && rec.position().byte() > super::detect::HEAD_BYTES as u64 {
             return Ok(SlashRule::default());
         }
         match rec.get(ts) {
             Some(f) if f.contains(&b'/') || f.contains(&b'-') => {
-                let line = rec.position().map_or(0, csv::Position::line);
+                let line = rec.position().line();
                 evidence.add(&String::from_utf8_lossy(f), line);
             }
             _ => {}
@@ -370,7 +368,7 @@ pub fn read_file(
         unknown_status: 0,
         dates: DateReading::new(dates.clone()),
     };
-    let io = |e: csv::Error| ImportError::file(&display, format!("cannot read CSV: {e}"));
+    let io = |e: std::io::Error| ImportError::file(&display, format!("cannot read CSV: {e}"));
     let mut columns: Option<(Columns, Flavor)> = None;
     if dialect != Dialect::Asterisk {
         match header_columns(&mut reader, dialect, map, &display)? {
@@ -381,20 +379,20 @@ pub fn read_file(
     let mut saw_unanswered = false;
     // The row before the current one is processed only once the next is read, so that a
     // last row cut off inside a quoted field can be told apart. Two records, swapped.
-    let mut prev = csv::ByteRecord::new();
-    let mut pending: Option<(u64, u64)> = None;
+    let mut prev = CsvRow::new();
+    // (line, byte offset, bytes dropped past the row limit) of the row in `prev`.
+    let mut pending: Option<(u64, u64, u64)> = None;
     let mut last_progress = 0u64;
-    let process = |rec: &csv::ByteRecord,
-                   line: u64,
-                   offset: u64,
+    let process = |rec: &CsvRow,
+                   (line, offset, dropped): (u64, u64, u64),
                    ctx: &mut RowCtx,
                    saw: &mut bool,
                    emit: &mut dyn FnMut(RowEvent) -> Result<(), ImportError>| {
-        if let Some(len) = oversized_field(rec) {
+        if let Some(why) = oversized(rec, dropped) {
             return emit(RowEvent::Reject(RowReject {
                 line: Some(line),
                 offset,
-                reason: format!("a field of {len} bytes (over {MAX_LINE}): not a call-log row"),
+                reason: format!("{why}: not a call-log row"),
                 raw: raw_row(rec, delimiter),
             }));
         }
@@ -417,18 +415,18 @@ pub fn read_file(
             })),
         }
     };
-    let mut next = csv::ByteRecord::new();
+    let mut next = CsvRow::new();
     loop {
-        if !reader.read_byte_record(&mut next).map_err(io)? {
+        let Some(dropped) = reader.read_byte_record(&mut next).map_err(io)? else {
             break;
-        }
-        let pos = next.position().cloned().unwrap_or_else(csv::Position::new);
+        };
+        let pos = next.position().clone();
         if next.len() == 1 && next.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace)) {
             continue;
         }
         info.rows += 1;
-        if let Some((line, offset)) = pending.replace((pos.line(), pos.byte())) {
-            process(&prev, line, offset, &mut ctx, &mut saw_unanswered, emit)?;
+        if let Some(place) = pending.replace((pos.line(), pos.byte(), dropped)) {
+            process(&prev, place, &mut ctx, &mut saw_unanswered, emit)?;
         }
         std::mem::swap(&mut prev, &mut next);
         if pos.byte() - last_progress >= 1 << 20 {
@@ -440,7 +438,7 @@ pub fn read_file(
             break;
         }
     }
-    if let Some((line, offset)) = pending.take() {
+    if let Some((line, offset, dropped)) = pending.take() {
         if limit.is_none() && tail.ends_inside_quotes(offset) {
             emit(RowEvent::Reject(RowReject {
                 line: Some(line),
@@ -449,7 +447,7 @@ pub fn read_file(
                 raw: raw_row(&prev, delimiter),
             }))?;
         } else {
-            process(&prev, line, offset, &mut ctx, &mut saw_unanswered, emit)?;
+            process(&prev, (line, offset, dropped), &mut ctx, &mut saw_unanswered, emit)?;
         }
     }
     info.notes.extend(ctx.dates.notes());

@@ -5,7 +5,8 @@
 use super::header::{ColumnMap, Columns, Role};
 use super::{ContactBuilder, FileContext, PhoneCache, Prepared, RawContact, RecordPlace};
 use crate::import::check_interrupt;
-use crate::import::lines::{oversized_field, MAX_LINE};
+use crate::import::csv_records::{oversized, CsvRecords, CsvRow};
+use crate::import::lines::MAX_LINE;
 use crate::import::pipeline::Sink;
 use crate::import::ImportError;
 use crate::normalize::phone::Region;
@@ -195,6 +196,9 @@ impl LineIndex {
     }
 }
 
+/// Breaks kept by [`LineIndex`] at most (far more than 64 KiB of read-ahead can hold).
+const RECENT_BREAKS: usize = 1 << 20;
+
 struct LineCounting<R> {
     inner: R,
     index: std::rc::Rc<std::cell::RefCell<LineIndex>>,
@@ -213,6 +217,13 @@ impl<R: std::io::Read> std::io::Read for LineCounting<R> {
                 index.total += 1;
                 index.recent.push_back(at);
             }
+        }
+        // The parser reads at most its buffer (64 KiB) ahead of the record it returns, so
+        // breaks further back than this are behind the next record's start: dropping them
+        // now changes no line number, and a row swallowed by a quote that never closes
+        // does not keep a break for each of its lines.
+        while index.recent.len() > RECENT_BREAKS {
+            index.recent.pop_front();
         }
         if n > 0 {
             index.prev_cr = buf[n - 1] == b'\r';
@@ -237,7 +248,9 @@ const BATCH_ROWS: usize = 4096;
 
 /// One CSV row as read, with where it starts and its place among the file's records.
 struct RowIn {
-    record: csv::ByteRecord,
+    record: CsvRow,
+    /// Bytes of the row dropped past the size a row may have (see [`CsvRecords`]).
+    dropped: u64,
     line: u64,
     byte: u64,
     /// The record's position among the file's records; 0 for an empty row (no record).
@@ -254,7 +267,7 @@ struct Batch {
 /// Reads the rows of one file in batches: header and `sep=` line skipped, line numbers
 /// counted, records numbered.
 struct RowReader<R: std::io::Read> {
-    reader: csv::Reader<LineCounting<R>>,
+    reader: CsvRecords<std::io::BufReader<LineCounting<R>>>,
     lines: std::rc::Rc<std::cell::RefCell<LineIndex>>,
     to_skip: usize,
     rows: u64,
@@ -269,20 +282,22 @@ impl<R: std::io::Read> RowReader<R> {
         while batch.len < BATCH_ROWS {
             if batch.len == batch.rows.len() {
                 batch.rows.push(RowIn {
-                    record: csv::ByteRecord::new(),
+                    record: CsvRow::new(),
+                    dropped: 0,
                     line: 0,
                     byte: 0,
                     seq: 0,
                 });
             }
             let row = &mut batch.rows[batch.len];
-            let more = self
+            let Some(dropped) = self
                 .reader
                 .read_byte_record(&mut row.record)
-                .map_err(|e| ImportError::file(&self.display, format!("CSV read error: {e}")))?;
-            if !more {
+                .map_err(|e| ImportError::file(&self.display, format!("CSV read error: {e}")))?
+            else {
                 break;
-            }
+            };
+            row.dropped = dropped;
             if self.to_skip > 0 {
                 self.to_skip -= 1;
                 continue;
@@ -291,7 +306,7 @@ impl<R: std::io::Read> RowReader<R> {
             if self.rows.is_multiple_of(65_536) {
                 check_interrupt()?;
             }
-            row.byte = row.record.position().map_or(0, csv::Position::byte);
+            row.byte = row.record.position().byte();
             row.line = self.lines.borrow_mut().line_at(row.byte);
             row.seq = if row.record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
                 0
@@ -328,12 +343,12 @@ fn prepare_row(row: &RowIn, layout: &CsvLayout, context: &FileContext, phones: &
         return Prepared::ignored(line);
     }
     let width = layout.header.len();
-    if let Some(len) = oversized_field(record) {
-        let raw = String::from_utf8_lossy(&record.as_slice()[..MAX_LINE]);
+    if let Some(why) = oversized(record, row.dropped) {
+        let raw = String::from_utf8_lossy(&record.as_slice()[..MAX_LINE.min(record.as_slice().len())]);
         return Prepared::rejected(
             &row_place(line, row.byte, &raw),
             row.seq,
-            format!("a field of {len} bytes (over {MAX_LINE}): not a contact row"),
+            format!("{why}: not a contact row"),
         );
     }
     // The row's bytes checked once, then cut into fields; a field cut inside a character
@@ -418,14 +433,16 @@ pub fn import(
     use rayon::prelude::*;
     let lines = std::rc::Rc::new(std::cell::RefCell::new(LineIndex::default()));
     let mut rows = RowReader {
-        reader: csv::ReaderBuilder::new()
-            .delimiter(layout.delimiter)
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(LineCounting {
-                inner: input,
-                index: lines.clone(),
-            }),
+        reader: CsvRecords::new(
+            std::io::BufReader::with_capacity(
+                1 << 16,
+                LineCounting {
+                    inner: input,
+                    index: lines.clone(),
+                },
+            ),
+            layout.delimiter,
+        ),
         lines,
         to_skip: 1 + usize::from(layout.sep_line),
         rows: 0,
