@@ -5,10 +5,11 @@
 
 use super::leg::{Hint, Leg, LegOutcome};
 use super::{RowEvent, RowReject};
+use crate::import::lines::MAX_LINE;
 use crate::model::Direction;
 use quick_xml::events::Event;
 use quick_xml::Reader;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
 /// True when the head of a file is an Android call-log backup (not an SMS backup).
 pub fn sniff(text: &str) -> bool {
@@ -40,7 +41,10 @@ pub fn read<R: BufRead>(
     input: R,
     mut f: impl FnMut(RowEvent) -> Result<(), crate::import::ImportError>,
 ) -> Result<bool, crate::import::ImportError> {
-    let mut reader = Reader::from_reader(input);
+    let mut reader = Reader::from_reader(ElementLimit {
+        inner: input,
+        since_close: 0,
+    });
     let mut buf = Vec::new();
     let mut index = 0u64;
     let mut saw_root = false;
@@ -72,6 +76,9 @@ pub fn read<R: BufRead>(
                     let mut bad = None;
                     for a in e.attributes() {
                         match a {
+                            Ok(a) if a.value.len() > MAX_LINE => {
+                                bad = Some(format!("a value of {} bytes (over {MAX_LINE})", a.value.len()));
+                            }
                             Ok(a) => {
                                 let v = a
                                     .unescape_value()
@@ -108,6 +115,55 @@ pub fn read<R: BufRead>(
         buf.clear();
     }
     Ok(saw_root)
+}
+
+/// Longest element read: quick-xml holds an element whole until its `>`, and a value whose
+/// closing quote is missing would make that the rest of the file. Past this, reading stops
+/// with an error (the document's rows before it are kept).
+const MAX_ELEMENT_BYTES: usize = 2 << 20;
+
+/// The input, refused once more than [`MAX_ELEMENT_BYTES`] pass without a `>`. (A `>` inside
+/// a value also counts as one: that only lets a long element through sooner.)
+struct ElementLimit<R> {
+    inner: R,
+    since_close: usize,
+}
+
+impl<R: BufRead> Read for ElementLimit<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = {
+            let buf = self.fill_buf()?;
+            let n = buf.len().min(out.len());
+            out[..n].copy_from_slice(&buf[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for ElementLimit<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.since_close > MAX_ELEMENT_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("an element longer than {MAX_ELEMENT_BYTES} bytes: a value whose closing quote is missing?"),
+            ));
+        }
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        // The bytes consumed are still the front of the inner buffer (no read in between).
+        if let Ok(buf) = self.inner.fill_buf() {
+            let seen = &buf[..n.min(buf.len())];
+            self.since_close = match memchr::memrchr(b'>', seen) {
+                Some(i) => seen.len() - i - 1,
+                None => self.since_close + seen.len(),
+            };
+        }
+        self.inner.consume(n);
+    }
 }
 
 fn element(index: u64, attrs: &[(String, String)]) -> Result<Leg, String> {
@@ -178,6 +234,26 @@ mod tests {
         })
         .unwrap();
         (legs, rejects)
+    }
+
+    #[test]
+    fn an_element_past_the_limit_stops_the_document_and_a_long_value_is_a_reject() {
+        let call = |n: u32, name: &str| {
+            format!(
+                r#"<call number="0770090{n:04}" duration="5" date="1773914712000" type="1" contact_name="{name}" />"#
+            )
+        };
+        let long = "x".repeat(MAX_LINE + 10);
+        let xml = format!("<calls>{}{}{}</calls>", call(1, "Ana"), call(2, &long), call(3, "Ben"));
+        let (l, r) = legs(&xml);
+        assert_eq!((l.len(), r.len()), (2, 1));
+        assert!(r[0].starts_with("bad attribute: a value of 1048586 bytes"), "{r:?}");
+        // No closing quote: the element would run to the end of the file.
+        let runaway = "y".repeat(MAX_ELEMENT_BYTES + 10);
+        let xml = format!("<calls>{}<call number=\"1\" contact_name=\"{runaway}", call(1, "Ana"));
+        let (l, r) = legs(&xml);
+        assert_eq!((l.len(), r.len()), (1, 1));
+        assert!(r[0].contains("an element longer than 2097152 bytes"), "{r:?}");
     }
 
     #[test]
