@@ -97,6 +97,9 @@ pub struct MboxReader<R> {
     long: Vec<u8>,
     cut: u64,
     retired_lines: u64,
+    /// After a line longer than the buffer was cut: `buf` starts inside that line, and
+    /// whether its part taken out was blank (for the blank-line test before a separator).
+    inside_line: Option<bool>,
 }
 
 impl<R: Read> MboxReader<R> {
@@ -119,31 +122,51 @@ impl<R: Read> MboxReader<R> {
             long: Vec::new(),
             cut: 0,
             retired_lines: 0,
+            inside_line: None,
         }
     }
 
-    /// Keeps a long message from growing the buffer: its lines but the last two go to
-    /// `long` (up to [`MAX_MESSAGE_BYTES`]; past it they are only counted), and the buffer
-    /// is drained up to them. Two stay because a separator may start in the last (cut by
-    /// the end of the buffer): its search needs the newline before it, and its blank-line
-    /// test the whole line before that.
+    /// Keeps a long message from growing the buffer: all of it but the last few bytes goes
+    /// to `long` (up to [`MAX_MESSAGE_BYTES`]; past it, only counted), and the buffer is
+    /// drained up to them. Every separator in the buffer has been looked for and judged
+    /// already, except one the end of the buffer cuts: its search needs the newline before
+    /// it (kept), and its blank-line test the line before that — kept, or, when it began
+    /// before the kept bytes, whether that part of it was blank (`inside_line`).
     fn retire_long_body(&mut self, sep: &mut Separator) {
+        const TAIL: usize = 64;
         if self.buf.len() - sep.body < self.chunk {
             return;
         }
-        let body = &self.buf[sep.body..self.buf.len() - 1];
-        let Some(last) = memchr::memrchr(b'\n', body) else {
+        let body = &self.buf[sep.body..];
+        let mut keep = body.len().saturating_sub(TAIL);
+        // Not within a line's first bytes: they say whether it is a quoted `>From` line.
+        // (The body starts a line unless it starts inside one.)
+        let near = keep.saturating_sub(8);
+        match memchr::memrchr(b'\n', &body[near..keep]) {
+            Some(i) => keep = near + i + 1,
+            None if near == 0 && self.inside_line.is_none() => return,
+            None => {}
+        }
+        if keep == 0 {
             return;
-        };
-        let Some(before) = memchr::memrchr(b'\n', &body[..last]) else {
-            return;
-        };
-        let cut = sep.body + before + 1;
-        let lines = &self.buf[sep.body..cut];
-        let room = MAX_MESSAGE_BYTES.saturating_sub(self.long.len()).min(lines.len());
-        copy_body(&lines[..room], self.unquote, &mut self.long);
-        self.cut += (lines.len() - room) as u64;
+        }
+        let cut = sep.body + keep;
+        let retired = &self.buf[sep.body..cut];
+        let room = MAX_MESSAGE_BYTES.saturating_sub(self.long.len()).min(retired.len());
+        copy_body(
+            &retired[..room],
+            self.unquote,
+            self.inside_line.is_none(),
+            &mut self.long,
+        );
+        self.cut += (retired.len() - room) as u64;
         self.retired_lines += memchr::memchr_iter(b'\n', &self.buf[sep.start..cut]).count() as u64;
+        self.inside_line = (self.buf[cut - 1] != b'\n').then(|| {
+            let line = memchr::memrchr(b'\n', &self.buf[sep.start..cut]).map_or(sep.start, |i| sep.start + i + 1);
+            // A line that began before the buffer did is blank only if that part was too.
+            let earlier = if line == sep.start { self.inside_line } else { None };
+            earlier.unwrap_or(true) && is_blank(&self.buf[line..cut])
+        });
         self.buf.drain(..cut);
         self.base += cut as u64;
         (sep.start, sep.body) = (0, 0);
@@ -267,7 +290,9 @@ impl<R: Read> MboxReader<R> {
             let end = end.expect("a line starts here");
             let prev_start = memchr::memrchr(b'\n', &self.buf[sep.start..nl]).map_or(sep.start, |p| sep.start + p + 1);
             let content = trim_eol(&self.buf[at..end]);
-            if is_blank(&self.buf[prev_start..nl]) && is_separator(content) {
+            // The line before may have begun before the buffer (see `retire_long_body`).
+            let before_blank = prev_start != sep.start || self.inside_line.unwrap_or(true);
+            if before_blank && is_blank(&self.buf[prev_start..nl]) && is_separator(content) {
                 let lines = memchr::memchr_iter(b'\n', &self.buf[sep.start..at]).count() as u64;
                 break Some(Separator {
                     offset: self.base + at as u64,
@@ -284,12 +309,13 @@ impl<R: Read> MboxReader<R> {
         let mut bytes = std::mem::take(&mut self.long);
         let room = MAX_MESSAGE_BYTES.saturating_sub(bytes.len()).min(rest.len());
         bytes.reserve_exact(room);
-        copy_body(&rest[..room], self.unquote, &mut bytes);
+        copy_body(&rest[..room], self.unquote, self.inside_line.is_none(), &mut bytes);
         let cut_bytes = std::mem::take(&mut self.cut) + (rest.len() - room) as u64;
         if cut_bytes == 0 {
             strip_final_blank(&mut bytes);
         }
         self.retired_lines = 0;
+        self.inside_line = None;
         self.pending = next;
         Ok(Some(RawMessage {
             offset: sep.offset,
@@ -304,7 +330,7 @@ impl<R: Read> MboxReader<R> {
 
 /// Appends a message body, undoing mboxrd quoting when asked: only lines that start with
 /// `>` are looked at.
-fn copy_body(body: &[u8], unquote: bool, out: &mut Vec<u8>) {
+fn copy_body(body: &[u8], unquote: bool, at_line_start: bool, out: &mut Vec<u8>) {
     if !unquote {
         out.extend_from_slice(body);
         return;
@@ -316,7 +342,7 @@ fn copy_body(body: &[u8], unquote: bool, out: &mut Vec<u8>) {
             copied = line_start + 1;
         }
     };
-    if body.first() == Some(&b'>') {
+    if at_line_start && body.first() == Some(&b'>') {
         check(0, out);
     }
     for i in memchr::memmem::find_iter(body, b"\n>") {
@@ -474,13 +500,18 @@ mod tests {
                 "From m{m}@example.com Mon Mar 11 10:0{m}:00 2024\nSubject: {m}\n\n"
             ));
             for l in 0..(40 * m + 3) {
-                match l % 7 {
+                match l % 9 {
                     0 => text.push_str(">From a quoted line\n"),
                     1 => text.push_str("From a line that is no separator\n"),
                     2 => text.push('\n'),
+                    // A line longer than small chunks, then a From_ line after it: not a
+                    // separator, its line before is not blank.
+                    3 => text.push_str(&format!("{}\nFrom x Mon Mar 11 10:00:00 2024\n", "w".repeat(300))),
                     _ => text.push_str(&format!("line {l} of message {m}, some words\n")),
                 }
             }
+            // A long blank line before the next separator: blank all the same.
+            text.push_str(&" ".repeat(200 * (m % 2)));
             text.push('\n');
         }
         let summary = |msgs: &[RawMessage]| -> Vec<(u64, u64, Vec<u8>, u64)> {
