@@ -522,3 +522,34 @@ fn an_import_of_thousands_of_files_reports_every_one() {
     let notes = String::from_utf8_lossy(&out.stderr);
     assert!(notes.lines().count() < 30, "{notes}");
 }
+
+/// A link back up inside an export folder is reported and not walked: the walk ends, and
+/// the chat under it is imported once.
+#[test]
+#[cfg(unix)]
+fn a_link_loop_in_a_folder_is_reported_not_walked() {
+    let dir = tempfile::tempdir().unwrap();
+    let exports = dir.path().join("exports");
+    std::fs::create_dir_all(exports.join("a")).unwrap();
+    std::fs::copy(fixture("whatsapp/android_ru.txt"), exports.join("a/chat.txt")).unwrap();
+    std::os::unix::fs::symlink(&exports, exports.join("a/back")).unwrap();
+    let out = omnitrail(
+        &dir.path().join("ws"),
+        &["--json", "import", exports.to_str().unwrap(), "--tz", "UTC"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sources = report["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 2, "{report}");
+    let back = sources
+        .iter()
+        .find(|s| s["path"].as_str().unwrap().ends_with("back"))
+        .unwrap();
+    assert_eq!(back["outcome"], "skipped");
+    assert!(back["error"].as_str().unwrap().contains("a link back to"), "{back}");
+    let chat = sources
+        .iter()
+        .find(|s| s["path"].as_str().unwrap().ends_with("chat.txt"))
+        .unwrap();
+    assert_eq!(chat["counts"]["imported"], 6);
+}

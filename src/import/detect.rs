@@ -113,7 +113,14 @@ fn is_whatsapp_header(line: &str) -> bool {
 pub fn group_by_format(paths: &[PathBuf]) -> (BTreeMap<Format, Vec<PathBuf>>, Vec<SourceOutcome>) {
     let mut groups: BTreeMap<Format, Vec<PathBuf>> = BTreeMap::new();
     let mut skipped = Vec::new();
-    for (path, explicit) in super::expand_paths(paths) {
+    for found in super::expand_paths(paths) {
+        let (path, explicit) = match found.into_file() {
+            Ok(file) => file,
+            Err(unwalked) => {
+                skipped.push(*unwalked);
+                continue;
+            }
+        };
         let display = path.display().to_string();
         if !path.exists() {
             skipped.push(SourceOutcome::failed(

@@ -139,29 +139,55 @@ impl ImportReport {
 /// one in `truth/`, whose CSVs would otherwise read as a contacts export.
 pub const IGNORE_MARKER: &str = ".omnitrail-ignore";
 
+/// A path found by [`expand_paths`]: a file (or a Maildir folder) to read, and whether it
+/// was named on the command line; or a folder the walk left out, and why.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Found {
+    File(PathBuf, bool),
+    Unwalked(PathBuf, String),
+}
+
+impl Found {
+    /// The file and whether it was named, or the outcome that reports a folder left out.
+    pub fn into_file(self) -> Result<(PathBuf, bool), Box<SourceOutcome>> {
+        match self {
+            Found::File(path, explicit) => Ok((path, explicit)),
+            Found::Unwalked(path, why) => Err(Box::new(SourceOutcome::skipped(&path.display().to_string(), why))),
+        }
+    }
+}
+
 /// Expands PATHs: files as given, folders walked recursively (sorted, hidden entries and
 /// sub-folders holding an [`IGNORE_MARKER`] skipped). A Maildir folder (`cur/` and `new/`
-/// inside) is one unit and is not walked.
-pub fn expand_paths(paths: &[PathBuf]) -> Vec<(PathBuf, bool)> {
-    fn walk(dir: &std::path::Path, out: &mut Vec<(PathBuf, bool)>) {
+/// inside) is one unit and is not walked. A folder that cannot be read, or a link back to a
+/// folder the walk is inside (which would repeat it without end), is reported, not walked.
+pub fn expand_paths(paths: &[PathBuf]) -> Vec<Found> {
+    /// `inside`: the canonical paths of the folders being walked, outermost first.
+    fn walk(dir: &std::path::Path, inside: &mut Vec<PathBuf>, out: &mut Vec<Found>) {
         // The directory listing says which entries are folders; only links are looked up
         // (a folder of 100 000 chats is otherwise asked about 200 000 times).
-        let mut entries: Vec<(PathBuf, bool)> = match std::fs::read_dir(dir) {
+        let mut entries: Vec<(PathBuf, bool, bool)> = match std::fs::read_dir(dir) {
             Ok(rd) => rd
                 .flatten()
                 .map(|e| {
                     let path = e.path();
-                    let is_dir = match e.file_type() {
-                        Ok(t) if !t.is_symlink() => t.is_dir(),
-                        _ => path.is_dir(),
+                    let (is_dir, link) = match e.file_type() {
+                        Ok(t) if !t.is_symlink() => (t.is_dir(), false),
+                        _ => (path.is_dir(), true),
                     };
-                    (path, is_dir)
+                    (path, is_dir, link)
                 })
                 .collect(),
-            Err(_) => return,
+            Err(e) => {
+                out.push(Found::Unwalked(
+                    dir.to_path_buf(),
+                    format!("cannot read this folder: {e}"),
+                ));
+                return;
+            }
         };
         entries.sort();
-        for (p, is_dir) in entries {
+        for (p, is_dir, link) in entries {
             let hidden = p
                 .file_name()
                 .and_then(|n| n.to_str())
@@ -172,19 +198,38 @@ pub fn expand_paths(paths: &[PathBuf]) -> Vec<(PathBuf, bool)> {
             if is_dir && p.join(IGNORE_MARKER).exists() {
                 continue;
             }
-            if is_dir && !is_maildir(&p) {
-                walk(&p, out);
-            } else {
-                out.push((p, false));
+            if !is_dir || is_maildir(&p) {
+                out.push(Found::File(p, false));
+                continue;
             }
+            // Only a link can lead back to where the walk already is.
+            let real = if link {
+                std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone())
+            } else {
+                inside
+                    .last()
+                    .map_or_else(|| p.clone(), |d| d.join(p.file_name().unwrap_or_default()))
+            };
+            if let Some(above) = inside.iter().find(|d| **d == real) {
+                let why = format!(
+                    "a link back to {}, which is being walked: not walked again",
+                    above.display()
+                );
+                out.push(Found::Unwalked(p, why));
+                continue;
+            }
+            inside.push(real);
+            walk(&p, inside, out);
+            inside.pop();
         }
     }
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() && !is_maildir(p) {
-            walk(p, &mut out);
+            let mut inside = vec![std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())];
+            walk(p, &mut inside, &mut out);
         } else {
-            out.push((p.clone(), true));
+            out.push(Found::File(p.clone(), true));
         }
     }
     out
@@ -236,13 +281,28 @@ mod tests {
         std::fs::write(root.join("ignored").join(IGNORE_MARKER), "").unwrap();
         std::fs::write(other.join("linked.txt"), "x").unwrap();
         std::os::unix::fs::symlink(&other, root.join("link")).unwrap();
+        // A link back up: reported once, not walked (it would repeat without end).
+        std::os::unix::fs::symlink(&root, root.join("b").join("up")).unwrap();
         let found: Vec<(String, bool)> = expand_paths(std::slice::from_ref(&root))
             .into_iter()
-            .map(|(p, explicit)| (p.strip_prefix(&root).unwrap().display().to_string(), explicit))
+            .map(|f| match f {
+                Found::File(p, explicit) => (p.strip_prefix(&root).unwrap().display().to_string(), explicit),
+                Found::Unwalked(p, why) => {
+                    assert!(why.contains("a link back to"), "{why}");
+                    (format!("unwalked {}", p.strip_prefix(&root).unwrap().display()), false)
+                }
+            })
             .collect();
-        let expected = ["a/deeper/chat.zip", "b/chat.txt", "link/linked.txt", "mail", "z.txt"];
+        let expected = [
+            "a/deeper/chat.zip",
+            "b/chat.txt",
+            "unwalked b/up",
+            "link/linked.txt",
+            "mail",
+            "z.txt",
+        ];
         assert_eq!(found, expected.map(|p| (p.to_string(), false)));
         let named = expand_paths(&[root.join("z.txt")]);
-        assert_eq!(named, [(root.join("z.txt"), true)]);
+        assert_eq!(named, [Found::File(root.join("z.txt"), true)]);
     }
 }

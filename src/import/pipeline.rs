@@ -458,7 +458,14 @@ pub fn import_whatsapp(
     let mut undecided = spill();
     let mut siblings = whatsapp::SiblingOrders::default();
     let mut hashes_this_run: HashSet<String> = HashSet::new();
-    for (path, explicit) in expand_paths(paths) {
+    for found in expand_paths(paths) {
+        let (path, explicit) = match found.into_file() {
+            Ok(file) => file,
+            Err(unwalked) => {
+                outcomes.push(*unwalked)?;
+                continue;
+            }
+        };
         let display = path.display().to_string();
         super::check_interrupt()?;
         if !explicit {

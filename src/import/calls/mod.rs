@@ -891,7 +891,14 @@ pub fn import_calls(
     let mut outcomes = SourceOutcomes::spilling_to(ws.root().join(".tmp"));
     let mut files: Vec<CallFile> = Vec::new();
     let mut hashes_this_run = HashSet::new();
-    for (path, _explicit) in expand_paths(paths) {
+    for found in expand_paths(paths) {
+        let path = match found.into_file() {
+            Ok((path, _)) => path,
+            Err(unwalked) => {
+                outcomes.push(*unwalked)?;
+                continue;
+            }
+        };
         check_interrupt()?;
         let display = path.display().to_string();
         if !path.exists() {

@@ -256,7 +256,14 @@ pub fn import_email(
     let mut outcomes = SourceOutcomes::spilling_to(ws.root().join(".tmp"));
     let mut sources: Vec<MailSource> = Vec::new();
     let mut hashes_this_run: HashSet<String> = HashSet::new();
-    for (path, explicit) in expand_paths(paths) {
+    for found in expand_paths(paths) {
+        let (path, explicit) = match found.into_file() {
+            Ok(file) => file,
+            Err(unwalked) => {
+                outcomes.push(*unwalked)?;
+                continue;
+            }
+        };
         check_interrupt()?;
         let display = path.display().to_string();
         if !path.exists() {
