@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("omnitrail: error: {e:#}");
-            if disk_full(&e) {
+            if omnitrail::workspace::disk_full(&e) {
                 eprintln!(
                     "omnitrail: the disk is full: free some space and run the command again (an import that fails leaves the workspace as it was)"
                 );
@@ -38,26 +38,5 @@ fn main() -> ExitCode {
     }
 }
 
-/// Whether `e` comes from a full disk. Polars passes the I/O error on as text only.
-fn disk_full(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::StorageFull)
-            || c.to_string().contains("No space left on device")
-    })
-}
-
 #[path = "cli/mod.rs"]
 mod omnitrail_cli;
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_full_disk_is_recognised_as_an_error_or_as_polars_text() {
-        let io = std::io::Error::new(std::io::ErrorKind::StorageFull, "full");
-        assert!(super::disk_full(&anyhow::Error::new(io).context("writing the batch")));
-        let polars = anyhow::anyhow!("parquet: underlying IO error: No space left on device (os error 28)");
-        assert!(super::disk_full(&polars));
-        assert!(!super::disk_full(&anyhow::anyhow!("not a WhatsApp export")));
-    }
-}

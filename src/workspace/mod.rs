@@ -642,8 +642,25 @@ fn sync_dir(dir: &Path) {
     }
 }
 
+/// Whether `e` comes from a full disk (polars passes the I/O error on as text only).
+pub fn disk_full(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::StorageFull)
+            || c.to_string().contains("No space left on device")
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_full_disk_is_recognised_as_an_error_or_as_polars_text() {
+        let io = std::io::Error::new(std::io::ErrorKind::StorageFull, "full");
+        assert!(disk_full(&anyhow::Error::new(io).context("writing the batch")));
+        let polars = anyhow::anyhow!("parquet: underlying IO error: No space left on device (os error 28)");
+        assert!(disk_full(&polars));
+        assert!(!disk_full(&anyhow::anyhow!("not a WhatsApp export")));
+    }
     use super::*;
 
     #[test]
