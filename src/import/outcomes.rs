@@ -59,6 +59,15 @@ impl SourceOutcomes {
         }
     }
 
+    /// The file `found` names and whether it was named on the command line; a folder the
+    /// walk left out is pushed as a skipped outcome instead (`None`).
+    pub fn file_of(&mut self, found: super::Found) -> Result<Option<(std::path::PathBuf, bool)>> {
+        match found.into_file() {
+            Ok(file) => Ok(Some(file)),
+            Err(unwalked) => self.push(*unwalked).map(|()| None),
+        }
+    }
+
     /// Adds `other`'s outcomes after these (taking its spill as it is: nothing is copied).
     pub fn append(&mut self, other: SourceOutcomes) {
         self.failed += other.failed;

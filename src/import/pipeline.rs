@@ -459,12 +459,8 @@ pub fn import_whatsapp(
     let mut siblings = whatsapp::SiblingOrders::default();
     let mut hashes_this_run: HashSet<String> = HashSet::new();
     for found in expand_paths(paths) {
-        let (path, explicit) = match found.into_file() {
-            Ok(file) => file,
-            Err(unwalked) => {
-                outcomes.push(*unwalked)?;
-                continue;
-            }
+        let Some((path, explicit)) = outcomes.file_of(found)? else {
+            continue;
         };
         let display = path.display().to_string();
         super::check_interrupt()?;

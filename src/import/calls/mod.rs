@@ -892,12 +892,8 @@ pub fn import_calls(
     let mut files: Vec<CallFile> = Vec::new();
     let mut hashes_this_run = HashSet::new();
     for found in expand_paths(paths) {
-        let path = match found.into_file() {
-            Ok((path, _)) => path,
-            Err(unwalked) => {
-                outcomes.push(*unwalked)?;
-                continue;
-            }
+        let Some((path, _)) = outcomes.file_of(found)? else {
+            continue;
         };
         check_interrupt()?;
         let display = path.display().to_string();

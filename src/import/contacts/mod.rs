@@ -170,12 +170,8 @@ pub fn import_contacts(
     let mut files: Vec<ContactFile> = Vec::new();
     let mut hashes_this_run: HashSet<String> = HashSet::new();
     for found in expand_paths(paths) {
-        let (path, explicit) = match found.into_file() {
-            Ok(file) => file,
-            Err(unwalked) => {
-                outcomes.push(*unwalked)?;
-                continue;
-            }
+        let Some((path, explicit)) = outcomes.file_of(found)? else {
+            continue;
         };
         check_interrupt()?;
         let display = path.display().to_string();

@@ -257,12 +257,8 @@ pub fn import_email(
     let mut sources: Vec<MailSource> = Vec::new();
     let mut hashes_this_run: HashSet<String> = HashSet::new();
     for found in expand_paths(paths) {
-        let (path, explicit) = match found.into_file() {
-            Ok(file) => file,
-            Err(unwalked) => {
-                outcomes.push(*unwalked)?;
-                continue;
-            }
+        let Some((path, explicit)) = outcomes.file_of(found)? else {
+            continue;
         };
         check_interrupt()?;
         let display = path.display().to_string();
