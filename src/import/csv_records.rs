@@ -188,13 +188,13 @@ impl<R: BufRead> CsvRecords<R> {
 
 /// Why a row read by [`CsvRecords`] cannot be a record, if it is too big to be one: a
 /// field over [`MAX_LINE`] (no name, number or address is that long) or a row cut at
-/// [`MAX_RECORD_BYTES`] (`dropped` bytes past it). Either way a quote that never closes
+/// [`MAX_RECORD_BYTES`] or [`MAX_FIELDS`] (`dropped` bytes past it). Either way a quote that never closes
 /// swallowed the file, or the file is not an export.
 pub fn oversized(record: &CsvRow, dropped: u64) -> Option<String> {
     if dropped > 0 {
         let len = record.as_slice().len() as u64 + dropped;
         return Some(format!(
-            "a row of {len} bytes (over {MAX_RECORD_BYTES}; a quote that never closes?)"
+            "a row too big to be a record ({len} bytes, over {MAX_RECORD_BYTES}, or over {MAX_FIELDS} fields; a quote that never closes?)"
         ));
     }
     if record.as_slice().len() <= MAX_LINE {
@@ -263,6 +263,20 @@ mod tests {
             let (theirs, ours) = both(&text, b',');
             assert_eq!(ours, theirs, "{:?}", String::from_utf8_lossy(&text));
         }
+    }
+
+    #[test]
+    fn a_row_of_too_many_fields_is_cut_and_called_too_big() {
+        let mut text = ",".repeat(MAX_FIELDS + 100).into_bytes();
+        text.extend_from_slice(b"\n4,5\n");
+        let mut r = CsvRecords::new(io::BufReader::new(&text[..]), b',');
+        let mut rec = CsvRow::new();
+        let dropped = r.read_byte_record(&mut rec).unwrap().unwrap();
+        assert!(dropped > 0 && rec.len() <= MAX_FIELDS + 1);
+        let why = oversized(&rec, dropped).unwrap();
+        assert!(why.starts_with("a row too big to be a record"), "{why}");
+        assert_eq!(r.read_byte_record(&mut rec).unwrap(), Some(0));
+        assert_eq!((rec.get(0), rec.get(1)), (Some(&b"4"[..]), Some(&b"5"[..])));
     }
 
     #[test]
