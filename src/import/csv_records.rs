@@ -4,19 +4,15 @@
 //! the file one field, held whole (and copied: a 150 MB field took 605 MB). This reader
 //! parses with the same state machine (`csv_core`, the `csv` crate's own) and the same
 //! settings as `csv::ReaderBuilder::new().has_headers(false).flexible(true)`, giving the
-//! same records and positions; a record past [`MAX_RECORD_BYTES`] keeps its first
-//! [`MAX_RECORD_BYTES`] and the rest of it is parsed and dropped, its length reported.
+//! same records and positions; a record past [`MAX_RECORD`] keeps its first
+//! [`MAX_RECORD`] and the rest of it is parsed and dropped, its length reported.
 
-use super::lines::MAX_LINE;
+use super::lines::{MAX_LINE, MAX_RECORD};
 use csv::Position;
 use csv_core::ReadRecordResult;
 use std::io::{self, BufRead};
 
-/// Bytes of one record kept: more than a field may have before it is rejected
-/// ([`MAX_LINE`]), so that such a field is still seen.
-pub const MAX_RECORD_BYTES: usize = 2 << 20;
-
-/// Fields of one record kept (the rest are dropped like bytes past [`MAX_RECORD_BYTES`]).
+/// Fields of one record kept (the rest are dropped like bytes past [`MAX_RECORD`]).
 const MAX_FIELDS: usize = 1 << 16;
 
 /// One CSV record: its fields' bytes back to back and where each ends, filled in place by
@@ -119,7 +115,7 @@ impl<R: BufRead> CsvRecords<R> {
     }
 
     /// Reads the next record into `row`, with its position. `None` at the end of the input;
-    /// else the bytes of the record dropped past [`MAX_RECORD_BYTES`] (0 for all but broken
+    /// else the bytes of the record dropped past [`MAX_RECORD`] (0 for all but broken
     /// files), whose kept part ends with the field that was cut.
     pub fn read_byte_record(&mut self, row: &mut CsvRow) -> io::Result<Option<u64>> {
         row.fields = 0;
@@ -150,8 +146,8 @@ impl<R: BufRead> CsvRecords<R> {
             match res {
                 ReadRecordResult::InputEmpty => {}
                 ReadRecordResult::OutputFull | ReadRecordResult::OutputEndsFull if dropping => {}
-                ReadRecordResult::OutputFull if row.data.len() < MAX_RECORD_BYTES => {
-                    let len = (row.data.len() * 2).min(MAX_RECORD_BYTES);
+                ReadRecordResult::OutputFull if row.data.len() < MAX_RECORD => {
+                    let len = (row.data.len() * 2).min(MAX_RECORD);
                     row.data.resize(len, 0);
                 }
                 ReadRecordResult::OutputEndsFull if row.ends.len() < MAX_FIELDS => {
@@ -188,13 +184,13 @@ impl<R: BufRead> CsvRecords<R> {
 
 /// Why a row read by [`CsvRecords`] cannot be a record, if it is too big to be one: a
 /// field over [`MAX_LINE`] (no name, number or address is that long) or a row cut at
-/// [`MAX_RECORD_BYTES`] or [`MAX_FIELDS`] (`dropped` bytes past it). Either way a quote that never closes
+/// [`MAX_RECORD`] or [`MAX_FIELDS`] (`dropped` bytes past it). Either way a quote that never closes
 /// swallowed the file, or the file is not an export.
 pub fn oversized(record: &CsvRow, dropped: u64) -> Option<String> {
     if dropped > 0 {
         let len = record.as_slice().len() as u64 + dropped;
         return Some(format!(
-            "a row too big to be a record ({len} bytes, over {MAX_RECORD_BYTES}, or over {MAX_FIELDS} fields; a quote that never closes?)"
+            "a row too big to be a record ({len} bytes, over {MAX_RECORD}, or over {MAX_FIELDS} fields; a quote that never closes?)"
         ));
     }
     if record.as_slice().len() <= MAX_LINE {
@@ -282,7 +278,7 @@ mod tests {
     #[test]
     fn a_record_past_the_limit_keeps_its_start_and_the_next_one_is_whole() {
         let mut text = b"a,b\n1,\"".to_vec();
-        text.extend(std::iter::repeat_n(b'x', MAX_RECORD_BYTES + 5000));
+        text.extend(std::iter::repeat_n(b'x', MAX_RECORD + 5000));
         text.extend_from_slice(b"\",3\n4,5\n");
         let mut r = CsvRecords::new(io::BufReader::new(&text[..]), b',');
         let mut rec = CsvRow::new();
@@ -291,9 +287,9 @@ mod tests {
         assert_eq!(rec.len(), 2, "the fields before the cut and the cut one");
         assert_eq!(rec.get(0), Some(&b"1"[..]));
         let kept = rec.get(1).unwrap().len() as u64;
-        assert!(kept > (MAX_RECORD_BYTES - 16) as u64);
+        assert!(kept > (MAX_RECORD - 16) as u64);
         // The cut field's rest and the field after it.
-        assert_eq!(kept + dropped, (MAX_RECORD_BYTES + 5000 + 1) as u64);
+        assert_eq!(kept + dropped, (MAX_RECORD + 5000 + 1) as u64);
         assert_eq!(rec.position().line(), 2);
         assert_eq!(r.read_byte_record(&mut rec).unwrap(), Some(0));
         assert_eq!((rec.get(0), rec.get(1)), (Some(&b"4"[..]), Some(&b"5"[..])));

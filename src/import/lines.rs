@@ -4,7 +4,14 @@
 use std::io::{self, BufRead};
 
 /// Lines longer than this are cut and flagged: a real message is at most 65 536 characters.
+/// Also the longest value (a message's lines joined, a vCard property, a CSV field or XML
+/// attribute) any importer keeps.
 pub const MAX_LINE: usize = 1 << 20;
+
+/// Longest record (a CSV row, an XML element) held while it is read: more than a value may
+/// have before it is rejected ([`MAX_LINE`]), so that such a value is still seen. Past it,
+/// a quote that never closes has swallowed the file.
+pub const MAX_RECORD: usize = 2 * MAX_LINE;
 
 /// One line of input, without its terminator.
 pub struct Line<'a> {

@@ -5,7 +5,7 @@
 
 use super::leg::{Hint, Leg, LegOutcome};
 use super::{RowEvent, RowReject};
-use crate::import::lines::MAX_LINE;
+use crate::import::lines::{MAX_LINE, MAX_RECORD};
 use crate::model::Direction;
 use quick_xml::events::Event;
 use quick_xml::Reader;
@@ -117,12 +117,9 @@ pub fn read<R: BufRead>(
     Ok(saw_root)
 }
 
-/// Longest element read: quick-xml holds an element whole until its `>`, and a value whose
-/// closing quote is missing would make that the rest of the file. Past this, reading stops
-/// with an error (the document's rows before it are kept).
-const MAX_ELEMENT_BYTES: usize = 2 << 20;
-
-/// The input, refused once more than [`MAX_ELEMENT_BYTES`] pass without a `>`. (A `>` inside
+/// The input, refused once more than [`MAX_RECORD`] pass without a `>`: quick-xml
+/// holds an element whole until its `>`, and a value whose closing quote is missing would
+/// make that the rest of the file (the document's rows before it are kept). (A `>` inside
 /// a value also counts as one: that only lets a long element through sooner.)
 struct ElementLimit<R> {
     inner: R,
@@ -144,10 +141,10 @@ impl<R: BufRead> Read for ElementLimit<R> {
 
 impl<R: BufRead> BufRead for ElementLimit<R> {
     fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        if self.since_close > MAX_ELEMENT_BYTES {
+        if self.since_close > MAX_RECORD {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                format!("an element longer than {MAX_ELEMENT_BYTES} bytes: a value whose closing quote is missing?"),
+                format!("an element longer than {MAX_RECORD} bytes: a value whose closing quote is missing?"),
             ));
         }
         self.inner.fill_buf()
@@ -249,7 +246,7 @@ mod tests {
         assert_eq!((l.len(), r.len()), (2, 1));
         assert!(r[0].starts_with("bad attribute: a value of 1048586 bytes"), "{r:?}");
         // No closing quote: the element would run to the end of the file.
-        let runaway = "y".repeat(MAX_ELEMENT_BYTES + 10);
+        let runaway = "y".repeat(MAX_RECORD + 10);
         let xml = format!("<calls>{}<call number=\"1\" contact_name=\"{runaway}", call(1, "Ana"));
         let (l, r) = legs(&xml);
         assert_eq!((l.len(), r.len()), (1, 1));

@@ -220,6 +220,30 @@ pub enum Fed {
     TooMany(Box<Leg>),
 }
 
+impl Fed {
+    /// The leg refused, with why (for its reject); `None` when it was taken.
+    pub fn refused(self) -> Option<(Box<Leg>, String)> {
+        let id = |leg: &Leg| leg.group.as_deref().unwrap_or("?").to_string();
+        match self {
+            Fed::Ok => None,
+            Fed::Late(leg) => {
+                let why = format!(
+                    "leg of call {} arrived more than {WINDOW_ROWS} rows after the call's other legs, which were already written",
+                    id(&leg)
+                );
+                Some((leg, why))
+            }
+            Fed::TooMany(leg) => {
+                let why = format!(
+                    "call {} already has {MAX_LEGS_PER_CALL} legs: a further leg is not kept (does the call-id column repeat one value?)",
+                    id(&leg)
+                );
+                Some((leg, why))
+            }
+        }
+    }
+}
+
 /// Legs one call keeps. A ring group or a queue rings a few dozen phones; a call id shared
 /// by thousands of rows is a column that repeats one value (a constant, a placeholder), and
 /// keeping every row as one call's leg would hold the whole file.

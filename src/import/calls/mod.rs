@@ -20,7 +20,7 @@ pub mod twilio;
 use self::csv_input::{raw_row, CsvInput, CsvReader};
 use self::direction::{BusinessNumbers, End};
 use self::generic::ColumnMap;
-use self::leg::{CallLegs, Fed, Leg, LegGrouper, LegOutcome};
+use self::leg::{CallLegs, Leg, LegGrouper, LegOutcome};
 use self::mapped::{norm_header, Columns, Flavor};
 use self::time::{DateReading, LocalClock, SlashEvidence, SlashRule};
 use super::csv_records::{oversized, CsvRow};
@@ -613,10 +613,8 @@ impl CallWriter<'_> {
 /// What the reader thread hands the importing thread, in file order.
 enum Handoff {
     Call(CallLegs),
-    /// A leg of a call already handed over (see [`Fed::Late`]).
-    Late(Box<Leg>),
-    /// A leg of a call that has as many legs as it keeps (see [`Fed::TooMany`]).
-    TooMany(Box<Leg>),
+    /// A leg its call refused (see [`leg::Fed`]), and why.
+    Refused(Box<Leg>, String),
     /// Boxed: rare, and twice the size of a call.
     Reject(Box<RowReject>),
     Progress(u64),
@@ -624,27 +622,6 @@ enum Handoff {
 
 /// Items per hand-off from the reader thread to the importing thread.
 const HANDOFF_BATCH: usize = 4096;
-
-/// Rejects a leg that cannot join its call (late, or one too many), counting it read.
-fn reject_leg(
-    sink: &mut Sink<'_>,
-    result: &mut SourceResult,
-    display: &str,
-    leg: &Leg,
-    reason: &str,
-) -> Result<(), ImportError> {
-    result.counts.read += 1;
-    sink.reject(
-        result,
-        &Reject {
-            file: display,
-            line: Some(leg.line),
-            byte_offset: None,
-            reason,
-            raw: &format!("{} {} -> {}", leg.ts_raw, leg.from, leg.to),
-        },
-    )
-}
 
 /// Writes the calls of one file through the sink.
 fn import_file(
@@ -689,10 +666,8 @@ fn import_file(
                 &mut |ev| {
                     match ev {
                         RowEvent::Leg(leg) => {
-                            match grouper.feed(leg, &mut done) {
-                                Fed::Ok => {}
-                                Fed::Late(leg) => batch.push(Handoff::Late(leg)),
-                                Fed::TooMany(leg) => batch.push(Handoff::TooMany(leg)),
+                            if let Some((leg, why)) = grouper.feed(leg, &mut done).refused() {
+                                batch.push(Handoff::Refused(leg, why));
                             }
                             batch.extend(done.drain(..).map(Handoff::Call));
                         }
@@ -735,21 +710,18 @@ fn import_file(
                             },
                         )?;
                     }
-                    Handoff::Late(leg) => {
-                        let reason = format!(
-                            "leg of call {} arrived more than {} rows after the call's other legs, which were already written",
-                            leg.group.as_deref().unwrap_or("?"),
-                            leg::WINDOW_ROWS
-                        );
-                        reject_leg(sink, result, &display, &leg, &reason)?;
-                    }
-                    Handoff::TooMany(leg) => {
-                        let reason = format!(
-                            "call {} already has {} legs: a further leg is not kept (does the call-id column repeat one value?)",
-                            leg.group.as_deref().unwrap_or("?"),
-                            leg::MAX_LEGS_PER_CALL
-                        );
-                        reject_leg(sink, result, &display, &leg, &reason)?;
+                    Handoff::Refused(leg, why) => {
+                        result.counts.read += 1;
+                        sink.reject(
+                            result,
+                            &Reject {
+                                file: &display,
+                                line: Some(leg.line),
+                                byte_offset: None,
+                                reason: &why,
+                                raw: &format!("{} {} -> {}", leg.ts_raw, leg.from, leg.to),
+                            },
+                        )?;
                     }
                     Handoff::Call(call) => write_call(&mut writer, &call, sink, result)?,
                 }

@@ -668,7 +668,7 @@ pub struct ContactBuilder<'a> {
     bad_email: DroppedValues,
     /// Lines that were not part of any record (vCard text outside cards, empty CSV rows).
     ignored_lines: DroppedValues,
-    /// vCard properties over `vcard::MAX_PROPERTY_BYTES` (inlined photos) left out.
+    /// vCard properties over `lines::MAX_LINE` unfolded (inlined photos) left out.
     long_properties: DroppedValues,
 }
 

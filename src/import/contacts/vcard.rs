@@ -7,7 +7,7 @@
 
 use super::{ContactBuilder, DroppedValues, RawContact, RecordPlace};
 use crate::import::check_interrupt;
-use crate::import::lines::LineReader;
+use crate::import::lines::{LineReader, MAX_LINE};
 use crate::import::pipeline::Sink;
 use crate::import::ImportError;
 use std::io::BufRead;
@@ -49,16 +49,11 @@ pub struct Card {
     pub bad_text: bool,
     /// The card's text (cut at 4 KiB), for the rejects file.
     pub raw: String,
-    /// Lines of the properties left out for being longer than [`MAX_PROPERTY_BYTES`].
+    /// Lines of the properties left out for being longer than [`MAX_LINE`].
     pub long_properties: Vec<u64>,
 }
 
 const RAW_CAP: usize = 4096;
-
-/// Longest property kept, unfolded. Names, numbers and addresses are short; what is longer
-/// is a photo, a logo or a sound inlined in base64 (a 110 MB photo took 429 MB): it is left
-/// out, unread past this point, and the card kept.
-pub const MAX_PROPERTY_BYTES: usize = 1 << 20;
 
 /// Splits `a;b\;c;d` at unescaped `sep`.
 fn split_unescaped(s: &str, sep: char) -> Vec<&str> {
@@ -231,7 +226,7 @@ pub fn read_cards(
 ) -> Result<(), ImportError> {
     let mut reader = LineReader::new(input, false);
     // The logical line being assembled: (line number, byte offset, text, invalid UTF-8,
-    // longer than MAX_PROPERTY_BYTES).
+    // longer than MAX_LINE).
     let mut pending: Option<(u64, u64, String, bool, bool)> = None;
     let mut card: Option<Card> = None;
     let mut version_21 = false;
@@ -304,7 +299,9 @@ pub fn read_cards(
                 && logical
                     .split_once(':')
                     .is_some_and(|(head, _)| head.to_ascii_uppercase().contains("QUOTED-PRINTABLE"));
-            if (soft_break || folded) && (*long || logical.len() + text.len() > MAX_PROPERTY_BYTES) {
+            // Names, numbers and addresses are short; a longer property is a photo, logo or
+            // sound inlined in base64 (a 110 MB photo took 429 MB): left out, unread past here.
+            if (soft_break || folded) && (*long || logical.len() + text.len() > MAX_LINE) {
                 *long = true;
                 continue;
             }
@@ -324,7 +321,7 @@ pub fn read_cards(
         if let Some(done) = pending.take() {
             finish_line(done, &mut card, &mut version_21)?;
         }
-        let long = text.len() > MAX_PROPERTY_BYTES || line.too_long;
+        let long = text.len() > MAX_LINE || line.too_long;
         pending = Some((line.number, line.offset, text, bad, long));
     }
     if let Some(done) = pending.take() {
@@ -395,7 +392,7 @@ mod tests {
     #[test]
     fn a_property_over_the_limit_is_left_out_and_its_card_kept() {
         let mut text = String::from("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ana Lopez\r\nPHOTO;ENCODING=b;TYPE=JPEG:");
-        for _ in 0..(MAX_PROPERTY_BYTES / 72 + 100) {
+        for _ in 0..(MAX_LINE / 72 + 100) {
             text.push_str(" QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAx\r\n");
         }
         text.push_str("TEL;TYPE=CELL:+44 7700 900123\r\nEND:VCARD\r\nBEGIN:VCARD\r\nFN:Ben\r\nEND:VCARD\r\n");

@@ -20,7 +20,7 @@ pub use scan::{scan, ChatScan, SiblingOrders};
 
 use self::dates::{DateOrder, Decision};
 use self::header::{Header, Shape};
-use super::lines::LineReader;
+use super::lines::{LineReader, MAX_LINE};
 use super::pipeline::{self, Sink, SourceResult};
 use super::{check_interrupt, CommonOptions, ImportError};
 use crate::model::{Channel, Direction, HandleKind, Kind};
@@ -936,8 +936,10 @@ fn read_items(
                 if p.bad.is_none() {
                     p.bad = bad;
                 }
-                if p.body.len() + 1 + raw.len() > MAX_MESSAGE_BYTES {
-                    // The rest of the message is not kept: it becomes a reject.
+                if p.body.len() + 1 + raw.len() > MAX_LINE {
+                    // WhatsApp allows 65 536 characters in a message (at most 256 KiB): the
+                    // rest of one this long is not kept, so that a file of one header and a
+                    // million lines is not held, and the message becomes a reject.
                     if p.bad.is_none() {
                         p.bad = Some(format!(
                             "message longer than 1 MiB (line {} on): WhatsApp allows 65 536 characters in one",
@@ -977,11 +979,6 @@ fn read_items(
 /// Past the cap, a message repeated more than this many messages after its twin in the same
 /// minute gets its twin's key.
 const MAX_COUNTED_IN_A_MINUTE: usize = 1 << 16;
-
-/// Longest message text kept (its lines joined): WhatsApp allows 65 536 characters, at
-/// most 256 KiB. Past it, a message's further lines are dropped and the message is a reject,
-/// so that a file of one header and a million lines is not held in memory.
-const MAX_MESSAGE_BYTES: usize = 1 << 20;
 
 /// `line:N` into `out`, without the formatting machinery (it is written for every message).
 fn line_ref(line: u64, out: &mut [u8; 25]) -> &str {
