@@ -24,6 +24,10 @@ pub struct CsvRow {
     ends: Vec<usize>,
     fields: usize,
     position: Position,
+    /// Bytes of the row dropped past [`MAX_RECORD`] (at least 1 when fields past
+    /// [`MAX_FIELDS`] were), and the whole length of the field that was cut, if one was.
+    dropped: u64,
+    cut_field: usize,
 }
 
 impl Default for CsvRow {
@@ -33,6 +37,8 @@ impl Default for CsvRow {
             ends: vec![0; 64],
             fields: 0,
             position: Position::new(),
+            dropped: 0,
+            cut_field: 0,
         }
     }
 }
@@ -49,6 +55,8 @@ impl CsvRow {
             ends: Vec::with_capacity(fields.len()),
             fields: fields.len(),
             position: Position::new(),
+            dropped: 0,
+            cut_field: 0,
         };
         let mut end = 0;
         for f in fields {
@@ -118,7 +126,7 @@ impl<R: BufRead> CsvRecords<R> {
     /// else the bytes of the record dropped past [`MAX_RECORD`] (0 for all but broken
     /// files), whose kept part ends with the field that was cut.
     pub fn read_byte_record(&mut self, row: &mut CsvRow) -> io::Result<Option<u64>> {
-        row.fields = 0;
+        (row.fields, row.dropped, row.cut_field) = (0, 0, 0);
         row.position = self.pos.clone();
         if self.eof {
             return Ok(None);
@@ -139,6 +147,11 @@ impl<R: BufRead> CsvRecords<R> {
             self.pos.set_byte(byte).set_line(self.core.line());
             if dropping {
                 dropped += nout as u64;
+                if nend > 0 && row.cut_field == 0 {
+                    // The parser's field ends count from the record's start, dropped bytes too.
+                    let start = endlen.checked_sub(1).map_or(0, |last| row.ends[last]);
+                    row.cut_field = self.spill_ends[0] - start;
+                }
             } else {
                 outlen += nout;
                 endlen += nend;
@@ -170,7 +183,7 @@ impl<R: BufRead> CsvRecords<R> {
                         // A record cut where a field ended has dropped fields, not bytes.
                         dropped = dropped.max(1);
                     }
-                    row.fields = endlen;
+                    (row.fields, row.dropped) = (endlen, dropped);
                     return Ok(Some(dropped));
                 }
                 ReadRecordResult::End => {
@@ -183,21 +196,21 @@ impl<R: BufRead> CsvRecords<R> {
 }
 
 /// Why a row read by [`CsvRecords`] cannot be a record, if it is too big to be one: a
-/// field over [`MAX_LINE`] (no name, number or address is that long) or a row cut at
-/// [`MAX_RECORD`] or [`MAX_FIELDS`] (`dropped` bytes past it). Either way a quote that never closes
+/// field over [`MAX_LINE`] (no name, number or address is that long), or a row cut at
+/// [`MAX_RECORD`] bytes or [`MAX_FIELDS`] fields. Either way a quote that never closes
 /// swallowed the file, or the file is not an export.
-pub fn oversized(record: &CsvRow, dropped: u64) -> Option<String> {
-    if dropped > 0 {
-        let len = record.as_slice().len() as u64 + dropped;
-        return Some(format!(
-            "a row too big to be a record ({len} bytes, over {MAX_RECORD}, or over {MAX_FIELDS} fields; a quote that never closes?)"
-        ));
-    }
-    if record.as_slice().len() <= MAX_LINE {
+pub fn oversized(row: &CsvRow) -> Option<String> {
+    if row.dropped == 0 && row.as_slice().len() <= MAX_LINE {
         return None;
     }
-    let len = record.iter().map(<[u8]>::len).max().filter(|&n| n > MAX_LINE)?;
-    Some(format!("a field of {len} bytes (over {MAX_LINE})"))
+    let widest = row.iter().map(<[u8]>::len).max().unwrap_or(0).max(row.cut_field);
+    if widest > MAX_LINE {
+        return Some(format!("a field of {widest} bytes (over {MAX_LINE})"));
+    }
+    (row.dropped > 0).then(|| {
+        let len = row.as_slice().len() as u64 + row.dropped;
+        format!("a row too big to be a record ({len} bytes, over {MAX_RECORD}, or over {MAX_FIELDS} fields; a quote that never closes?)")
+    })
 }
 
 #[cfg(test)]
@@ -269,7 +282,7 @@ mod tests {
         let mut rec = CsvRow::new();
         let dropped = r.read_byte_record(&mut rec).unwrap().unwrap();
         assert!(dropped > 0 && rec.len() <= MAX_FIELDS + 1);
-        let why = oversized(&rec, dropped).unwrap();
+        let why = oversized(&rec).unwrap();
         assert!(why.starts_with("a row too big to be a record"), "{why}");
         assert_eq!(r.read_byte_record(&mut rec).unwrap(), Some(0));
         assert_eq!((rec.get(0), rec.get(1)), (Some(&b"4"[..]), Some(&b"5"[..])));

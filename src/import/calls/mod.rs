@@ -380,15 +380,15 @@ pub fn read_file(
     // The row before the current one is processed only once the next is read, so that a
     // last row cut off inside a quoted field can be told apart. Two records, swapped.
     let mut prev = CsvRow::new();
-    // (line, byte offset, bytes dropped past the row limit) of the row in `prev`.
-    let mut pending: Option<(u64, u64, u64)> = None;
+    let mut pending: Option<(u64, u64)> = None;
     let mut last_progress = 0u64;
     let process = |rec: &CsvRow,
-                   (line, offset, dropped): (u64, u64, u64),
+                   line: u64,
+                   offset: u64,
                    ctx: &mut RowCtx,
                    saw: &mut bool,
                    emit: &mut dyn FnMut(RowEvent) -> Result<(), ImportError>| {
-        if let Some(why) = oversized(rec, dropped) {
+        if let Some(why) = oversized(rec) {
             return emit(RowEvent::Reject(RowReject {
                 line: Some(line),
                 offset,
@@ -417,16 +417,16 @@ pub fn read_file(
     };
     let mut next = CsvRow::new();
     loop {
-        let Some(dropped) = reader.read_byte_record(&mut next).map_err(io)? else {
+        if reader.read_byte_record(&mut next).map_err(io)?.is_none() {
             break;
-        };
+        }
         let pos = next.position().clone();
         if next.len() == 1 && next.get(0).is_some_and(|f| f.iter().all(u8::is_ascii_whitespace)) {
             continue;
         }
         info.rows += 1;
-        if let Some(place) = pending.replace((pos.line(), pos.byte(), dropped)) {
-            process(&prev, place, &mut ctx, &mut saw_unanswered, emit)?;
+        if let Some((line, offset)) = pending.replace((pos.line(), pos.byte())) {
+            process(&prev, line, offset, &mut ctx, &mut saw_unanswered, emit)?;
         }
         std::mem::swap(&mut prev, &mut next);
         if pos.byte() - last_progress >= 1 << 20 {
@@ -438,7 +438,7 @@ pub fn read_file(
             break;
         }
     }
-    if let Some((line, offset, dropped)) = pending.take() {
+    if let Some((line, offset)) = pending.take() {
         if limit.is_none() && tail.ends_inside_quotes(offset) {
             emit(RowEvent::Reject(RowReject {
                 line: Some(line),
@@ -447,7 +447,7 @@ pub fn read_file(
                 raw: raw_row(&prev, delimiter),
             }))?;
         } else {
-            process(&prev, (line, offset, dropped), &mut ctx, &mut saw_unanswered, emit)?;
+            process(&prev, line, offset, &mut ctx, &mut saw_unanswered, emit)?;
         }
     }
     info.notes.extend(ctx.dates.notes());

@@ -249,8 +249,6 @@ const BATCH_ROWS: usize = 4096;
 /// One CSV row as read, with where it starts and its place among the file's records.
 struct RowIn {
     record: CsvRow,
-    /// Bytes of the row dropped past the size a row may have (see [`CsvRecords`]).
-    dropped: u64,
     line: u64,
     byte: u64,
     /// The record's position among the file's records; 0 for an empty row (no record).
@@ -283,21 +281,20 @@ impl<R: std::io::Read> RowReader<R> {
             if batch.len == batch.rows.len() {
                 batch.rows.push(RowIn {
                     record: CsvRow::new(),
-                    dropped: 0,
                     line: 0,
                     byte: 0,
                     seq: 0,
                 });
             }
             let row = &mut batch.rows[batch.len];
-            let Some(dropped) = self
+            if self
                 .reader
                 .read_byte_record(&mut row.record)
                 .map_err(|e| ImportError::file(&self.display, format!("CSV read error: {e}")))?
-            else {
+                .is_none()
+            {
                 break;
-            };
-            row.dropped = dropped;
+            }
             if self.to_skip > 0 {
                 self.to_skip -= 1;
                 continue;
@@ -343,7 +340,7 @@ fn prepare_row(row: &RowIn, layout: &CsvLayout, context: &FileContext, phones: &
         return Prepared::ignored(line);
     }
     let width = layout.header.len();
-    if let Some(why) = oversized(record, row.dropped) {
+    if let Some(why) = oversized(record) {
         let raw = String::from_utf8_lossy(&record.as_slice()[..MAX_LINE.min(record.as_slice().len())]);
         return Prepared::rejected(
             &row_place(line, row.byte, &raw),
