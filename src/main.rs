@@ -22,7 +22,8 @@ fn main() -> ExitCode {
     });
     match omnitrail_cli::run(cli) {
         Ok(code) => ExitCode::from(code),
-        Err(e) if e.chain().any(|c| c.is::<omnitrail::workspace::lock::WaitInterrupted>()) => {
+        // Ctrl-C (a wait for the workspace ended, say): exit 130, as an interrupted import.
+        Err(e) if omnitrail::import::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) => {
             eprintln!("omnitrail: {e:#}");
             ExitCode::from(130)
         }

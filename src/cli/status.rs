@@ -84,7 +84,7 @@ fn row(s: &SourceEntry) -> SourceRow<'_> {
 fn for_each_page(ws: &Workspace, mut each: impl FnMut(&[SourceEntry]) -> anyhow::Result<()>) -> anyhow::Result<()> {
     let mut page = Vec::with_capacity(TABLE_PAGE);
     ws.for_each_source(|s| {
-        page.push(s.clone());
+        page.push(s);
         if page.len() == TABLE_PAGE {
             each(&page)?;
             page.clear();

@@ -132,14 +132,11 @@ impl ExportContext<'_> {
             .collect()
     }
 
-    /// Interactions the workspace holds (an upper bound of what an export streams).
+    /// Interactions the workspace holds (an upper bound of what an export streams), from
+    /// the batch files' footers.
     pub fn workspace_rows(&self) -> Result<u64> {
-        let mut rows = 0;
-        self.ws.for_each_source(|s| {
-            rows += s.batch.as_ref().map_or(0, |_| s.counts.imported);
-            Ok(())
-        })?;
-        Ok(rows)
+        let batches = self.ws.interaction_batches(None)?;
+        Ok(crate::workspace::count_rows(self.ws.root(), &batches)? as u64)
     }
 
     /// Records a written file.
@@ -290,7 +287,7 @@ impl Serialize for ExportedSources<'_> {
         let channels = &self.opts.filter.channels;
         let read = self.ws.for_each_source(|s| {
             if channels.is_empty() || channels.contains(&s.channel) {
-                let source = ExportedSource::of(s, self.opts.redact.as_ref());
+                let source = ExportedSource::of(&s, self.opts.redact.as_ref());
                 if let Err(e) = seq.serialize_element(&source) {
                     failed = Some(e);
                     bail!("stopped");

@@ -129,7 +129,10 @@ fn contact_links(c: &Collected, links: &mut Vec<Link>) {
     let mut contacts_by_key: HashMap<String, HashSet<u32>> = HashMap::new();
     // Phone-book cards by their full name exactly as written: WhatsApp shows that string.
     let mut cards_by_literal: HashMap<&str, HashSet<u32>> = HashMap::new();
-    let is_phone_book = |row: u32| c.row_field(row, "source_file").to_ascii_lowercase().ends_with(".vcf");
+    let is_phone_book = |row: u32| {
+        c.source_file(row)
+            .is_some_and(|f| f.to_ascii_lowercase().ends_with(".vcf"))
+    };
     let mut phone_book_rows = Vec::new();
     for (ident, row, name) in &c.contact_rows {
         let Some(n) = name.as_deref() else { continue };

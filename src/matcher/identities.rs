@@ -132,32 +132,30 @@ struct RowPlace {
 }
 
 impl Collected {
-    /// One field of a row that evidence cites (`source_file`, `source_ref`, `channel`, `ts`
-    /// as RFC 3339); `null` where the workspace holds none.
-    pub fn row_field(&self, row: u32, name: &str) -> String {
-        let Ok(at) = self.places.binary_search_by_key(&row, |(r, _)| *r) else {
-            return String::new();
-        };
-        let place = &self.places[at].1;
-        let value = match name {
-            "channel" => place.channel.map(|c| c.as_str().to_string()),
-            "source_file" => place.file.map(|f| self.files[f as usize].clone()),
-            "source_ref" => place.source_ref.clone(),
-            "ts" => place.ts.map(crate::import::ms_to_rfc3339),
-            _ => return String::new(),
-        };
-        value.unwrap_or_else(|| "null".into())
+    /// Where a row that evidence can cite came from.
+    fn place(&self, row: u32) -> Option<&RowPlace> {
+        let at = self.places.binary_search_by_key(&row, |(r, _)| *r).ok()?;
+        Some(&self.places[at].1)
     }
 
-    /// Where a row came from, for evidence: `email support.mbox <ref> 2026-03-19T10:21:37Z`.
+    /// The file a citable row came from.
+    pub fn source_file(&self, row: u32) -> Option<&str> {
+        Some(self.files[self.place(row)?.file? as usize].as_str())
+    }
+
+    /// Where a row came from, for evidence: `email support.mbox <ref> 2026-03-19T10:21:37Z`
+    /// (`null` for a field the workspace holds none of).
     pub fn describe_row(&self, row: u32) -> String {
-        let field = |name| self.row_field(row, name);
+        let Some(place) = self.place(row) else {
+            return "   ".into();
+        };
+        let or_null = |v: Option<String>| v.unwrap_or_else(|| "null".into());
         format!(
             "{} {} {} {}",
-            field("channel"),
-            field("source_file"),
-            field("source_ref"),
-            field("ts")
+            or_null(place.channel.map(|c| c.as_str().to_string())),
+            or_null(place.file.map(|f| self.files[f as usize].clone())),
+            or_null(place.source_ref.clone()),
+            or_null(place.ts.map(crate::import::ms_to_rfc3339))
         )
     }
 }
@@ -200,8 +198,7 @@ pub fn collect(ws: &Workspace) -> Result<Option<Collected>> {
     let mut contact_rows = Vec::new();
     let mut mentions = Vec::new();
     let mut places: Vec<(u32, RowPlace)> = Vec::new();
-    let mut files: Vec<String> = Vec::new();
-    let mut file_ix: HashMap<String, u32> = HashMap::new();
+    let mut files = crate::workspace::Interner::default();
     let mut business: Vec<String> = Vec::new();
     let mut name_ix: HashMap<(u32, String), usize> = HashMap::new();
     let mut agent_seen: std::collections::HashSet<String> = Default::default();
@@ -210,14 +207,8 @@ pub fn collect(ws: &Workspace) -> Result<Option<Collected>> {
         let unexpected = |e: PolarsError| anyhow::anyhow!("unexpected columns in {}: {e}", path.display());
         let ts_col = df.column("ts")?.cast(&DataType::Int64)?;
         let ts_col = ts_col.i64().map_err(unexpected)?;
-        // Mentions through the Arrow offsets: no Series per row (most rows have none).
-        let mention_lists = df.column("mentions")?.list().map_err(unexpected)?.rechunk();
-        let mention_offsets = match mention_lists.downcast_iter().next() {
-            Some(array) => array.offsets().clone(),
-            None => anyhow::bail!("{}: empty mentions column", path.display()),
-        };
-        let mention_strings = mention_lists.get_inner();
-        let mention_strings = mention_strings.str().map_err(unexpected)?;
+        let row_mentions =
+            crate::workspace::StrLists::of(&df, "mentions").with_context(|| format!("{}", path.display()))?;
         let (source_file, source_ref) = (str_column(&df, "source_file")?, str_column(&df, "source_ref")?);
         let cols = (
             str_column(&df, "channel")?.iter(),
@@ -291,16 +282,8 @@ pub fn collect(ws: &Workspace) -> Result<Option<Collected>> {
                 }
             }
             let ts = ts_col.get(local);
-            let (from, to) = mention_offsets.start_end(local);
-            if is_contact_row || from < to {
-                let file = source_file.get(local).map(|f| match file_ix.get(f) {
-                    Some(&i) => i,
-                    None => {
-                        file_ix.insert(f.to_string(), files.len() as u32);
-                        files.push(f.to_string());
-                        files.len() as u32 - 1
-                    }
-                });
+            if is_contact_row || row_mentions.has_values(local) {
+                let file = source_file.get(local).map(|f| files.get(f));
                 let source_ref = source_ref.get(local).map(str::to_string);
                 let channel = ch.and_then(channel_from_str);
                 places.push((
@@ -313,7 +296,7 @@ pub fn collect(ws: &Workspace) -> Result<Option<Collected>> {
                     },
                 ));
             }
-            for value in (from..to).filter_map(|j| mention_strings.get(j)) {
+            for value in row_mentions.row(local) {
                 mentions.push(MentionRef {
                     identity: ix,
                     row,
@@ -349,7 +332,7 @@ pub fn collect(ws: &Workspace) -> Result<Option<Collected>> {
         contact_rows,
         business,
         places,
-        files,
+        files: files.into_values(),
         interactions: n as u64,
     }))
 }

@@ -5,7 +5,7 @@
 use super::settings::{parse_channel, ReportSettings};
 use crate::identity::identity_id;
 use crate::model::{CallStatus, Channel, Direction, HandleKind, Kind};
-use crate::workspace::{count_rows, for_each_slice, Workspace};
+use crate::workspace::{count_rows, for_each_slice, Interner, StrLists, Workspace};
 use anyhow::{anyhow, Context, Result};
 use polars::prelude::*;
 use std::collections::HashMap;
@@ -152,7 +152,6 @@ fn any_of(column: &str, values: impl IntoIterator<Item = String>) -> Option<Expr
         .reduce(|a, b| a.or(b))
 }
 
-/// The lazy query for one batch: projection and filters pushed down to the Parquet reader.
 /// Rows read at a time.
 const SLICE_ROWS: usize = 65_536;
 
@@ -250,25 +249,6 @@ fn parse_handle_kind(s: &str) -> Option<HandleKind> {
     })
 }
 
-/// Interns strings into indexes.
-#[derive(Default)]
-struct Interner {
-    index: HashMap<String, u32>,
-    values: Vec<String>,
-}
-
-impl Interner {
-    fn get(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.index.get(s) {
-            return i;
-        }
-        let i = self.values.len() as u32;
-        self.index.insert(s.to_string(), i);
-        self.values.push(s.to_string());
-        i
-    }
-}
-
 fn snippet(text: Option<&str>, subject: Option<&str>) -> String {
     let base = match (subject, text) {
         (Some(s), Some(t)) if !t.trim().is_empty() => format!("{s}: {t}"),
@@ -346,8 +326,8 @@ pub fn load(ws: &Workspace, settings: &ReportSettings, opts: &LoadOptions) -> Re
     ds.unmatched_identities = (identities.identity_ids.len() - matched_identities) as u64;
     ds.customer_ids = identities.customer_ids;
     ds.identity_ids = identities.identity_ids;
-    ds.agents = agents.values;
-    ds.mentions = mentions.values;
+    ds.agents = agents.into_values();
+    ds.mentions = mentions.into_values();
     ds.details = details;
     ds.data_end_ms = settings.until_ms.or_else(|| ds.ts.iter().copied().max());
     sort_rows(&mut ds, &seq);
@@ -379,15 +359,7 @@ fn append_frame(
     let handle = df.column("customer_handle")?.str()?;
     let handle_kind = df.column("customer_handle_kind")?.str()?;
     let agent = df.column("agent")?.str()?;
-    // Mentions through the Arrow offsets: no per-row Series (most rows have none).
-    let mention_lists = df.column("mentions")?.list()?.rechunk();
-    let mention_arr = mention_lists
-        .downcast_iter()
-        .next()
-        .ok_or_else(|| anyhow!("empty mentions column"))?;
-    let mention_offsets = mention_arr.offsets().clone();
-    let mention_inner = mention_lists.get_inner();
-    let mention_strings = mention_inner.str()?;
+    let row_mentions = StrLists::of(df, "mentions")?;
     let text_cols = if details.is_some() {
         Some((
             df.column("interaction_id")?.str()?,
@@ -450,11 +422,8 @@ fn append_frame(
         ds.identity.push(ident);
         ds.customer.push(cust);
         ds.agent.push(agent.get(i).map(|a| agents.get(a)).unwrap_or(NONE));
-        let (from, to) = mention_offsets.start_end(i);
-        for j in from..to {
-            if let Some(m) = mention_strings.get(j) {
-                ds.mention_values.push(mentions.get(m));
-            }
+        for m in row_mentions.row(i) {
+            ds.mention_values.push(mentions.get(m));
         }
         ds.mention_offsets.push(ds.mention_values.len() as u32);
         if let (Some(d), Some((id, file, sref, text, subject, name))) = (details.as_deref_mut(), &text_cols) {

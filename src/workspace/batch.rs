@@ -1085,6 +1085,63 @@ pub fn count_rows(root: &Path, batches: &[String]) -> Result<usize> {
         .sum()
 }
 
+/// Strings read from a column many times each (files, agents, mentions), kept once and
+/// named by their index.
+#[derive(Default)]
+pub struct Interner {
+    index: std::collections::HashMap<String, u32>,
+    values: Vec<String>,
+}
+
+impl Interner {
+    /// The index of `s`, added on first sight.
+    pub fn get(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = self.values.len() as u32;
+        self.index.insert(s.to_string(), i);
+        self.values.push(s.to_string());
+        i
+    }
+
+    /// The strings, by index.
+    pub fn into_values(self) -> Vec<String> {
+        self.values
+    }
+}
+
+/// A list-of-strings column of a frame (`mentions`, `attachments`), read through its Arrow
+/// offsets: no Series per row, and most rows have no value.
+pub struct StrLists {
+    offsets: polars_arrow::offset::OffsetsBuffer<i64>,
+    values: StringChunked,
+}
+
+impl StrLists {
+    pub fn of(df: &DataFrame, name: &str) -> Result<StrLists> {
+        let lists = df.column(name)?.list()?.rechunk();
+        let offsets = match lists.downcast_iter().next() {
+            Some(array) => array.offsets().clone(),
+            None => anyhow::bail!("empty {name} column"),
+        };
+        let values = lists.get_inner().str()?.clone();
+        Ok(StrLists { offsets, values })
+    }
+
+    /// Whether row `i` has any value.
+    pub fn has_values(&self, i: usize) -> bool {
+        let (from, to) = self.offsets.start_end(i);
+        from < to
+    }
+
+    /// The values of row `i`.
+    pub fn row(&self, i: usize) -> impl Iterator<Item = &str> {
+        let (from, to) = self.offsets.start_end(i);
+        (from..to).filter_map(|j| self.values.get(j))
+    }
+}
+
 /// Calls `each` with slices of at most `rows` rows (all columns, or those named) of every
 /// batch file given (relative to `root`), in order: a workspace of millions of records is
 /// never read whole. Each file's footer is read once (read for every slice, a file of 600

@@ -25,11 +25,6 @@ pub fn on_wait(notice: fn(&Path)) {
     let _ = WAIT_NOTICE.set(notice);
 }
 
-/// Ctrl-C ended a wait for the workspace (the CLI exits with 130, as for an interrupted import).
-#[derive(Debug, thiserror::Error)]
-#[error("interrupted while waiting for another omnitrail command to finish with {}", .0.display())]
-pub struct WaitInterrupted(pub std::path::PathBuf);
-
 /// The workspace at `root` held as `hold`, waiting while another command holds it the other
 /// way, until Ctrl-C. `None` where the file system has no locks (or a read-only workspace
 /// has no lock file): the command then runs unprotected rather than not at all.
@@ -50,9 +45,12 @@ pub fn acquire(root: &Path, hold: Hold) -> Result<Option<File>> {
                 notice(root);
             }
         }
-        // Polled rather than blocked on, so that Ctrl-C still ends the wait.
+        // Polled rather than blocked on, so that Ctrl-C still ends the wait (exit 130).
         if crate::import::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(WaitInterrupted(root.to_path_buf()).into());
+            anyhow::bail!(
+                "interrupted while waiting for another omnitrail command to finish with {}",
+                root.display()
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -8,7 +8,7 @@ mod manifest;
 
 pub use batch::{
     count_rows, for_each_slice, interactions_schema, read_columns, scan_batches, to_frame, BatchWriter, InteractionRow,
-    RowChunk, INTERACTION_COLUMNS,
+    Interner, RowChunk, StrLists, INTERACTION_COLUMNS,
 };
 pub use manifest::{
     options_json, read_entries, Counts, Manifest, ManifestJson, SourceEntry, NEAR_WHATSAPP_EXPORT_CAP, SCHEMA_VERSION,
@@ -124,13 +124,8 @@ impl Workspace {
 
     /// Calls `each` with every stored source in manifest order, read entry by entry (a
     /// command that looks at each source once need not hold 200 000 of them).
-    pub fn for_each_source(&self, mut each: impl FnMut(&SourceEntry) -> Result<()>) -> Result<()> {
-        manifest::read_entries(&self.root.join("manifest.json"), |s| each(&s)).map(drop)
-    }
-
-    /// Absolute path of a file named in the manifest (relative to the root).
-    pub fn path_of(&self, relative: &str) -> PathBuf {
-        self.root.join(relative)
+    pub fn for_each_source(&self, each: impl FnMut(SourceEntry) -> Result<()>) -> Result<()> {
+        manifest::read_entries(&self.root.join("manifest.json"), each).map(drop)
     }
 
     fn recover(&self) -> Result<()> {
@@ -741,7 +736,6 @@ mod tests {
         }
     }
 
-    /// The workspace's sources by id, in manifest order.
     /// An inbound email of `source_id`.
     fn email(source_id: &str) -> crate::model::Interaction {
         use crate::model::{Channel, Direction, Interaction, Kind};
@@ -754,6 +748,7 @@ mod tests {
         )
     }
 
+    /// The workspace's sources by id, in manifest order.
     fn source_ids(ws: &Workspace) -> Vec<String> {
         ws.manifest()
             .unwrap()
